@@ -1,0 +1,34 @@
+"""How the CLI talks to people: rich when on a terminal, plain text otherwise or with NO_COLOR."""
+
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def interactive() -> bool:
+    """Prompts only when a person can answer them."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def success(message: str) -> None:
+    console.print(f"[green]✓[/green] {escape(message)}")
+
+
+def info(message: str) -> None:
+    console.print(escape(message))
+
+
+def warn(message: str) -> None:
+    errors.print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def fail(message: str, status: int = 1) -> NoReturn:
+    """One line naming what went wrong and what to do next, then exit."""
+    errors.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(status)

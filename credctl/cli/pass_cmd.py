@@ -1,0 +1,163 @@
+"""`credctl pass init`: choose or generate a gpg key and initialise the password store."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credctl import gpg
+from credctl.cli.output import console, fail, info, interactive, success, warn
+from credctl.stores.passstore import store_dir
+
+app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True)
+
+NO_PASSPHRASE_WARNING = (
+    "the new key has no passphrase: anyone who can read your ~/.gnupg can decrypt your registry "
+    "credentials (fine for a dedicated headless machine, not for a shared one)"
+)
+
+
+@app.command("init")
+def init(
+    gpg_id: Annotated[
+        list[str] | None,
+        typer.Option("--gpg-id", metavar="ID", help="Key to encrypt with (fingerprint, key id or email); repeatable."),
+    ] = None,
+    generate: Annotated[bool, typer.Option(help="Generate a new ed25519/cv25519 key for the store.")] = False,
+    name: Annotated[str | None, typer.Option(help="Real name for --generate.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email for --generate.")] = None,
+    no_passphrase: Annotated[
+        bool, typer.Option("--no-passphrase", help="With --generate: no passphrase (headless machines).")
+    ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store-dir",
+            metavar="DIR",
+            help="Store to initialise [default: $PASSWORD_STORE_DIR or ~/.password-store].",
+        ),
+    ] = None,
+) -> None:
+    """Initialise the password store that docker-credential-pass uses.
+
+    Without options, lists the gpg keys that can encrypt and lets you pick one (on a terminal).
+    """
+    for program, package in (("gpg", "gnupg"), ("pass", "pass")):
+        if shutil.which(program) is None:
+            fail(f"{program} is not installed: install it first (sudo apt-get install {package})")
+    if generate and gpg_id:
+        raise typer.BadParameter("use either --gpg-id or --generate, not both", param_hint="--generate")
+    root = str((store or Path(store_dir(os.environ))).expanduser().absolute())
+    try:
+        keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else [_pick_key()]
+    except gpg.GpgUnavailable as err:
+        fail(str(err))
+    _pass_init(root, [key.fingerprint for key in keys])
+    success(f"password store {root} is ready; credentials will be encrypted to {', '.join(k.uid for k in keys)}")
+    _explain_passphrase(keys)
+    if root != store_dir(os.environ):
+        info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
+    info('Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.')
+
+
+def _generate(name: str | None, email: str | None, no_passphrase: bool) -> gpg.Key:
+    if not interactive() and not (name and email):
+        raise typer.BadParameter(
+            "--generate needs --name and --email when not run in a terminal", param_hint="--generate"
+        )
+    name = name or typer.prompt("Real name for the new key")
+    email = email or typer.prompt("Email for the new key")
+    passphrase = None
+    if not no_passphrase:
+        if not interactive():
+            raise typer.BadParameter(
+                "cannot ask for a passphrase without a terminal: add --no-passphrase, or run this in a terminal",
+                param_hint="--generate",
+            )
+        passphrase = (
+            typer.prompt(
+                "Passphrase for the new key (empty for none)",
+                hide_input=True,
+                confirmation_prompt=True,
+                default="",
+                show_default=False,
+            )
+            or None
+        )
+    if passphrase is None:
+        warn(NO_PASSPHRASE_WARNING)
+    with console.status("Generating an ed25519/cv25519 key…"):
+        fingerprint = gpg.generate_key(name, email, passphrase)
+    key = gpg.find_key(fingerprint)
+    if key is None:
+        fail(f"gpg generated {fingerprint} but cannot find it to encrypt with")
+    success(f"generated key {fingerprint} ({key.uid})")
+    return key
+
+
+def _named_keys(idents: list[str]) -> list[gpg.Key]:
+    keys = []
+    for ident in idents:
+        key = gpg.find_key(ident)
+        if key is None:
+            fail(f"gpg has no usable encryption key for {ident!r}: check `gpg --list-keys`, or use --generate")
+        if not key.has_secret:
+            warn(
+                f"the secret part of {key.fingerprint} is not on this machine: credentials encrypted to it "
+                "can be decrypted only where it is"
+            )
+        keys.append(key)
+    return keys
+
+
+def _pick_key() -> gpg.Key:
+    keys = gpg.usable_keys()
+    if not keys:
+        if interactive() and typer.confirm("No gpg key here can encrypt. Generate one now?", default=True):
+            return _generate(None, None, no_passphrase=False)
+        fail("no gpg key here can encrypt: run `credctl pass init --generate --name NAME --email EMAIL`")
+    if len(keys) == 1:
+        return keys[0]
+    _show_keys(keys)
+    if not interactive():
+        fail("several gpg keys can encrypt: choose one with `credctl pass init --gpg-id FINGERPRINT`")
+    choice = typer.prompt("Key to use", type=typer.IntRange(1, len(keys)), default=1)
+    return keys[choice - 1]
+
+
+def _show_keys(keys: list[gpg.Key]) -> None:
+    table = Table(title="gpg keys that can encrypt")
+    for column in ("#", "fingerprint", "user id", "created", "expires"):
+        table.add_column(column)
+    for number, key in enumerate(keys, 1):
+        table.add_row(str(number), key.fingerprint, key.uid, key.created, key.expires)
+    console.print(table)
+
+
+def _pass_init(root: str, fingerprints: list[str]) -> None:
+    env = {**os.environ, "PASSWORD_STORE_DIR": root}
+    result = subprocess.run(["pass", "init", *fingerprints], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        fail(f"pass init failed: {lines[-1] if lines else f'exit status {result.returncode}'}")
+
+
+def _explain_passphrase(keys: list[gpg.Key]) -> None:
+    """Say now, not at the first `docker pull`, when gpg-agent will need a way to ask."""
+    if not any(key.has_secret and gpg.passphrase_needed(key) for key in keys):
+        return
+    if interactive():
+        info(
+            "This key has a passphrase: gpg-agent will ask for it when Docker first needs a credential. "
+            "Put `export GPG_TTY=$(tty)` in your shell profile so it can ask in a terminal."
+        )
+    elif not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        warn(
+            "this key has a passphrase and this session has no terminal or display for pinentry: "
+            "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
+            "or preset it with gpg-preset-passphrase), or re-run with --generate --no-passphrase"
+        )

@@ -1,0 +1,219 @@
+"""The Docker credential-helper protocol, written once for every store.
+
+A helper is run as `docker-credential-<name> ACTION`; the data travels on stdin and stdout.
+Everything printed is byte-identical to docker-credential-helpers v0.9 (Go): compact JSON in
+the field order ServerURL, Username, Secret with Go's escaping and a trailing newline; errors
+as one line on stdout and exit status 1.
+
+Standard library only, and only its cheap parts (no json, re or subprocess on get/list):
+Docker starts a helper process for every registry it touches.
+"""
+
+import sys
+
+from credctl import __version__
+from credctl.errors import BadInput, CredctlError, MissingServerURL, MissingUsername
+from credctl.stores import open_store, program_name
+
+ACTIONS = "store|get|erase|list|version"
+MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
+
+# strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_JSON_SPACE = " \t\n\r"
+
+
+def _go_escapes() -> dict[int, str]:
+    """Go's encoding/json string escapes (Go >= 1.22, as the v0.9 helpers are built)."""
+    table = {code: f"\\u{code:04x}" for code in range(0x20)}
+    table.update({0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+    table.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+    # HTML-safe escaping is on by default in Go, and so are U+2028/U+2029.
+    table.update({ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"})
+    table.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+    # Lone surrogates stand for invalid UTF-8 bytes (surrogateescape); Go writes U+FFFD.
+    table.update({code: "\\ufffd" for code in range(0xD800, 0xE000)})
+    return table
+
+
+_ESCAPES = _go_escapes()
+
+
+def json_string(text: str) -> str:
+    return '"' + text.translate(_ESCAPES) + '"'
+
+
+def encode_credentials(server_url: str, username: str, secret: str) -> bytes:
+    """The JSON line Go's json.Encoder writes for a Credentials struct."""
+    body = (
+        f'{{"ServerURL":{json_string(server_url)},"Username":{json_string(username)},"Secret":{json_string(secret)}}}\n'
+    )
+    return body.encode("utf-8")
+
+
+def encode_listing(listing: dict[str, str]) -> bytes:
+    """A map[string]string as Go encodes it: keys sorted by their bytes."""
+    keys = sorted(listing, key=lambda key: key.encode("utf-8", "surrogateescape"))
+    pairs = ",".join(f"{json_string(key)}:{json_string(listing[key])}" for key in keys)
+    return ("{" + pairs + "}\n").encode("utf-8")
+
+
+def read_input(stdin) -> bytes:
+    data = stdin.read(MAX_INPUT + 1) if stdin is not None else b""
+    if len(data) > MAX_INPUT:
+        raise BadInput(f"input on stdin is larger than {MAX_INPUT // 1024} KiB")
+    return data
+
+
+def join_lines(data: bytes) -> bytes:
+    """What Go's bufio.Scanner loop makes of stdin: lines concatenated, \\n and one \\r dropped."""
+    if b"\r" not in data:
+        return data.replace(b"\n", b"")
+    return b"".join(line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n"))
+
+
+def read_server_url(stdin) -> str:
+    url = join_lines(read_input(stdin)).decode("utf-8", "surrogateescape").strip(_GO_SPACE)
+    if not url:
+        raise MissingServerURL()
+    return url
+
+
+class _Fields(list):
+    """A JSON object kept as its (key, value) pairs, so duplicate keys resolve as in Go."""
+
+
+def parse_credentials(data: bytes) -> tuple[str, str, str]:
+    """Decode `store` input like Go's json.Decoder into a Credentials struct.
+
+    Keys match case-insensitively, unknown keys are ignored, null leaves a field empty and
+    anything after the first JSON value is ignored.
+    """
+    import json  # store is not the hot path
+
+    text = join_lines(data).decode("utf-8", "replace")
+    start = len(text) - len(text.lstrip(_JSON_SPACE))
+    if start == len(text):
+        raise BadInput("no credentials on stdin: expected a JSON object with ServerURL, Username and Secret")
+    try:
+        value, _ = json.JSONDecoder(object_pairs_hook=_Fields).raw_decode(text, start)
+    except json.JSONDecodeError as err:
+        raise BadInput(f"credentials on stdin are not valid JSON: {err.msg} at character {err.pos}") from None
+    fields = {"serverurl": "", "username": "", "secret": ""}
+    if value is None:
+        value = _Fields()
+    if not isinstance(value, _Fields):
+        raise BadInput(f"credentials on stdin must be a JSON object, not {_json_type(value)}")
+    names = {"serverurl": "ServerURL", "username": "Username", "secret": "Secret"}
+    for key, item in value:
+        field = key.casefold()
+        if field not in fields or item is None:
+            continue
+        if not isinstance(item, str):
+            raise BadInput(f"{names[field]} in the credentials on stdin must be a string, not {_json_type(item)}")
+        fields[field] = _valid_unicode(item)
+    if not fields["serverurl"]:
+        raise MissingServerURL()
+    if not fields["username"]:
+        raise MissingUsername()
+    return fields["serverurl"], fields["username"], fields["secret"]
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, _Fields):
+        return "an object"
+    return "an array" if isinstance(value, list) else "a string"
+
+
+def _valid_unicode(text: str) -> str:
+    """Replace lone surrogates (from \\ud800-style escapes) with U+FFFD, as Go does."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _store(store: str, stdin) -> bytes:
+    server_url, username, secret = parse_credentials(read_input(stdin))
+    open_store(store).add(server_url, username, secret)
+    return b""
+
+
+def _get(store: str, stdin) -> bytes:
+    server_url = read_server_url(stdin)
+    username, secret = open_store(store).get(server_url)
+    return encode_credentials(server_url, username, secret)
+
+
+def _erase(store: str, stdin) -> bytes:
+    open_store(store).delete(read_server_url(stdin))
+    return b""
+
+
+def _list(store: str, stdin) -> bytes:
+    return encode_listing(open_store(store).list())
+
+
+def _version(store: str, stdin) -> bytes:
+    return f"{program_name(store)} (credctl) {__version__}\n".encode()
+
+
+_HANDLERS = {"store": _store, "get": _get, "erase": _erase, "list": _list, "version": _version}
+
+
+def _line(text: str) -> bytes:
+    """One output line; argv and URLs may carry raw bytes (surrogateescape), echoed as given."""
+    text = text.replace("\r", " ").replace("\n", " ") + "\n"
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
+def respond(store: str, args: list[str], stdin, stdout) -> int:
+    """Run one helper invocation (args without the program name); return the exit status."""
+    program = program_name(store)
+    usage = f"Usage: {program} <{ACTIONS}>"
+    if len(args) != 1:
+        output, status = _line(usage), 1
+    elif args[0] in ("--version", "-v"):
+        output, status = _version(store, stdin), 0
+    elif args[0] in ("--help", "-h"):
+        output, status = _line(usage), 0
+    elif args[0] not in _HANDLERS:
+        output, status = _line(f"{program}: unknown action: {args[0]}"), 1
+    else:
+        output, status = _run(_HANDLERS[args[0]], store, stdin, f"{program} {args[0]}")
+    stdout.write(output)
+    stdout.flush()
+    return status
+
+
+def _run(handler, store: str, stdin, what: str) -> tuple[bytes, int]:
+    try:
+        return handler(store, stdin), 0
+    except CredctlError as err:
+        return _line(str(err)), 1
+    except KeyboardInterrupt:
+        return _line(f"{what}: interrupted"), 1
+    except OSError as err:
+        # Paths and system messages only: never the data that was being handled.
+        where = f" ({err.filename})" if err.filename else ""
+        return _line(f"{what}: {err.strerror or type(err).__name__}{where}"), 1
+    except Exception as err:  # never a traceback in helper mode
+        return _line(f"{what}: unexpected {type(err).__name__}; please report this as a credctl bug"), 1
+
+
+def serve(store: str, args: list[str]) -> int:
+    """Entry for the docker-credential-* programs: real stdin/stdout, Go's exit statuses."""
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    if stdin is not None and args[:1] in (["get"], ["erase"], ["store"]) and stdin.isatty():
+        # Go's helpers wait silently here, which users mistake for a hang (helpers #184).
+        sys.stderr.write("reading from stdin; end the input with Ctrl-D\n")
+    try:
+        return respond(store, args, stdin, sys.stdout.buffer)
+    except BrokenPipeError:
+        # Whoever ran us stopped reading; say nothing more (not even at interpreter exit).
+        sys.stdout = None
+        return 1

@@ -1,0 +1,116 @@
+"""Run a program and collect its output with os.posix_spawnp.
+
+The helper path uses this instead of subprocess: importing subprocess costs more than the
+gpg decryption it would run. Standard library C modules only.
+"""
+
+from __future__ import annotations
+
+import _signal
+import fcntl
+import os
+import select
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Python ignores these; a spawned program must get the default behaviour back.
+_RESET_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)
+_CHUNK = 65536
+
+
+class Finished:
+    """Exit status and captured output of a program that has ended."""
+
+    __slots__ = ("status", "stderr", "stdout")
+
+    def __init__(self, status: int, stdout: bytes, stderr: bytes) -> None:
+        self.status, self.stdout, self.stderr = status, stdout, stderr
+
+
+def on_path(program: str, env: Mapping[str, str]) -> bool:
+    """Whether posix_spawnp would find program on env's PATH."""
+    return any(
+        os.access(os.path.join(directory or ".", program), os.X_OK)
+        for directory in env.get("PATH", os.defpath).split(os.pathsep)
+    )
+
+
+def _pipe() -> tuple[int, int]:
+    # If our own fd 0/1/2 were closed, pipe() could hand them out and dup2 onto the same
+    # number would keep close-on-exec set; move such fds above 2.
+    return tuple(fd if fd > 2 else _move_up(fd) for fd in os.pipe())  # type: ignore[return-value]
+
+
+def _move_up(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+def run(argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = None) -> Finished:
+    """Run argv (searched on PATH) with input on stdin; FileNotFoundError if it is not found."""
+    in_r, in_w = _pipe()
+    out_r, out_w = _pipe()
+    err_r, err_w = _pipe()
+    actions = [
+        (os.POSIX_SPAWN_DUP2, in_r, 0),
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_DUP2, err_w, 2),
+    ]
+    try:
+        pid = os.posix_spawnp(
+            argv[0],
+            argv,
+            os.environ if env is None else env,
+            file_actions=actions,
+            setsigdef=_RESET_SIGNALS,
+        )
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    output = _exchange(input, in_w, out_r, err_r)
+    _, wait_status = os.waitpid(pid, 0)
+    return Finished(os.waitstatus_to_exitcode(wait_status), output[out_r], output[err_r])
+
+
+def _exchange(input: bytes, in_w: int, out_r: int, err_r: int) -> dict[int, bytes]:
+    """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock."""
+    poller = select.poll()
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    for fd in chunks:
+        poller.register(fd, select.POLLIN)
+    pending = memoryview(input)
+    if pending:
+        os.set_blocking(in_w, False)
+        poller.register(in_w, select.POLLOUT)
+    else:
+        os.close(in_w)
+    open_fds = len(chunks) + (1 if pending else 0)
+    while open_fds:
+        for fd, _event in poller.poll():
+            if fd == in_w:
+                try:
+                    pending = pending[os.write(in_w, pending[:_CHUNK]) :]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    pending = pending[:0]
+                if not pending:
+                    poller.unregister(in_w)
+                    os.close(in_w)
+                    open_fds -= 1
+                continue
+            data = os.read(fd, _CHUNK)
+            if data:
+                chunks[fd].append(data)
+            else:
+                poller.unregister(fd)
+                os.close(fd)
+                open_fds -= 1
+    return {fd: b"".join(parts) for fd, parts in chunks.items()}

@@ -1,0 +1,32 @@
+"""Which stores exist and the program each one is served as: the one place to add a store.
+
+Store modules are imported only when asked for, so a helper pays for its own store alone.
+"""
+
+from credctl.errors import CredctlError
+from credctl.stores.base import Store
+
+# store name -> (module, class, docker-credential-* program suffix)
+STORES = {
+    "pass": ("credctl.stores.passstore", "PassStore", "pass"),
+}
+
+
+class UnknownStore(CredctlError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown store {name!r}: choose one of {', '.join(STORES)}")
+
+
+def program_name(store: str) -> str:
+    """The docker-credential-* program that serves this store."""
+    if store not in STORES:
+        raise UnknownStore(store)
+    return "docker-credential-" + STORES[store][2]
+
+
+def open_store(store: str) -> Store:
+    if store not in STORES:
+        raise UnknownStore(store)
+    module_name, class_name, _ = STORES[store]
+    module = __import__(module_name, fromlist=[class_name])
+    return getattr(module, class_name)()

@@ -1,0 +1,41 @@
+"""The one small interface every credential store implements (standard library only)."""
+
+from __future__ import annotations
+
+import abc
+
+
+class Health:
+    """A store's answer to "can I work here, and if not, why?" (used by setup, verify and helpers)."""
+
+    __slots__ = ("detail", "ok")
+
+    def __init__(self, ok: bool, detail: str) -> None:
+        self.ok, self.detail = ok, detail
+
+    def __repr__(self) -> str:
+        return f"Health(ok={self.ok!r}, detail={self.detail!r})"
+
+
+class Store(abc.ABC):
+    """Credentials keyed by server URL: one username and one secret per server."""
+
+    @abc.abstractmethod
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        """Store (or replace) the credentials for server_url."""
+
+    @abc.abstractmethod
+    def get(self, server_url: str) -> tuple[str, str]:
+        """Return (username, secret); raise CredentialsNotFound if there are none."""
+
+    @abc.abstractmethod
+    def delete(self, server_url: str) -> None:
+        """Remove the credentials for server_url."""
+
+    @abc.abstractmethod
+    def list(self) -> dict[str, str]:
+        """Return {server URL: username} for every stored credential, never secrets."""
+
+    @abc.abstractmethod
+    def health(self) -> Health:
+        """Check whether this store can work on this machine; the detail names any fix."""

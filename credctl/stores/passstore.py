@@ -1,0 +1,247 @@
+"""password-store (`pass`), sharing its files with Go's docker-credential-pass.
+
+Layout, the same as the Go helper's in every version:
+    $PASSWORD_STORE_DIR/docker-credential-helpers/<base64url(ServerURL), padded>/<Username>.gpg
+with the Secret as the plaintext (no newline).
+
+Writes go through `pass` itself, so per-folder .gpg-id files, git and signing keep working.
+`get` decrypts with gpg directly, as `pass show` does: it is Docker's hot path and the bash
+script costs more than the decryption. `list` only reads directory names, never decrypts.
+Differences from Go (see docs/stores/pass.md): a `/` in a username is refused, `store` removes
+the server's other usernames, and `list` skips folders it cannot decode instead of failing.
+"""
+
+from __future__ import annotations
+
+import binascii
+import fcntl
+import os
+
+from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.spawn import on_path, run
+from credctl.stores.base import Health, Store
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+FOLDER = "docker-credential-helpers"
+_MAX_NAME = 255  # bytes in one file name on Linux and macOS
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+INIT_HINT = "run `credctl pass init`"
+
+
+def folder_name(server_url: str) -> str:
+    """The Go helper's folder name: base64.URLEncoding (URL-safe alphabet, padded)."""
+    raw = server_url.encode("utf-8", "surrogateescape")
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode("ascii")
+
+
+def server_of(folder: bytes) -> str | None:
+    """Decode a folder name strictly (padding required, URL-safe alphabet only), else None."""
+    if b"+" in folder or b"/" in folder:
+        return None
+    try:
+        raw = binascii.a2b_base64(folder.translate(_FROM_URLSAFE), strict_mode=True)
+    except binascii.Error:
+        return None
+    return raw.decode("utf-8", "surrogateescape") if raw else None
+
+
+def first_username(folder: bytes) -> bytes | None:
+    """The username Go's helper would pick: the byte-wise first <name>.gpg file."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if e.name.endswith(b".gpg") and len(e.name) > 4 and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return min(names)[:-4] if names else None
+
+
+def check_username(username: str) -> None:
+    """Refuse names pass would turn into other paths (Go corrupts the store: helpers #162)."""
+    if "/" in username:
+        raise StoreError("pass cannot store a username containing '/': it would become a sub-folder")
+    if username in (".", "..") or "\0" in username:
+        raise StoreError(f"pass cannot store the username {username!r}: it is not a valid file name")
+    if len(username.encode("utf-8")) + len(".gpg") > _MAX_NAME:
+        raise StoreError(f"pass cannot store a username longer than {_MAX_NAME - 4} bytes")
+
+
+def explain_gpg_failure(stderr: bytes, what: str) -> str:
+    """One line that says what went wrong with gpg and how to fix it."""
+    text = stderr.decode("utf-8", "replace")
+    if "No secret key" in text:
+        return f"gpg has no secret key to decrypt {what}: import the key named in .gpg-id, or {INIT_HINT}"
+    if "No public key" in text or "nusable public key" in text:
+        return f"gpg has no usable public key for the ids in .gpg-id, so it cannot encrypt {what}: {INIT_HINT}"
+    if any(
+        sign in text
+        for sign in (
+            "pinentry",
+            "Inappropriate ioctl",
+            "Operation cancelled",
+            "Timeout",
+            "Bad passphrase",
+            "No passphrase",
+        )
+    ):
+        return (
+            f"gpg needs the key's passphrase for {what} and cannot ask for it here: unlock the key once "
+            "in a terminal (export GPG_TTY=$(tty); gpg --decrypt any file of the store) or use a key without "
+            "a passphrase (`credctl pass init --generate --no-passphrase`)"
+        )
+    if "expired" in text or "revoked" in text:
+        return f"the gpg key for {what} has expired or was revoked: {INIT_HINT} with a valid key"
+    if "must run" in text and "pass init" in text:
+        return f"the password store is not initialised: {INIT_HINT}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"gpg failed on {what}: {lines[-1] if lines else 'no message'}"
+
+
+class _Lock:
+    """flock on the store's root directory: writers exclusive, readers shared."""
+
+    def __init__(self, root: bytes, mode: int) -> None:
+        self.root, self.mode, self.fd = root, mode, -1
+
+    def __enter__(self) -> _Lock:
+        try:
+            self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            raise CredentialsNotFound() from None
+        fcntl.flock(self.fd, self.mode)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # releases the lock
+
+
+def store_dir(environ: Mapping[str, str]) -> str:
+    """pass's own rule: $PASSWORD_STORE_DIR, else ~/.password-store."""
+    return environ.get("PASSWORD_STORE_DIR") or os.path.join(os.path.expanduser("~"), ".password-store")
+
+
+def gpg_program(environ: Mapping[str, str]) -> str:
+    """pass prefers gpg2 when it is on PATH."""
+    return "gpg2" if on_path("gpg2", environ) else "gpg"
+
+
+class PassStore(Store):
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.environ = environ
+        self.root = store_dir(environ)
+        self._root_b = os.fsencode(self.root)
+
+    def _folder(self, server_url: str) -> bytes:
+        return os.path.join(self._root_b, FOLDER.encode(), folder_name(server_url).encode())
+
+    # -- reads: the hot path ------------------------------------------------------------
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        folder = self._folder(server_url)
+        with _Lock(self._root_b, fcntl.LOCK_SH):
+            username = first_username(folder)
+            if username is None:
+                raise CredentialsNotFound()
+            secret = self._decrypt(os.path.join(folder, username + b".gpg"), server_url)
+        # The Go helper trims what `pass show` prints the same way.
+        return os.fsdecode(username), secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+
+    def _decrypt(self, path: bytes, server_url: str) -> bytes:
+        gpg = gpg_program(self.environ)
+        # The options `pass show` gives gpg (pass 1.7).
+        options = self.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
+        options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to"]
+        if gpg == "gpg2" or self.environ.get("GPG_AGENT_INFO"):
+            options += ["--batch", "--use-agent"]
+        try:
+            result = run([gpg, "-d", *options, os.fsdecode(path)], env=self.environ)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"{gpg} is not installed: install gnupg, then {INIT_HINT}") from None
+        if result.status != 0:
+            raise StoreError(explain_gpg_failure(result.stderr, f"the credentials for {server_url}"))
+        return result.stdout
+
+    def list(self) -> dict[str, str]:
+        listing: dict[str, str] = {}
+        try:
+            with os.scandir(os.path.join(self._root_b, FOLDER.encode())) as entries:
+                folders = [entry for entry in entries if entry.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return listing
+        for entry in folders:
+            server_url = server_of(entry.name)
+            username = first_username(entry.path) if server_url is not None else None
+            if username is not None:
+                listing[server_url] = os.fsdecode(username)  # type: ignore[index]
+        return listing
+
+    # -- writes: through pass ---------------------------------------------------------
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        check_username(username)
+        folder = folder_name(server_url)
+        if len(folder) > _MAX_NAME:
+            raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME * 3 // 4 - 2} bytes")
+        self._require_initialised()
+        with _Lock(self._root_b, fcntl.LOCK_EX):
+            self._pass("insert", "-f", "-m", f"{FOLDER}/{folder}/{username}", input=secret.encode("utf-8"))
+            # Go leaves other usernames behind and its get may then return the wrong one.
+            for stale in self._entries(self._folder(server_url)):
+                if stale != username:
+                    self._pass("rm", "-r", "-f", f"{FOLDER}/{folder}/{stale}")
+
+    def delete(self, server_url: str) -> None:
+        with _Lock(self._root_b, fcntl.LOCK_EX):
+            if not os.path.isdir(self._folder(server_url)):
+                raise CredentialsNotFound()
+            self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")
+
+    @staticmethod
+    def _entries(folder: bytes) -> list[str]:
+        """pass entry names in a folder: <name>.gpg files and sub-folders, not dot files."""
+        with os.scandir(folder) as entries:
+            names = [
+                e.name[:-4] if e.name.endswith(b".gpg") and e.is_file() else e.name
+                for e in entries
+                if not e.name.startswith(b".") and (e.is_dir() or e.name.endswith(b".gpg"))
+            ]
+        return [os.fsdecode(name) for name in names]
+
+    def _pass(self, *args: str, input: bytes = b"") -> None:
+        try:
+            result = run(["pass", *args], input=input, env=self.environ)
+        except FileNotFoundError:
+            raise StoreUnavailable(
+                f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
+            ) from None
+        if result.status != 0:
+            raise StoreError(f"pass {args[0]} failed: " + explain_gpg_failure(result.stderr, "the credentials"))
+
+    # -- health -------------------------------------------------------------------------
+
+    def _require_initialised(self) -> None:
+        problem = self.setup_problem()
+        if problem:
+            raise StoreUnavailable(problem)
+
+    def setup_problem(self) -> str | None:
+        """Cheap checks (no gpg run): is pass installed and the store initialised?"""
+        if not on_path("pass", self.environ):
+            return f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
+        if not (
+            os.path.isfile(os.path.join(self.root, ".gpg-id"))
+            or os.path.isfile(os.path.join(self.root, FOLDER, ".gpg-id"))
+        ):
+            return f"the password store {self.root} is not initialised: {INIT_HINT}"
+        return None
+
+    def health(self) -> Health:
+        problem = self.setup_problem()
+        if problem is None:
+            from credctl.gpg import recipients_problem  # python-gnupg: admin path only
+
+            problem = recipients_problem(self.root, self.environ)
+        return Health(problem is None, problem or f"password store {self.root} is ready")

@@ -1,0 +1,59 @@
+"""Fixtures for the real test world (see world.py).
+
+A test whose real part is missing skips with the reason; under CREDCTL_REQUIRE_REAL=1 (CI)
+that skip is a failure instead, so CI can never go green without the real world.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import world
+
+REQUIRE_REAL = os.environ.get("CREDCTL_REQUIRE_REAL") == "1"
+
+
+def need(*programs: str) -> None:
+    """Skip (or, in CI, fail) unless these programs are installed."""
+    absent = world.missing(*programs)
+    if absent:
+        reason = f"not installed here: {', '.join(absent)}"
+        if REQUIRE_REAL:
+            pytest.fail(f"CREDCTL_REQUIRE_REAL=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def gnupg_home():
+    """A throwaway GNUPGHOME with one passphrase-less key; yields (home, fingerprint)."""
+    need("gpg", "gpgconf")
+    home = world.make_gnupg_home()
+    fpr = world.generate_key(home)
+    yield home, fpr
+    world.stop_agent(home)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def pass_env(gnupg_home, tmp_path: Path) -> dict[str, str]:
+    """Environment of an initialised, empty pass store for the key of gnupg_home."""
+    need("pass")
+    home, fpr = gnupg_home
+    env = world.helper_env(home, tmp_path / "store")
+    world.init_pass(env, fpr)
+    return env
+
+
+@pytest.fixture
+def ours() -> str:
+    program = world.ours()
+    if not os.access(program, os.X_OK):
+        pytest.fail(f"{program} is missing: install credctl into this interpreter's environment first")
+    return program
+
+
+@pytest.fixture
+def go_pass() -> str:
+    need(world.GO_PASS)
+    return world.GO_PASS

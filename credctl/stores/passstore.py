@@ -70,34 +70,41 @@ def check_username(username: str) -> None:
 
 
 def explain_gpg_failure(stderr: bytes, what: str) -> str:
-    """One line that says what went wrong with gpg and how to fix it."""
+    """One line that says what went wrong with gpg (or pass) and how to fix it.
+
+    gpg's --status-fd lines tell a missing secret key (NO_SECKEY) from a key whose passphrase
+    could not be asked for (a pinentry launched, then pkdecrypt_failed): --quiet hides the
+    difference in the human text, which says "No secret key" for both.
+    """
     text = stderr.decode("utf-8", "replace")
-    if "No secret key" in text:
-        return f"gpg has no secret key to decrypt {what}: import the key named in .gpg-id, or {INIT_HINT}"
-    if "No public key" in text or "nusable public key" in text:
-        return f"gpg has no usable public key for the ids in .gpg-id, so it cannot encrypt {what}: {INIT_HINT}"
-    if any(
-        sign in text
-        for sign in (
-            "pinentry",
-            "Inappropriate ioctl",
-            "Operation cancelled",
-            "Timeout",
-            "Bad passphrase",
-            "No passphrase",
-        )
-    ):
+    if any(sign in text for sign in _PASSPHRASE_SIGNS):
         return (
             f"gpg needs the key's passphrase for {what} and cannot ask for it here: unlock the key once "
             "in a terminal (export GPG_TTY=$(tty); gpg --decrypt any file of the store) or use a key without "
             "a passphrase (`credctl pass init --generate --no-passphrase`)"
         )
-    if "expired" in text or "revoked" in text:
+    if "NO_SECKEY" in text or "No secret key" in text:
+        return f"gpg has no secret key to decrypt {what}: import the key named in .gpg-id, or {INIT_HINT}"
+    if "No public key" in text or "nusable public key" in text or "INV_RECP" in text:
+        return f"gpg has no usable public key for the ids in .gpg-id, so it cannot encrypt {what}: {INIT_HINT}"
+    if any(sign in text for sign in ("KEYEXPIRED", "KEYREVOKED", "expired", "revoked")):
         return f"the gpg key for {what} has expired or was revoked: {INIT_HINT} with a valid key"
     if "must run" in text and "pass init" in text:
         return f"the password store is not initialised: {INIT_HINT}"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("[GNUPG:]")]
     return f"gpg failed on {what}: {lines[-1] if lines else 'no message'}"
+
+
+_PASSPHRASE_SIGNS = (
+    "PINENTRY_LAUNCHED",
+    "pkdecrypt_failed",
+    "BAD_PASSPHRASE",
+    "MISSING_PASSPHRASE",
+    "Inappropriate ioctl",
+    "No pinentry",
+    "Operation cancelled",
+    "Bad passphrase",
+)
 
 
 class _Lock:
@@ -135,7 +142,10 @@ class PassStore(Store):
         self._root_b = os.fsencode(self.root)
 
     def _folder(self, server_url: str) -> bytes:
-        return os.path.join(self._root_b, FOLDER.encode(), folder_name(server_url).encode())
+        name = folder_name(server_url).encode()
+        if len(name) > _MAX_NAME:  # no file system holds it, so nothing is stored there
+            raise CredentialsNotFound()
+        return os.path.join(self._root_b, FOLDER.encode(), name)
 
     # -- reads: the hot path ------------------------------------------------------------
 
@@ -151,9 +161,9 @@ class PassStore(Store):
 
     def _decrypt(self, path: bytes, server_url: str) -> bytes:
         gpg = gpg_program(self.environ)
-        # The options `pass show` gives gpg (pass 1.7).
+        # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.
         options = self.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
-        options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to"]
+        options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to", "--status-fd", "2"]
         if gpg == "gpg2" or self.environ.get("GPG_AGENT_INFO"):
             options += ["--batch", "--use-agent"]
         try:
@@ -184,7 +194,7 @@ class PassStore(Store):
         check_username(username)
         folder = folder_name(server_url)
         if len(folder) > _MAX_NAME:
-            raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME * 3 // 4 - 2} bytes")
+            raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
         with _Lock(self._root_b, fcntl.LOCK_EX):
             self._pass("insert", "-f", "-m", f"{FOLDER}/{folder}/{username}", input=secret.encode("utf-8"))

@@ -1,0 +1,237 @@
+"""The pass store on disk, its fixes over the Go helper, and its failure lines (real gpg and pass)."""
+
+import base64
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import world
+from conftest import need
+from world import run_helper
+
+from credctl.stores.passstore import folder_name, server_of
+
+NOT_FOUND = b"credentials not found in native keychain\n"
+
+
+def store_root(env) -> Path:
+    return Path(env["PASSWORD_STORE_DIR"])
+
+
+def entry_dir(env, url: str) -> Path:
+    return store_root(env) / "docker-credential-helpers" / base64.urlsafe_b64encode(url.encode()).decode()
+
+
+def store(program, env, url, user, secret):
+    body = f'{{"ServerURL":"{url}","Username":"{user}","Secret":"{secret}"}}'
+    result = run_helper(program, "store", body, env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+def decrypt(env, path: Path) -> bytes:
+    return subprocess.run(
+        ["gpg", "--batch", "--quiet", "-d", str(path)], env=env, capture_output=True, check=True
+    ).stdout
+
+
+def test_layout_is_the_go_helpers(ours, pass_env):
+    store(ours, pass_env, "https://index.docker.io/v1/", "alice", "s3cr3t")
+    folder = store_root(pass_env) / "docker-credential-helpers" / "aHR0cHM6Ly9pbmRleC5kb2NrZXIuaW8vdjEv"
+    assert sorted(p.name for p in folder.iterdir()) == ["alice.gpg"]
+    assert decrypt(pass_env, folder / "alice.gpg") == b"s3cr3t"
+
+
+def test_folder_names_are_padded_urlsafe_base64():
+    assert folder_name("registry.example.com:5000") == "cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA=="
+    assert folder_name("https://a.example/?x=~~~") == base64.urlsafe_b64encode(b"https://a.example/?x=~~~").decode()
+    assert server_of(b"cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA==") == "registry.example.com:5000"
+    for bad in (b"cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA", b"not_base64!", b"a+b/", b"===="):
+        assert server_of(bad) is None
+
+
+def test_restore_replaces_the_username(ours, pass_env):
+    store(ours, pass_env, "h.example", "zed", "one")
+    store(ours, pass_env, "h.example", "alice", "two")
+    assert sorted(p.name for p in entry_dir(pass_env, "h.example").iterdir()) == ["alice.gpg"]
+    assert (
+        run_helper(ours, "get", "h.example", pass_env).stdout
+        == b'{"ServerURL":"h.example","Username":"alice","Secret":"two"}\n'
+    )
+    store(ours, pass_env, "h.example", "zed", "three")
+    assert (
+        run_helper(ours, "get", "h.example", pass_env).stdout
+        == b'{"ServerURL":"h.example","Username":"zed","Secret":"three"}\n'
+    )
+
+
+def test_stale_go_usernames_read_like_go_then_cleaned(ours, go_pass, pass_env):
+    # Go keeps every username it ever stored and returns the byte-wise first.
+    store(go_pass, pass_env, "h.example", "zed", "z")
+    store(go_pass, pass_env, "h.example", "alice", "a")
+    assert (
+        run_helper(ours, "get", "h.example", pass_env).stdout
+        == run_helper(go_pass, "get", "h.example", pass_env).stdout
+    )
+    store(ours, pass_env, "h.example", "bob", "b")
+    assert sorted(p.name for p in entry_dir(pass_env, "h.example").iterdir()) == ["bob.gpg"]
+
+
+def test_list_skips_what_go_chokes_on(ours, pass_env):
+    store(ours, pass_env, "good.example", "u", "s")
+    base = store_root(pass_env) / "docker-credential-helpers"
+    (base / "not_base64!").mkdir()
+    (base / "not_base64!" / "x.gpg").write_bytes(b"")
+    unpadded = folder_name("unpadded.ex").rstrip("=")
+    (base / unpadded).mkdir()
+    (base / unpadded / "x.gpg").write_bytes(b"")
+    (base / folder_name("empty.example")).mkdir()
+    (base / folder_name("nogpg.example")).mkdir()
+    (base / folder_name("nogpg.example") / "readme.txt").write_text("x")
+    (base / "docker-pass-initialized-check.gpg").write_bytes(b"")  # helpers #102 workaround
+    result = run_helper(ours, "list", b"", pass_env)
+    assert (result.returncode, result.stdout) == (0, b'{"good.example":"u"}\n')
+    assert run_helper(ours, "get", "empty.example", pass_env).stdout == NOT_FOUND
+
+
+def test_get_ignores_subfolders_and_other_files(ours, pass_env):
+    store(ours, pass_env, "h.example", "zed", "pw")
+    folder = entry_dir(pass_env, "h.example")
+    (folder / "aaa").mkdir()  # what Go makes of a username "aaa/x"
+    (folder / "aaa" / "x.gpg").write_bytes(b"")
+    (folder / ".gpg-id").write_text("x\n")
+    assert (
+        run_helper(ours, "get", "h.example", pass_env).stdout
+        == b'{"ServerURL":"h.example","Username":"zed","Secret":"pw"}\n'
+    )
+
+
+def test_username_with_slash_is_refused(ours, pass_env):
+    for user, message in [
+        ("org/user", b"pass cannot store a username containing '/': it would become a sub-folder\n"),
+        ("..", b"pass cannot store the username '..': it is not a valid file name\n"),
+    ]:
+        result = run_helper(ours, "store", f'{{"ServerURL":"h","Username":"{user}","Secret":"s"}}', pass_env)
+        assert (result.returncode, result.stdout) == (1, message)
+    assert not (store_root(pass_env) / "docker-credential-helpers").exists()
+
+
+def test_overlong_server_url(ours, pass_env):
+    url = "h" * 190
+    result = run_helper(ours, "store", f'{{"ServerURL":"{url}","Username":"u","Secret":"s"}}', pass_env)
+    assert (result.returncode, result.stdout) == (1, b"pass cannot store a server URL longer than 189 bytes\n")
+    assert run_helper(ours, "get", url, pass_env).stdout == NOT_FOUND
+    store(ours, pass_env, "h" * 189, "u", "s")
+
+
+def test_path_like_server_urls_stay_inside_the_store(ours, pass_env):
+    for url in ("../../etc/passwd", "/etc/passwd", "a/../../b"):
+        store(ours, pass_env, url, "u", "s")
+        assert run_helper(ours, "get", url, pass_env).stdout.startswith(b'{"ServerURL":')
+    inside = {p.parent.name for p in store_root(pass_env).rglob("*.gpg")}
+    assert inside == {folder_name(url) for url in ("../../etc/passwd", "/etc/passwd", "a/../../b")}
+
+
+def test_erase(ours, go_pass, pass_env):
+    store(ours, pass_env, "h.example", "u", "s")
+    result = run_helper(ours, "erase", "h.example", pass_env)
+    assert (result.returncode, result.stdout) == (0, b"")
+    assert not entry_dir(pass_env, "h.example").exists()
+    assert run_helper(ours, "get", "h.example", pass_env).stdout == NOT_FOUND
+    # Erasing what is not there: not-found line and exit 1 (Go prints pass's error, also exit 1).
+    result = run_helper(ours, "erase", "h.example", pass_env)
+    assert (result.returncode, result.stdout) == (1, NOT_FOUND)
+
+
+def test_uninitialised_store(ours, tmp_path, gnupg_home):
+    env = world.helper_env(gnupg_home[0], tmp_path / "nothing")
+    result = run_helper(ours, "store", '{"ServerURL":"h","Username":"u","Secret":"s"}', env)
+    expected = f"the password store {tmp_path / 'nothing'} is not initialised: run `credctl pass init`\n"
+    assert (result.returncode, result.stdout) == (1, expected.encode())
+    assert run_helper(ours, "get", "h", env).stdout == NOT_FOUND
+    assert run_helper(ours, "list", b"", env).stdout == b"{}\n"
+
+
+def test_missing_programs(ours, pass_env, tmp_path):
+    store(ours, pass_env, "h", "u", "s")
+    env = {**pass_env, "PATH": str(tmp_path / "empty-bin")}
+    result = run_helper(ours, "get", "h", env)
+    assert (result.returncode, result.stdout) == (
+        1,
+        b"gpg is not installed: install gnupg, then run `credctl pass init`\n",
+    )
+    result = run_helper(ours, "store", '{"ServerURL":"h","Username":"u","Secret":"s"}', env)
+    expected = b"pass is not installed: install it (apt-get install pass), then run `credctl pass init`\n"
+    assert (result.returncode, result.stdout) == (1, expected)
+    assert run_helper(ours, "list", b"", env).stdout == b'{"h":"u"}\n'  # list needs neither
+
+
+def test_no_secret_key_here(ours, pass_env, gnupg_home, tmp_path):
+    need("gpg")
+    store(ours, pass_env, "h", "u", "s")
+    public_only = world.make_gnupg_home()
+    try:
+        exported = subprocess.run(["gpg", "--export", gnupg_home[1]], env=pass_env, capture_output=True, check=True)
+        imported_env = {**pass_env, "GNUPGHOME": str(public_only)}
+        subprocess.run(
+            ["gpg", "--batch", "--import"], input=exported.stdout, env=imported_env, check=True, capture_output=True
+        )
+        result = run_helper(ours, "get", "h", imported_env)
+        expected = (
+            b"gpg has no secret key to decrypt the credentials for h: import the key named in .gpg-id, "
+            b"or run `credctl pass init`\n"
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (1, expected, b"")
+    finally:
+        world.stop_agent(public_only)
+        shutil.rmtree(public_only, ignore_errors=True)
+
+
+def test_passphrase_that_cannot_be_asked(ours, tmp_path):
+    need("gpg", "pass", "gpgconf")
+    home = world.make_gnupg_home()
+    try:
+        env = world.helper_env(home, tmp_path / "store")
+        subprocess.run(
+            [
+                "gpg",
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase-fd",
+                "0",
+                "--quick-gen-key",
+                "locked <locked@example.invalid>",
+                "future-default",
+                "default",
+                "never",
+            ],
+            input=b"hunter2",
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        world.init_pass(env, world.fingerprint(home, "locked@example.invalid"))
+        store(ours, env, "h", "u", "the-secret")
+        world.stop_agent(home)  # forget any cached passphrase
+        result = subprocess.run(
+            [ours, "get"],
+            input=b"h",
+            env={**env, "DISPLAY": ""},
+            capture_output=True,
+            start_new_session=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert result.stdout.startswith(b"gpg needs the key's passphrase for the credentials for h and cannot ask")
+        assert b"the-secret" not in result.stdout + result.stderr
+    finally:
+        world.stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_store_keeps_file_modes_private(ours, pass_env):
+    os.umask(0o022)
+    store(ours, pass_env, "h.example", "u", "s")
+    path = entry_dir(pass_env, "h.example") / "u.gpg"
+    assert path.stat().st_mode & 0o077 == 0  # pass runs under umask 077

@@ -42,7 +42,7 @@ class HelperFailed(CredctlError):
 
     def __init__(self, program: str, action: str, status: int, output: str) -> None:
         self.program, self.action, self.status, self.output = program, action, status, output
-        super().__init__(f"{program} {action} failed (exit status {status}): {output}")
+        super().__init__(f"{program} {action} failed (exit status {status}): {output or '(no output)'}")
 
 
 # The three messages Docker's client recognises by text (whitespace-trimmed stdout).

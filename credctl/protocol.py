@@ -19,8 +19,8 @@ ACTIONS = "store|get|erase|list|version"
 MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
 
 # strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-_JSON_SPACE = " \t\n\r"
+GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+JSON_SPACE = " \t\n\r"
 
 
 def _go_escapes() -> dict[int, str]:
@@ -37,9 +37,12 @@ def _go_escapes() -> dict[int, str]:
 
 
 _ESCAPES = _go_escapes()
+_HTML_AND_QUOTES = frozenset('"\\<>&')
 
 
 def json_string(text: str) -> str:
+    if text.isascii() and text.isprintable() and _HTML_AND_QUOTES.isdisjoint(text):
+        return '"' + text + '"'  # the common case, several times faster than translate
     return '"' + text.translate(_ESCAPES) + '"'
 
 
@@ -73,63 +76,89 @@ def join_lines(data: bytes) -> bytes:
 
 
 def read_server_url(stdin) -> str:
-    url = join_lines(read_input(stdin)).decode("utf-8", "surrogateescape").strip(_GO_SPACE)
+    url = join_lines(read_input(stdin)).decode("utf-8", "surrogateescape").strip(GO_SPACE)
     if not url:
         raise MissingServerURL()
     return url
 
 
-class _Fields(list):
+class JSONObject(list):
     """A JSON object kept as its (key, value) pairs, so duplicate keys resolve as in Go."""
 
 
-def parse_credentials(data: bytes) -> tuple[str, str, str]:
-    """Decode `store` input like Go's json.Decoder into a Credentials struct.
-
-    Keys match case-insensitively, unknown keys are ignored, null leaves a field empty and
-    anything after the first JSON value is ignored.
+def first_json_value(text: str) -> object:
+    """The first JSON value in text, read as Go's json.Decoder reads it: anything after it is
+    ignored, NaN and Infinity are refused. Raises ValueError with a reason that never quotes text.
     """
-    import json  # store is not the hot path
+    import json  # not needed on get/list
 
-    text = join_lines(data).decode("utf-8", "replace")
-    start = len(text) - len(text.lstrip(_JSON_SPACE))
+    start = len(text) - len(text.lstrip(JSON_SPACE))
     if start == len(text):
-        raise BadInput("no credentials on stdin: expected a JSON object with ServerURL, Username and Secret")
+        raise ValueError("no JSON value")
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"not valid JSON: {constant} is not a JSON value")
+
     try:
-        value, _ = json.JSONDecoder(object_pairs_hook=_Fields).raw_decode(text, start)
+        value, _ = json.JSONDecoder(object_pairs_hook=JSONObject, parse_constant=refuse).raw_decode(text, start)
     except json.JSONDecodeError as err:
-        raise BadInput(f"credentials on stdin are not valid JSON: {err.msg} at character {err.pos}") from None
-    fields = {"serverurl": "", "username": "", "secret": ""}
+        raise ValueError(f"not valid JSON: {err.msg} (character {err.pos})") from None
+    return value
+
+
+def string_fields(value: object, names: tuple[str, ...]) -> dict[str, str]:
+    """Go's decoding of a JSON value into a struct of string fields (the present ones).
+
+    Keys match the field names case-insensitively, unknown keys are ignored, null leaves a
+    field as it was, and invalid Unicode becomes U+FFFD. Raises ValueError with the reason.
+    """
     if value is None:
-        value = _Fields()
-    if not isinstance(value, _Fields):
-        raise BadInput(f"credentials on stdin must be a JSON object, not {_json_type(value)}")
-    names = {"serverurl": "ServerURL", "username": "Username", "secret": "Secret"}
+        return {}
+    if not isinstance(value, JSONObject):
+        raise ValueError(f"expected a JSON object, not {json_type(value)}")
+    canonical = {name.casefold(): name for name in names}
+    fields = {}
     for key, item in value:
-        field = key.casefold()
-        if field not in fields or item is None:
+        name = canonical.get(key.casefold())
+        if name is None or item is None:
             continue
         if not isinstance(item, str):
-            raise BadInput(f"{names[field]} in the credentials on stdin must be a string, not {_json_type(item)}")
-        fields[field] = _valid_unicode(item)
-    if not fields["serverurl"]:
+            raise ValueError(f"{name} must be a string, not {json_type(item)}")
+        fields[name] = valid_unicode(item)
+    return fields
+
+
+CREDENTIAL_FIELDS = ("ServerURL", "Username", "Secret")
+
+
+def parse_credentials(data: bytes) -> tuple[str, str, str]:
+    """Decode `store` input like Go's json.Decoder into a Credentials struct and validate it."""
+    text = join_lines(data).decode("utf-8", "replace")
+    if not text.strip(JSON_SPACE):
+        raise BadInput("no credentials on stdin: expected a JSON object with ServerURL, Username and Secret")
+    try:
+        fields = string_fields(first_json_value(text), CREDENTIAL_FIELDS)
+    except ValueError as err:
+        raise BadInput(f"credentials on stdin: {err}") from None
+    server_url, username, secret = (fields.get(name, "") for name in CREDENTIAL_FIELDS)
+    if not server_url:
         raise MissingServerURL()
-    if not fields["username"]:
+    if not username:
         raise MissingUsername()
-    return fields["serverurl"], fields["username"], fields["secret"]
+    return server_url, username, secret
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int | float):
         return "a number"
-    if isinstance(value, _Fields):
+    if isinstance(value, JSONObject):
         return "an object"
     return "an array" if isinstance(value, list) else "a string"
 
 
-def _valid_unicode(text: str) -> str:
+def valid_unicode(text: str) -> str:
     """Replace lone surrogates (from \\ud800-style escapes) with U+FFFD, as Go does."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 

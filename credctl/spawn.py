@@ -7,9 +7,7 @@ gpg decryption it would run. Standard library C modules only.
 from __future__ import annotations
 
 import _signal
-import fcntl
 import os
-import select
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
@@ -44,6 +42,8 @@ def _pipe() -> tuple[int, int]:
 
 
 def _move_up(fd: int) -> int:
+    import fcntl
+
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
     os.close(fd)
     return moved
@@ -81,6 +81,8 @@ def run(argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = Non
 
 def _exchange(input: bytes, in_w: int, out_r: int, err_r: int) -> dict[int, bytes]:
     """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock."""
+    import select  # C extensions load only when a program runs: `list` runs none
+
     poller = select.poll()
     chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
     for fd in chunks:

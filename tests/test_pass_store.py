@@ -4,6 +4,7 @@ import base64
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import world
@@ -45,8 +46,8 @@ def test_layout_is_the_go_helpers(ours, pass_env):
 def test_folder_names_are_padded_urlsafe_base64():
     assert folder_name("registry.example.com:5000") == "cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA=="
     assert folder_name("https://a.example/?x=~~~") == base64.urlsafe_b64encode(b"https://a.example/?x=~~~").decode()
-    assert server_of(b"cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA==") == "registry.example.com:5000"
-    for bad in (b"cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA", b"not_base64!", b"a+b/", b"===="):
+    assert server_of("cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA==") == "registry.example.com:5000"
+    for bad in ("cmVnaXN0cnkuZXhhbXBsZS5jb206NTAwMA", "not_base64!", "a+b/", "====", "é==="):
         assert server_of(bad) is None
 
 
@@ -235,3 +236,43 @@ def test_store_keeps_file_modes_private(ours, pass_env):
     store(ours, pass_env, "h.example", "u", "s")
     path = entry_dir(pass_env, "h.example") / "u.gpg"
     assert path.stat().st_mode & 0o077 == 0  # pass runs under umask 077
+
+
+def rewrite_cache(path: Path, written_ns: int | None = None, tamper: tuple[str, str] | None = None) -> None:
+    header, *entries = path.read_text().splitlines()
+    magic, root, written = header.split("\t")
+    lines = [f"{magic}\t{root}\t{written if written_ns is None else written_ns}"]
+    for line in entries:
+        folder, stamp, user = line.split("\t")
+        if tamper and folder == folder_name(tamper[0]):
+            user = tamper[1]
+        lines.append(f"{folder}\t{stamp}\t{user}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_list_cache_is_used_only_while_folders_are_unchanged(ours, pass_env):
+    store(ours, pass_env, "a.example", "alice", "s")
+    store(ours, pass_env, "b.example", "bob", "s")
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"alice","b.example":"bob"}\n'
+    (cache,) = (Path(pass_env["XDG_CACHE_HOME"]) / "credctl").glob("pass-list-*")
+    assert (cache.stat().st_mode & 0o777, cache.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+
+    # Fresh ("racy") entries are re-read even when the cache disagrees.
+    rewrite_cache(cache, tamper=("a.example", "cached"))
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"alice","b.example":"bob"}\n'
+
+    # Once the entries are older than the cache, an unchanged folder is served from it...
+    rewrite_cache(cache, written_ns=time.time_ns() + 10**10, tamper=("a.example", "cached"))
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"cached","b.example":"bob"}\n'
+    # ...and any change to the folder (here a new username) moves its ctime and invalidates it.
+    store(ours, pass_env, "a.example", "aaron", "s")
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"aaron","b.example":"bob"}\n'
+    (entry_dir(pass_env, "b.example") / "bob.gpg").rename(entry_dir(pass_env, "b.example") / "zoe.gpg")
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"aaron","b.example":"zoe"}\n'
+
+
+def test_list_works_without_a_writable_cache(ours, pass_env):
+    store(ours, pass_env, "a.example", "alice", "s")
+    env = {**pass_env, "XDG_CACHE_HOME": "/dev/null/cannot-exist"}
+    result = run_helper(ours, "list", b"", env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b'{"a.example":"alice"}\n', b"")

@@ -102,12 +102,12 @@ def test_go_trims_trailing_newlines_of_the_secret(ours, pass_env):
         (b"{}", b"no credentials server URL\n"),
         (b'{"ServerURL":"x"}', b"no credentials username\n"),
         (b'{"ServerURL":"x","Username":null}', b"no credentials username\n"),
-        (b"notjson", b"credentials on stdin are not valid JSON: Expecting value at character 0\n"),
-        (b"[]", b"credentials on stdin must be a JSON object, not an array\n"),
-        (b'"str"', b"credentials on stdin must be a JSON object, not a string\n"),
-        (b'{"ServerURL":"x","Username":5}', b"Username in the credentials on stdin must be a string, not a number\n"),
-        (b'{"ServerURL":true}', b"ServerURL in the credentials on stdin must be a string, not a boolean\n"),
-        (b'{"ServerURL":"x","Secret":{}}', b"Secret in the credentials on stdin must be a string, not an object\n"),
+        (b"notjson", b"credentials on stdin: not valid JSON: Expecting value (character 0)\n"),
+        (b"[]", b"credentials on stdin: expected a JSON object, not an array\n"),
+        (b'"str"', b"credentials on stdin: expected a JSON object, not a string\n"),
+        (b'{"ServerURL":"x","Username":5}', b"credentials on stdin: Username must be a string, not a number\n"),
+        (b'{"ServerURL":true}', b"credentials on stdin: ServerURL must be a string, not a boolean\n"),
+        (b'{"ServerURL":"x","Secret":{}}', b"credentials on stdin: Secret must be a string, not an object\n"),
     ],
 )
 def test_store_rejects(ours, pass_env, stdin, stdout):

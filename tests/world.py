@@ -55,7 +55,9 @@ def stop_agent(home: Path) -> None:
 
 
 def helper_env(home: Path, store: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "GNUPGHOME": str(home), "PASSWORD_STORE_DIR": str(store), **extra}
+    """The environment Docker would give a helper, pointed at throwaway gpg, store and cache."""
+    cache = f"{store}.cache"
+    return {**os.environ, "GNUPGHOME": str(home), "PASSWORD_STORE_DIR": str(store), "XDG_CACHE_HOME": cache, **extra}
 
 
 def init_pass(env: dict[str, str], *key_ids: str) -> None:

@@ -14,8 +14,8 @@ the server's other usernames, and `list` skips folders it cannot decode instead 
 from __future__ import annotations
 
 import binascii
-import fcntl
 import os
+import time
 
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
 from credctl.spawn import on_path, run
@@ -38,25 +38,85 @@ def folder_name(server_url: str) -> str:
     return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode("ascii")
 
 
-def server_of(folder: bytes) -> str | None:
+def server_of(folder: str) -> str | None:
     """Decode a folder name strictly (padding required, URL-safe alphabet only), else None."""
-    if b"+" in folder or b"/" in folder:
+    if not folder.isascii() or "+" in folder or "/" in folder:
         return None
     try:
-        raw = binascii.a2b_base64(folder.translate(_FROM_URLSAFE), strict_mode=True)
+        raw = binascii.a2b_base64(folder.encode("ascii").translate(_FROM_URLSAFE), strict_mode=True)
     except binascii.Error:
         return None
     return raw.decode("utf-8", "surrogateescape") if raw else None
 
 
-def first_username(folder: bytes) -> bytes | None:
-    """The username Go's helper would pick: the byte-wise first <name>.gpg file."""
-    try:
-        with os.scandir(folder) as entries:
-            names = [e.name for e in entries if e.name.endswith(b".gpg") and len(e.name) > 4 and e.is_file()]
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return min(names)[:-4] if names else None
+def gpg_files(names: list[str]) -> list[str]:
+    """The <username>.gpg entries of a server folder."""
+    return [name for name in names if name.endswith(".gpg") and len(name) > 4]
+
+
+class _ListCache:
+    """Remembers each server folder's username, so `list` stats folders instead of reading them.
+
+    Reading 1,000 folders costs five system calls each, a stat one. An entry is trusted only
+    while the folder's inode and ctime are unchanged (every change to a folder, and every utime
+    on it, moves its ctime) and only once that ctime is older than the cache by a margin wider
+    than any file-system clock tick, as git does for its index ("racy" entries are re-read).
+    """
+
+    _MAGIC = "credctl-pass-list-1"
+    _RACY_NS = 2_000_000_000
+
+    def __init__(self, root: str, environ: Mapping[str, str]) -> None:
+        from credctl.paths import cache_dir
+
+        self.root, self.changed = root, False
+        self.path = os.path.join(cache_dir(environ), f"pass-list-{binascii.crc32(os.fsencode(root)):08x}")
+        self.written, self.entries, self.now = 0, {}, time.time_ns()
+        self.seen: dict[str, tuple[str, str]] = {}
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape") as cache:
+                header = cache.readline().rstrip("\n").split("\t")
+                if header[:2] == [self._MAGIC, root] and len(header) == 3:
+                    self.written = int(header[2])
+                    for line in cache:
+                        folder, stamp, username = line.rstrip("\n").split("\t")
+                        self.entries[folder] = (stamp, username)
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def username(self, path: str, folder: str) -> str:
+        """The folder's first username ('' for none), from the cache when it is still true."""
+        try:
+            status = os.stat(path)
+        except OSError:
+            return ""
+        if status.st_mode & 0o170000 != 0o040000:  # not a directory
+            return ""
+        stamp = f"{status.st_ino}:{status.st_ctime_ns}"
+        cached = self.entries.get(folder)
+        if cached is not None and cached[0] == stamp and status.st_ctime_ns < self.written - self._RACY_NS:
+            username = cached[1]
+        else:
+            files = gpg_files(os.listdir(path))
+            username = min(files)[:-4] if files else ""
+            # Rewrite when the entry changed, or when a rewrite now would let it be trusted.
+            settled = status.st_ctime_ns < self.now - self._RACY_NS
+            self.changed = self.changed or cached != (stamp, username) or settled
+        if "\t" not in username and "\n" not in username:
+            self.seen[folder] = (stamp, username)
+        return username
+
+    def save(self) -> None:
+        if not self.changed and len(self.seen) == len(self.entries):
+            return
+        lines = [f"{self._MAGIC}\t{self.root}\t{self.now}"]
+        lines += [f"{folder}\t{stamp}\t{username}" for folder, (stamp, username) in self.seen.items()]
+        from credctl.paths import write_private
+
+        try:
+            write_private(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass  # a cache that cannot be written is only slower
 
 
 def check_username(username: str) -> None:
@@ -110,15 +170,17 @@ _PASSPHRASE_SIGNS = (
 class _Lock:
     """flock on the store's root directory: writers exclusive, readers shared."""
 
-    def __init__(self, root: bytes, mode: int) -> None:
-        self.root, self.mode, self.fd = root, mode, -1
+    def __init__(self, root: str, exclusive: bool) -> None:
+        self.root, self.exclusive, self.fd = root, exclusive, -1
 
     def __enter__(self) -> _Lock:
+        import fcntl  # a C extension that `list` does without
+
         try:
             self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             raise CredentialsNotFound() from None
-        fcntl.flock(self.fd, self.mode)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -139,27 +201,32 @@ class PassStore(Store):
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.environ = environ
         self.root = store_dir(environ)
-        self._root_b = os.fsencode(self.root)
 
-    def _folder(self, server_url: str) -> bytes:
-        name = folder_name(server_url).encode()
+    def _folder(self, server_url: str) -> str:
+        name = folder_name(server_url)
         if len(name) > _MAX_NAME:  # no file system holds it, so nothing is stored there
             raise CredentialsNotFound()
-        return os.path.join(self._root_b, FOLDER.encode(), name)
+        return os.path.join(self.root, FOLDER, name)
 
     # -- reads: the hot path ------------------------------------------------------------
 
     def get(self, server_url: str) -> tuple[str, str]:
         folder = self._folder(server_url)
-        with _Lock(self._root_b, fcntl.LOCK_SH):
-            username = first_username(folder)
-            if username is None:
+        with _Lock(self.root, exclusive=False):
+            try:
+                names = sorted(gpg_files(os.listdir(folder)))  # byte order, as Go's os.ReadDir
+            except (FileNotFoundError, NotADirectoryError):
+                names = []
+            # Go takes the first entry whatever it is; a sub-folder (Go's "a/b" usernames) is skipped.
+            file = next((name for name in names if os.path.isfile(os.path.join(folder, name))), None)
+            if file is None:
                 raise CredentialsNotFound()
-            secret = self._decrypt(os.path.join(folder, username + b".gpg"), server_url)
+            secret = self._decrypt(os.path.join(folder, file), server_url)
+            username = file[:-4]
         # The Go helper trims what `pass show` prints the same way.
-        return os.fsdecode(username), secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+        return username, secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
 
-    def _decrypt(self, path: bytes, server_url: str) -> bytes:
+    def _decrypt(self, path: str, server_url: str) -> bytes:
         gpg = gpg_program(self.environ)
         # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.
         options = self.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
@@ -167,7 +234,7 @@ class PassStore(Store):
         if gpg == "gpg2" or self.environ.get("GPG_AGENT_INFO"):
             options += ["--batch", "--use-agent"]
         try:
-            result = run([gpg, "-d", *options, os.fsdecode(path)], env=self.environ)
+            result = run([gpg, "-d", *options, path], env=self.environ)
         except FileNotFoundError:
             raise StoreUnavailable(f"{gpg} is not installed: install gnupg, then {INIT_HINT}") from None
         if result.status != 0:
@@ -175,17 +242,21 @@ class PassStore(Store):
         return result.stdout
 
     def list(self) -> dict[str, str]:
-        listing: dict[str, str] = {}
+        base = os.path.join(self.root, FOLDER)
         try:
-            with os.scandir(os.path.join(self._root_b, FOLDER.encode())) as entries:
-                folders = [entry for entry in entries if entry.is_dir()]
+            folders = os.listdir(base)
         except (FileNotFoundError, NotADirectoryError):
-            return listing
-        for entry in folders:
-            server_url = server_of(entry.name)
-            username = first_username(entry.path) if server_url is not None else None
-            if username is not None:
-                listing[server_url] = os.fsdecode(username)  # type: ignore[index]
+            return {}
+        known = _ListCache(self.root, self.environ)
+        listing: dict[str, str] = {}
+        for name in folders:  # kept tight: it runs once per stored server
+            server_url = server_of(name)
+            if server_url is None:
+                continue
+            username = known.username(base + os.sep + name, name)
+            if username:
+                listing[server_url] = username
+        known.save()
         return listing
 
     # -- writes: through pass ---------------------------------------------------------
@@ -196,7 +267,7 @@ class PassStore(Store):
         if len(folder) > _MAX_NAME:
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
-        with _Lock(self._root_b, fcntl.LOCK_EX):
+        with _Lock(self.root, exclusive=True):
             self._pass("insert", "-f", "-m", f"{FOLDER}/{folder}/{username}", input=secret.encode("utf-8"))
             # Go leaves other usernames behind and its get may then return the wrong one.
             for stale in self._entries(self._folder(server_url)):
@@ -204,21 +275,20 @@ class PassStore(Store):
                     self._pass("rm", "-r", "-f", f"{FOLDER}/{folder}/{stale}")
 
     def delete(self, server_url: str) -> None:
-        with _Lock(self._root_b, fcntl.LOCK_EX):
+        with _Lock(self.root, exclusive=True):
             if not os.path.isdir(self._folder(server_url)):
                 raise CredentialsNotFound()
             self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")
 
     @staticmethod
-    def _entries(folder: bytes) -> list[str]:
+    def _entries(folder: str) -> list[str]:
         """pass entry names in a folder: <name>.gpg files and sub-folders, not dot files."""
         with os.scandir(folder) as entries:
-            names = [
-                e.name[:-4] if e.name.endswith(b".gpg") and e.is_file() else e.name
+            return [
+                e.name[:-4] if e.name.endswith(".gpg") and e.is_file() else e.name
                 for e in entries
-                if not e.name.startswith(b".") and (e.is_dir() or e.name.endswith(b".gpg"))
+                if not e.name.startswith(".") and (e.is_dir() or e.name.endswith(".gpg"))
             ]
-        return [os.fsdecode(name) for name in names]
 
     def _pass(self, *args: str, input: bytes = b"") -> None:
         try:

@@ -1,0 +1,175 @@
+"""Start-up benchmark of our docker-credential-pass against Debian's Go helper.
+
+    python bench/bench_pass.py [--rounds N]
+
+Run it with the interpreter of the venv where credctl is installed (not editable). It builds a
+throwaway gpg home and pass stores (tests/world.py), times whole processes round-robin
+(bench/common.py) and exits 0 only if every ratio is within its budget. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import common  # noqa: E402
+import world  # noqa: E402
+from common import Command, CommandFailed, Row, measure, run_once  # noqa: E402
+
+OURS = Path(sys.executable).parent / "docker-credential-pass"
+FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
+GET_URL = "https://registry.bench.example.com"
+LIST_ENTRIES = 1000
+BUDGET_GET = 0.75  # ours / Go helper, `get` of one credential
+BUDGET_LIST = 2.5  # ours / bare interpreter, `list` of 1,000 entries
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rounds", type=int, default=common.DEFAULT_ROUNDS, help=f"timed rounds (default {common.DEFAULT_ROUNDS})"
+    )
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+
+    if not Path(world.GO_PASS).is_file():
+        print(
+            f"error: Debian's Go helper {world.GO_PASS} is missing (apt-get install golang-docker-credential-helpers)"
+        )
+        return 1
+    absent = world.missing(str(OURS), "gpg", "gpgconf", "pass")
+    if absent:
+        print(f"error: not installed here: {', '.join(absent)}")
+        if str(OURS) in absent:
+            print(f"  run this script with the python of the venv where credctl is installed (now: {sys.executable})")
+        return 1
+
+    print_environment(args.rounds)
+    warn_if_editable()
+
+    home = world.make_gnupg_home()
+    scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-"))
+    try:
+        fpr = world.generate_key(home)
+        rows = [bench_get(home, fpr, scratch / "get-store", args.rounds)]
+        rows.append(bench_list(home, fpr, scratch / "list-store", args.rounds))
+    except CommandFailed as err:
+        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
+        return 1
+    finally:
+        world.stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print()
+    ok = common.print_table(rows)
+    print("\nall budgets met" if ok else "\nbudget exceeded")
+    return 0 if ok else 1
+
+
+def print_environment(rounds: int) -> None:
+    gpg = subprocess.run(["gpg", "--version"], capture_output=True, text=True).stdout.splitlines()
+    go = subprocess.run([world.GO_PASS, "version"], capture_output=True, text=True).stdout.strip()
+    ours = subprocess.run([str(OURS), "version"], capture_output=True, text=True).stdout.strip()
+    print(f"python   {platform.python_version()} ({sys.executable})")
+    print(f"gpg      {gpg[0] if gpg else 'unknown'}")
+    print(f"ours     {ours} ({OURS})")
+    print(f"Go       {world.GO_PASS} {go}")
+    print(f"rounds   {rounds} (alternating, shuffled within each round, after warm-ups)")
+
+
+def warn_if_editable() -> None:
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    editable = sorted(p.name for p in site_packages.glob("__editable__*credctl*"))
+    if editable:
+        print(f"WARNING: credctl is an editable install ({editable[0]} in {site_packages}).")
+        print("         Its import hooks slow every start; numbers are only meaningful with `pip install .`.")
+
+
+def bench_get(home: Path, fpr: str, store: Path, rounds: int) -> Row:
+    """`get` of one credential: ours against the Go helper (both decrypt with gpg)."""
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    credentials = {"ServerURL": GET_URL, "Username": "bench-user", "Secret": "bench-secret-0123456789"}
+    run_once(Command("ours store", [str(OURS), "store"], json.dumps(credentials).encode(), env))
+
+    ours = Command("ours get", [str(OURS), "get"], GET_URL.encode(), env)
+    go = Command("Go get", [world.GO_PASS, "get"], GET_URL.encode(), env)
+    check_same_output(ours, go)
+
+    print(f"\n[get] one credential, {rounds} rounds ...", flush=True)
+    timings = measure([ours, go], rounds=rounds)
+    common.print_timings(timings)
+    return Row("get", ours=timings[ours.name], peer=timings[go.name], budget=BUDGET_GET)
+
+
+def bench_list(home: Path, fpr: str, store: Path, rounds: int) -> Row:
+    """`list` of 1,000 entries: ours against a bare interpreter start (Go for information).
+
+    Budgeted: a store at rest (entries older than the list cache's 2 s "racy" window, as in any
+    real store). For information: ours with no usable cache (every folder read) and Go.
+    """
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    fill_store(env, fpr, store, LIST_ENTRIES)
+    time.sleep(2.1)  # let the entries settle so the first list can cache them
+
+    ours = Command("ours list", [str(OURS), "list"], b"", env)
+    cold = Command("ours list, no cache", [str(OURS), "list"], b"", {**env, "XDG_CACHE_HOME": "/dev/null/none"})
+    go = Command("Go list", [world.GO_PASS, "list"], b"", env)
+    floor = Command("python -I -S", FLOOR, b"", env)
+    listed = check_same_output(ours, go)
+    if len(json.loads(listed)) != LIST_ENTRIES:
+        raise CommandFailed(f"our list returned {len(json.loads(listed))} entries, expected {LIST_ENTRIES}")
+    check_same_output(cold, go)
+
+    print(f"\n[list] {LIST_ENTRIES} entries, {rounds} rounds ...", flush=True)
+    timings = measure([ours, floor, cold, go], rounds=rounds)
+    common.print_timings(timings)
+    for other in (cold, go):
+        print(f"({other.name} median {timings[other.name].median:.1f} ms, for information; not budgeted)")
+    return Row(f"list ({LIST_ENTRIES})", ours=timings[ours.name], peer=timings[floor.name], budget=BUDGET_LIST)
+
+
+def fill_store(env: dict[str, str], fpr: str, store: Path, count: int) -> None:
+    """Encrypt one secret once, then copy it into `count` entries in the Go helper's layout."""
+    template = store / "template.gpg"
+    subprocess.run(
+        ["gpg", "--batch", "--yes", "-e", "-r", fpr, "-o", str(template)],
+        input=b"bench-secret",
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    root = store / "docker-credential-helpers"
+    for i in range(count):
+        url = f"https://registry-{i:04d}.bench.example.com/v2/"
+        folder = root / base64.urlsafe_b64encode(url.encode()).decode("ascii")
+        folder.mkdir(parents=True)
+        shutil.copyfile(template, folder / f"user{i:04d}.gpg")
+    template.unlink()
+
+
+def check_same_output(ours: Command, go: Command) -> bytes:
+    """Run both once; their stdout must be identical, byte for byte. Returns it."""
+    mine, theirs = run_once(ours)[1].stdout, run_once(go)[1].stdout
+    if mine != theirs:
+        raise CommandFailed(f"{ours.name} and {go.name} disagree:\n  ours: {mine[:300]!r}\n  Go:   {theirs[:300]!r}")
+    return mine
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -312,9 +312,7 @@ def test_known_message_with_exit_status_zero_is_not_an_error(tmp_path):
     program = make_program(tmp_path, "zero", "echo 'credentials not found in native keychain'\n")
     with pytest.raises(HelperFailed) as caught:
         client.get(program, URL)
-    assert str(caught.value) == (
-        f"{program} get failed (exit status 0): not valid JSON: Expecting value (character 0)"
-    )
+    assert str(caught.value) == (f"{program} get failed (exit status 0): not valid JSON: Expecting value (character 0)")
 
 
 def test_stderr_never_reaches_the_error(tmp_path):
@@ -322,7 +320,7 @@ def test_stderr_never_reaches_the_error(tmp_path):
     with pytest.raises(HelperFailed) as caught:
         client.list_credentials(program)
     assert (caught.value.status, caught.value.output) == (2, "")
-    assert str(caught.value) == f"{program} list failed (exit status 2): "
+    assert str(caught.value) == f"{program} list failed (exit status 2): (no output)"
 
 
 def test_store_failure_echoing_the_input_hides_the_secret(tmp_path):

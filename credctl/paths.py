@@ -1,5 +1,7 @@
 """Where credctl keeps its own files, and how it writes them (standard library only)."""
 
+from __future__ import annotations
+
 import os
 
 
@@ -26,3 +28,32 @@ def write_private(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class locked:  # lower case: it reads as a function, `with locked(path):`
+    """Hold a flock on path (a file, created 0600 if missing, or a directory) for a with-block.
+
+    Exclusive for writers, shared for readers; released when the descriptor closes, even if
+    the process is killed. FileNotFoundError when path is missing and create is False.
+    """
+
+    def __init__(self, path: str, exclusive: bool = True, create: bool = True) -> None:
+        self.path, self.exclusive, self.create, self.fd = path, exclusive, create, -1
+
+    def __enter__(self) -> locked:
+        import fcntl  # a C extension that paths which never lock do without
+
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        if self.create:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            try:
+                self.fd = os.open(self.path, flags | os.O_CREAT, 0o600)
+            except IsADirectoryError:
+                self.fd = os.open(self.path, flags)
+        else:
+            self.fd = os.open(self.path, flags)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)

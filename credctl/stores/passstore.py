@@ -18,6 +18,7 @@ import os
 import time
 
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.paths import cache_dir, locked, write_private
 from credctl.spawn import on_path, run
 from credctl.stores.base import Health, Store
 
@@ -67,8 +68,6 @@ class _ListCache:
     _RACY_NS = 2_000_000_000
 
     def __init__(self, root: str, environ: Mapping[str, str]) -> None:
-        from credctl.paths import cache_dir
-
         self.root, self.changed = root, False
         self.path = os.path.join(cache_dir(environ), f"pass-list-{binascii.crc32(os.fsencode(root)):08x}")
         self.written, self.entries, self.now = 0, {}, time.time_ns()
@@ -111,8 +110,6 @@ class _ListCache:
             return
         lines = [f"{self._MAGIC}\t{self.root}\t{self.now}"]
         lines += [f"{folder}\t{stamp}\t{username}" for folder, (stamp, username) in self.seen.items()]
-        from credctl.paths import write_private
-
         try:
             write_private(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
         except OSError:
@@ -167,24 +164,11 @@ _PASSPHRASE_SIGNS = (
 )
 
 
-class _Lock:
-    """flock on the store's root directory: writers exclusive, readers shared."""
-
-    def __init__(self, root: str, exclusive: bool) -> None:
-        self.root, self.exclusive, self.fd = root, exclusive, -1
-
-    def __enter__(self) -> _Lock:
-        import fcntl  # a C extension that `list` does without
-
-        try:
-            self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except (FileNotFoundError, NotADirectoryError):
-            raise CredentialsNotFound() from None
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)  # releases the lock
+def _locked(root: str, exclusive: bool) -> locked:
+    """flock on the store's own directory (pass keeps nothing else there we could lock)."""
+    if not os.path.isdir(root):
+        raise CredentialsNotFound()
+    return locked(root, exclusive=exclusive, create=False)
 
 
 def store_dir(environ: Mapping[str, str]) -> str:
@@ -212,7 +196,7 @@ class PassStore(Store):
 
     def get(self, server_url: str) -> tuple[str, str]:
         folder = self._folder(server_url)
-        with _Lock(self.root, exclusive=False):
+        with _locked(self.root, exclusive=False):
             try:
                 names = sorted(gpg_files(os.listdir(folder)))  # byte order, as Go's os.ReadDir
             except (FileNotFoundError, NotADirectoryError):
@@ -267,7 +251,7 @@ class PassStore(Store):
         if len(folder) > _MAX_NAME:
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
-        with _Lock(self.root, exclusive=True):
+        with _locked(self.root, exclusive=True):
             self._pass("insert", "-f", "-m", f"{FOLDER}/{folder}/{username}", input=secret.encode("utf-8"))
             # Go leaves other usernames behind and its get may then return the wrong one.
             for stale in self._entries(self._folder(server_url)):
@@ -275,7 +259,7 @@ class PassStore(Store):
                     self._pass("rm", "-r", "-f", f"{FOLDER}/{folder}/{stale}")
 
     def delete(self, server_url: str) -> None:
-        with _Lock(self.root, exclusive=True):
+        with _locked(self.root, exclusive=True):
             if not os.path.isdir(self._folder(server_url)):
                 raise CredentialsNotFound()
             self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")

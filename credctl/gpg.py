@@ -64,6 +64,14 @@ def find_key(ident: str, environ: Mapping[str, str] = os.environ) -> Key | None:
     return Key(matches[0], matches[0]["fingerprint"] in secret)
 
 
+def encrypts_to(key: Key, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether gpg encrypts to key as pass asks it to: in batch mode, without --always-trust.
+
+    That refuses a key of unknown validity, as one just imported from elsewhere is.
+    """
+    return bool(_gpg(environ).encrypt(b"", key.fingerprint).ok)
+
+
 def generate_key(name: str, email: str, passphrase: str | None, environ: Mapping[str, str] = os.environ) -> str:
     """Make an ed25519 signing key with a cv25519 encryption subkey; return its fingerprint.
 

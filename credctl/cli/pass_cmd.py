@@ -56,10 +56,12 @@ def init(
         keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else [_pick_key()]
     except gpg.GpgUnavailable as err:
         fail(str(err))
+    _check_trust(keys)
     _pass_init(root, [key.fingerprint for key in keys])
     success(f"password store {root} is ready; credentials will be encrypted to {', '.join(k.uid for k in keys)}")
     _explain_passphrase(keys)
-    if root != store_dir(os.environ):
+    # Compared as Path spells it, so PASSWORD_STORE_DIR=/x/store/ is not taken for another store.
+    if root != str(Path(store_dir(os.environ))):
         info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
     info('Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.')
 
@@ -125,8 +127,16 @@ def _pick_key() -> gpg.Key:
     _show_keys(keys)
     if not interactive():
         fail("several gpg keys can encrypt: choose one with `credctl pass init --gpg-id FINGERPRINT`")
-    choice = typer.prompt("Key to use", type=typer.IntRange(1, len(keys)), default=1)
-    return keys[choice - 1]
+    return keys[_ask_number(len(keys)) - 1]
+
+
+def _ask_number(count: int) -> int:
+    """A row number of the table; checked here because typer no longer re-exports click's IntRange."""
+    while True:
+        choice = typer.prompt("Key to use", type=int, default=1)
+        if 1 <= choice <= count:
+            return choice
+        warn(f"{choice} is not a row of the table: choose 1 to {count}")
 
 
 def _show_keys(keys: list[gpg.Key]) -> None:
@@ -136,6 +146,16 @@ def _show_keys(keys: list[gpg.Key]) -> None:
     for number, key in enumerate(keys, 1):
         table.add_row(str(number), key.fingerprint, key.uid, key.created, key.expires)
     console.print(table)
+
+
+def _check_trust(keys: list[gpg.Key]) -> None:
+    """pass init accepts any key, but every later `pass insert` fails on one gpg does not trust."""
+    for key in keys:
+        if not gpg.encrypts_to(key):
+            warn(
+                f"gpg does not trust {key.fingerprint}: storing credentials fails until you run "
+                f"`gpg --edit-key {key.fingerprint} trust`"
+            )
 
 
 def _pass_init(root: str, fingerprints: list[str]) -> None:

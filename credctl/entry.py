@@ -17,6 +17,14 @@ def pass_main() -> int:
     return _helper("pass")
 
 
+def secretservice_main() -> int:
+    return _helper("secretservice")
+
+
+def keyring_main() -> int:
+    return _helper("keyring")
+
+
 def main() -> int:
     args = sys.argv[1:]
     if args[:1] == ["helper"]:

@@ -11,12 +11,25 @@ def cache_dir(environ=os.environ) -> str:
     return os.path.join(base, "credctl")
 
 
-def write_private(path: str, data: bytes) -> None:
-    """Replace path atomically with data: mode 0600, folder created 0700, never half-written."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    temporary = f"{path}.{os.getpid()}.tmp"
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace path with data so that a reader (or a crash) sees the old file or the new, whole.
+
+    A temporary file beside it, the old file's mode and owner (new files 0600, new folders
+    0700), fsync, rename, fsync of the folder. path must not be a symlink (pass its target).
+    """
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    try:
+        status = os.stat(path)
+        mode, owner = status.st_mode & 0o7777, (status.st_uid, status.st_gid)
+    except FileNotFoundError:
+        mode, owner = 0o600, None
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.credctl-{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
+        os.fchmod(fd, mode)
+        if owner is not None and os.geteuid() == 0 and owner != (0, 0):
+            os.fchown(fd, *owner)  # root editing a user's file must not take it over
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
@@ -28,6 +41,11 @@ def write_private(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)  # so the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 class locked:  # lower case: it reads as a function, `with locked(path):`

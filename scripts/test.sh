@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The real test world: gpg + pass, Debian's Go helpers for interop and speed comparison.
-packages=(python3-venv gnupg pass golang-docker-credential-helpers)
+# The real test world: gpg + pass, a Secret Service (gnome-keyring on a private D-Bus), and
+# Debian's Go helpers for interop and speed comparison.
+packages=(python3-venv gnupg pass golang-docker-credential-helpers gnome-keyring dbus-daemon dbus-x11)
 
 if command -v apt-get >/dev/null; then
   missing=()

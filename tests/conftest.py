@@ -47,13 +47,52 @@ def pass_env(gnupg_home, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def ours() -> str:
-    program = world.ours()
-    if not os.access(program, os.X_OK):
-        pytest.fail(f"{program} is missing: install credctl into this interpreter's environment first")
-    return program
+    return _our_program("docker-credential-pass")
 
 
 @pytest.fixture
 def go_pass() -> str:
     need(world.GO_PASS)
     return world.GO_PASS
+
+
+@pytest.fixture
+def secret_service(tmp_path: Path):
+    """A private D-Bus session with an unlocked gnome-keyring (world.SecretService), fresh per test."""
+    need("dbus-daemon", "gnome-keyring-daemon")
+    service = world.SecretService(tmp_path)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def secret_bus(secret_service):
+    """A jeepney connection to secret_service's bus, for inspecting items with secretstorage."""
+    from jeepney.io.blocking import open_dbus_connection
+
+    connection = open_dbus_connection(bus=secret_service.env["DBUS_SESSION_BUS_ADDRESS"])
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def go_secretservice() -> str:
+    need(world.GO_SECRETSERVICE)
+    return world.GO_SECRETSERVICE
+
+
+def _our_program(name: str) -> str:
+    program = world.ours(name)
+    if not os.access(program, os.X_OK):
+        pytest.fail(f"{program} is missing: install credctl into this interpreter's environment first")
+    return program
+
+
+@pytest.fixture
+def ours_secretservice() -> str:
+    return _our_program("docker-credential-secretservice")
+
+
+@pytest.fixture
+def ours_keyring() -> str:
+    return _our_program("docker-credential-keyring")

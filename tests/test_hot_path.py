@@ -11,6 +11,8 @@ import pytest
 import world
 from world import run_helper
 
+from credctl.stores import STORES
+
 HEAVY = ("typer", "rich", "pydantic", "click", "gnupg", "keyring", "secretstorage", "alibabacloud", "Tea", "darabonba")
 # Our own speed rule for get/list: not even these stdlib modules (each pulls in re or enum).
 SLOW_STDLIB = ("json", "re", "subprocess", "typing", "dataclasses", "base64", "pathlib", "enum")
@@ -39,28 +41,47 @@ def roots(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules}
 
 
-@pytest.fixture
-def stored(ours, pass_env):
-    body = b'{"ServerURL":"h.example","Username":"u","Secret":"s"}'
-    assert run_helper(ours, "store", body, pass_env).returncode == 0
-    return pass_env
+BODY = b'{"ServerURL":"h.example","Username":"u","Secret":"s"}'
+
+
+@pytest.fixture(params=["pass", "secretservice"])
+def stored(request):
+    """(store, env) with one credential for h.example stored through our helper."""
+    if request.param == "pass":
+        env = request.getfixturevalue("pass_env")
+    else:
+        env = request.getfixturevalue("secret_service").env
+    assert run_helper(world.ours(f"docker-credential-{request.param}"), "store", BODY, env).returncode == 0
+    return request.param, env
 
 
 @pytest.mark.parametrize(
     ("argv_tail", "stdin"),
     [(["get"], b"h.example"), (["get"], b"missing.example"), (["list"], b""), (["version"], b""), (["erase"], b"")],
 )
-@pytest.mark.parametrize("program", ["docker-credential-pass", "credctl helper pass"])
-def test_helper_paths_stay_light(stored, startup, program, argv_tail, stdin):
-    script, *extra = program.split()
-    modules = imported_modules([world.ours(script), *extra, *argv_tail], stdin, stored) - startup
+@pytest.mark.parametrize("form", ["program", "credctl helper"])
+def test_helper_paths_stay_light(stored, startup, form, argv_tail, stdin):
+    store, env = stored
+    argv = [world.ours(f"docker-credential-{store}")] if form == "program" else [world.ours("credctl"), "helper", store]
+    modules = imported_modules([*argv, *argv_tail], stdin, env) - startup
     assert "credctl.protocol" in modules
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
 
 
 def test_store_path_has_no_heavy_libraries(stored, startup):
+    store, env = stored
     body = b'{"ServerURL":"x.example","Username":"u","Secret":"s"}'
-    modules = imported_modules([world.ours(), "store"], body, stored) - startup
-    assert "credctl.stores.passstore" in modules
+    modules = imported_modules([world.ours(f"docker-credential-{store}"), "store"], body, env) - startup
+    assert STORES[store][0] in modules  # the store's own module
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
+
+
+def test_keyring_store_loads_only_its_backend(ours_keyring, secret_service, startup):
+    """With the backend named, the keyring helper imports keyring and that backend, nothing heavier."""
+    env = {**secret_service.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
+    assert run_helper(ours_keyring, "store", BODY, env).returncode == 0
+    modules = imported_modules([ours_keyring, "get"], b"h.example", env) - startup
+    assert "keyring.backends.SecretService" in modules
+    heavy = set(HEAVY) - {"keyring", "secretstorage"}  # what this store strictly needs
+    assert roots(modules).isdisjoint(heavy), sorted(roots(modules) & heavy)

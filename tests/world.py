@@ -68,3 +68,59 @@ def run_helper(program: str, action: str, stdin: bytes | str = b"", env: dict[st
     """Run a docker-credential-* program as Docker does; returns the CompletedProcess (bytes)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
     return subprocess.run([program, action], input=data, capture_output=True, env=env, timeout=60)
+
+
+GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
+KEYRING_PASSWORD = b"credctl-test-keyring"
+
+
+class SecretService:
+    """A private D-Bus session with an unlocked gnome-keyring, in a throwaway HOME.
+
+    env is what a helper needs to reach it. stop() ends the bus, and gnome-keyring with it.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.home = base / "home"
+        self.home.mkdir(parents=True)
+        runtime = base / "run"
+        runtime.mkdir(mode=0o700)
+        self.bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        address = self.bus.stdout.readline().strip()
+        self.env = {
+            **os.environ,
+            "HOME": str(self.home),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "XDG_DATA_HOME": str(self.home / ".local/share"),
+            "DBUS_SESSION_BUS_ADDRESS": address,
+        }
+        self.env.pop("DISPLAY", None)
+        self.env.pop("WAYLAND_DISPLAY", None)
+        # gnome-keyring creates the login keyring with this password and leaves it unlocked.
+        try:
+            result = subprocess.run(
+                ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+                input=KEYRING_PASSWORD,
+                env=self.env,
+                capture_output=True,
+                timeout=30,
+                check=True,
+            )
+        except BaseException:
+            self.stop()  # do not leave the bus running
+            raise
+        for line in result.stdout.decode().splitlines():
+            name, _, value = line.partition("=")
+            if name == "GNOME_KEYRING_CONTROL":
+                self.env[name] = value
+
+    def stop(self) -> None:
+        self.bus.terminate()
+        self.bus.wait(timeout=10)

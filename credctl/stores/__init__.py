@@ -9,6 +9,8 @@ from credctl.stores.base import Store
 # store name -> (module, class, docker-credential-* program suffix)
 STORES = {
     "pass": ("credctl.stores.passstore", "PassStore", "pass"),
+    "secretservice": ("credctl.stores.secretservice", "SecretServiceStore", "secretservice"),
+    "keyring": ("credctl.stores.keyringstore", "KeyringStore", "keyring"),
 }
 
 

@@ -18,7 +18,7 @@ import os
 import time
 
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
-from credctl.paths import cache_dir, locked, write_private
+from credctl.paths import cache_dir, locked, write_atomically
 from credctl.spawn import on_path, run
 from credctl.stores.base import Health, Store
 
@@ -111,7 +111,7 @@ class _ListCache:
         lines = [f"{self._MAGIC}\t{self.root}\t{self.now}"]
         lines += [f"{folder}\t{stamp}\t{username}" for folder, (stamp, username) in self.seen.items()]
         try:
-            write_private(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            write_atomically(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
         except OSError:
             pass  # a cache that cannot be written is only slower
 

@@ -1,0 +1,88 @@
+"""Start-up benchmark of our docker-credential-secretservice against Debian's Go helper.
+
+    python bench/bench_secretservice.py [--rounds N]
+
+Run it with the interpreter of the venv where credctl is installed (not editable). It starts a
+private D-Bus session with gnome-keyring (tests/world.py), stores one credential, and times `get`
+round-robin (bench/common.py). Budget: ours <= 1.5x the Go helper.
+
+For the session-algorithm decision it also times, for information, a `get` done the way the
+secretstorage library does it (jeepney + an encrypted dh-ietf1024-sha256-aes128-cbc-pkcs7
+session, so the cryptography import): what the encryption would cost on every call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import common  # noqa: E402
+import world  # noqa: E402
+from common import Command, CommandFailed, Row, measure, run_once  # noqa: E402
+
+OURS = Path(sys.executable).parent / "docker-credential-secretservice"
+FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
+URL = "https://registry.bench.example.com"
+BUDGET_GET = 1.5  # ours / Go helper
+
+# A get as secretstorage does it: encrypted session, then the item's secret.
+SECRETSTORAGE_GET = """
+import sys, secretstorage
+connection = secretstorage.dbus_init()
+item = next(secretstorage.search_items(connection, {"server": sys.argv[1], "docker_cli": "1"}))
+sys.stdout.write(item.get_attributes()["username"] + ":" + item.get_secret().decode())
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=common.DEFAULT_ROUNDS)
+    args = parser.parse_args()
+    absent = world.missing(world.GO_SECRETSERVICE, str(OURS), "dbus-daemon", "gnome-keyring-daemon")
+    if absent:
+        print(f"error: not installed here: {', '.join(absent)}")
+        return 1
+    scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-ss-"))
+    service = world.SecretService(scratch)
+    try:
+        row = bench_get(service.env, args.rounds)
+    except CommandFailed as err:
+        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
+        return 1
+    finally:
+        service.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print()
+    ok = common.print_table([row])
+    print("\nall budgets met" if ok else "\nbudget exceeded")
+    return 0 if ok else 1
+
+
+def bench_get(env: dict[str, str], rounds: int) -> Row:
+    body = json.dumps({"ServerURL": URL, "Username": "bench-user", "Secret": "bench-secret"}).encode()
+    run_once(Command("ours store", [str(OURS), "store"], body, env))
+    ours = Command("ours get", [str(OURS), "get"], URL.encode(), env)
+    go = Command("Go get", [world.GO_SECRETSERVICE, "get"], URL.encode(), env)
+    encrypted = Command("secretstorage get (encrypted)", [sys.executable, "-c", SECRETSTORAGE_GET, URL], b"", env)
+    floor = Command("python -I -S", FLOOR, b"", env)
+    mine, theirs = run_once(ours)[1].stdout, run_once(go)[1].stdout
+    if mine != theirs:
+        raise CommandFailed(f"ours and Go disagree:\n  ours: {mine!r}\n  Go:   {theirs!r}")
+    if run_once(encrypted)[1].stdout != b"bench-user:bench-secret":
+        raise CommandFailed("the secretstorage comparison did not read the credential")
+
+    print(f"[get] one credential, {rounds} rounds ...", flush=True)
+    timings = measure([ours, go, encrypted, floor], rounds=rounds)
+    common.print_timings(timings)
+    return Row("secretservice get", ours=timings[ours.name], peer=timings[go.name], budget=BUDGET_GET)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""credctl's own settings: $XDG_CONFIG_HOME/credctl/settings.json (default ~/.config/credctl).
+
+Small facts credctl remembers between runs, such as which keyring backend this machine uses so
+that docker-credential-keyring need not detect it on every call. Deleting the file is safe.
+"""
+
+import json
+import os
+
+from credctl.paths import locked, write_atomically
+
+
+def settings_path(environ=os.environ) -> str:
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "credctl", "settings.json")
+
+
+def load(environ=os.environ) -> dict:
+    """The settings, or {} when there are none or the file is not a JSON object."""
+    try:
+        with open(settings_path(environ), encoding="utf-8") as file:
+            settings = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def update(environ=os.environ, **changes: object) -> None:
+    """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes."""
+    path = settings_path(environ)
+    with locked(path + ".lock"):
+        settings = load(environ)
+        for key, value in changes.items():
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        write_atomically(path, (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())

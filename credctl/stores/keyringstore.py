@@ -1,0 +1,160 @@
+"""The OS keyring through the `keyring` library: macOS Keychain, Windows Credential Manager,
+KWallet, the Secret Service, or any backend a user configured.
+
+Entries (docs/stores/keyring.md):
+    service "credctl:<ServerURL>", username <Username>, password <Secret>
+    service "credctl:index", username "docker-credential-keyring", password
+        {"<ServerURL>": "<Username>", ...} as JSON: keyring cannot enumerate, so `list` (and
+        `get`, which needs the username) read this index, kept in step under a lock.
+
+The backend is found without keyring's auto-detection on every call (~180 ms, it spawns
+processes): PYTHON_KEYRING_BACKEND or keyringrc.cfg if set, else the backend credctl remembered
+in its settings the first time it detected one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from credctl import settings
+from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.paths import cache_dir, locked
+from credctl.stores.base import Health, Store
+
+SERVICE_PREFIX = "credctl:"
+INDEX_SERVICE = "credctl:index"
+INDEX_USER = "docker-credential-keyring"
+SETTING = "keyring_backend"
+# Backends that store nothing; never worth remembering.
+_NOT_A_STORE = ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring")
+NO_BACKEND = (
+    "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
+    "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
+)
+
+
+def _name(backend: object) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def load_backend(environ=os.environ):
+    """The keyring backend to use, detecting (and remembering) it only when nothing names one."""
+    import keyring.core
+
+    try:
+        configured = keyring.core.load_env() or keyring.core.load_config()
+    except Exception as err:  # a named backend that is not viable here raises RuntimeError
+        raise StoreUnavailable(
+            f"the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here ({err})"
+        ) from None
+    if configured is not None:
+        return configured
+    remembered = settings.load(environ).get(SETTING)
+    if isinstance(remembered, str):
+        try:
+            return keyring.core.load_keyring(remembered)
+        except Exception as err:
+            raise StoreUnavailable(
+                f"the keyring backend credctl remembered ({remembered}) cannot work here ({err}): remove "
+                f'"{SETTING}" from {settings.settings_path(environ)} to detect the backend again'
+            ) from None
+    backend = keyring.get_keyring()  # auto-detection: once per machine
+    # The chainer re-detects all backends each time; its first choice is what it would use.
+    chosen = next(iter(getattr(backend, "backends", [])), backend)
+    if _name(chosen) not in _NOT_A_STORE:
+        try:
+            settings.update(environ, **{SETTING: _name(chosen)})
+        except OSError:
+            pass  # then detect again next time
+    return chosen
+
+
+class KeyringStore(Store):
+    def __init__(self, environ=os.environ) -> None:
+        self.environ = environ
+        self._backend = None
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            self._backend = load_backend(self.environ)
+            if _name(self._backend) in _NOT_A_STORE:
+                raise StoreUnavailable(NO_BACKEND)
+        return self._backend
+
+    def _call(self, method: str, *args: str):
+        import keyring.errors
+
+        try:
+            return getattr(self.backend, method)(*args)
+        except keyring.errors.KeyringLocked:
+            raise StoreUnavailable(f"the keyring ({_name(self.backend)}) is locked: unlock it and try again") from None
+        except keyring.errors.NoKeyringError:
+            raise StoreUnavailable(NO_BACKEND) from None
+        except keyring.errors.PasswordDeleteError:
+            raise CredentialsNotFound() from None
+        except keyring.errors.KeyringError as err:
+            raise StoreError(f"the keyring ({_name(self.backend)}) failed: {type(err).__name__}: {err}") from None
+
+    def _index(self) -> dict[str, str]:
+        text = self._call("get_password", INDEX_SERVICE, INDEX_USER)
+        try:
+            index = json.loads(text) if text else {}
+        except ValueError:
+            raise StoreError(f"the credctl index in the keyring ({INDEX_SERVICE}) is damaged: erase it") from None
+        return (
+            {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, str)}
+            if isinstance(index, dict)
+            else {}
+        )
+
+    def _save_index(self, index: dict[str, str]) -> None:
+        self._call("set_password", INDEX_SERVICE, INDEX_USER, json.dumps(index, sort_keys=True, separators=(",", ":")))
+
+    def _lock(self) -> locked:
+        return locked(os.path.join(cache_dir(self.environ), "keyring.lock"))
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        username = self._index().get(server_url)
+        secret = None if username is None else self._call("get_password", SERVICE_PREFIX + server_url, username)
+        if secret is None:
+            raise CredentialsNotFound()
+        return username, secret  # type: ignore[return-value]
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        with self._lock():
+            index = self._index()
+            self._call("set_password", SERVICE_PREFIX + server_url, username, secret)
+            previous = index.get(server_url)
+            index[server_url] = username
+            # The index moves to the new entry before the old one goes: get takes no lock, and
+            # deleting first let a concurrent get read the old username and find nothing.
+            self._save_index(index)
+            if previous is not None and previous != username:
+                try:
+                    self._call("delete_password", SERVICE_PREFIX + server_url, previous)
+                except CredentialsNotFound:
+                    pass
+
+    def delete(self, server_url: str) -> None:
+        with self._lock():
+            index = self._index()
+            if server_url not in index:
+                raise CredentialsNotFound()
+            try:
+                self._call("delete_password", SERVICE_PREFIX + server_url, index[server_url])
+            except CredentialsNotFound:
+                pass  # gone already; the index entry goes too
+            del index[server_url]
+            self._save_index(index)
+
+    def list(self) -> dict[str, str]:
+        return self._index()
+
+    def health(self) -> Health:
+        try:
+            self._index()
+        except (StoreUnavailable, StoreError) as err:
+            return Health(False, str(err))
+        return Health(True, f"keyring backend {_name(self.backend)} is usable")

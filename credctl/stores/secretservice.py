@@ -1,0 +1,253 @@
+"""Freedesktop Secret Service (GNOME Keyring, KeePassXC, KWallet), sharing items with Go's
+docker-credential-secretservice.
+
+Items, as libsecret writes them for the Go helper (every version): in the default collection,
+attributes {label: "Docker Credentials", server: <ServerURL>, username: <Username>,
+docker_cli: "1", xdg:schema: "io.docker.Credentials"}, the Secret as text/plain, and the
+display label <ServerURL> (what Go v0.8 wrote; v0.9's "Registry credentials for ..." turns
+into `list` keys there). Differences from Go (docs/stores/secretservice.md): `list` keys are the
+server attribute, `store` leaves one item per server, a locked keyring that cannot prompt gets
+a line that says how to unlock it.
+
+Secrets travel over the local bus with the Secret Service's "plain" algorithm rather than an
+encrypted session: the numbers and the security reasoning are in the docs page.
+"""
+
+from __future__ import annotations
+
+import os
+
+from credctl.dbus import Connection, DBusError, Variant, session_bus_address
+from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.paths import cache_dir, locked
+from credctl.stores.base import Health, Store
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+BUS_NAME = "org.freedesktop.secrets"
+SERVICE_PATH = "/org/freedesktop/secrets"
+SERVICE = "org.freedesktop.Secret.Service"
+ITEM = "org.freedesktop.Secret.Item"
+COLLECTION = "org.freedesktop.Secret.Collection"
+PROMPT = "org.freedesktop.Secret.Prompt"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+SCHEMA = "io.docker.Credentials"
+CREDS_LABEL = "Docker Credentials"
+NO_PROMPT = "/"
+_PROMPT_TIMEOUT = 120.0  # a person typing a keyring password
+
+HEADLESS_HINT = "on a headless machine use the pass store (`credctl pass init`), or run under dbus-run-session"
+NO_BUS = f"no D-Bus session bus here (DBUS_SESSION_BUS_ADDRESS is not set): {HEADLESS_HINT}"
+NO_SERVICE = (
+    "no Secret Service is running on this D-Bus session (org.freedesktop.secrets): start GNOME Keyring, "
+    "KeePassXC (Secret Service integration) or KWallet, or use the pass store (`credctl pass init`)"
+)
+LOCKED = "the keyring is locked"
+HOW_TO_UNLOCK = (
+    "unlock it from your desktop session, or with `gnome-keyring-daemon --unlock` (type the password, then Ctrl-D)"
+)
+CANNOT_PROMPT = f"{LOCKED} and no unlock prompt can be shown here (no display): {HOW_TO_UNLOCK}"
+NO_DEFAULT = "the Secret Service has no default keyring: create one (e.g. in Seahorse, GNOME's Passwords and Keys)"
+
+
+def _explain(err: DBusError) -> Exception:
+    """One line for what went wrong on the bus."""
+    if err.name.startswith("credctl."):  # no bus, refused, disconnected
+        return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
+    if err.name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner") or (
+        err.name.startswith("org.freedesktop.DBus.Error.Spawn")
+    ):
+        return StoreUnavailable(NO_SERVICE)
+    if err.name == "org.freedesktop.Secret.Error.IsLocked":
+        return StoreUnavailable(f"{LOCKED}: {HOW_TO_UNLOCK}")
+    return StoreError(f"the Secret Service failed: {err}")
+
+
+class _Service:
+    """One connection to the Secret Service, with the calls the store needs."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        address = session_bus_address(environ)
+        if address is None:
+            raise StoreUnavailable(NO_BUS)
+        self.environ = environ
+        self.bus = Connection(address)
+        self._session: str | None = None
+
+    def call(self, path: str, interface: str, member: str, signature: str = "", *args: object) -> tuple:
+        return self.bus.call(BUS_NAME, path, interface, member, signature, *args)
+
+    def search(self, attributes: dict[str, str]) -> tuple[list[str], list[str]]:
+        """(unlocked items, locked items) whose attributes include these."""
+        unlocked, locked = self.call(SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", attributes)
+        return unlocked, locked
+
+    def properties(self, path: str, interface: str = ITEM) -> dict:
+        return self.call(path, PROPERTIES, "GetAll", "s", interface)[0]
+
+    def session(self) -> str:
+        if self._session is None:
+            self._session = self.call(SERVICE_PATH, SERVICE, "OpenSession", "sv", "plain", Variant("s", ""))[1]
+        return self._session
+
+    def secret(self, item: str) -> bytes:
+        secrets = self.call(SERVICE_PATH, SERVICE, "GetSecrets", "aoo", [item], self.session())[0]
+        if item not in secrets:  # deleted since the search (a locked one was unlocked before)
+            raise CredentialsNotFound()
+        return secrets[item][2]
+
+    def unlock(self, objects: list[str]) -> None:
+        if objects:
+            prompt = self.call(SERVICE_PATH, SERVICE, "Unlock", "ao", objects)[1]
+            self.prompt(prompt)
+
+    def prompt(self, prompt: str) -> None:
+        """Run a Secret Service prompt (an unlock dialog) when there is a display to show it on."""
+        if prompt == NO_PROMPT:
+            return
+        if not (self.environ.get("DISPLAY") or self.environ.get("WAYLAND_DISPLAY")):
+            raise StoreUnavailable(CANNOT_PROMPT)
+        rule = f"type='signal',interface='{PROMPT}',member='Completed',path='{prompt}'"
+        self.bus.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", rule)
+        self.call(prompt, PROMPT, "Prompt", "s", "")
+        self.bus.sock.settimeout(_PROMPT_TIMEOUT)
+        dismissed = self.bus.wait_signal(prompt, PROMPT, "Completed")[0]
+        if dismissed:
+            raise StoreError("the keyring prompt was dismissed, so nothing was unlocked or stored")
+
+    def docker_items(self, attributes: dict[str, str]) -> list[tuple[str, dict, bool]]:
+        """(path, item properties, locked) of the Docker items matching attributes."""
+        unlocked, locked = self.search({**attributes, "docker_cli": "1"})
+        found = []
+        for path, is_locked in [(path, False) for path in unlocked] + [(path, True) for path in locked]:
+            properties = self.properties(path)
+            # Go skips items of another schema that happen to carry the same attributes.
+            if properties["Attributes"].get("xdg:schema", SCHEMA) == SCHEMA:
+                found.append((path, properties, is_locked))
+        return found
+
+
+class SecretServiceStore(Store):
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.environ = environ
+
+    def _open(self) -> _Service:
+        try:
+            return _Service(self.environ)
+        except DBusError as err:
+            raise _explain(err) from None
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        service = self._open()
+        try:
+            items = service.docker_items({"server": server_url})
+            if not items:
+                raise CredentialsNotFound()
+            # Go takes whichever item libsecret lists last; the newest is the one meant.
+            # Modified counts whole seconds, so Go's duplicates often tie: then take the last
+            # listed, as Go does and as list() does (max() alone took the first, so get and list
+            # named different usernames for the same server).
+            newest = max(range(len(items)), key=lambda index: (items[index][1].get("Modified", 0), index))
+            path, properties, locked = items[newest]
+            if locked:
+                service.unlock([path])
+            secret = service.secret(path)
+        except DBusError as err:
+            raise _explain(err) from None
+        finally:
+            service.bus.close()
+        if not secret:
+            # Go answers an empty secret with not-found (its get tests secret == ""); same bytes here.
+            raise CredentialsNotFound()
+        return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        service = self._open()
+        attributes = {
+            "label": CREDS_LABEL,
+            "server": server_url,
+            "username": username,
+            "docker_cli": "1",
+            "xdg:schema": SCHEMA,
+        }
+        properties = {
+            "org.freedesktop.Secret.Item.Label": Variant("s", server_url),
+            "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes),
+        }
+        try:
+            # Two stores for one server must not each delete the other's new item.
+            with locked(os.path.join(cache_dir(self.environ), "secretservice.lock")):
+                collection = self._default_collection(service)
+                value = (service.session(), b"", secret.encode("utf-8"), "text/plain")
+                service.prompt(
+                    service.call(collection, COLLECTION, "CreateItem", "a{sv}(oayays)b", properties, value, True)[1]
+                )
+                # Go keeps an item per username; Docker can use one, and Go's get picks at random.
+                for path, other, is_locked in service.docker_items({"server": server_url}):
+                    if other["Attributes"].get("username") != username:
+                        self._delete(service, path, is_locked)
+        except DBusError as err:
+            raise _explain(err) from None
+        finally:
+            service.bus.close()
+
+    @staticmethod
+    def _default_collection(service: _Service) -> str:
+        collection = service.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
+        if collection == NO_PROMPT:
+            raise StoreUnavailable(NO_DEFAULT)
+        if service.properties(collection, COLLECTION)["Locked"]:
+            service.unlock([collection])
+        return collection
+
+    @staticmethod
+    def _delete(service: _Service, path: str, is_locked: bool) -> None:
+        if is_locked:
+            service.unlock([path])
+        service.prompt(service.call(path, ITEM, "Delete")[0])
+
+    def delete(self, server_url: str) -> None:
+        """Remove every Docker item for the server; nothing there is not an error (as in Go)."""
+        service = self._open()
+        try:
+            for path, _properties, is_locked in service.docker_items({"server": server_url}):
+                self._delete(service, path, is_locked)
+        except DBusError as err:
+            raise _explain(err) from None
+        finally:
+            service.bus.close()
+
+    def list(self) -> dict[str, str]:
+        """{server attribute: username} of every Docker item; no unlocking needed."""
+        service = self._open()
+        try:
+            items = service.docker_items({})
+        except DBusError as err:
+            raise _explain(err) from None
+        finally:
+            service.bus.close()
+        listing = {}
+        for _path, properties, _locked in sorted(items, key=lambda item: item[1].get("Modified", 0)):
+            attributes = properties["Attributes"]
+            if "server" in attributes:
+                listing[attributes["server"]] = attributes.get("username", "")
+        return listing
+
+    def health(self) -> Health:
+        try:
+            service = self._open()
+            try:
+                collection = service.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
+                if collection == NO_PROMPT:
+                    return Health(False, NO_DEFAULT)
+                if service.properties(collection, COLLECTION)["Locked"]:
+                    return Health(False, f"{LOCKED}: {HOW_TO_UNLOCK}")
+            finally:
+                service.bus.close()
+        except DBusError as err:
+            return Health(False, str(_explain(err)))
+        except (StoreUnavailable, StoreError) as err:
+            return Health(False, str(err))
+        return Health(True, "the Secret Service is running and its default keyring is unlocked")

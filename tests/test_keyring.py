@@ -1,0 +1,210 @@
+"""docker-credential-keyring through the `keyring` library's SecretService backend, on a real
+gnome-keyring in a private D-Bus session; entries are inspected independently with secretstorage.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import secretstorage
+from world import run_helper
+
+from credctl.protocol import encode_credentials
+
+NOT_FOUND = b"credentials not found in native keychain\n"
+SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+NO_BACKEND = (
+    "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
+    "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
+)
+INDEX = {"service": "credctl:index", "username": "docker-credential-keyring"}
+HUB = "https://index.docker.io/v1/"
+REGISTRY = "registry.example.com:5000"
+ACTIONS = [
+    ("get", REGISTRY.encode()),
+    ("list", b""),
+    ("store", encode_credentials(REGISTRY, "u", "s")),
+    ("erase", REGISTRY.encode()),
+]
+# Imported only while keyring auto-detects a backend (it loads every backend to ask its priority).
+DETECTION_ONLY = ("keyring.backends.kwallet", "keyring.backends.macOS", "keyring.backends.Windows")
+
+
+def run(program: str, action: str, stdin: bytes | str = b"", env=None) -> tuple[int, bytes, bytes]:
+    result = run_helper(program, action, stdin, env)
+    return result.returncode, result.stdout, result.stderr
+
+
+def store(program: str, env, url: str, user: str, secret: str) -> None:
+    assert run(program, "store", encode_credentials(url, user, secret), env) == (0, b"", b"")
+
+
+def entries(bus, service: str) -> list[tuple[str, bytes]]:
+    """(username attribute, secret) of every item keyring wrote for this service."""
+    return [
+        (item.get_attributes()["username"], item.get_secret())
+        for item in secretstorage.search_items(bus, {"service": service})
+    ]
+
+
+def index_of(bus) -> dict[str, str]:
+    (item,) = secretstorage.search_items(bus, INDEX)
+    return json.loads(item.get_secret())
+
+
+@pytest.fixture
+def env(secret_service) -> dict[str, str]:
+    """The fixture session with keyring's SecretService backend named explicitly."""
+    return {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE}
+
+
+@pytest.fixture
+def detecting_env(secret_service) -> dict[str, str]:
+    """The fixture session with no backend named anywhere: keyring has to detect one."""
+    env = dict(secret_service.env)
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    assert not os.path.exists(os.path.join(env["XDG_CONFIG_HOME"], "python_keyring", "keyringrc.cfg"))
+    return env
+
+
+def isolated(tmp_path, **extra: str) -> dict[str, str]:
+    """No session bus and a throwaway HOME, so nothing here touches the real keyring or settings."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(tmp_path / ".config"),
+        XDG_CACHE_HOME=str(tmp_path / ".cache"),
+        XDG_DATA_HOME=str(tmp_path / ".local/share"),
+    )
+    env.update(extra)
+    return env
+
+
+def test_round_trip(ours_keyring, env, secret_bus):
+    secret = 'pä$$wörd <&> "q" ✓'
+    store(ours_keyring, env, HUB, "<token>", secret)
+    assert run(ours_keyring, "get", HUB, env) == (0, encode_credentials(HUB, "<token>", secret), b"")
+    store(ours_keyring, env, REGISTRY, "bob", "first")
+    store(ours_keyring, env, REGISTRY, "alice", "second")
+    assert entries(secret_bus, f"credctl:{REGISTRY}") == [("alice", b"second")]  # bob's entry is gone
+    assert run(ours_keyring, "get", REGISTRY, env) == (0, encode_credentials(REGISTRY, "alice", "second"), b"")
+    expected = b'{"https://index.docker.io/v1/":"\\u003ctoken\\u003e","registry.example.com:5000":"alice"}\n'
+    assert run(ours_keyring, "list", b"", env) == (0, expected, b"")
+
+    assert run(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")
+    assert entries(secret_bus, f"credctl:{REGISTRY}") == []
+    assert run(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert run(ours_keyring, "erase", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert run(ours_keyring, "list", b"", env) == (0, b'{"https://index.docker.io/v1/":"\\u003ctoken\\u003e"}\n', b"")
+    assert run(ours_keyring, "erase", HUB, env) == (0, b"", b"")
+    assert run(ours_keyring, "list", b"", env) == (0, b"{}\n", b"")
+    assert run(ours_keyring, "get", HUB, env) == (1, NOT_FOUND, b"")
+
+
+def test_entries_layout(ours_keyring, env, secret_bus):
+    store(ours_keyring, env, HUB, "<token>", "tok <&>")
+    store(ours_keyring, env, REGISTRY, "jürgen", "pw")
+    for url, user, secret in [(HUB, "<token>", "tok <&>"), (REGISTRY, "jürgen", "pw")]:
+        (item,) = secretstorage.search_items(secret_bus, {"service": f"credctl:{url}"})
+        attributes = item.get_attributes()
+        assert (attributes["service"], attributes["username"]) == (f"credctl:{url}", user)
+        assert item.get_secret() == secret.encode()
+    assert index_of(secret_bus) == {HUB: "<token>", REGISTRY: "jürgen"}
+    # Nothing else: two entries and the index.
+    assert len(list(secretstorage.search_items(secret_bus, {"application": "Python keyring library"}))) == 3
+
+
+def test_entry_deleted_behind_our_back(ours_keyring, env, secret_bus):
+    store(ours_keyring, env, REGISTRY, "u", "pw")
+    (item,) = secretstorage.search_items(secret_bus, {"service": f"credctl:{REGISTRY}"})
+    item.delete()  # removed behind credctl's back (e.g. in Seahorse)
+    assert run(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert run(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")  # the index entry goes too
+    assert index_of(secret_bus) == {}
+
+
+# Prints the modules a run of the console script imported. `python -X importtime` cannot show
+# this: keyring loads its backends with importlib (entry points), which importtime does not report.
+PROBE = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\n'.join(sorted(sys.modules))))\n"
+    "sys.argv = [sys.argv[1], 'list']\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def imported_by_list(program: str, env) -> tuple[bytes, set[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE, program], capture_output=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stdout
+    return result.stdout, set(result.stderr.decode().splitlines())
+
+
+def test_backend_is_detected_once_and_remembered(ours_keyring, detecting_env):
+    path = os.path.join(detecting_env["XDG_CONFIG_HOME"], "credctl", "settings.json")
+    assert not os.path.exists(path)
+
+    output, modules = imported_by_list(ours_keyring, detecting_env)
+    assert output == b"{}\n"
+    assert set(DETECTION_ONLY) <= modules  # detection ran
+    with open(path, encoding="utf-8") as file:
+        assert json.load(file) == {"keyring_backend": SECRET_SERVICE}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    output, modules = imported_by_list(ours_keyring, detecting_env)
+    assert output == b"{}\n"
+    assert "keyring.backends.SecretService" in modules
+    assert not set(DETECTION_ONLY) & modules  # the remembered backend, loaded by name
+
+    # And the remembered backend really works.
+    store(ours_keyring, detecting_env, REGISTRY, "u", "pw")
+    assert run(ours_keyring, "get", REGISTRY, detecting_env) == (0, encode_credentials(REGISTRY, "u", "pw"), b"")
+
+
+def test_named_backend_wins_over_the_remembered_one(ours_keyring, detecting_env):
+    assert run(ours_keyring, "list", b"", detecting_env) == (0, b"{}\n", b"")  # remembers SecretService
+    env = {**detecting_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    assert run(ours_keyring, "list", b"", env) == (1, f"{NO_BACKEND}\n".encode(), b"")
+
+
+@pytest.mark.parametrize(("action", "stdin"), ACTIONS)
+def test_fail_backend(ours_keyring, tmp_path, action, stdin):
+    env = isolated(tmp_path, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    result = run(ours_keyring, action, stdin, env)
+    assert result == (1, f"{NO_BACKEND}\n".encode(), b"")
+    assert result[1].startswith(b"no usable keyring backend here")
+    assert not os.path.exists(tmp_path / ".config" / "credctl" / "settings.json")  # nothing remembered
+
+
+@pytest.mark.parametrize(("action", "stdin"), ACTIONS)
+def test_named_backend_that_cannot_work_here(ours_keyring, tmp_path, action, stdin):
+    env = isolated(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE)  # but there is no session bus
+    expected = (
+        "the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here "
+        "(Unable to initialize SecretService: Environment variable DBUS_SESSION_BUS_ADDRESS is unset)\n"
+    )
+    result = run(ours_keyring, action, stdin, env)
+    assert result == (1, expected.encode(), b"")
+
+
+def test_concurrent_stores_keep_every_index_entry(ours_keyring, env, secret_bus):
+    servers = {f"registry{number}.example": f"user{number}" for number in range(8)}
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        results = list(
+            pool.map(
+                lambda pair: run(ours_keyring, "store", encode_credentials(pair[0], pair[1], "pw-" + pair[1]), env),
+                servers.items(),
+            )
+        )
+    assert results == [(0, b"", b"")] * len(servers)
+    expected = "{" + ",".join(f'"{url}":"{user}"' for url, user in sorted(servers.items())) + "}\n"
+    assert run(ours_keyring, "list", b"", env) == (0, expected.encode(), b"")
+    assert index_of(secret_bus) == servers
+    for url, user in servers.items():
+        assert entries(secret_bus, f"credctl:{url}") == [(user, f"pw-{user}".encode())]

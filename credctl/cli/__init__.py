@@ -1,9 +1,14 @@
 """The admin CLI for people: `credctl COMMAND` (Typer). One module per command group."""
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from credctl import __version__
 from credctl.cli import pass_cmd
+from credctl.cli.output import fail
+from credctl.errors import CredctlError
 
 app = typer.Typer(
     name="credctl",
@@ -22,13 +27,29 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
-    ),
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="DIR",
+            help="Docker's config directory (default: $DOCKER_CONFIG or ~/.docker).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     """Keep container-registry credentials safe and wire them into Docker and Podman."""
+    ctx.obj = {"config_dir": str(config) if config else None}
 
 
 def run() -> int:
-    app()
+    try:
+        app()
+    except CredctlError as err:  # every expected failure: one line, exit 1
+        try:
+            fail(str(err))
+        except typer.Exit as exit_:
+            return exit_.exit_code
     return 0

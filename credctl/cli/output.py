@@ -32,3 +32,17 @@ def fail(message: str, status: int = 1) -> NoReturn:
     """One line naming what went wrong and what to do next, then exit."""
     errors.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(status)
+
+
+def print_json(data: object) -> None:
+    """Machine-readable output for --json: plain, stable, never coloured."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def docker_config(ctx: typer.Context) -> str:
+    """The config.json this run works on (--config, $DOCKER_CONFIG, ~/.docker)."""
+    from credctl.dockerconfig import docker_config_path
+
+    return docker_config_path((ctx.obj or {}).get("config_dir"))

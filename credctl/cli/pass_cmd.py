@@ -38,7 +38,7 @@ def init(
         typer.Option(
             "--store-dir",
             metavar="DIR",
-            help="Store to initialise [default: $PASSWORD_STORE_DIR or ~/.password-store].",
+            help="Store to initialise (default: $PASSWORD_STORE_DIR or ~/.password-store).",
         ),
     ] = None,
 ) -> None:

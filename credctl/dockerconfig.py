@@ -1,0 +1,206 @@
+"""Docker's config.json and Podman's auth.json: find them, read them, edit them safely.
+
+Unlike docker/cli (which re-encodes a fixed struct), an edit keeps everything it does not
+change: unknown keys, key order, the file's indentation (Docker's tab by default). A save is
+atomic (a temporary file beside the real one, fsync, rename onto the symlink's target, so a
+symlinked config stays a symlink), keeps the file's mode and owner (new files 0600, new
+folders 0700), and runs under a lock, so concurrent credctl runs never lose each other's
+change. A file that does not parse is never written (docker/cli overwrites it: cli#5075).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from credctl.errors import CredctlError
+from credctl.paths import locked, write_atomically
+
+DOCKER_HUB = "https://index.docker.io/v1/"  # Docker's key for Docker Hub
+PODMAN_HUB = "docker.io"  # containers/image's key for Docker Hub
+_HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", DOCKER_HUB.rstrip("/")}
+
+
+class ConfigError(CredctlError):
+    """A config file credctl cannot read or write; it names the file and what to do."""
+
+
+def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:
+    """Docker's rule: --config DIR, else $DOCKER_CONFIG, else ~/.docker; then config.json."""
+    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    return os.path.join(os.path.abspath(os.path.expanduser(directory)), "config.json")
+
+
+def podman_auth_path(environ=os.environ) -> str:
+    """The auth file credctl writes Podman's credHelpers to.
+
+    $REGISTRY_AUTH_FILE when set (then Podman reads only that file); otherwise
+    ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, which containers/image also reads and
+    which, unlike $XDG_RUNTIME_DIR/containers/auth.json (a tmpfs), survives a reboot.
+    """
+    explicit = environ.get("REGISTRY_AUTH_FILE")
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "containers", "auth.json")
+
+
+def registry_host(address: str) -> str:
+    """docker/cli's ConvertToHostname: scheme and path dropped, port kept."""
+    address = address.strip()
+    if "://" in address:
+        address = address.split("://", 1)[1]
+    return address.split("/", 1)[0]
+
+
+def is_docker_hub(address: str) -> bool:
+    return address.rstrip("/") in _HUB_NAMES or registry_host(address) in _HUB_NAMES
+
+
+def helper_key(registry: str, podman: bool = False) -> str:
+    """The credHelpers/auths key each tool looks up for a registry (exact match, no wildcards)."""
+    if is_docker_hub(registry):
+        return PODMAN_HUB if podman else DOCKER_HUB
+    return registry_host(registry)
+
+
+@dataclass
+class ConfigFile:
+    """A parsed config file, edited in place; render() gives the text to write."""
+
+    path: str
+    data: dict = field(default_factory=dict)
+    indent: str = "\t"
+    trailing_newline: bool = False
+    text: str = ""  # as read ("" for a new file)
+    original: dict = field(default_factory=dict)  # the data as read, to tell whether anything changed
+
+    @classmethod
+    def read(cls, path: str) -> ConfigFile:
+        try:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
+        if not text.strip():
+            return cls(path, text=text)
+        try:
+            data = json.loads(text, object_pairs_hook=_merge_duplicates)
+        except json.JSONDecodeError as err:
+            raise ConfigError(
+                f"{path} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}): "
+                "fix or remove it; credctl never overwrites a file it cannot read"
+            ) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a JSON object: fix or remove it")
+        config = cls(
+            path,
+            data,
+            _indent_of(text),
+            text.endswith("\n"),
+            text,
+            json.loads(text, object_pairs_hook=_merge_duplicates),
+        )
+        config._check_types()
+        return config
+
+    def _check_types(self) -> None:
+        for key, kind in (("auths", dict), ("credHelpers", dict), ("credsStore", str)):
+            value = self.get(key)
+            if value is not None and not isinstance(value, kind):
+                wanted = "an object" if kind is dict else "a string"
+                raise ConfigError(f"{self.path}: {key!r} must be {wanted}: fix it, credctl will not guess")
+        for key in ("auths", "credHelpers"):
+            for name, value in (self.get(key) or {}).items():
+                if key == "credHelpers" and not isinstance(value, str):
+                    raise ConfigError(f"{self.path}: credHelpers[{name!r}] must be a string: fix it")
+
+    def _actual_key(self, key: str) -> str | None:
+        """Go reads keys case-insensitively; find the spelling this file uses."""
+        if key in self.data:
+            return key
+        return next((k for k in self.data if k.lower() == key.lower()), None)
+
+    def get(self, key: str) -> object:
+        actual = self._actual_key(key)
+        return None if actual is None else self.data[actual]
+
+    def set(self, key: str, value: object) -> None:
+        """Set key (canonical spelling) where the file had it, or at the end."""
+        actual = self._actual_key(key)
+        if actual is None or actual == key:
+            self.data[key] = value
+        else:
+            self.data = {(key if k == actual else k): (value if k == actual else v) for k, v in self.data.items()}
+
+    def remove(self, key: str) -> None:
+        actual = self._actual_key(key)
+        if actual is not None:
+            del self.data[actual]
+
+    def section(self, key: str) -> dict:
+        """A mapping section (auths, credHelpers), created empty at the end when missing."""
+        value = self.get(key)
+        if value is None:
+            value = {}
+            self.set(key, value)
+        return value  # type: ignore[return-value]
+
+    def render(self) -> str:
+        """The text Docker's MarshalIndent would write for this data, in this file's indentation."""
+        text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
+        for char, escape in _GO_HTML_ESCAPES:  # these appear only inside strings in JSON text
+            text = text.replace(char, escape)
+        return text + "\n" if self.trailing_newline else text
+
+    @property
+    def changed(self) -> bool:
+        return self.data != self.original
+
+
+_GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _merge_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    """Go decodes a repeated object key into the same map (two "auths" merge); scalars: last wins."""
+    result: dict = {}
+    for key, value in pairs:
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = {**result[key], **value}
+        else:
+            result[key] = value
+    return result
+
+
+def _indent_of(text: str) -> str:
+    for line in text.splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) < len(line):
+            return line[: len(line) - len(stripped)]
+    return "\t"
+
+
+def edit(path: str, change: Callable[[ConfigFile], None], dry_run: bool = False) -> tuple[str, str]:
+    """Read path, apply change, write it back atomically under a lock; returns (before, after) text.
+
+    With dry_run nothing is written (and no lock file is created).
+    """
+    target = os.path.realpath(path)  # edit the symlink's target, keep the link
+    if dry_run:
+        config = ConfigFile.read(target)
+        change(config)
+        return config.text, config.render() if config.changed else config.text
+    os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+    lock = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.credctl-lock")
+    with locked(lock):
+        config = ConfigFile.read(target)
+        change(config)
+        if not config.changed:
+            return config.text, config.text
+        after = config.render()
+        write_atomically(target, after.encode("utf-8"))
+    return config.text, after

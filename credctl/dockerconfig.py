@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from credctl.errors import CredctlError
 from credctl.paths import locked, write_atomically
+from credctl.protocol import DOCKER_HUB_KEYS
 
-DOCKER_HUB = "https://index.docker.io/v1/"  # Docker's key for Docker Hub
-PODMAN_HUB = "docker.io"  # containers/image's key for Docker Hub
-_HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", DOCKER_HUB.rstrip("/")}
+DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # Docker's key for Docker Hub; containers/image's
+_HUB_NAMES = {key.rstrip("/") for key in DOCKER_HUB_KEYS}
 
 
 class ConfigError(CredctlError):
@@ -150,9 +150,13 @@ class ConfigFile:
             self.set(key, value)
         return value  # type: ignore[return-value]
 
-    def render(self) -> str:
-        """The text Docker's MarshalIndent would write for this data, in this file's indentation."""
-        text = json.dumps(self.data, indent=self.indent, ensure_ascii=False)
+    def render(self, masked: bool = False) -> str:
+        """The text Docker's MarshalIndent would write for this data, in this file's indentation.
+
+        masked replaces every secret in `auths` with *** (for showing to people).
+        """
+        data = _masked(self.data) if masked else self.data
+        text = json.dumps(data, indent=self.indent, ensure_ascii=False)
         for char, escape in _GO_HTML_ESCAPES:  # these appear only inside strings in JSON text
             text = text.replace(char, escape)
         return text + "\n" if self.trailing_newline else text
@@ -163,6 +167,20 @@ class ConfigFile:
 
 
 _GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _masked(data: dict) -> dict:
+    masked = dict(data)
+    auths = next((value for key, value in data.items() if key.lower() == "auths"), None)
+    if isinstance(auths, dict):
+        masked_auths = {
+            registry: {k: ("***" if k in _SHOWN_MASKED else v) for k, v in entry.items()}
+            if isinstance(entry, dict)
+            else entry
+            for registry, entry in auths.items()
+        }
+        masked = {key: (masked_auths if value is auths else value) for key, value in data.items()}
+    return masked
 
 
 def _merge_duplicates(pairs: list[tuple[str, object]]) -> dict:
@@ -184,16 +202,9 @@ def _indent_of(text: str) -> str:
     return "\t"
 
 
-def edit(path: str, change: Callable[[ConfigFile], None], dry_run: bool = False) -> tuple[str, str]:
-    """Read path, apply change, write it back atomically under a lock; returns (before, after) text.
-
-    With dry_run nothing is written (and no lock file is created).
-    """
+def edit(path: str, change: Callable[[ConfigFile], None]) -> tuple[str, str]:
+    """Read path, apply change, write it back atomically under a lock; returns (before, after) text."""
     target = os.path.realpath(path)  # edit the symlink's target, keep the link
-    if dry_run:
-        config = ConfigFile.read(target)
-        change(config)
-        return config.text, config.render() if config.changed else config.text
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
     lock = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.credctl-lock")
     with locked(lock):
@@ -204,3 +215,46 @@ def edit(path: str, change: Callable[[ConfigFile], None], dry_run: bool = False)
         after = config.render()
         write_atomically(target, after.encode("utf-8"))
     return config.text, after
+
+
+def preview(path: str, change: Callable[[ConfigFile], None]) -> str:
+    """The unified diff change would make to path, secrets masked; nothing is written."""
+    import difflib
+
+    config = ConfigFile.read(os.path.realpath(path))
+    before = config.render(masked=True) if config.text.strip() else ""
+    change(config)
+    after = config.render(masked=True) if config.changed else before
+    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, f"{path} (after)")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+SECRET_FIELDS = ("auth", "password", "identitytoken")
+_SHOWN_MASKED = (*SECRET_FIELDS, "registrytoken")
+
+
+def plaintext_credentials(entry: object) -> tuple[str, str] | None:
+    """(username, secret) an `auths` entry holds in plaintext, as Docker would store them, or None.
+
+    An identity token wins (Docker stores it under the username <token>); else `auth`
+    (base64 of user:password, split at the first colon) or `username`/`password`.
+    Raises ConfigError for an `auth` Docker itself would reject.
+    """
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("identitytoken"):
+        return "<token>", str(entry["identitytoken"])
+    if entry.get("auth"):
+        import binascii
+
+        try:
+            decoded = binascii.a2b_base64(str(entry["auth"]).encode("ascii"), strict_mode=True).decode("utf-8")
+        except (ValueError, UnicodeError):
+            raise ConfigError("an `auth` value is not valid base64 of user:password") from None
+        username, colon, password = decoded.partition(":")
+        if not colon or not username:
+            raise ConfigError("an `auth` value does not hold user:password")
+        return username, password.strip("\x00")
+    if entry.get("username") or entry.get("password"):
+        return str(entry.get("username", "")), str(entry.get("password", ""))
+    return None

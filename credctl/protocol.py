@@ -12,10 +12,12 @@ Docker starts a helper process for every registry it touches.
 import sys
 
 from credctl import __version__
-from credctl.errors import BadInput, CredctlError, MissingServerURL, MissingUsername
+from credctl.errors import BadInput, CredctlError, CredentialsNotFound, MissingServerURL, MissingUsername
 from credctl.stores import open_store, program_name
 
 ACTIONS = "store|get|erase|list|version"
+# The keys Docker Hub goes by: docker login's, then what containers/image and others ask for.
+DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io")
 MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
 
 # strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
@@ -171,8 +173,24 @@ def _store(store: str, stdin) -> bytes:
 
 def _get(store: str, stdin) -> bytes:
     server_url = read_server_url(stdin)
-    username, secret = open_store(store).get(server_url)
+    backend = open_store(store)
+    try:
+        username, secret = backend.get(server_url)
+    except CredentialsNotFound:
+        # Docker stores Docker Hub under its v1 URL, Podman and Skopeo ask for docker.io: one login for both.
+        if server_url not in DOCKER_HUB_KEYS:
+            raise
+        username, secret = _first_found(backend, [key for key in DOCKER_HUB_KEYS if key != server_url])
     return encode_credentials(server_url, username, secret)
+
+
+def _first_found(backend, keys: list[str]) -> tuple[str, str]:
+    for key in keys:
+        try:
+            return backend.get(key)
+        except CredentialsNotFound:
+            continue
+    raise CredentialsNotFound()
 
 
 def _erase(store: str, stdin) -> bytes:

@@ -7,8 +7,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+# soft_wrap: a message stays one line however narrow the terminal (or 80 columns off a terminal).
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def interactive() -> bool:

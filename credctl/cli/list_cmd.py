@@ -1,0 +1,94 @@
+"""`credctl list`: where each registry's credentials come from. Never prints a secret."""
+
+import os
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credctl import client
+from credctl.cli.output import console, docker_config, print_json, warn
+from credctl.dockerconfig import ConfigError, ConfigFile, plaintext_credentials, podman_auth_path, registry_host
+from credctl.errors import CredctlError
+
+
+def registry_sources(path: str, listings: dict[str, dict[str, str] | str]) -> list[dict[str, str]]:
+    """One row per registry a config file gives credentials for.
+
+    listings caches each helper's `list` answer (or the error text) across files.
+    """
+    config = ConfigFile.read(path)
+    helpers: dict[str, str] = config.get("credHelpers") or {}  # type: ignore[assignment]
+    store = config.get("credsStore") if isinstance(config.get("credsStore"), str) else ""
+    rows = []
+    for registry, helper in helpers.items():
+        rows.append(_row(path, registry, "credHelpers", helper, _listing(helper, listings)))
+    if store:
+        listing = _listing(store, listings)
+        for registry in sorted(listing) if isinstance(listing, dict) else []:
+            if registry_host(registry) not in helpers and registry not in helpers:
+                rows.append(_row(path, registry, "credsStore", store, listing))
+        if isinstance(listing, str):
+            rows.append(_row(path, "*", "credsStore", store, listing))
+    for registry, entry in (config.get("auths") or {}).items():  # type: ignore[union-attr]
+        try:
+            found = plaintext_credentials(entry)
+        except ConfigError as err:
+            rows.append(_plaintext(path, registry, "?", f"unreadable: {err}"))
+            continue
+        if found is not None:
+            covered = registry in helpers or registry_host(registry) in helpers or bool(store)
+            note = "ignored by Docker: a helper serves this registry" if covered else "run `credctl migrate`"
+            rows.append(_plaintext(path, registry, found[0], f"plaintext in the file: {note}"))
+    return rows
+
+
+def _listing(helper: str, listings: dict[str, dict[str, str] | str]) -> dict[str, str] | str:
+    if helper not in listings:
+        try:
+            listings[helper] = client.list_credentials(helper)
+        except CredctlError as err:
+            listings[helper] = str(err)
+    return listings[helper]
+
+
+def _row(path: str, registry: str, via: str, helper: str, listing: dict[str, str] | str) -> dict[str, str]:
+    if isinstance(listing, str):
+        username, note = "", f"cannot list: {listing}"
+    else:
+        username = listing.get(registry, "")
+        note = "" if registry in listing else "no credentials stored yet"
+    return {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}
+
+
+def _plaintext(path: str, registry: str, username: str, note: str) -> dict[str, str]:
+    return {"registry": registry, "via": "plaintext", "helper": "", "username": username, "file": path, "note": note}
+
+
+def list_registries(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show each registry's credential source (credHelpers, credsStore, plaintext) and username."""
+    listings: dict[str, dict[str, str] | str] = {}
+    rows = registry_sources(docker_config(ctx), listings)
+    podman = podman_auth_path()
+    if os.path.exists(podman):
+        rows += registry_sources(podman, listings)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No registry credentials are configured. Start with `credctl setup`.")
+        return
+    table = Table(title="Registry credentials")
+    for column in ("registry", "via", "helper", "user", "file", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = "yellow" if row["via"] == "plaintext" else None
+        table.add_row(
+            row["registry"], row["via"], row["helper"], row["username"], row["file"], row["note"], style=style
+        )
+    console.print(table)
+    if any(row["via"] == "plaintext" for row in rows):
+        warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")

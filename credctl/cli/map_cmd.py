@@ -1,0 +1,84 @@
+"""`credctl map REGISTRY HELPER` / `credctl unmap REGISTRY`: one credHelpers entry."""
+
+import re
+import shutil
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from credctl.cli.output import docker_config, fail, info, success, warn
+from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path
+
+PREFIX = "docker-credential-"
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+PodmanOption = Annotated[
+    bool, typer.Option("--podman/--no-podman", help="Also edit Podman's auth.json (Podman ignores credsStore).")
+]
+
+
+def helper_suffix(helper: str) -> str:
+    """HELPER as config.json wants it: the part after docker-credential-."""
+    suffix = helper.removeprefix(PREFIX)
+    if not _HELPER_NAME.fullmatch(suffix):
+        fail(f"{helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass", 2)
+    return suffix
+
+
+def warn_if_missing(suffix: str) -> None:
+    if shutil.which(PREFIX + suffix) is None:
+        warn(f"{PREFIX}{suffix} is not on PATH: Docker will not find it until it is")
+
+
+def helpers_change(helpers: dict[str, str | None]) -> Callable[[ConfigFile], None]:
+    """An edit that sets (or, with None, removes) credHelpers entries."""
+
+    def change(config: ConfigFile) -> None:
+        adding = any(suffix is not None for suffix in helpers.values())
+        section = config.section("credHelpers") if adding else config.get("credHelpers")
+        if not isinstance(section, dict):
+            return  # nothing to remove
+        for key, suffix in helpers.items():
+            if suffix is not None:
+                section[key] = suffix
+            elif section.pop(key, None) is not None and not section:
+                config.remove("credHelpers")  # as Docker leaves no empty credHelpers behind
+
+    return change
+
+
+def map_registry(
+    ctx: typer.Context,
+    registry: Annotated[str, typer.Argument(help="Registry host (scheme and path are dropped), or docker.io.")],
+    helper: Annotated[str, typer.Argument(help="Helper suffix, e.g. pass or acr-helper-team1.")],
+    podman: PodmanOption = False,
+) -> None:
+    """Serve REGISTRY's credentials with docker-credential-HELPER (one credHelpers entry)."""
+    suffix = helper_suffix(helper)
+    targets = [(docker_config(ctx), helper_key(registry))]
+    if podman:
+        targets.append((podman_auth_path(), helper_key(registry, podman=True)))
+    for path, key in targets:
+        before, after = edit(path, helpers_change({key: suffix}))
+        (success if before != after else info)(
+            f"{key} → {PREFIX}{suffix} in {path}" + ("" if before != after else " (already so)")
+        )
+    warn_if_missing(suffix)
+
+
+def unmap_registry(
+    ctx: typer.Context,
+    registry: Annotated[str, typer.Argument(help="Registry whose credHelpers entry to remove.")],
+    podman: PodmanOption = False,
+) -> None:
+    """Remove REGISTRY's credHelpers entry (its credentials stay in the store)."""
+    targets = [(docker_config(ctx), helper_key(registry))]
+    if podman:
+        targets.append((podman_auth_path(), helper_key(registry, podman=True)))
+    for path, key in targets:
+        before, after = edit(path, helpers_change({key: None}))
+        if before != after:
+            success(f"{key} no longer mapped in {path}")
+        else:
+            info(f"{key} was not mapped in {path}: nothing to do")

@@ -1,0 +1,139 @@
+"""`credctl migrate`: move plaintext `auths` credentials into a secure store, verified first.
+
+For each entry: store it through the helper that will serve the registry, read it back and
+compare, and only then strip the secret from config.json (Docker's `{}` marker stays, with any
+other fields). Nothing is removed that was not verified stored.
+"""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credctl import client
+from credctl.cli.output import console, docker_config, fail, info, interactive, success, warn
+from credctl.dockerconfig import (
+    SECRET_FIELDS,
+    ConfigError,
+    ConfigFile,
+    edit,
+    helper_key,
+    plaintext_credentials,
+    preview,
+    registry_host,
+)
+from credctl.errors import CredctlError
+from credctl.stores import STORES
+
+STORE_NAMES = ", ".join(STORES)
+
+
+class Move:
+    """One plaintext entry and the helper it goes to."""
+
+    def __init__(self, registry: str, username: str, secret: str, helper: str, mapped: bool) -> None:
+        self.registry, self.username, self.secret, self.helper = registry, username, secret, helper
+        self.mapped = mapped  # served by a credHelpers entry already
+        self.outcome = "planned"
+
+
+def plan(config: ConfigFile, to: str | None) -> list[Move]:
+    helpers: dict[str, str] = config.get("credHelpers") or {}  # type: ignore[assignment]
+    store = to or config.get("credsStore")
+    moves = []
+    for registry, entry in (config.get("auths") or {}).items():  # type: ignore[union-attr]
+        try:
+            found = plaintext_credentials(entry)
+        except ConfigError as err:
+            warn(f"{registry}: {err}; left as it is")
+            continue
+        if found is None:
+            continue
+        mapped = helpers.get(registry) or helpers.get(registry_host(registry))
+        helper = mapped or store
+        if not helper:
+            fail(f"no secure store is configured for {registry}: choose one with --to ({STORE_NAMES})")
+        moves.append(Move(registry, found[0], found[1], str(helper), bool(mapped)))  # type: ignore[arg-type]
+    return moves
+
+
+def store_and_verify(move: Move) -> None:
+    credentials = client.Credentials(move.registry, move.username, move.secret)
+    try:
+        client.store(move.helper, credentials)
+        back = client.get(move.helper, move.registry)
+    except CredctlError as err:
+        move.outcome = f"failed: {err}"
+        return
+    if (back.username, back.secret) == (move.username, move.secret):
+        move.outcome = "moved"
+    else:
+        move.outcome = "failed: the helper returned different credentials; the file keeps them"
+
+
+def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> None:
+    """The edit: secrets of verified moves out of `auths`; make sure Docker asks the store."""
+    auths = config.section("auths")
+    for move in moves:
+        if move.outcome == "moved":
+            auths[move.registry] = {k: v for k, v in auths[move.registry].items() if k not in SECRET_FIELDS}
+    current = config.get("credsStore")
+    if to and not current:
+        config.set("credsStore", to)
+    elif to and current != to:
+        # Another store is the default: map just the moved registries to the new one.
+        helpers = config.section("credHelpers")
+        for move in moves:
+            if move.outcome == "moved" and not move.mapped:
+                helpers[helper_key(move.registry)] = to
+
+
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="STORE", help=f"Store to move into: {STORE_NAMES} (default: the credsStore)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; store and write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Move plaintext passwords and tokens from config.json into a secure store."""
+    if to is not None and to not in STORES:
+        raise typer.BadParameter(f"choose one of {STORE_NAMES}", param_hint="--to")
+    migrate_file(docker_config(ctx), to, dry_run, yes)
+
+
+def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = False) -> None:
+    """The whole migration of one config file (also run by `credctl setup --migrate`)."""
+    moves = plan(ConfigFile.read(path), to)
+    if not moves:
+        info(f"No plaintext credentials in {path}: nothing to migrate.")
+        return
+    show(moves, "Plaintext credentials to move")
+    if dry_run:
+        for move in moves:
+            move.outcome = "moved"  # what the preview assumes
+        console.print(preview(path, lambda config: strip_verified(moves, to, config)), markup=False)
+        info("Dry run: nothing was stored or written.")
+        return
+    if interactive() and not yes and not typer.confirm(f"Move {len(moves)} credential(s)?", default=True):
+        raise typer.Exit(1)
+    with console.status("Storing and verifying…"):
+        for move in moves:
+            store_and_verify(move)
+    edit(path, lambda config: strip_verified(moves, to, config))
+    show(moves, "Migration")
+    moved = sum(move.outcome == "moved" for move in moves)
+    if moved == len(moves):
+        success(f"moved {moved} credential(s) out of {path}")
+        return
+    fail(f"{len(moves) - moved} of {len(moves)} credential(s) stay in plaintext: see the table above")
+
+
+def show(moves: list[Move], title: str) -> None:
+    table = Table(title=title)
+    for column in ("registry", "user", "into", "result"):
+        table.add_column(column, overflow="fold")
+    for move in moves:
+        table.add_row(move.registry, move.username, f"docker-credential-{move.helper}", move.outcome)
+    console.print(table)

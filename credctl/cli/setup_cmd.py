@@ -1,0 +1,170 @@
+"""`credctl setup`: pick a secure store for Docker (and Podman), map registries, migrate.
+
+Interactive on a terminal; every question has a flag, so it also runs unattended.
+"""
+
+import os
+import shutil
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credctl import client
+from credctl.cli.map_cmd import PREFIX, helper_suffix, helpers_change, warn_if_missing
+from credctl.cli.migrate_cmd import migrate_file
+from credctl.cli.output import console, docker_config, fail, info, interactive, success
+from credctl.dockerconfig import ConfigFile, edit, helper_key, plaintext_credentials, podman_auth_path, preview
+from credctl.errors import CredctlError
+from credctl.stores import STORES, open_store
+from credctl.stores.base import Health
+
+PODMAN_TOOLS = ("podman", "skopeo", "buildah")
+
+
+def store_health() -> dict[str, Health]:
+    """Each store's answer to "can you work here?" (the keyring one may take a moment)."""
+    with console.status("Checking which stores can work here…"):
+        return {name: _health(name) for name in STORES}
+
+
+def _health(name: str) -> Health:
+    try:
+        return open_store(name).health()
+    except CredctlError as err:
+        return Health(False, str(err))
+
+
+def choose_store(health: dict[str, Health], asked: bool) -> str:
+    usable = [name for name, answer in health.items() if answer.ok]
+    if asked:
+        show_health(health)
+        return typer.prompt("Store for Docker's credentials", default=usable[0] if usable else "pass")
+    if not usable:
+        details = "; ".join(f"{name}: {answer.detail}" for name, answer in health.items())
+        fail(f"no store can work here ({details})")
+    return usable[0]
+
+
+def show_health(health: dict[str, Health]) -> None:
+    table = Table(title="Credential stores")
+    for column in ("store", "program", "ready", "detail"):
+        table.add_column(column, overflow="fold")
+    for name, answer in health.items():
+        table.add_row(name, PREFIX + STORES[name][2], "yes" if answer.ok else "no", answer.detail)
+    console.print(table)
+
+
+def parse_maps(maps: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in maps:
+        registry, equals, helper = item.partition("=")
+        if not equals or not registry or not helper:
+            raise typer.BadParameter(f"{item!r} is not REGISTRY=HELPER", param_hint="--map")
+        mapping[registry] = helper_suffix(helper)
+    return mapping
+
+
+def ask_maps() -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    while True:
+        answer = typer.prompt(
+            "Map a registry to another helper (REGISTRY=HELPER, empty to finish)", default="", show_default=False
+        )
+        if not answer:
+            return mapping
+        mapping.update(parse_maps([answer]))
+
+
+def registries_for_podman(docker_path: str, store: str) -> set[str]:
+    """Registries whose credentials Docker's store holds or will hold (Podman needs each named)."""
+    known = set(ConfigFile.read(docker_path).get("auths") or {})  # type: ignore[arg-type]
+    try:
+        known |= set(client.list_credentials(store))
+    except CredctlError:
+        pass  # nothing listed yet
+    return known
+
+
+def has_plaintext(path: str) -> bool:
+    auths = ConfigFile.read(path).get("auths") or {}
+    return any(_plaintext(entry) for entry in auths.values())  # type: ignore[union-attr]
+
+
+def _plaintext(entry: object) -> bool:
+    try:
+        return plaintext_credentials(entry) is not None
+    except CredctlError:
+        return False
+
+
+def setup(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None, typer.Option(help=f"Store for Docker's credsStore: {', '.join(STORES)}.", metavar="STORE")
+    ] = None,
+    maps: Annotated[
+        list[str] | None, typer.Option("--map", metavar="REGISTRY=HELPER", help="A credHelpers entry; repeatable.")
+    ] = None,
+    podman: Annotated[
+        bool | None,
+        typer.Option(
+            "--podman/--no-podman", help="Also write Podman's auth.json (default: when Podman or Skopeo is here)."
+        ),
+    ] = None,
+    migrate: Annotated[
+        bool | None, typer.Option("--migrate/--no-migrate", help="Move plaintext credentials into the store.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes to each file; write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; take the defaults.")] = False,
+) -> None:
+    """Set up Docker (and Podman) to keep registry credentials in a secure store."""
+    asking = interactive() and not yes
+    if store is not None and store not in STORES:
+        raise typer.BadParameter(f"choose one of {', '.join(STORES)}", param_hint="--store")
+    health = store_health()
+    store = store or choose_store(health, asking)
+    if store not in STORES:
+        fail(f"{store!r} is not a store: choose one of {', '.join(STORES)}", 2)
+    if not health[store].ok and not dry_run:
+        fail(f"the {store} store cannot work here: {health[store].detail}")
+    mapping = parse_maps(maps or []) or (ask_maps() if asking else {})
+    docker_path, podman_path = docker_config(ctx), podman_auth_path()
+    if podman is None:
+        podman = os.path.exists(podman_path) or any(shutil.which(tool) for tool in PODMAN_TOOLS)
+    if migrate is None:
+        migrate = has_plaintext(docker_path) and asking and typer.confirm("Move plaintext credentials into it?")
+    suffix = STORES[store][2]
+
+    def docker_change(config: ConfigFile) -> None:
+        config.set("credsStore", suffix)
+        helpers_change({helper_key(registry): helper for registry, helper in mapping.items()})(config)
+
+    def podman_change(config: ConfigFile) -> None:
+        # Podman ignores credsStore: every registry must be named, Docker Hub as docker.io.
+        wanted = {
+            helper_key(registry, podman=True): suffix for registry in sorted(registries_for_podman(docker_path, store))
+        }
+        wanted.update({helper_key(registry, podman=True): helper for registry, helper in mapping.items()})
+        helpers_change(wanted)(config)  # type: ignore[arg-type]
+
+    changes = [(docker_path, docker_change)] + ([(podman_path, podman_change)] if podman else [])
+    if dry_run:
+        for path, change in changes:
+            console.print(preview(path, change) or f"{path}: no change", markup=False)
+        if migrate:
+            migrate_file(docker_path, store, dry_run=True)
+        info("Dry run: nothing was written.")
+        return
+    for path, change in changes:
+        before, after = edit(path, change)
+        success(f"{path}: {'updated' if before != after else 'already set up'}")
+    if store == "keyring":
+        from credctl.stores.keyringstore import load_backend
+
+        load_backend()  # remembered now, so no helper call pays for detection
+    for helper in {suffix, *mapping.values()}:
+        warn_if_missing(helper)
+    if migrate:
+        migrate_file(docker_path, store, yes=True)
+    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")

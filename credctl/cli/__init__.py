@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from credctl import __version__
-from credctl.cli import pass_cmd
+from credctl.cli import list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd
 from credctl.cli.output import fail
 from credctl.errors import CredctlError
 
@@ -16,7 +16,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("setup")(setup_cmd.setup)
 app.add_typer(pass_cmd.app, name="pass")
+app.command("map")(map_cmd.map_registry)
+app.command("unmap")(map_cmd.unmap_registry)
+app.command("list")(list_cmd.list_registries)
+app.command("migrate")(migrate_cmd.migrate)
 
 
 def _show_version(value: bool) -> None:

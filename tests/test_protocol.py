@@ -221,3 +221,18 @@ def test_listing_sorted_by_bytes():
 )
 def test_join_lines_like_bufio_scanner(raw, joined):
     assert join_lines(raw) == joined
+
+
+@pytest.mark.parametrize("asked", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_found_under_each_of_its_keys(ours, pass_env, asked):
+    # docker login stores Docker Hub under its v1 URL; Podman and Skopeo ask for docker.io.
+    store(ours, pass_env, "https://index.docker.io/v1/", "alice", "hub-secret")
+    result = run_helper(ours, "get", asked, pass_env)
+    expected = f'{{"ServerURL":"{asked}","Username":"alice","Secret":"hub-secret"}}\n'.encode()
+    assert (result.returncode, result.stdout) == (0, expected)
+
+
+def test_other_hosts_get_no_alias(ours, pass_env):
+    store(ours, pass_env, "https://index.docker.io/v1/", "alice", "hub-secret")
+    for asked in ("docker.io.evil.example", "https://docker.io/v2/", "quay.io"):
+        assert run_helper(ours, "get", asked, pass_env).stdout == NOT_FOUND

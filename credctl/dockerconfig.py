@@ -205,6 +205,11 @@ def _indent_of(text: str) -> str:
 def edit(path: str, change: Callable[[ConfigFile], None]) -> tuple[str, str]:
     """Read path, apply change, write it back atomically under a lock; returns (before, after) text."""
     target = os.path.realpath(path)  # edit the symlink's target, keep the link
+    if not os.path.exists(target):
+        probe = ConfigFile(target)
+        change(probe)
+        if not probe.changed:
+            return "", ""  # nothing to do: create neither folder nor lock file
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
     lock = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.credctl-lock")
     with locked(lock):

@@ -96,3 +96,19 @@ def ours_secretservice() -> str:
 @pytest.fixture
 def ours_keyring() -> str:
     return _our_program("docker-credential-keyring")
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A real docker-registry on 127.0.0.1 with htpasswd auth for world.REGISTRY_USER (world.Registry)."""
+    need("docker-registry", "htpasswd", "skopeo")
+    server = world.Registry(tmp_path_factory.mktemp("registry"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def docker_cli() -> str:
+    """The docker CLI (client only: login, logout and manifest inspect need no daemon)."""
+    need("docker")
+    return shutil.which("docker")

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import secretstorage
+import world
 from world import run_helper
 
 from credctl.protocol import encode_credentials
@@ -68,22 +69,6 @@ def detecting_env(secret_service) -> dict[str, str]:
     env = dict(secret_service.env)
     env.pop("PYTHON_KEYRING_BACKEND", None)
     assert not os.path.exists(os.path.join(env["XDG_CONFIG_HOME"], "python_keyring", "keyringrc.cfg"))
-    return env
-
-
-def isolated(tmp_path, **extra: str) -> dict[str, str]:
-    """No session bus and a throwaway HOME, so nothing here touches the real keyring or settings."""
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")}
-    env.update(
-        HOME=str(tmp_path),
-        XDG_RUNTIME_DIR=str(runtime),
-        XDG_CONFIG_HOME=str(tmp_path / ".config"),
-        XDG_CACHE_HOME=str(tmp_path / ".cache"),
-        XDG_DATA_HOME=str(tmp_path / ".local/share"),
-    )
-    env.update(extra)
     return env
 
 
@@ -175,7 +160,7 @@ def test_named_backend_wins_over_the_remembered_one(ours_keyring, detecting_env)
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_fail_backend(ours_keyring, tmp_path, action, stdin):
-    env = isolated(tmp_path, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     result = run(ours_keyring, action, stdin, env)
     assert result == (1, f"{NO_BACKEND}\n".encode(), b"")
     assert result[1].startswith(b"no usable keyring backend here")
@@ -184,7 +169,7 @@ def test_fail_backend(ours_keyring, tmp_path, action, stdin):
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_named_backend_that_cannot_work_here(ours_keyring, tmp_path, action, stdin):
-    env = isolated(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE)  # but there is no session bus
+    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE)  # but there is no session bus
     expected = (
         "the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here "
         "(Unable to initialize SecretService: Environment variable DBUS_SESSION_BUS_ADDRESS is unset)\n"

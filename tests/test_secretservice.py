@@ -4,7 +4,6 @@ Items are inspected independently with secretstorage (jeepney), and compared wit
 helper (v0.6.4, world.GO_SECRETSERVICE) in both directions. Nothing is mocked.
 """
 
-import os
 import subprocess
 import time
 
@@ -67,22 +66,6 @@ def go_attributes(server: str, username: str) -> dict[str, str]:
 def items_for(bus, server: str) -> list:
     """Every item (any collection, locked or not) whose server attribute is server."""
     return list(secretstorage.search_items(bus, {"server": server}))
-
-
-def without_bus(tmp_path, **extra: str) -> dict[str, str]:
-    """An environment with no session bus to find: a throwaway HOME and an empty runtime dir."""
-    runtime = tmp_path / "no-bus-runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(
-        HOME=str(tmp_path),
-        XDG_RUNTIME_DIR=str(runtime),
-        XDG_CONFIG_HOME=str(tmp_path / ".config"),
-        XDG_CACHE_HOME=str(tmp_path / ".cache"),
-        XDG_DATA_HOME=str(tmp_path / ".local/share"),
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
@@ -303,7 +286,7 @@ def test_locked_keyring_with_a_display_that_cannot_prompt(ours_secretservice, en
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_no_session_bus(ours_secretservice, tmp_path, action, stdin):
-    result = run(ours_secretservice, action, stdin, without_bus(tmp_path))
+    result = run(ours_secretservice, action, stdin, world.without_bus(tmp_path))
     assert result == (1, NO_BUS_LINE, b"")
     assert result[1].startswith(b"no D-Bus session bus here")
 
@@ -316,12 +299,12 @@ def test_bus_found_through_xdg_runtime_dir(ours_secretservice, env, tmp_path):
     runtime = tmp_path / "other-runtime"
     runtime.mkdir(mode=0o700)
     (runtime / "bus").symlink_to(socket)
-    result = run(ours_secretservice, "get", URL, {**without_bus(tmp_path), "XDG_RUNTIME_DIR": str(runtime)})
+    result = run(ours_secretservice, "get", URL, {**world.without_bus(tmp_path), "XDG_RUNTIME_DIR": str(runtime)})
     assert result == (0, encode_credentials(URL, "u", "pw"), b"")
 
 
 def test_unreachable_session_bus(ours_secretservice, tmp_path):
-    env = without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path}/no-such-socket")
+    env = world.without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path}/no-such-socket")
     expected = f"cannot reach the D-Bus session bus (No such file or directory): {HEADLESS_HINT}\n".encode()
     for action, stdin in ACTIONS:
         result = run(ours_secretservice, action, stdin, env)
@@ -371,7 +354,7 @@ def bare_bus(tmp_path):
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_no_secret_service_on_the_bus(ours_secretservice, tmp_path, bare_bus, action, stdin):
-    result = run(ours_secretservice, action, stdin, without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=bare_bus))
+    result = run(ours_secretservice, action, stdin, world.without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=bare_bus))
     assert result == (1, NO_SERVICE_LINE, b"")
     assert result[1].startswith(b"no Secret Service is running")
 

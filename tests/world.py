@@ -124,3 +124,234 @@ class SecretService:
     def stop(self) -> None:
         self.bus.terminate()
         self.bus.wait(timeout=10)
+
+
+# -- a real registry (Debian's docker-registry, distribution 2.8) ----------------------------
+
+REGISTRY_USER = "credctl-user"
+REGISTRY_PASSWORD = "credctl-registry-pw"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The HTTP status of GET url (no credentials), or None when nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return None
+
+
+class Registry:
+    """`docker-registry serve` on 127.0.0.1, plain HTTP (loopback registries are insecure for docker).
+
+    By default it authenticates with a bcrypt htpasswd file holding one user; with token set to
+    {"realm", "service", "issuer", "rootcertbundle"} it wants Bearer tokens from that token
+    server instead. address is "127.0.0.1:PORT"; stop() ends it. Its log is base/registry.log.
+    """
+
+    def __init__(
+        self, base: Path, user: str = REGISTRY_USER, password: str = REGISTRY_PASSWORD, token: dict | None = None
+    ) -> None:
+        import json
+
+        base.mkdir(parents=True, exist_ok=True)
+        self.user, self.password = user, password
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.address}"
+        self.log_path = base / "registry.log"
+        storage = base / "storage"
+        storage.mkdir(exist_ok=True)
+        if token is None:
+            htpasswd = base / "htpasswd"
+            # -i: the password comes on stdin, not argv.
+            made = subprocess.run(
+                ["htpasswd", "-niB", user], input=password, capture_output=True, text=True, timeout=60, check=True
+            )
+            htpasswd.write_text(made.stdout)
+            auth = {"htpasswd": {"realm": "credctl-test", "path": str(htpasswd)}}
+        else:
+            auth = {"token": {**token, "autoredirect": False}}
+        config = {
+            "version": 0.1,
+            "log": {"level": "info", "formatter": "text"},
+            "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+            "http": {"addr": self.address, "secret": "credctl-test-world"},
+            "auth": auth,
+        }
+        config_path = base / "config.yml"
+        config_path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 -- closed in stop()
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, timeout: float = 30.0) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            if _http_status(f"{self.url}/v2/") == 401:
+                return
+            time.sleep(0.05)
+        tail = self.log_tail()
+        raise RuntimeError(f"docker-registry did not answer 401 on {self.url}/v2/; its log ends:\n{tail}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def write_oci_layout(directory: Path, tag: str, content: bytes = b"hello from credctl's test world\n") -> str:
+    """A one-layer OCI image layout in directory (pure Python); returns the manifest digest."""
+    import gzip
+    import io
+    import json
+    import tarfile
+
+    blobs = directory / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def blob(data: bytes) -> dict:
+        digest = _sha256(data)
+        (blobs / digest.split(":", 1)[1]).write_bytes(data)
+        return {"digest": digest, "size": len(data)}
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size, info.mode, info.mtime = len(content), 0o644, 0
+        tar.addfile(info, io.BytesIO(content))
+    layer_tar = buffer.getvalue()
+    layer = blob(gzip.compress(layer_tar, mtime=0))
+    image_config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [_sha256(layer_tar)]},
+    }
+    config = blob(json.dumps(image_config, separators=(",", ":")).encode())
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
+    }
+    manifest_blob = blob(json.dumps(manifest, separators=(",", ":")).encode())
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                **manifest_blob,
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
+    (directory / "index.json").write_text(json.dumps(index))
+    (directory / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+    return manifest_blob["digest"]
+
+
+def push_image(registry: Registry, name: str, tag: str, user: str, password: str) -> str:
+    """Push a tiny image to registry as name:tag with skopeo; returns the pushed manifest's digest."""
+    import base64
+    import json
+
+    work = Path(tempfile.mkdtemp(prefix="credctl-image-"))
+    try:
+        layout = work / "layout"
+        write_oci_layout(layout, tag)
+        authfile = work / "auth.json"  # the credentials go in a 0600 file, not on argv
+        authfile.touch(mode=0o600)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        authfile.write_text(json.dumps({"auths": {registry.address: {"auth": token}}}))
+        digestfile = work / "digest"
+        home = work / "home"
+        home.mkdir()
+        env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home), "XDG_CONFIG_HOME": str(home)}
+        env.pop("REGISTRY_AUTH_FILE", None)
+        result = subprocess.run(
+            [
+                "skopeo",
+                "--insecure-policy",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                "--dest-authfile",
+                str(authfile),
+                "--digestfile",
+                str(digestfile),
+                f"oci:{layout}:{tag}",
+                f"docker://{registry.address}/{name}:{tag}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"skopeo copy failed ({result.returncode}): {result.stderr.strip()}")
+        return digestfile.read_text().strip()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def without_bus(base: Path, **extra: str) -> dict[str, str]:
+    """An environment with no session bus, display or keyring backend to find, and a throwaway
+    HOME: nothing run in it touches the real keyring or settings."""
+    runtime = base / "no-bus-runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    unset = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY", "PYTHON_KEYRING_BACKEND")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env.update(
+        HOME=str(base),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(base / ".config"),
+        XDG_CACHE_HOME=str(base / ".cache"),
+        XDG_DATA_HOME=str(base / ".local/share"),
+    )
+    return {**env, **extra}

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from credctl import __version__
-from credctl.cli import list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd
+from credctl.cli import list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
 from credctl.cli.output import fail
 from credctl.errors import CredctlError
 
@@ -22,6 +22,7 @@ app.command("map")(map_cmd.map_registry)
 app.command("unmap")(map_cmd.unmap_registry)
 app.command("list")(list_cmd.list_registries)
 app.command("migrate")(migrate_cmd.migrate)
+app.command("verify")(verify_cmd.verify)
 
 
 def _show_version(value: bool) -> None:

@@ -8,8 +8,16 @@ from rich.table import Table
 
 from credctl import client
 from credctl.cli.output import console, docker_config, print_json, warn
-from credctl.dockerconfig import ConfigError, ConfigFile, plaintext_credentials, podman_auth_path, registry_host
+from credctl.dockerconfig import (
+    ConfigError,
+    ConfigFile,
+    is_docker_hub,
+    plaintext_credentials,
+    podman_auth_path,
+    registry_host,
+)
 from credctl.errors import CredctlError
+from credctl.protocol import DOCKER_HUB_KEYS
 
 
 def registry_sources(path: str, listings: dict[str, dict[str, str] | str]) -> list[dict[str, str]]:
@@ -56,8 +64,13 @@ def _row(path: str, registry: str, via: str, helper: str, listing: dict[str, str
     if isinstance(listing, str):
         username, note = "", f"cannot list: {listing}"
     else:
-        username = listing.get(registry, "")
-        note = "" if registry in listing else "no credentials stored yet"
+        key = registry
+        if key not in listing and is_docker_hub(key):
+            # Podman asks for docker.io; credctl's helpers answer it from Docker's
+            # https://index.docker.io/v1/ entry (and back), so any Hub key counts as stored.
+            key = next((hub for hub in DOCKER_HUB_KEYS if hub in listing), key)
+        username = listing.get(key, "")
+        note = "" if key in listing else "no credentials stored yet"
     return {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}
 
 

@@ -71,20 +71,31 @@ def store_and_verify(move: Move) -> None:
         move.outcome = "failed: the helper returned different credentials; the file keeps them"
 
 
+# What a verified move takes out of its `auths` entry. "username" too: a lone username left
+# behind reads as a plaintext login with an empty password, which the next migrate would
+# store over the real one.
+STRIPPED = (*SECRET_FIELDS, "username")
+
+
 def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> None:
     """The edit: secrets of verified moves out of `auths`; make sure Docker asks the store."""
+    moved = [move for move in moves if move.outcome == "moved"]
+    if not moved:
+        return  # nothing verified stored: the file stays exactly as it was
     auths = config.section("auths")
-    for move in moves:
-        if move.outcome == "moved":
-            auths[move.registry] = {k: v for k, v in auths[move.registry].items() if k not in SECRET_FIELDS}
+    for move in moved:
+        auths[move.registry] = {k: v for k, v in auths[move.registry].items() if k not in STRIPPED}
+    if not to:
+        return
     current = config.get("credsStore")
-    if to and not current:
+    if not current and len(moved) == len(moves):
         config.set("credsStore", to)
-    elif to and current != to:
-        # Another store is the default: map just the moved registries to the new one.
+    elif current != to:
+        # Another store is the default, or some entries stay in plaintext (a credsStore would
+        # make Docker ignore them): map just the moved registries to the new one.
         helpers = config.section("credHelpers")
-        for move in moves:
-            if move.outcome == "moved" and not move.mapped:
+        for move in moved:
+            if not move.mapped:
                 helpers[helper_key(move.registry)] = to
 
 

@@ -145,6 +145,10 @@ def setup(
         wanted = {
             helper_key(registry, podman=True): suffix for registry in sorted(registries_for_podman(docker_path, store))
         }
+        # A registry Docker already sends to another helper (an earlier `credctl map`) must go
+        # to that helper in Podman too, not to the store, which does not hold its credentials.
+        docker_helpers: dict[str, str] = ConfigFile.read(docker_path).get("credHelpers") or {}  # type: ignore[assignment]
+        wanted.update({helper_key(registry, podman=True): helper for registry, helper in docker_helpers.items()})
         wanted.update({helper_key(registry, podman=True): helper for registry, helper in mapping.items()})
         helpers_change(wanted)(config)  # type: ignore[arg-type]
 
@@ -156,15 +160,17 @@ def setup(
             migrate_file(docker_path, store, dry_run=True)
         info("Dry run: nothing was written.")
         return
-    for path, change in changes:
-        before, after = edit(path, change)
-        success(f"{path}: {'updated' if before != after else 'already set up'}")
     if store == "keyring":
         from credctl.stores.keyringstore import load_backend
 
         load_backend()  # remembered now, so no helper call pays for detection
+    if migrate:
+        # First: once credsStore is set, Docker ignores plaintext logins, so they must be stored
+        # (and verified) before; a failed migration stops here with the file as it was.
+        migrate_file(docker_path, store, yes=True)
+    for path, change in changes:
+        before, after = edit(path, change)
+        success(f"{path}: {'updated' if before != after else 'already set up'}")
     for helper in {suffix, *mapping.values()}:
         warn_if_missing(helper)
-    if migrate:
-        migrate_file(docker_path, store, yes=True)
     info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")

@@ -1,0 +1,186 @@
+"""End to end: the real docker CLI (client only, no daemon) and skopeo against a real
+docker-registry, storing and reading credentials through our docker-credential-pass.
+
+docker login/logout and manifest inspect run the helper client-side (reference:
+docker-config-and-clients.md §1.8, §1.9); skopeo reads only credHelpers, never credsStore (§3.2).
+"""
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import world
+
+TIMEOUT = 120
+IMAGE, TAG = "credctl/hello", "v1"
+
+
+@pytest.fixture(scope="module")
+def image(registry) -> str:
+    """The manifest digest of a tiny image pushed to registry as IMAGE:TAG."""
+    return world.push_image(registry, IMAGE, TAG, registry.user, registry.password)
+
+
+@pytest.fixture
+def env(pass_env, tmp_path: Path) -> dict[str, str]:
+    """A user with {"credsStore": "pass"}: HOME, XDG dirs and DOCKER_CONFIG in tmp_path, our bin first on PATH."""
+    home = tmp_path / "home"
+    runtime = tmp_path / "run"
+    docker = tmp_path / "docker"
+    for directory in (home, runtime, docker):
+        directory.mkdir(mode=0o700)
+    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}, indent="\t"))
+    result = {
+        **pass_env,
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "DOCKER_CONFIG": str(docker),
+        "PATH": f"{world.BIN}:/usr/bin:/bin",
+        "NO_COLOR": "1",
+    }
+    result.pop("REGISTRY_AUTH_FILE", None)
+    result.pop("DOCKER_AUTH_CONFIG", None)
+    # What docker runs for credsStore "pass" is the first docker-credential-pass on this PATH
+    # (Go's exec.LookPath, the same rule as shutil.which): ours, not Debian's Go helper.
+    assert shutil.which("docker-credential-pass", path=result["PATH"]) == world.ours()
+    return result
+
+
+def run(argv: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+
+
+def our_list(env: dict[str, str]) -> dict[str, str]:
+    result = run([world.ours(), "list"], env, "unused")
+    assert result.returncode == 0, result.stdout
+    return json.loads(result.stdout)
+
+
+def assert_no_plaintext(config: Path, *secrets: str) -> None:
+    text = config.read_text()
+    data = json.loads(text)
+    for entry in data.get("auths", {}).values():
+        assert not set(entry) & {"auth", "password", "identitytoken", "registrytoken"}, entry
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_docker_login_inspect_logout(docker_cli, registry, image, env):
+    config = Path(env["DOCKER_CONFIG"]) / "config.json"
+    reference = f"{registry.address}/{IMAGE}:{TAG}"
+
+    login = run(
+        [docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, registry.password
+    )
+    assert login.returncode == 0, login.stderr
+    assert "Login Succeeded" in login.stdout
+    assert "unencrypted" not in login.stdout + login.stderr  # docker's plaintext warning
+    assert_no_plaintext(config, registry.password)
+    assert json.loads(config.read_text())["credsStore"] == "pass"
+    assert our_list(env) == {registry.address: registry.user}
+
+    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference], env)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == image
+
+    # credctl's doctor agrees, and its --online login works with what docker stored.
+    doctor = run([world.ours("credctl"), "verify", "--json", "--online", registry.address], env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    rows = {(r["check"], r["target"]): r["status"] for r in json.loads(doctor.stdout)}
+    assert rows[("login", registry.address)] == "ok"
+    assert rows[("round trip", "docker-credential-pass")] == "ok"
+
+    logout = run([docker_cli, "logout", registry.address], env)
+    assert logout.returncode == 0, logout.stderr
+    assert f"Removing login credentials for {registry.address}" in logout.stdout
+    assert our_list(env) == {}
+    assert_no_plaintext(config, registry.password)
+
+    denied = run([docker_cli, "manifest", "inspect", "--insecure", reference], env)
+    assert denied.returncode != 0
+    assert "no basic auth credentials" in denied.stderr or "unauthorized" in denied.stderr.lower()
+
+
+def test_docker_login_with_a_wrong_password_stores_nothing(docker_cli, registry, env):
+    login = run([docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, "wrong-pw")
+    assert login.returncode != 0
+    assert "unauthorized" in login.stderr.lower()
+    assert our_list(env) == {}
+    assert_no_plaintext(Path(env["DOCKER_CONFIG"]) / "config.json", "wrong-pw")
+
+
+def skopeo_inspect(registry, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run(["skopeo", "inspect", "--tls-verify=false", f"docker://{registry.address}/{IMAGE}:{TAG}"], env)
+
+
+def store_login(registry, env: dict[str, str]) -> None:
+    data = json.dumps({"ServerURL": registry.address, "Username": registry.user, "Secret": registry.password})
+    stored = run([world.ours(), "store"], env, data + "\n")
+    assert stored.returncode == 0, stored.stdout
+
+
+def test_skopeo_reads_through_credhelpers(registry, image, env, tmp_path):
+    auth_json = tmp_path / "auth.json"
+    auth_json.write_text(json.dumps({"credHelpers": {registry.address: "pass"}}, indent="\t"))
+    env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
+
+    denied = skopeo_inspect(registry, env)  # the helper has nothing yet
+    assert denied.returncode != 0
+    assert "unauthorized" in denied.stderr.lower() or "authentication required" in denied.stderr.lower()
+
+    store_login(registry, env)
+    inspect = skopeo_inspect(registry, env)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image
+    assert_no_plaintext(auth_json, registry.password)
+
+
+def test_skopeo_ignores_credsstore(registry, image, env, tmp_path):
+    """Why `credctl setup` writes credHelpers for Podman: credsStore alone gets skopeo nothing."""
+    auth_json = tmp_path / "auth.json"
+    auth_json.write_text(json.dumps({"credsStore": "pass"}))
+    env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
+    store_login(registry, env)
+
+    denied = skopeo_inspect(registry, env)
+
+    assert denied.returncode != 0
+    assert "unauthorized" in denied.stderr.lower() or "authentication required" in denied.stderr.lower()
+
+
+def test_migrate_keeps_docker_authenticated(docker_cli, registry, image, env):
+    """A plaintext login moved by `credctl migrate`: the password leaves config.json, docker still gets in."""
+    config = Path(env["DOCKER_CONFIG"]) / "config.json"
+    auth = base64.b64encode(f"{registry.user}:{registry.password}".encode()).decode()
+    config.write_text(json.dumps({"auths": {registry.address: {"auth": auth}}, "psFormat": "x"}, indent="\t"))
+    reference = f"{registry.address}/{IMAGE}:{TAG}"
+    assert run([docker_cli, "manifest", "inspect", "--insecure", reference], env).returncode == 0  # plaintext
+
+    migrated = run([world.ours("credctl"), "migrate", "--to", "pass", "--yes"], env)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert registry.password not in migrated.stdout + migrated.stderr
+    assert_no_plaintext(config, registry.password, auth)
+    assert json.loads(config.read_text()) == {"auths": {registry.address: {}}, "psFormat": "x", "credsStore": "pass"}
+    assert our_list(env) == {registry.address: registry.user}
+
+    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference], env)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == image
+
+
+def test_setup_serves_docker_and_skopeo(docker_cli, registry, image, env, tmp_path):
+    """`credctl setup --podman` after a login: skopeo (which ignores credsStore) gets in too."""
+    auth_json = tmp_path / "podman-auth.json"
+    env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
+    store_login(registry, env)
+    result = run([world.ours("credctl"), "setup", "--store", "pass", "--podman", "--no-migrate", "--yes"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(auth_json.read_text()) == {"credHelpers": {registry.address: "pass"}}
+    inspect = skopeo_inspect(registry, env)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image

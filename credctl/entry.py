@@ -25,6 +25,10 @@ def keyring_main() -> int:
     return _helper("keyring")
 
 
+def acr_main() -> int:
+    return _helper("acr")
+
+
 def main() -> int:
     args = sys.argv[1:]
     if args[:1] == ["helper"]:

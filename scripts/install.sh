@@ -11,7 +11,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 home_dir=${CREDCTL_HOME:-$HOME/.local/share/credctl}
 bin_dir=${CREDCTL_BIN_DIR:-$HOME/.local/bin}
-programs=(credctl docker-credential-pass docker-credential-secretservice docker-credential-keyring)
+programs=(credctl docker-credential-pass docker-credential-secretservice docker-credential-keyring
+  docker-credential-acr-helper)
 
 say() { printf '%s\n' "credctl install: $*" >&2; }
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from credctl import __version__
-from credctl.cli import list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
+from credctl.cli import acr_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
 from credctl.cli.output import fail
 from credctl.errors import CredctlError
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command("setup")(setup_cmd.setup)
 app.add_typer(pass_cmd.app, name="pass")
+app.add_typer(acr_cmd.app, name="acr")
 app.command("map")(map_cmd.map_registry)
 app.command("unmap")(map_cmd.unmap_registry)
 app.command("list")(list_cmd.list_registries)

@@ -23,9 +23,9 @@ from credctl.dockerconfig import (
     registry_host,
 )
 from credctl.errors import CredctlError
-from credctl.stores import STORES
+from credctl.stores import LOGIN_STORES
 
-STORE_NAMES = ", ".join(STORES)
+STORE_NAMES = ", ".join(LOGIN_STORES)
 
 
 class Move:
@@ -109,7 +109,7 @@ def migrate(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Move plaintext passwords and tokens from config.json into a secure store."""
-    if to is not None and to not in STORES:
+    if to is not None and to not in LOGIN_STORES:
         raise typer.BadParameter(f"choose one of {STORE_NAMES}", param_hint="--to")
     migrate_file(docker_config(ctx), to, dry_run, yes)
 

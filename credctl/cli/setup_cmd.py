@@ -16,7 +16,7 @@ from credctl.cli.migrate_cmd import migrate_file
 from credctl.cli.output import console, docker_config, fail, info, interactive, success
 from credctl.dockerconfig import ConfigFile, edit, helper_key, plaintext_credentials, podman_auth_path, preview
 from credctl.errors import CredctlError
-from credctl.stores import STORES, open_store
+from credctl.stores import LOGIN_STORES, STORES, open_store
 from credctl.stores.base import Health
 
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
@@ -25,7 +25,7 @@ PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 def store_health() -> dict[str, Health]:
     """Each store's answer to "can you work here?" (the keyring one may take a moment)."""
     with console.status("Checking which stores can work here…"):
-        return {name: _health(name) for name in STORES}
+        return {name: _health(name) for name in LOGIN_STORES}
 
 
 def _health(name: str) -> Health:
@@ -101,7 +101,7 @@ def _plaintext(entry: object) -> bool:
 def setup(
     ctx: typer.Context,
     store: Annotated[
-        str | None, typer.Option(help=f"Store for Docker's credsStore: {', '.join(STORES)}.", metavar="STORE")
+        str | None, typer.Option(help=f"Store for Docker's credsStore: {', '.join(LOGIN_STORES)}.", metavar="STORE")
     ] = None,
     maps: Annotated[
         list[str] | None, typer.Option("--map", metavar="REGISTRY=HELPER", help="A credHelpers entry; repeatable.")
@@ -120,12 +120,12 @@ def setup(
 ) -> None:
     """Set up Docker (and Podman) to keep registry credentials in a secure store."""
     asking = interactive() and not yes
-    if store is not None and store not in STORES:
-        raise typer.BadParameter(f"choose one of {', '.join(STORES)}", param_hint="--store")
+    if store is not None and store not in LOGIN_STORES:
+        raise typer.BadParameter(f"choose one of {', '.join(LOGIN_STORES)}", param_hint="--store")
     health = store_health()
     store = store or choose_store(health, asking)
-    if store not in STORES:
-        fail(f"{store!r} is not a store: choose one of {', '.join(STORES)}", 2)
+    if store not in LOGIN_STORES:
+        fail(f"{store!r} is not a store: choose one of {', '.join(LOGIN_STORES)}", 2)
     if not health[store].ok and not dry_run:
         fail(f"the {store} store cannot work here: {health[store].detail}")
     mapping = parse_maps(maps or []) or (ask_maps() if asking else {})

@@ -34,7 +34,7 @@ from credctl import client
 from credctl.cli.output import console, docker_config, errors, print_json
 from credctl.dockerconfig import ConfigError, ConfigFile, helper_key, plaintext_credentials, podman_auth_path
 from credctl.errors import CredctlError, CredentialsNotFound
-from credctl.stores import STORES, open_store
+from credctl.stores import LOGIN_STORES, STORES, open_store
 
 PREFIX = client.PREFIX
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
@@ -337,7 +337,7 @@ def _check_store(rows: list[Row], helper: _Helper) -> None:
         helper.listing = {key: user for key, user in listing.items() if key != PROBE_SERVER}
         count = len(helper.listing)
         rows.append(Row("list", helper.program, "ok", f"answers list: {count} credential{'s' * (count != 1)}"))
-    if healthy:
+    if healthy and store in LOGIN_STORES:  # ACR issues tokens: nothing to store and read back
         rows.append(Row("round trip", helper.program, *_round_trip(helper.suffix)))
 
 

@@ -11,7 +11,11 @@ STORES = {
     "pass": ("credctl.stores.passstore", "PassStore", "pass"),
     "secretservice": ("credctl.stores.secretservice", "SecretServiceStore", "secretservice"),
     "keyring": ("credctl.stores.keyringstore", "KeyringStore", "keyring"),
+    "acr": ("credctl.stores.acr", "AcrStore", "acr-helper"),
 }
+# The stores that keep the credentials Docker logs in with: candidates for credsStore and
+# migration. ACR issues tokens per registry instead (mapped with credHelpers).
+LOGIN_STORES = ("pass", "secretservice", "keyring")
 
 
 class UnknownStore(CredctlError):

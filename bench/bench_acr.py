@@ -1,0 +1,99 @@
+"""Start-up benchmark of docker-credential-acr-helper: warm (cached token) and cold (API call) get.
+
+    python bench/bench_acr.py [--rounds N]
+
+Run it with the interpreter of the venv where credctl is installed (not editable). The Alibaba
+Cloud API is the loopback fake of the test suite (tests/fake_aliyun.py, which verifies every
+request's signature); nothing leaves 127.0.0.1. Budgets: warm get <= 3x a bare
+`python -I -S -c pass` (no SDK import, no network); cold get <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import common  # noqa: E402
+from common import Command, CommandFailed, Row, Timing, measure, run_once  # noqa: E402
+from fake_aliyun import FakeAliyun  # noqa: E402
+
+OURS = Path(sys.executable).parent / "docker-credential-acr-helper"
+FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
+REGISTRY = "benchteam-registry.cn-hangzhou.cr.aliyuncs.com"
+BUDGET_WARM = 3.0  # ours / bare interpreter
+BUDGET_COLD_MS = 1000.0
+COLD_ROUNDS = 10  # each one imports the SDK: keep the run short
+
+
+def environment(fake: FakeAliyun, home: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ALIBABA_CLOUD_") and key.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    return {
+        **env,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "BENCHAKID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "bench-secret",
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",  # never probe the metadata service
+        "CREDCTL_ACR_ENDPOINT": fake.url,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=common.DEFAULT_ROUNDS)
+    args = parser.parse_args()
+    if not OURS.exists():
+        print(f"error: {OURS} is missing: run this with the python of the venv where credctl is installed")
+        return 1
+    home = Path(tempfile.mkdtemp(prefix="credctl-bench-acr-"))
+    try:
+        with FakeAliyun() as fake:
+            fake.add_access_key("BENCHAKID", "bench-secret")
+            fake.add_instance("cri-bench", "benchteam", "cn-hangzhou")
+            rows = bench(environment(fake, home), args.rounds, fake)
+    except CommandFailed as err:
+        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
+        return 1
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    print()
+    ok = common.print_table(rows)
+    print("\nall budgets met" if ok else "\nbudget exceeded")
+    return 0 if ok else 1
+
+
+def bench(env: dict[str, str], rounds: int, fake: FakeAliyun) -> list[Row]:
+    warm = Command("ours warm get", [str(OURS), "get"], REGISTRY.encode(), env)
+    cold = Command("ours cold get", [str(OURS), "get"], REGISTRY.encode(), {**env, "CREDCTL_ACR_NO_CACHE": "1"})
+    floor = Command("python -I -S", FLOOR, b"", env)
+    run_once(warm)  # fills the cache
+    before = len(fake.requests)
+    print(f"[warm get] cached token, {rounds} rounds ...", flush=True)
+    timings = measure([warm, floor], rounds=rounds)
+    common.print_timings(timings)
+    if len(fake.requests) != before:
+        raise CommandFailed(f"warm get made {len(fake.requests) - before} API request(s); it must make none")
+    print(f"\n[cold get] API call every time, {COLD_ROUNDS} rounds ...", flush=True)
+    cold_timing = measure([cold], rounds=COLD_ROUNDS, warmup=1)
+    common.print_timings(cold_timing)
+    one_second = Timing("1 s budget", [BUDGET_COLD_MS])
+    return [
+        Row("acr warm get", ours=timings[warm.name], peer=timings[floor.name], budget=BUDGET_WARM),
+        Row("acr cold get (vs 1 s)", ours=cold_timing[cold.name], peer=one_second, budget=1.0),
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

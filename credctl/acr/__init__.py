@@ -1,0 +1,26 @@
+"""Alibaba Cloud Container Registry (ACR) for Python programs.
+
+The Python counterpart of the Go helper's `credhelper` package (seed README's
+go-containerregistry example):
+
+    from credctl.acr import get_credentials
+    token = get_credentials("myteam-registry.cn-hangzhou.cr.aliyuncs.com")
+    token.username, token.password, token.expires   # expires: Unix time
+
+It uses the same Alibaba Cloud credential chain and on-disk token cache as
+docker-credential-acr-helper, and raises credctl.errors.CredentialsNotFound for a host that is
+not an ACR registry, StoreError/StoreUnavailable (one clear line) when no token can be had.
+Nothing is imported until it is called: the helper's hot path imports this package.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def get_credentials(server: str, environ=None):
+    """A temporary login (credctl.acr.cache.Token) for an ACR registry address."""
+    from credctl.stores.acr import AcrStore, find_registry
+
+    store = AcrStore(os.environ if environ is None else environ)
+    return store.token(find_registry(server, store.environ))

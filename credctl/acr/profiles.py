@@ -1,0 +1,66 @@
+"""ACR profiles: a docker-credential-acr-helper-NAME wrapper per Alibaba Cloud account.
+
+The seed README's recipe (one shell script per credentials file), made by a command: the
+wrapper runs our helper with ALIBABA_CLOUD_CREDENTIALS_FILE set, and CREDCTL_ACR_PROFILE so that
+only that file is used (and the token cache is keyed by it). Every path is absolute and quoted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+
+from credctl.errors import CredctlError
+from credctl.paths import write_atomically
+
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+PROGRAM = "docker-credential-acr-helper"
+MARKER = "# credctl ACR profile"
+
+
+class ProfileError(CredctlError):
+    pass
+
+
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise ProfileError(f"{name!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)")
+    return name
+
+
+def helper_program() -> str:
+    """Our docker-credential-acr-helper, by absolute path (the one beside this interpreter)."""
+    beside = os.path.join(os.path.dirname(sys.executable), PROGRAM)
+    found = beside if os.access(beside, os.X_OK) else shutil.which(PROGRAM)
+    if not found:
+        raise ProfileError(f"{PROGRAM} is not installed beside credctl: reinstall credctl")
+    return os.path.abspath(found)
+
+
+def wrapper_text(name: str, credentials_file: str, program: str) -> str:
+    return (
+        "#!/bin/sh\n"
+        f"{MARKER} {name}: {PROGRAM} with one Alibaba Cloud account.\n"
+        f"# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile {name}`.\n"
+        f"export CREDCTL_ACR_PROFILE={shlex.quote(name)}\n"
+        f"export ALIBABA_CLOUD_CREDENTIALS_FILE={shlex.quote(credentials_file)}\n"
+        f'exec {shlex.quote(program)} "$@"\n'
+    )
+
+
+def is_ours(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return MARKER in file.read(512)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def write_wrapper(path: str, text: str) -> None:
+    if os.path.lexists(path) and not is_ours(path):
+        raise ProfileError(f"{path} exists and was not made by credctl: remove it or choose another name")
+    write_atomically(path, text.encode("utf-8"))
+    os.chmod(path, 0o755)  # runnable by Docker; never group- or world-writable

@@ -1,0 +1,167 @@
+"""Temporary ACR login tokens from the Alibaba Cloud API, through the official Python SDK.
+
+Only the cold path imports this (the SDK costs about half a second to import). Enterprise
+edition: ListInstance (exact name match) then GetAuthorizationToken, API version 2018-12-01.
+Personal edition: GET /tokens of API version 2016-06-07 through the generic OpenAPI client
+(the 2016 SDK package drops the response body). API endpoint cr.<region>.aliyuncs.com, or
+CREDCTL_ACR_ENDPOINT (http://host:port or https://host) for private endpoints and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from credctl import __version__
+from credctl.acr.cache import Token
+from credctl.acr.domains import AcrRegistry
+from credctl.errors import StoreError, StoreUnavailable
+
+CONNECT_TIMEOUT_MS = 5_000
+READ_TIMEOUT_MS = 10_000
+PAGE_SIZE = 100
+
+
+def _quiet_sdk() -> None:
+    """The credential providers log (tracebacks included) to stderr, which Docker shows the user."""
+    for name in ("credentials", "apscheduler", "darabonba", "alibabacloud_credentials"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+def _config(region: str, environ: dict[str, str]):
+    # alibabacloud-credentials reads its environment once, when imported: set it up first.
+    for name in set(os.environ) - set(environ):
+        del os.environ[name]
+    os.environ.update(environ)
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_tea_openapi.models import Config
+
+    _quiet_sdk()
+    config = Config(
+        credential=CredentialClient(),  # tea-openapi does not fall back to the chain by itself
+        region_id=region,
+        connect_timeout=CONNECT_TIMEOUT_MS,
+        read_timeout=READ_TIMEOUT_MS,
+        user_agent=f"credctl/{__version__}",
+    )
+    override = environ.get("CREDCTL_ACR_ENDPOINT", "")
+    if override:
+        scheme, _, host = override.partition("://")
+        if scheme not in ("http", "https") or not host:
+            raise StoreUnavailable(f"CREDCTL_ACR_ENDPOINT must be http://host:port or https://host, not {override!r}")
+        config.endpoint, config.protocol = host.rstrip("/"), scheme
+    return config
+
+
+def fetch(registry: AcrRegistry, environ: dict[str, str]) -> Token:
+    """A fresh token for registry, with the credentials the environment's chain resolves to."""
+    try:
+        config = _config(registry.region, environ)
+        if registry.enterprise:
+            return _enterprise(registry, config)
+        return _personal(registry, config)
+    except (StoreError, StoreUnavailable):
+        raise
+    except Exception as err:  # the SDK's exception family is wide; keep it to one clear line
+        raise StoreError(explain(err, registry)) from None
+
+
+def _enterprise(registry: AcrRegistry, config) -> Token:
+    from alibabacloud_cr20181201 import models
+    from alibabacloud_cr20181201.client import Client
+
+    client = Client(config)
+    instance_id = registry.instance_id or _instance_id(client, models, registry)
+    body = client.get_authorization_token(models.GetAuthorizationTokenRequest(instance_id=instance_id)).body
+    if body is None or not body.is_success or not body.authorization_token:
+        raise StoreError(f"Alibaba Cloud issued no token for {registry.domain} ({getattr(body, 'code', 'no answer')})")
+    return Token(registry.domain, body.temp_username, body.authorization_token, int(body.expire_time) // 1000)
+
+
+def _instance_id(client, models, registry: AcrRegistry) -> str:
+    """ListInstance filters by name loosely: match the name exactly, across pages."""
+    page = 1
+    while True:
+        request = models.ListInstanceRequest(instance_name=registry.instance_name, page_no=page, page_size=PAGE_SIZE)
+        body = client.list_instance(request).body
+        if body is None or not body.is_success:
+            raise StoreError(f"Alibaba Cloud could not list ACR instances ({getattr(body, 'code', 'no answer')})")
+        for instance in body.instances or []:
+            if instance.instance_name == registry.instance_name:
+                return instance.instance_id
+        if page * PAGE_SIZE >= int(body.total_count or 0):
+            raise StoreError(
+                f"no ACR Enterprise Edition instance named {registry.instance_name!r} in {registry.region} "
+                "for these credentials"
+            )
+        page += 1
+
+
+def _personal(registry: AcrRegistry, config) -> Token:
+    from alibabacloud_tea_openapi.client import Client
+    from alibabacloud_tea_openapi.models import OpenApiRequest, Params
+    from darabonba.runtime import RuntimeOptions
+
+    params = Params(
+        action="GetAuthorizationToken",
+        version="2016-06-07",
+        protocol="HTTPS",
+        pathname="/tokens",
+        method="GET",
+        auth_type="AK",
+        style="ROA",
+        req_body_type="json",
+        body_type="json",
+    )
+    answer = Client(config).call_api(params, OpenApiRequest(), RuntimeOptions())
+    data = ((answer or {}).get("body") or {}).get("data") or {}
+    if not data.get("authorizationToken"):
+        raise StoreError(f"Alibaba Cloud issued no token for {registry.domain}")
+    return Token(
+        registry.domain, data.get("tempUserName", ""), data["authorizationToken"], int(data["expireDate"]) // 1000
+    )
+
+
+def explain(err: Exception, registry: AcrRegistry) -> str:
+    """One line with the API's code and message; never a secret (the SDK's str() dumps requests)."""
+    code = getattr(err, "code", None)
+    message = getattr(err, "message", None) or str(err)
+    if code and code != "Unknown":
+        message = message.split(" request id:")[0].removeprefix(f"code: {getattr(err, 'status_code', '')}, ")
+        return f"Alibaba Cloud refused a token for {registry.domain}: {code}: {message}".splitlines()[0]
+    text = " ".join(str(message).split())
+    if "unable to load credentials" in text or "InvalidCredentials" in text:
+        return (
+            f"no Alibaba Cloud credentials for {registry.domain}: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
+            "write ~/.alibabacloud/credentials, or make a profile (`credctl acr add-profile`)"
+        )
+    if "timed out" in text.lower() or "timeout" in text.lower():
+        return f"the Alibaba Cloud API did not answer in time for {registry.domain} ({text[:200]})"
+    return f"cannot get a token for {registry.domain}: {type(err).__name__}: {text[:300]}"
+
+
+def discover_instance(domain: str, region: str, environ: dict[str, str]) -> str:
+    """The Enterprise Edition instance serving a custom domain, found with ListInstanceEndpoint."""
+    try:
+        from alibabacloud_cr20181201 import models
+        from alibabacloud_cr20181201.client import Client
+
+        client = Client(_config(region, environ))
+        page = 1
+        while True:
+            body = client.list_instance(models.ListInstanceRequest(page_no=page, page_size=PAGE_SIZE)).body
+            for instance in body.instances or []:
+                request = models.ListInstanceEndpointRequest(instance_id=instance.instance_id, module_name="Registry")
+                for endpoint in client.list_instance_endpoint(request).body.endpoints or []:
+                    if any((entry.domain or "").lower() == domain for entry in endpoint.domains or []):
+                        return instance.instance_id
+            if page * PAGE_SIZE >= int(body.total_count or 0):
+                raise StoreError(f"no ACR instance in {region} serves {domain} for these credentials")
+            page += 1
+    except (StoreError, StoreUnavailable):
+        raise
+    except Exception as err:
+        raise StoreError(explain(err, AcrRegistry(domain, region))) from None

@@ -1,0 +1,132 @@
+"""`credctl acr add-profile | list-profiles | remove-profile`: one helper per Alibaba Cloud account."""
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from credctl import settings
+from credctl.acr import profiles
+from credctl.acr.domains import host_of, parse_domain
+from credctl.cli.map_cmd import helpers_change
+from credctl.cli.output import console, docker_config, fail, info, print_json, success, warn
+from credctl.dockerconfig import ConfigFile, edit
+
+app = typer.Typer(help="Alibaba Cloud Container Registry (ACR): per-account helper profiles.", no_args_is_help=True)
+SETTING = "acr_profiles"
+
+
+def _profiles() -> dict:
+    found = settings.load().get(SETTING)
+    return found if isinstance(found, dict) else {}
+
+
+@app.command("add-profile")
+def add_profile(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name: a-z, 0-9 and '-'.")],
+    credentials_file: Annotated[
+        Path, typer.Option("--credentials-file", help="Alibaba Cloud credentials INI file for this account.")
+    ],
+    registries: Annotated[
+        list[str] | None, typer.Option("--registry", metavar="DOMAIN", help="ACR registry to serve; repeatable.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="For a custom domain: its region (the instance is found with the API).")
+    ] = None,
+    instance_id: Annotated[str | None, typer.Option(help="For a custom domain: its instance id.")] = None,
+    bin_dir: Annotated[
+        Path, typer.Option("--bin-dir", metavar="DIR", help="Where to write the helper (default: ~/.local/bin).")
+    ] = Path("~/.local/bin"),
+) -> None:
+    """Write docker-credential-acr-helper-NAME for one credentials file and map registries to it."""
+    profiles.check_name(name)
+    credentials = credentials_file.expanduser().absolute()
+    if not credentials.is_file():
+        fail(f"{credentials} is not a file: give the Alibaba Cloud credentials INI file for this account")
+    if credentials.stat().st_mode & 0o077:
+        warn(f"{credentials} can be read by other users: chmod 600 it")
+    domains = [host_of(registry) for registry in registries or []]
+    custom = [domain for domain in domains if parse_domain(domain) is None]
+    if custom:
+        _register_custom(custom, region, instance_id, str(credentials))
+    wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
+    profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
+    suffix = f"acr-helper-{name}"
+    if domains:
+        edit(docker_config(ctx), helpers_change(dict.fromkeys(domains, suffix)))
+    entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
+    settings.update(**{SETTING: {**_profiles(), name: entry}})
+    success(f"profile {name}: {wrapper}" + (f" serves {', '.join(domains)}" if domains else ""))
+    if shutil.which(os.path.basename(wrapper)) != wrapper:
+        warn(f"{os.path.dirname(wrapper)} is not (first) on PATH: Docker will not find {os.path.basename(wrapper)}")
+
+
+def _register_custom(domains: list[str], region: str | None, instance_id: str | None, credentials: str) -> None:
+    """A custom domain is ACR only if told: region plus instance id, or found through the API."""
+    if not region:
+        fail(f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)", 2)
+    known = settings.load().get("acr_registries")
+    known = known if isinstance(known, dict) else {}
+    for domain in domains:
+        found = instance_id or _discover(domain, region, credentials)
+        known[domain] = {"region": region, "instance_id": found}
+    settings.update(acr_registries=known)
+
+
+def _discover(domain: str, region: str, credentials: str) -> str:
+    from credctl.acr.identity import effective_environ
+    from credctl.acr.tokens import discover_instance
+
+    env = effective_environ({**os.environ, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials, "CREDCTL_ACR_PROFILE": "x"})
+    with console.status(f"Looking up {domain} with the Alibaba Cloud API…"):
+        instance = discover_instance(domain, region, env)
+    info(f"{domain} is ACR instance {instance} in {region}")
+    return instance
+
+
+@app.command("list-profiles")
+def list_profiles(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show the ACR profiles: wrapper, credentials file and registries."""
+    rows = [
+        {"name": name, **entry, "wrapper_present": profiles.is_ours(str(entry.get("wrapper", "")))}
+        for name, entry in sorted(_profiles().items())
+        if isinstance(entry, dict)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No ACR profiles. Add one with `credctl acr add-profile NAME --credentials-file FILE`.")
+        return
+    table = Table(title="ACR profiles")
+    for column in ("name", "helper", "credentials file", "registries"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        helper = row["wrapper"] if row["wrapper_present"] else f"{row['wrapper']} (missing)"
+        table.add_row(row["name"], helper, row["credentials_file"], ", ".join(row.get("registries", [])))
+    console.print(table)
+
+
+@app.command("remove-profile")
+def remove_profile(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to remove.")]) -> None:
+    """Remove a profile's wrapper and every credHelpers entry that points to it."""
+    profiles.check_name(name)
+    entry = _profiles().get(name)
+    if not isinstance(entry, dict):
+        fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
+    wrapper = str(entry.get("wrapper", ""))
+    if profiles.is_ours(wrapper):
+        os.unlink(wrapper)
+    suffix = f"acr-helper-{name}"
+    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
+    mapped = [registry for registry, helper in helpers.items() if helper == suffix]  # type: ignore[union-attr]
+    if mapped:
+        edit(docker_config(ctx), helpers_change(dict.fromkeys(mapped)))
+    settings.update(**{SETTING: {other: value for other, value in _profiles().items() if other != name}})
+    success(f"profile {name} removed" + (f"; {', '.join(mapped)} no longer mapped" if mapped else ""))

@@ -1,0 +1,91 @@
+"""Alibaba Cloud Container Registry: temporary tokens, issued per call or served from a cache.
+
+`get` answers with a token for an ACR registry (credctl.acr.domains), from the disk cache when
+one is fresh (no SDK import, no network), else from the API (credctl.acr.tokens). A host that
+is not ACR gets `credentials not found in native keychain`, so Docker falls back cleanly (the Go
+helper fails hard). `store` explains that ACR tokens are issued, not stored; `erase` drops the
+registry's cached tokens; `list` shows the registries with a fresh cached token.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from credctl.acr import cache
+from credctl.acr.domains import AcrRegistry, resolve
+from credctl.acr.identity import effective_environ, fingerprint
+from credctl.errors import CredentialsNotFound, StoreError
+from credctl.stores.base import Health, Store
+
+ISSUED_NOT_STORED = (
+    "ACR tokens are issued by Alibaba Cloud, not stored: docker-credential-acr-helper gets one from your "
+    "Alibaba Cloud credentials on each pull; there is nothing to log in to (see `credctl acr add-profile`)"
+)
+
+
+def _custom_domains(environ) -> dict:
+    from credctl import settings  # json: only for hosts that are not ACR by name
+
+    registries = settings.load(environ).get("acr_registries")
+    return registries if isinstance(registries, dict) else {}
+
+
+def find_registry(server_url: str, environ=os.environ) -> AcrRegistry:
+    registry = resolve(server_url, environ)
+    if registry is None:
+        registry = resolve(server_url, environ, _custom_domains(environ))
+    if registry is None:
+        raise CredentialsNotFound()
+    return registry
+
+
+class AcrStore(Store):
+    def __init__(self, environ=os.environ) -> None:
+        self.environ = environ
+        self.env = effective_environ(environ)
+        self.identity = fingerprint(self.env)
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        token = self.token(find_registry(server_url, self.environ))
+        return token.username, token.password
+
+    def token(self, registry: AcrRegistry) -> cache.Token:
+        use_cache = self.environ.get("CREDCTL_ACR_NO_CACHE", "") in ("", "0")
+        path = cache.path_for(
+            self.identity, registry.region, registry.instance_id or registry.instance_name, self.environ
+        )
+        if use_cache:
+            cached = cache.load(path)
+            if cached is not None and cached.fresh(time.time()):
+                return cached
+        from credctl.acr.tokens import fetch  # the SDK: only when the cache cannot answer
+
+        token = fetch(registry, self.env)
+        token.owner = cache.owner_of(self.identity)
+        if use_cache:
+            try:
+                cache.save(path, token)
+            except OSError:
+                pass  # a read-only cache only costs the next call an API request
+        return token
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        raise StoreError(ISSUED_NOT_STORED)
+
+    def delete(self, server_url: str) -> None:
+        registry = resolve(server_url, self.environ)
+        cache.drop(registry.domain if registry else server_url, self.environ)
+
+    def list(self) -> dict[str, str]:
+        return cache.listing(cache.owner_of(self.identity), self.environ)
+
+    def health(self) -> Health:
+        source = self.identity.split(":", 1)[0]
+        if source in ("ecs", "uri") and not self.identity.split(":", 1)[1]:
+            return Health(
+                False,
+                "no Alibaba Cloud credentials found (environment, ~/.aliyun/config.json, "
+                "~/.alibabacloud/credentials): set them up, or use `credctl acr add-profile`",
+            )
+        return Health(True, f"Alibaba Cloud credentials from {source}")

@@ -15,7 +15,7 @@ from test_dockerconfig import HUB, b64, cli_env, credctl, layout, one_error_line
 
 PASS = world.ours("docker-credential-pass")
 NOSUCH = "docker-credential-nosuch not found on PATH"
-NO_ACR_HELPER = "warning: docker-credential-acr-helper is not on PATH: Docker will not find it until it is\n"
+NO_ACR_HELPER = "warning: docker-credential-acr-helper-team9 is not on PATH: Docker will not find it until it is\n"
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -490,7 +490,7 @@ def test_migrate_refuses_an_unknown_store(env, config_dir):
 
 # --- setup -------------------------------------------------------------------------------------
 
-SETUP_ARGS = ("setup", "--store", "pass", "--map", "acr.example=acr-helper", "--podman", "--migrate", "--yes")
+SETUP_ARGS = ("setup", "--store", "pass", "--map", "acr.example=acr-helper-team9", "--podman", "--migrate", "--yes")
 SETUP_SECRETS = ["alice-secret-1", "hub-token-2", b64("alice:alice-secret-1")]
 SETUP_BEFORE = layout(
     f"""
@@ -518,7 +518,7 @@ SETUP_DOCKER = layout(
         "currentContext": "default",
         "credsStore": "pass",
         "credHelpers": {{
-            "acr.example": "acr-helper"
+            "acr.example": "acr-helper-team9"
         }}
     }}
     """
@@ -529,7 +529,7 @@ SETUP_PODMAN = layout(
         "credHelpers": {
             "a.example": "pass",
             "docker.io": "pass",
-            "acr.example": "acr-helper"
+            "acr.example": "acr-helper-team9"
         }
     }
     """
@@ -593,7 +593,7 @@ def test_setup_dry_run_writes_nothing_and_shows_masked_diffs(store_env, config_d
     assert f"--- {config}\n+++ {config} (after)\n" in out
     assert f"--- {podman_file}\n+++ {podman_file} (after)\n" in out
     assert '+\t"credsStore": "pass",'.expandtabs() in out
-    assert '+\t\t"acr.example": "acr-helper"'.expandtabs() in out
+    assert '+\t\t"acr.example": "acr-helper-team9"'.expandtabs() in out
     assert '+\t\t"docker.io": "pass",'.expandtabs() in out
     assert '-\t\t\t"auth": "***"'.expandtabs() in out
     assert '-\t\t\t"identitytoken": "***"'.expandtabs() in out
@@ -648,7 +648,9 @@ def test_setup_off_a_terminal_picks_the_first_store_that_works(store_env, config
 def test_setup_keeps_earlier_mappings_for_podman(store_env, config_dir, podman_file):
     """A registry Docker sends to another helper goes to that helper in Podman too, not to the store."""
     config = config_dir / "config.json"
-    write(config, b'{"auths": {"acr.example": {}, "b.example": {}}, "credHelpers": {"acr.example": "acr-helper"}}')
+    write(
+        config, b'{"auths": {"acr.example": {}, "b.example": {}}, "credHelpers": {"acr.example": "acr-helper-team9"}}'
+    )
 
     result = credctl(store_env, "--config", str(config_dir), "setup", "--store", "pass", "--podman", "--yes")
 
@@ -657,7 +659,7 @@ def test_setup_keeps_earlier_mappings_for_podman(store_env, config_dir, podman_f
         """
         {
             "credHelpers": {
-                "acr.example": "acr-helper",
+                "acr.example": "acr-helper-team9",
                 "b.example": "pass"
             }
         }

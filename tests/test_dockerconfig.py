@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import world
+from world import credctl
 
 from credctl.dockerconfig import (
     ConfigError,
@@ -64,21 +65,6 @@ def cli_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) ->
     )
     env.update(extra)
     return env
-
-
-def credctl(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script with no terminal."""
-    if not os.access(CREDCTL, os.X_OK):
-        pytest.fail(f"{CREDCTL} is missing: install credctl into this interpreter's environment first")
-    return subprocess.run(
-        [CREDCTL, *args],
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        encoding="utf-8",
-        timeout=TIMEOUT,
-    )
 
 
 def layout(text: str, indent: str = "\t", newline: bool = False) -> bytes:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import world
 from conftest import need
-from world import run_helper
+from world import credctl, run_helper
 
 from credctl import __version__
 from credctl.protocol import encode_credentials
@@ -65,22 +65,6 @@ def env(home: Path, tmp_path: Path) -> dict[str, str]:
         "NO_COLOR": "1",
         "COLUMNS": "200",
     }
-
-
-def credctl(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script with no terminal."""
-    if not os.access(CREDCTL, os.X_OK):
-        pytest.fail(f"{CREDCTL} is missing: install credctl into this interpreter's environment first")
-    return subprocess.run(
-        [CREDCTL, *args],
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        encoding="utf-8",
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 def gpg(home: Path, *args: str, stdin: str | None = None) -> str:

@@ -18,6 +18,7 @@ from typing import ClassVar
 import pytest
 import world
 from conftest import need
+from world import credctl
 
 from credctl.dockerconfig import DOCKER_HUB
 
@@ -50,12 +51,6 @@ def cli_env(base_env: dict[str, str], tmp_path: Path, config: object | None, fir
     }
     env.pop("REGISTRY_AUTH_FILE", None)
     return env
-
-
-def credctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [world.ours("credctl"), *args], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False
-    )
 
 
 def verify_json(env: dict[str, str], *args: str) -> tuple[int, list[dict]]:

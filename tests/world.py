@@ -355,3 +355,17 @@ def without_bus(base: Path, **extra: str) -> dict[str, str]:
         XDG_DATA_HOME=str(base / ".local/share"),
     )
     return {**env, **extra}
+
+
+def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 120):
+    """Run the installed `credctl` as a person would, but with no terminal; text output."""
+    return subprocess.run(
+        [ours("credctl"), *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )

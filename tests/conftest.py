@@ -112,3 +112,24 @@ def docker_cli() -> str:
     """The docker CLI (client only: login, logout and manifest inspect need no daemon)."""
     need("docker")
     return shutil.which("docker")
+
+
+# -- Alibaba Cloud: the loopback fake OpenAPI (fake_aliyun.py), the one fake in the test world --
+
+ALIYUN_KEY_ID = "LTAI5tCredctlTestKey1"
+ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
+ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)
+
+
+@pytest.fixture
+def aliyun():
+    """A FakeAliyun on 127.0.0.1, fresh per test, that accepts one access key (ALIYUN_KEY_ID and
+    ALIYUN_KEY_SECRET) and has one Enterprise Edition instance (ALIYUN_INSTANCE). A bug in the
+    fake itself (it answers 500 InternalError) fails the test."""
+    from fake_aliyun import FakeAliyun
+
+    with FakeAliyun() as fake:
+        fake.add_access_key(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET)
+        fake.add_instance(*ALIYUN_INSTANCE)
+        yield fake
+        assert fake.errors == [], "the fake Alibaba Cloud API failed:\n" + "\n".join(fake.errors)

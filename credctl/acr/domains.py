@@ -50,7 +50,7 @@ def _is_name(label: str) -> bool:
     return bool(label) and set(label) <= _NAME_CHARS and not label.startswith("-") and not label.endswith("-")
 
 
-def _is_region(label: str) -> bool:
+def is_region(label: str) -> bool:
     return _is_name(label) and "-" in label
 
 
@@ -71,7 +71,7 @@ def parse_domain(host: str) -> AcrRegistry | None:
     distributed = len(labels) == 3 and labels[1] == "distributed" and not cr
     if distributed:
         labels = [labels[0], labels[2]]
-    if len(labels) != 2 or not _is_region(labels[1]):
+    if len(labels) != 2 or not is_region(labels[1]):
         return None
     first, region = labels
     if not cr and _strip_options(first, _PERSONAL_OPTIONS) == "registry":

@@ -59,8 +59,13 @@ def is_ours(path: str) -> bool:
         return False
 
 
-def write_wrapper(path: str, text: str) -> None:
+def check_free(path: str) -> None:
+    """Refuse a wrapper path that holds something credctl did not make."""
     if os.path.lexists(path) and not is_ours(path):
         raise ProfileError(f"{path} exists and was not made by credctl: remove it or choose another name")
+
+
+def write_wrapper(path: str, text: str) -> None:
+    check_free(path)
     write_atomically(path, text.encode("utf-8"))
     os.chmod(path, 0o755)  # runnable by Docker; never group- or world-writable

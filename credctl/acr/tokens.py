@@ -5,12 +5,14 @@ edition: ListInstance (exact name match) then GetAuthorizationToken, API version
 Personal edition: GET /tokens of API version 2016-06-07 through the generic OpenAPI client
 (the 2016 SDK package drops the response body). API endpoint cr.<region>.aliyuncs.com, or
 CREDCTL_ACR_ENDPOINT (http://host:port or https://host) for private endpoints and tests.
+CREDCTL_ACR_TIMEOUT (seconds) replaces the 10 s wait for an answer, for slow links and tests.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 
 from credctl import __version__
 from credctl.acr.cache import Token
@@ -31,21 +33,64 @@ def _quiet_sdk() -> None:
         logger.propagate = False
 
 
-def _config(region: str, environ: dict[str, str]):
-    # alibabacloud-credentials reads its environment once, when imported: set it up first.
+def _read_timeout_ms(environ: dict[str, str]) -> int:
+    text = environ.get("CREDCTL_ACR_TIMEOUT", "")
+    if not text:
+        return READ_TIMEOUT_MS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 600:
+        raise StoreUnavailable(f"CREDCTL_ACR_TIMEOUT must be a number of seconds (at most 600), not {text!r}")
+    return max(1, int(seconds * 1000))
+
+
+def _replace_environment(environ) -> dict[str, str]:
+    """Make os.environ exactly environ; returns what it was."""
+    before = dict(os.environ)
     for name in set(os.environ) - set(environ):
         del os.environ[name]
     os.environ.update(environ)
+    return before
+
+
+@contextmanager
+def _environment(environ: dict[str, str]):
+    """The SDK reads os.environ (the credential chain, DEBUG, proxies): give it environ while it
+    works. Fix: it used to be left in place, so a program calling credctl.acr.get_credentials(server,
+    environ) lost its own environment, and its next call used the other credentials."""
+    before = _replace_environment(environ)
+    try:
+        yield
+    finally:
+        _replace_environment(before)
+
+
+def _config(region: str, environ: dict[str, str]):
+    """The client configuration; call it inside _environment(environ)."""
+    import importlib
+
     from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.utils import auth_constant, auth_util
     from alibabacloud_tea_openapi.models import Config
 
+    # Fix: in a process that already imported the SDK (a program calling credctl.acr.get_credentials
+    # twice), the chain would still read the first call's environment, and the token of those
+    # credentials would be cached under this call's identity. Re-read it (both modules only hold
+    # values taken from os.environ; the providers look them up at use).
+    importlib.reload(auth_util)
+    importlib.reload(auth_constant)
     _quiet_sdk()
     config = Config(
         credential=CredentialClient(),  # tea-openapi does not fall back to the chain by itself
         region_id=region,
         connect_timeout=CONNECT_TIMEOUT_MS,
-        read_timeout=READ_TIMEOUT_MS,
+        read_timeout=_read_timeout_ms(environ),
         user_agent=f"credctl/{__version__}",
+        # Fix: the generic client behind the personal edition has no endpoint rule (the cr20181201
+        # client has): without this it sent its requests to host None. Same host as that rule.
+        endpoint=f"cr.{region}.aliyuncs.com",
     )
     override = environ.get("CREDCTL_ACR_ENDPOINT", "")
     if override:
@@ -59,10 +104,11 @@ def _config(region: str, environ: dict[str, str]):
 def fetch(registry: AcrRegistry, environ: dict[str, str]) -> Token:
     """A fresh token for registry, with the credentials the environment's chain resolves to."""
     try:
-        config = _config(registry.region, environ)
-        if registry.enterprise:
-            return _enterprise(registry, config)
-        return _personal(registry, config)
+        with _environment(environ):
+            config = _config(registry.region, environ)
+            if registry.enterprise:
+                return _enterprise(registry, config)
+            return _personal(registry, config)
     except (StoreError, StoreUnavailable):
         raise
     except Exception as err:  # the SDK's exception family is wide; keep it to one clear line
@@ -140,28 +186,40 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
         )
     if "timed out" in text.lower() or "timeout" in text.lower():
         return f"the Alibaba Cloud API did not answer in time for {registry.domain} ({text[:200]})"
-    return f"cannot get a token for {registry.domain}: {type(err).__name__}: {text[:300]}"
+    prefix = f"cannot get a token for {registry.domain}: "
+    if any(sign in text for sign in ("Connection refused", "NewConnectionError", "Name or service not known")):
+        return (
+            prefix + "cannot reach the Alibaba Cloud API: check the network, the proxy settings or CREDCTL_ACR_ENDPOINT"
+        )
+    if "json format" in text or "Failed to parse" in text:
+        return prefix + "the Alibaba Cloud API answered with something that is not JSON; try again later"
+    return prefix + f"{type(err).__name__}: {text[:300]}"
 
 
 def discover_instance(domain: str, region: str, environ: dict[str, str]) -> str:
     """The Enterprise Edition instance serving a custom domain, found with ListInstanceEndpoint."""
     try:
-        from alibabacloud_cr20181201 import models
-        from alibabacloud_cr20181201.client import Client
-
-        client = Client(_config(region, environ))
-        page = 1
-        while True:
-            body = client.list_instance(models.ListInstanceRequest(page_no=page, page_size=PAGE_SIZE)).body
-            for instance in body.instances or []:
-                request = models.ListInstanceEndpointRequest(instance_id=instance.instance_id, module_name="Registry")
-                for endpoint in client.list_instance_endpoint(request).body.endpoints or []:
-                    if any((entry.domain or "").lower() == domain for entry in endpoint.domains or []):
-                        return instance.instance_id
-            if page * PAGE_SIZE >= int(body.total_count or 0):
-                raise StoreError(f"no ACR instance in {region} serves {domain} for these credentials")
-            page += 1
+        with _environment(environ):
+            return _discover(domain, region, environ)
     except (StoreError, StoreUnavailable):
         raise
     except Exception as err:
         raise StoreError(explain(err, AcrRegistry(domain, region))) from None
+
+
+def _discover(domain: str, region: str, environ: dict[str, str]) -> str:
+    from alibabacloud_cr20181201 import models
+    from alibabacloud_cr20181201.client import Client
+
+    client = Client(_config(region, environ))
+    page = 1
+    while True:
+        body = client.list_instance(models.ListInstanceRequest(page_no=page, page_size=PAGE_SIZE)).body
+        for instance in body.instances or []:
+            request = models.ListInstanceEndpointRequest(instance_id=instance.instance_id, module_name="Registry")
+            for endpoint in client.list_instance_endpoint(request).body.endpoints or []:
+                if any((entry.domain or "").lower() == domain for entry in endpoint.domains or []):
+                    return instance.instance_id
+        if page * PAGE_SIZE >= int(body.total_count or 0):
+            raise StoreError(f"no ACR instance in {region} serves {domain} for these credentials")
+        page += 1

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from credctl import settings
 from credctl.acr import profiles
-from credctl.acr.domains import host_of, parse_domain
+from credctl.acr.domains import host_of, is_region, parse_domain
 from credctl.cli.map_cmd import helpers_change
 from credctl.cli.output import console, docker_config, fail, info, print_json, success, warn
 from credctl.dockerconfig import ConfigFile, edit
@@ -51,9 +51,12 @@ def add_profile(
         warn(f"{credentials} can be read by other users: chmod 600 it")
     domains = [host_of(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
+    wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
+    # Fix: refuse a foreign file at the wrapper path before anything is written (custom domains
+    # used to be recorded in the settings first, for a profile that then failed).
+    profiles.check_free(wrapper)
     if custom:
         _register_custom(custom, region, instance_id, str(credentials))
-    wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
     suffix = f"acr-helper-{name}"
     if domains:
@@ -69,6 +72,8 @@ def _register_custom(domains: list[str], region: str | None, instance_id: str | 
     """A custom domain is ACR only if told: region plus instance id, or found through the API."""
     if not region:
         fail(f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)", 2)
+    if not is_region(region):
+        fail(f"{region!r} is not an Alibaba Cloud region (like cn-hangzhou)", 2)
     known = settings.load().get("acr_registries")
     known = known if isinstance(known, dict) else {}
     for domain in domains:

@@ -50,11 +50,14 @@ class AcrStore(Store):
         token = self.token(find_registry(server_url, self.environ))
         return token.username, token.password
 
-    def token(self, registry: AcrRegistry) -> cache.Token:
-        use_cache = self.environ.get("CREDCTL_ACR_NO_CACHE", "") in ("", "0")
-        path = cache.path_for(
+    def _path(self, registry: AcrRegistry) -> str:
+        return cache.path_for(
             self.identity, registry.region, registry.instance_id or registry.instance_name, self.environ
         )
+
+    def token(self, registry: AcrRegistry) -> cache.Token:
+        use_cache = self.environ.get("CREDCTL_ACR_NO_CACHE", "") in ("", "0")
+        path = self._path(registry)
         if use_cache:
             cached = cache.load(path)
             if cached is not None and cached.fresh(time.time()):
@@ -74,8 +77,18 @@ class AcrStore(Store):
         raise StoreError(ISSUED_NOT_STORED)
 
     def delete(self, server_url: str) -> None:
-        registry = resolve(server_url, self.environ)
-        cache.drop(registry.domain if registry else server_url, self.environ)
+        # Fix: this matched custom domains (and scheme, port or case variants of any non-ACR-looking
+        # name) against the raw server URL, so `erase` dropped nothing; and the token of an instance
+        # is shared by its domains (registry-vpc.… and registry.…), so drop this identity's one too.
+        try:
+            registry = find_registry(server_url, self.environ)
+        except CredentialsNotFound:
+            return  # not ACR: nothing was ever cached for it
+        cache.drop(registry.domain, self.environ)
+        try:
+            os.unlink(self._path(registry))
+        except FileNotFoundError:
+            pass
 
     def list(self) -> dict[str, str]:
         return cache.listing(cache.owner_of(self.identity), self.environ)

@@ -184,3 +184,19 @@ def test_setup_serves_docker_and_skopeo(docker_cli, registry, image, env, tmp_pa
     inspect = skopeo_inspect(registry, env)
     assert inspect.returncode == 0, inspect.stderr
     assert json.loads(inspect.stdout)["Digest"] == image
+
+
+def test_credctl_map_serves_skopeo(registry, image, env, tmp_path):
+    """`credctl map REGISTRY pass --podman` writes the auth file skopeo reads (REGISTRY_AUTH_FILE)."""
+    auth_json = tmp_path / "mapped-auth.json"
+    env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
+    store_login(registry, env)
+    mapped = run([world.ours("credctl"), "map", registry.address, "pass", "--podman"], env)
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    assert json.loads(auth_json.read_text()) == {"credHelpers": {registry.address: "pass"}}
+    inspect = skopeo_inspect(registry, env)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image
+    unmapped = run([world.ours("credctl"), "unmap", registry.address, "--podman"], env)
+    assert unmapped.returncode == 0, unmapped.stderr
+    assert skopeo_inspect(registry, env).returncode != 0  # no helper named for it any more

@@ -1,14 +1,15 @@
 """GnuPG keys for people: find, describe and generate them (python-gnupg).
 
 Admin path only: the helper decrypts with gpg directly (credctl.stores.passstore).
+python-gnupg is imported when a key is looked at, not when the CLI starts.
 """
+
+from __future__ import annotations
 
 import os
 import subprocess
 import time
 from collections.abc import Mapping
-
-import gnupg
 
 _UNUSABLE = set("rdein")  # validity: revoked, disabled, expired, invalid, not valid
 
@@ -34,7 +35,9 @@ def _day(timestamp: str | None) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(int(timestamp))) if timestamp else ""
 
 
-def _gpg(environ: Mapping[str, str] = os.environ) -> gnupg.GPG:
+def _gpg(environ: Mapping[str, str] = os.environ):
+    import gnupg
+
     try:
         return gnupg.GPG(gnupghome=environ.get("GNUPGHOME") or None)
     except (OSError, ValueError) as err:

@@ -15,6 +15,8 @@ app = typer.Typer(
     help="Keep container-registry credentials safe and wire them into Docker and Podman.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: rich's help formatter alone costs ~80 ms per run (docs/benchmarks.md).
+    rich_markup_mode=None,
 )
 app.command("setup")(setup_cmd.setup)
 app.add_typer(pass_cmd.app, name="pass")

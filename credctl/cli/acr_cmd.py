@@ -6,16 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from credctl import settings
 from credctl.acr import profiles
 from credctl.acr.domains import host_of, is_region, parse_domain
 from credctl.cli.map_cmd import helpers_change
-from credctl.cli.output import console, docker_config, fail, info, print_json, success, warn
+from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
 
-app = typer.Typer(help="Alibaba Cloud Container Registry (ACR): per-account helper profiles.", no_args_is_help=True)
+app = typer.Typer(
+    help="Alibaba Cloud ACR: one helper profile per account.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 SETTING = "acr_profiles"
 
 
@@ -87,7 +90,7 @@ def _discover(domain: str, region: str, credentials: str) -> str:
     from credctl.acr.tokens import discover_instance
 
     env = effective_environ({**os.environ, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials, "CREDCTL_ACR_PROFILE": "x"})
-    with console.status(f"Looking up {domain} with the Alibaba Cloud API…"):
+    with busy(f"Looking up {domain} with the Alibaba Cloud API…"):
         instance = discover_instance(domain, region, env)
     info(f"{domain} is ACR instance {instance} in {region}")
     return instance
@@ -107,15 +110,18 @@ def list_profiles(
         print_json(rows)
         return
     if not rows:
-        console.print("No ACR profiles. Add one with `credctl acr add-profile NAME --credentials-file FILE`.")
+        info("No ACR profiles. Add one with `credctl acr add-profile NAME --credentials-file FILE`.")
         return
-    table = Table(title="ACR profiles")
-    for column in ("name", "helper", "credentials file", "registries"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        helper = row["wrapper"] if row["wrapper_present"] else f"{row['wrapper']} (missing)"
-        table.add_row(row["name"], helper, row["credentials_file"], ", ".join(row.get("registries", [])))
-    console.print(table)
+    cells = [
+        [
+            row["name"],
+            row["wrapper"] if row["wrapper_present"] else f"{row['wrapper']} (missing)",
+            row["credentials_file"],
+            ", ".join(row.get("registries", [])),
+        ]
+        for row in rows
+    ]
+    show_table("ACR profiles", ("name", "helper", "credentials file", "registries"), cells)
 
 
 @app.command("remove-profile")

@@ -4,10 +4,8 @@ import os
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from credctl import client
-from credctl.cli.output import console, docker_config, print_json, warn
+from credctl.cli.output import docker_config, info, print_json, show_table, warn
 from credctl.dockerconfig import (
     ConfigError,
     ConfigFile,
@@ -54,6 +52,8 @@ def registry_sources(path: str, listings: dict[str, dict[str, str] | str]) -> li
 def _listing(helper: str, listings: dict[str, dict[str, str] | str]) -> dict[str, str] | str:
     if helper not in listings:
         try:
+            from credctl import client  # subprocess: only when a helper is asked
+
             listings[helper] = client.list_credentials(helper)
         except CredctlError as err:
             listings[helper] = str(err)
@@ -82,7 +82,10 @@ def list_registries(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show each registry's credential source (credHelpers, credsStore, plaintext) and username."""
+    """Show where each registry's credentials come from.
+
+    Per registry: credHelpers, credsStore or plaintext, the helper and the username. Never a secret.
+    """
     listings: dict[str, dict[str, str] | str] = {}
     rows = registry_sources(docker_config(ctx), listings)
     podman = podman_auth_path()
@@ -92,16 +95,15 @@ def list_registries(
         print_json(rows)
         return
     if not rows:
-        console.print("No registry credentials are configured. Start with `credctl setup`.")
+        info("No registry credentials are configured. Start with `credctl setup`.")
         return
-    table = Table(title="Registry credentials")
-    for column in ("registry", "via", "helper", "user", "file", "note"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        style = "yellow" if row["via"] == "plaintext" else None
-        table.add_row(
-            row["registry"], row["via"], row["helper"], row["username"], row["file"], row["note"], style=style
-        )
-    console.print(table)
+    keys = ("registry", "via", "helper", "username", "file", "note")
+    styles = ["yellow" if row["via"] == "plaintext" else None for row in rows]
+    show_table(
+        "Registry credentials",
+        ("registry", "via", "helper", "user", "file", "note"),
+        [[row[key] for key in keys] for row in rows],
+        styles,
+    )
     if any(row["via"] == "plaintext" for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")

@@ -54,7 +54,10 @@ def map_registry(
     helper: Annotated[str, typer.Argument(help="Helper suffix, e.g. pass or acr-helper-team1.")],
     podman: PodmanOption = False,
 ) -> None:
-    """Serve REGISTRY's credentials with docker-credential-HELPER (one credHelpers entry)."""
+    """Serve a registry's credentials with one helper.
+
+    Writes one credHelpers entry: REGISTRY → docker-credential-HELPER.
+    """
     suffix = helper_suffix(helper)
     targets = [(docker_config(ctx), helper_key(registry))]
     if podman:
@@ -72,7 +75,10 @@ def unmap_registry(
     registry: Annotated[str, typer.Argument(help="Registry whose credHelpers entry to remove.")],
     podman: PodmanOption = False,
 ) -> None:
-    """Remove REGISTRY's credHelpers entry (its credentials stay in the store)."""
+    """Remove a registry's credHelpers entry.
+
+    Its credentials stay in the store.
+    """
     targets = [(docker_config(ctx), helper_key(registry))]
     if podman:
         targets.append((podman_auth_path(), helper_key(registry, podman=True)))

@@ -8,10 +8,8 @@ other fields). Nothing is removed that was not verified stored.
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from credctl import client
-from credctl.cli.output import console, docker_config, fail, info, interactive, success, warn
+from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import (
     SECRET_FIELDS,
     ConfigError,
@@ -58,6 +56,8 @@ def plan(config: ConfigFile, to: str | None) -> list[Move]:
 
 
 def store_and_verify(move: Move) -> None:
+    from credctl import client
+
     credentials = client.Credentials(move.registry, move.username, move.secret)
     try:
         client.store(move.helper, credentials)
@@ -108,7 +108,10 @@ def migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; store and write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Move plaintext passwords and tokens from config.json into a secure store."""
+    """Move plaintext credentials into a secure store.
+
+    Each is stored, read back and compared before it leaves config.json.
+    """
     if to is not None and to not in LOGIN_STORES:
         raise typer.BadParameter(f"choose one of {STORE_NAMES}", param_hint="--to")
     migrate_file(docker_config(ctx), to, dry_run, yes)
@@ -124,12 +127,12 @@ def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = F
     if dry_run:
         for move in moves:
             move.outcome = "moved"  # what the preview assumes
-        console.print(preview(path, lambda config: strip_verified(moves, to, config)), markup=False)
+        plain(preview(path, lambda config: strip_verified(moves, to, config)))
         info("Dry run: nothing was stored or written.")
         return
     if interactive() and not yes and not typer.confirm(f"Move {len(moves)} credential(s)?", default=True):
         raise typer.Exit(1)
-    with console.status("Storing and verifying…"):
+    with busy("Storing and verifying…"):
         for move in moves:
             store_and_verify(move)
     edit(path, lambda config: strip_verified(moves, to, config))
@@ -142,9 +145,5 @@ def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = F
 
 
 def show(moves: list[Move], title: str) -> None:
-    table = Table(title=title)
-    for column in ("registry", "user", "into", "result"):
-        table.add_column(column, overflow="fold")
-    for move in moves:
-        table.add_row(move.registry, move.username, f"docker-credential-{move.helper}", move.outcome)
-    console.print(table)
+    rows = [[move.registry, move.username, f"docker-credential-{move.helper}", move.outcome] for move in moves]
+    show_table(title, ("registry", "user", "into", "result"), rows)

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from credctl import gpg
-from credctl.cli.output import console, fail, info, interactive, success, warn
+from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
 from credctl.stores.passstore import store_dir
 
-app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True)
+app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
 
 NO_PASSPHRASE_WARNING = (
     "the new key has no passphrase: anyone who can read your ~/.gnupg can decrypt your registry "
@@ -92,7 +91,7 @@ def _generate(name: str | None, email: str | None, no_passphrase: bool) -> gpg.K
         )
     if passphrase is None:
         warn(NO_PASSPHRASE_WARNING)
-    with console.status("Generating an ed25519/cv25519 key…"):
+    with busy("Generating an ed25519/cv25519 key…"):
         fingerprint = gpg.generate_key(name, email, passphrase)
     key = gpg.find_key(fingerprint)
     if key is None:
@@ -140,12 +139,8 @@ def _ask_number(count: int) -> int:
 
 
 def _show_keys(keys: list[gpg.Key]) -> None:
-    table = Table(title="gpg keys that can encrypt")
-    for column in ("#", "fingerprint", "user id", "created", "expires"):
-        table.add_column(column)
-    for number, key in enumerate(keys, 1):
-        table.add_row(str(number), key.fingerprint, key.uid, key.created, key.expires)
-    console.print(table)
+    rows = [[str(number), key.fingerprint, key.uid, key.created, key.expires] for number, key in enumerate(keys, 1)]
+    show_table("gpg keys that can encrypt", ("#", "fingerprint", "user id", "created", "expires"), rows)
 
 
 def _check_trust(keys: list[gpg.Key]) -> None:

@@ -8,12 +8,10 @@ import shutil
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from credctl import client
 from credctl.cli.map_cmd import PREFIX, helper_suffix, helpers_change, warn_if_missing
 from credctl.cli.migrate_cmd import migrate_file
-from credctl.cli.output import console, docker_config, fail, info, interactive, success
+from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success
 from credctl.dockerconfig import ConfigFile, edit, helper_key, plaintext_credentials, podman_auth_path, preview
 from credctl.errors import CredctlError
 from credctl.stores import LOGIN_STORES, STORES, open_store
@@ -24,7 +22,7 @@ PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 
 def store_health() -> dict[str, Health]:
     """Each store's answer to "can you work here?" (the keyring one may take a moment)."""
-    with console.status("Checking which stores can work here…"):
+    with busy("Checking which stores can work here…"):
         return {name: _health(name) for name in LOGIN_STORES}
 
 
@@ -47,12 +45,10 @@ def choose_store(health: dict[str, Health], asked: bool) -> str:
 
 
 def show_health(health: dict[str, Health]) -> None:
-    table = Table(title="Credential stores")
-    for column in ("store", "program", "ready", "detail"):
-        table.add_column(column, overflow="fold")
-    for name, answer in health.items():
-        table.add_row(name, PREFIX + STORES[name][2], "yes" if answer.ok else "no", answer.detail)
-    console.print(table)
+    rows = [
+        [name, PREFIX + STORES[name][2], "yes" if answer.ok else "no", answer.detail] for name, answer in health.items()
+    ]
+    show_table("Credential stores", ("store", "program", "ready", "detail"), rows)
 
 
 def parse_maps(maps: list[str]) -> dict[str, str]:
@@ -78,6 +74,8 @@ def ask_maps() -> dict[str, str]:
 
 def registries_for_podman(docker_path: str, store: str) -> set[str]:
     """Registries whose credentials Docker's store holds or will hold (Podman needs each named)."""
+    from credctl import client
+
     known = set(ConfigFile.read(docker_path).get("auths") or {})  # type: ignore[arg-type]
     try:
         known |= set(client.list_credentials(store))
@@ -118,7 +116,11 @@ def setup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes to each file; write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; take the defaults.")] = False,
 ) -> None:
-    """Set up Docker (and Podman) to keep registry credentials in a secure store."""
+    """Point Docker (and Podman) at a secure credential store.
+
+    Sets credsStore (and Podman's credHelpers), maps registries to helpers and can move plaintext
+    credentials into the store. Asks on a terminal; every question has a flag.
+    """
     asking = interactive() and not yes
     if store is not None and store not in LOGIN_STORES:
         raise typer.BadParameter(f"choose one of {', '.join(LOGIN_STORES)}", param_hint="--store")
@@ -155,7 +157,7 @@ def setup(
     changes = [(docker_path, docker_change)] + ([(podman_path, podman_change)] if podman else [])
     if dry_run:
         for path, change in changes:
-            console.print(preview(path, change) or f"{path}: no change", markup=False)
+            plain(preview(path, change) or f"{path}: no change")
         if migrate:
             migrate_file(docker_path, store, dry_run=True)
         info("Dry run: nothing was written.")

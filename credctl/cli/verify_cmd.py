@@ -27,11 +27,9 @@ from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from credctl import client
-from credctl.cli.output import console, docker_config, errors, print_json
+from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table
 from credctl.dockerconfig import ConfigError, ConfigFile, helper_key, plaintext_credentials, podman_auth_path
 from credctl.errors import CredctlError, CredentialsNotFound
 from credctl.stores import LOGIN_STORES, STORES, open_store
@@ -79,7 +77,9 @@ def verify(
         bool, typer.Option("--online", help="Also log in to each registry's /v2/ with its stored credentials.")
     ] = False,
 ) -> None:
-    """Check that Docker and Podman can get your registry credentials, and say what to fix.
+    """Check the whole set-up and say what to fix.
+
+    Can Docker and Podman get your registry credentials?
 
     Checks each helper on PATH (and which copy wins), store health and a probe store/get/erase round trip.
 
@@ -88,13 +88,12 @@ def verify(
     Exit status 0 when nothing failed (warnings are allowed), 1 otherwise.
     """
     rows: list[Row] = []
-    with _busy(not json_output, "Checking…"):
+    with busy("Checking…", show=not json_output):
         _run_checks(rows, docker_config(ctx), registries or [], online)
     _show(rows, json_output)
     failed = sum(row.status == "failed" for row in rows)
     if failed:
-        errors.print(f"[red]error:[/red] {failed} check{'s' if failed != 1 else ''} failed: see the details above")
-        raise typer.Exit(1)
+        fail(f"{failed} check{'s' if failed != 1 else ''} failed: see the details above")
 
 
 def _run_checks(rows: list[Row], docker_path: str, wanted: list[str], online: bool) -> None:
@@ -478,37 +477,14 @@ def _check_login(rows: list[Row], key: str, credentials: client.Credentials) -> 
 # -- output -------------------------------------------------------------------------------------
 
 
-class _busy:
-    """A spinner while checks run, for people on a terminal only."""
-
-    def __init__(self, show: bool, message: str) -> None:
-        self.status = console.status(message) if show and console.is_terminal else None
-
-    def __enter__(self) -> None:
-        if self.status is not None:
-            self.status.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.__exit__(*exc)
-
-
 def _show(rows: Iterable[Row], json_output: bool) -> None:
     rows = list(rows)
     if json_output:
         print_json([asdict(row) for row in rows])
         return
-    table = Table(title="credctl verify", title_justify="left")
-    table.add_column("check", no_wrap=True)
-    table.add_column("target", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for row in rows:
-        table.add_row(row.check, Text(row.target), Text(row.status, style=_STYLES[row.status]), Text(row.detail))
-    console.print(table)
+    cells = [[row.check, row.target, row.status, row.detail] for row in rows]
+    styles = [_STYLES[row.status] if row.status != "ok" else None for row in rows]
+    show_table("credctl verify", ("check", "target", "status", "detail"), cells, styles)
     counts = {status: sum(row.status == status for row in rows) for status in _STYLES}
-    console.print(
-        Text(
-            f"{counts['ok']} ok, {counts['warning']} warning{'s' * (counts['warning'] != 1)}, {counts['failed']} failed"
-        )
-    )
+    warnings = f"{counts['warning']} warning{'s' * (counts['warning'] != 1)}"
+    info(f"{counts['ok']} ok, {warnings}, {counts['failed']} failed")

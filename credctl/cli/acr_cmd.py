@@ -10,6 +10,7 @@ import typer
 from credctl import settings
 from credctl.acr import profiles
 from credctl.acr.domains import host_of, is_region, parse_domain
+from credctl.cli import complete
 from credctl.cli.map_cmd import helpers_change
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
@@ -125,7 +126,10 @@ def list_profiles(
 
 
 @app.command("remove-profile")
-def remove_profile(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile to remove.")]) -> None:
+def remove_profile(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile to remove.", autocompletion=complete.acr_profiles)],
+) -> None:
     """Remove a profile's wrapper and every credHelpers entry that points to it."""
     profiles.check_name(name)
     entry = _profiles().get(name)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from credctl.cli import complete
 from credctl.cli.output import docker_config, fail, info, success, warn
 from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path
 
@@ -72,7 +73,10 @@ def map_registry(
 
 def unmap_registry(
     ctx: typer.Context,
-    registry: Annotated[str, typer.Argument(help="Registry whose credHelpers entry to remove.")],
+    registry: Annotated[
+        str,
+        typer.Argument(help="Registry whose credHelpers entry to remove.", autocompletion=complete.mapped_registries),
+    ],
     podman: PodmanOption = False,
 ) -> None:
     """Remove a registry's credHelpers entry.

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from credctl.cli import complete
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import (
     SECRET_FIELDS,
@@ -103,7 +104,12 @@ def migrate(
     ctx: typer.Context,
     to: Annotated[
         str | None,
-        typer.Option("--to", metavar="STORE", help=f"Store to move into: {STORE_NAMES} (default: the credsStore)."),
+        typer.Option(
+            "--to",
+            metavar="STORE",
+            help=f"Store to move into: {STORE_NAMES} (default: the credsStore).",
+            autocompletion=complete.login_stores,
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; store and write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,

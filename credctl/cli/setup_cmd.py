@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from credctl.cli import complete
 from credctl.cli.map_cmd import PREFIX, helper_suffix, helpers_change, warn_if_missing
 from credctl.cli.migrate_cmd import migrate_file
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success
@@ -99,7 +100,12 @@ def _plaintext(entry: object) -> bool:
 def setup(
     ctx: typer.Context,
     store: Annotated[
-        str | None, typer.Option(help=f"Store for Docker's credsStore: {', '.join(LOGIN_STORES)}.", metavar="STORE")
+        str | None,
+        typer.Option(
+            help=f"Store for Docker's credsStore: {', '.join(LOGIN_STORES)}.",
+            metavar="STORE",
+            autocompletion=complete.login_stores,
+        ),
     ] = None,
     maps: Annotated[
         list[str] | None, typer.Option("--map", metavar="REGISTRY=HELPER", help="A credHelpers entry; repeatable.")

@@ -1,0 +1,61 @@
+"""Values for shell completion: the `autocompletion=` callbacks of credctl's options and arguments.
+
+Every TAB runs credctl afresh, so these read their files directly (json, no ConfigFile checks)
+and never fail: a missing, unreadable or malformed file completes nothing. Each returns
+(value, help) pairs; Typer keeps those starting with what was typed, and zsh and fish show the help.
+"""
+
+import json
+
+from credctl.stores import LOGIN_STORES, STORES
+
+
+def _json_object(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def login_stores(incomplete: str) -> list[tuple[str, str]]:
+    """Stores for `setup --store` and `migrate --to`."""
+    return [(name, "docker-credential-" + STORES[name][2]) for name in LOGIN_STORES if name.startswith(incomplete)]
+
+
+def acr_profiles(incomplete: str) -> list[tuple[str, str]]:
+    """ACR profile names from credctl's settings, for `acr remove-profile`."""
+    from credctl.settings import settings_path
+
+    found = _json_object(settings_path()).get("acr_profiles")
+    if not isinstance(found, dict):
+        return []
+    names = []
+    for name, entry in sorted(found.items()):
+        registries = entry.get("registries") if isinstance(entry, dict) else None
+        shown = ", ".join(str(r) for r in registries) if isinstance(registries, list) else ""
+        if name.startswith(incomplete):
+            names.append((name, shown or "ACR profile"))
+    return names
+
+
+def mapped_registries(ctx, incomplete: str) -> list[tuple[str, str]]:
+    """Registries with a credHelpers entry in the Docker config this run would edit, for `unmap`.
+
+    That config is the one `--config DIR` (parsed already, on the root command), $DOCKER_CONFIG
+    or ~/.docker names, as for the command itself.
+    """
+    from credctl.dockerconfig import docker_config_path
+
+    config_dir = ctx.find_root().params.get("config") if ctx is not None else None
+    data = _json_object(docker_config_path(str(config_dir) if config_dir else None))
+    # Docker reads keys case-insensitively, so does this.
+    helpers = next((value for key, value in data.items() if key.lower() == "credhelpers"), None)
+    if not isinstance(helpers, dict):
+        return []
+    return [
+        (registry, "docker-credential-" + str(helper))
+        for registry, helper in sorted(helpers.items())
+        if registry.startswith(incomplete)
+    ]

@@ -10,7 +10,6 @@ request's signature); nothing leaves 127.0.0.1. Budgets: warm get <= 3x a bare
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 import common  # noqa: E402
-from common import Command, CommandFailed, Row, Timing, measure, run_once  # noqa: E402
+from common import Command, CommandFailed, Row, Timing, Unavailable, measure, run_once  # noqa: E402
 from fake_aliyun import FakeAliyun  # noqa: E402
 
 OURS = Path(sys.executable).parent / "docker-credential-acr-helper"
@@ -50,28 +49,17 @@ def environment(fake: FakeAliyun, home: Path) -> dict[str, str]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=common.DEFAULT_ROUNDS)
-    args = parser.parse_args()
+def collect(rounds: int) -> list[Row]:
     if not OURS.exists():
-        print(f"error: {OURS} is missing: run this with the python of the venv where credctl is installed")
-        return 1
+        raise Unavailable(f"{OURS} is missing: run this with the python of the venv where credctl is installed")
     home = Path(tempfile.mkdtemp(prefix="credctl-bench-acr-"))
     try:
         with FakeAliyun() as fake:
             fake.add_access_key("BENCHAKID", "bench-secret")
             fake.add_instance("cri-bench", "benchteam", "cn-hangzhou")
-            rows = bench(environment(fake, home), args.rounds, fake)
-    except CommandFailed as err:
-        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
-        return 1
+            return bench(environment(fake, home), rounds, fake)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print()
-    ok = common.print_table(rows)
-    print("\nall budgets met" if ok else "\nbudget exceeded")
-    return 0 if ok else 1
 
 
 def bench(env: dict[str, str], rounds: int, fake: FakeAliyun) -> list[Row]:
@@ -96,4 +84,4 @@ def bench(env: dict[str, str], rounds: int, fake: FakeAliyun) -> list[Row]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.cli(collect, __doc__))

@@ -9,7 +9,6 @@ throwaway gpg home and pass stores (tests/world.py), times whole processes round
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import platform
@@ -26,7 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import common  # noqa: E402
 import world  # noqa: E402
-from common import Command, CommandFailed, Row, measure, run_once  # noqa: E402
+from common import Command, CommandFailed, Row, Unavailable, measure, run_once  # noqa: E402
 
 OURS = Path(sys.executable).parent / "docker-credential-pass"
 FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
@@ -36,48 +35,28 @@ BUDGET_GET = 0.75  # ours / Go helper, `get` of one credential
 BUDGET_LIST = 2.5  # ours / bare interpreter, `list` of 1,000 entries
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--rounds", type=int, default=common.DEFAULT_ROUNDS, help=f"timed rounds (default {common.DEFAULT_ROUNDS})"
-    )
-    args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-
+def collect(rounds: int) -> list[Row]:
     if not Path(world.GO_PASS).is_file():
-        print(
-            f"error: Debian's Go helper {world.GO_PASS} is missing (apt-get install golang-docker-credential-helpers)"
+        raise Unavailable(
+            f"Debian's Go helper {world.GO_PASS} is missing (apt-get install golang-docker-credential-helpers)"
         )
-        return 1
     absent = world.missing(str(OURS), "gpg", "gpgconf", "pass")
     if absent:
-        print(f"error: not installed here: {', '.join(absent)}")
-        if str(OURS) in absent:
-            print(f"  run this script with the python of the venv where credctl is installed (now: {sys.executable})")
-        return 1
-
-    print_environment(args.rounds)
+        raise Unavailable(f"not installed here: {', '.join(absent)} (run this with the venv's python where credctl is)")
+    print_environment(rounds)
     warn_if_editable()
-
     home = world.make_gnupg_home()
     scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-"))
     try:
         fpr = world.generate_key(home)
-        rows = [bench_get(home, fpr, scratch / "get-store", args.rounds)]
-        rows.append(bench_list(home, fpr, scratch / "list-store", args.rounds))
-    except CommandFailed as err:
-        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
-        return 1
+        return [
+            bench_get(home, fpr, scratch / "get-store", rounds),
+            bench_list(home, fpr, scratch / "list-store", rounds),
+        ]
     finally:
         world.stop_agent(home)
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
-
-    print()
-    ok = common.print_table(rows)
-    print("\nall budgets met" if ok else "\nbudget exceeded")
-    return 0 if ok else 1
 
 
 def print_environment(rounds: int) -> None:
@@ -172,4 +151,4 @@ def check_same_output(ours: Command, go: Command) -> bytes:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.cli(collect, __doc__))

@@ -13,7 +13,6 @@ session, so the cryptography import): what the encryption would cost on every ca
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -25,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import common  # noqa: E402
 import world  # noqa: E402
-from common import Command, CommandFailed, Row, measure, run_once  # noqa: E402
+from common import Command, CommandFailed, Row, Unavailable, measure, run_once  # noqa: E402
 
 OURS = Path(sys.executable).parent / "docker-credential-secretservice"
 FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
@@ -41,28 +40,17 @@ sys.stdout.write(item.get_attributes()["username"] + ":" + item.get_secret().dec
 """
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=common.DEFAULT_ROUNDS)
-    args = parser.parse_args()
+def collect(rounds: int) -> list[Row]:
     absent = world.missing(world.GO_SECRETSERVICE, str(OURS), "dbus-daemon", "gnome-keyring-daemon")
     if absent:
-        print(f"error: not installed here: {', '.join(absent)}")
-        return 1
+        raise Unavailable(f"not installed here: {', '.join(absent)}")
     scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-ss-"))
     service = world.SecretService(scratch)
     try:
-        row = bench_get(service.env, args.rounds)
-    except CommandFailed as err:
-        print(f"\nerror: a command failed, benchmark aborted:\n{err}")
-        return 1
+        return [bench_get(service.env, rounds)]
     finally:
         service.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    print()
-    ok = common.print_table([row])
-    print("\nall budgets met" if ok else "\nbudget exceeded")
-    return 0 if ok else 1
 
 
 def bench_get(env: dict[str, str], rounds: int) -> Row:
@@ -85,4 +73,4 @@ def bench_get(env: dict[str, str], rounds: int) -> Row:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.cli(collect, __doc__))

@@ -158,3 +158,27 @@ def _print_columns(header: tuple[str, ...], lines: list[tuple[str, ...]], right:
     print("  ".join("-" * w for w in widths))
     for cells in lines:
         print(render(cells))
+
+
+class Unavailable(Exception):
+    """Something the benchmark needs is not installed here; the message says what."""
+
+
+def cli(collect, doc: str | None) -> int:
+    """The shared main of every bench_*.py: parse --rounds, collect rows, print the verdict."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help=f"timed rounds (default {DEFAULT_ROUNDS})")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    try:
+        rows = collect(args.rounds)
+    except (CommandFailed, Unavailable) as err:
+        print(f"\nerror: {err}")
+        return 1
+    print()
+    ok = print_table(rows)
+    print("\nall budgets met" if ok else "\nbudget exceeded")
+    return 0 if ok else 1

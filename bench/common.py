@@ -178,6 +178,8 @@ def cli(collect, doc: str | None) -> int:
     except (CommandFailed, Unavailable) as err:
         print(f"\nerror: {err}")
         return 1
+    if not rows:
+        return 0  # an information-only benchmark: it printed its own table
     print()
     ok = print_table(rows)
     print("\nall budgets met" if ok else "\nbudget exceeded")

@@ -1,0 +1,78 @@
+"""How `docker-credential-pass list` and `credctl list` grow from 10 to 10,000 stored servers.
+
+    python bench/bench_scaling.py [--rounds N]
+
+Run it with the interpreter of the venv where credctl is installed (not editable). For each
+size it fills a throwaway pass store (one gpg encryption, copied), lets it settle past the list
+cache's 2 s "racy" window, then times, alternately: our `list` (warm cache), our `list` with no
+usable cache, Debian's Go `list`, and `credctl list --json` (config: credsStore pass).
+Information only: the budgets live in the other benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import common  # noqa: E402
+import world  # noqa: E402
+from bench_pass import fill_store  # noqa: E402
+from common import Command, Unavailable, measure  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SIZES = (10, 100, 1000, 10000)
+
+
+def collect(rounds: int) -> list[common.Row]:
+    absent = world.missing(str(BIN / "docker-credential-pass"), world.GO_PASS, "gpg", "pass")
+    if absent:
+        raise Unavailable(f"not installed here: {', '.join(absent)}")
+    home = world.make_gnupg_home()
+    scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-scale-"))
+    lines = []
+    try:
+        fpr = world.generate_key(home)
+        for size in SIZES:
+            lines.append((size, measure_size(home, fpr, scratch / str(size), size, rounds)))
+    finally:
+        world.stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    print("\nservers   ours list  no cache   Go list  credctl list   (medians, ms)")
+    for size, timings in lines:
+        print(f"{size:>7}  " + "  ".join(f"{timings[name].median:>9.1f}" for name in NAMES) + "  ")
+    return []  # information only
+
+
+NAMES = ("ours list", "ours list, no cache", "Go list", "credctl list --json")
+
+
+def measure_size(home: Path, fpr: str, base: Path, size: int, rounds: int) -> dict[str, common.Timing]:
+    store = base / "store"
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    fill_store(env, fpr, store, size)
+    docker = base / "docker"
+    docker.mkdir(mode=0o700)
+    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
+    env = {**env, "DOCKER_CONFIG": str(docker), "PATH": f"{BIN}:/usr/bin:/bin"}
+    time.sleep(2.1)  # past the list cache's racy window, as any store at rest
+    commands = [
+        Command(NAMES[0], [str(BIN / "docker-credential-pass"), "list"], b"", env),
+        Command(NAMES[1], [str(BIN / "docker-credential-pass"), "list"], b"", {**env, "XDG_CACHE_HOME": "/dev/null/x"}),
+        Command(NAMES[2], [world.GO_PASS, "list"], b"", env),
+        Command(NAMES[3], [str(BIN / "credctl"), "list", "--json"], b"", env),
+    ]
+    print(f"[{size} servers] {rounds} rounds ...", flush=True)
+    return measure(commands, rounds=rounds, warmup=1)
+
+
+if __name__ == "__main__":
+    sys.exit(common.cli(collect, __doc__))

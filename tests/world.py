@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 GO_PASS = "/usr/bin/docker-credential-pass"
@@ -72,6 +73,7 @@ def run_helper(program: str, action: str, stdin: bytes | str = b"", env: dict[st
 
 GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
 KEYRING_PASSWORD = b"credctl-test-keyring"
+_BUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 
 
 class SecretService:
@@ -103,27 +105,46 @@ class SecretService:
         }
         self.env.pop("DISPLAY", None)
         self.env.pop("WAYLAND_DISPLAY", None)
-        # gnome-keyring creates the login keyring with this password and leaves it unlocked.
+        # gnome-keyring creates the login keyring with this password and leaves it unlocked. It
+        # runs in the foreground, as our child, so stop() ends it (a daemonised one outlives the bus).
+        self.keyring = subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+        )
         try:
-            result = subprocess.run(
-                ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
-                input=KEYRING_PASSWORD,
-                env=self.env,
-                capture_output=True,
-                timeout=30,
-                check=True,
-            )
-        except BaseException:
-            self.stop()  # do not leave the bus running
-            raise
-        for line in result.stdout.decode().splitlines():
-            name, _, value = line.partition("=")
+            self.keyring.stdin.write(KEYRING_PASSWORD)
+            self.keyring.stdin.close()
+            control = self.keyring.stdout.readline().decode().strip()  # GNOME_KEYRING_CONTROL=...
+            name, _, value = control.partition("=")
             if name == "GNOME_KEYRING_CONTROL":
                 self.env[name] = value
+            self._wait_for_service()
+        except BaseException:
+            self.stop()  # leave neither the bus nor the daemon running
+            raise
+
+    def _wait_for_service(self, seconds: float = 30) -> None:
+        from credctl.dbus import Connection
+
+        deadline = time.monotonic() + seconds
+        with Connection(self.env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
+            while not bus.call(*_BUS, "NameHasOwner", "s", "org.freedesktop.secrets")[0]:
+                if time.monotonic() > deadline or self.keyring.poll() is not None:
+                    raise RuntimeError("gnome-keyring-daemon did not start its Secret Service")
+                time.sleep(0.02)
 
     def stop(self) -> None:
-        self.bus.terminate()
-        self.bus.wait(timeout=10)
+        for process in (getattr(self, "keyring", None), self.bus):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 # -- a real registry (Debian's docker-registry, distribution 2.8) ----------------------------

@@ -248,7 +248,7 @@ class Connection:
         while not line.endswith(b"\r\n"):
             chunk = self.sock.recv(1)
             if not chunk:
-                raise DBusError("credctl.Disconnected", "the bus closed the connection")
+                raise DBusError("credctl.Disconnected", "the D-Bus session bus closed the connection")
             line += chunk
         return line
 
@@ -328,9 +328,12 @@ class Connection:
     def _read_exactly(self, size: int) -> bytes:
         chunks, remaining = [], size
         while remaining:
-            chunk = self.sock.recv(min(remaining, 65536))
+            try:
+                chunk = self.sock.recv(min(remaining, 65536))
+            except ConnectionError:  # Fix: a reset (the bus killed mid-call) was an OSError, not a DBusError
+                chunk = b""
             if not chunk:
-                raise DBusError("credctl.Disconnected", "the bus closed the connection")
+                raise DBusError("credctl.Disconnected", "the D-Bus session bus closed the connection")
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)

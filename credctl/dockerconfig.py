@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from credctl.errors import CredctlError
-from credctl.paths import locked, write_atomically
+from credctl.paths import locked, make_private_dirs, write_atomically
 from credctl.protocol import DOCKER_HUB_KEYS
 
 DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # Docker's key for Docker Hub; containers/image's
@@ -210,7 +210,7 @@ def edit(path: str, change: Callable[[ConfigFile], None]) -> tuple[str, str]:
         change(probe)
         if not probe.changed:
             return "", ""  # nothing to do: create neither folder nor lock file
-    os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+    make_private_dirs(os.path.dirname(target))
     lock = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.credctl-lock")
     with locked(lock):
         config = ConfigFile.read(target)

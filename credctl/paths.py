@@ -11,21 +11,37 @@ def cache_dir(environ=os.environ) -> str:
     return os.path.join(base, "credctl")
 
 
+def make_private_dirs(directory: str) -> None:
+    """Create directory and every missing parent 0700 (os.makedirs gives the mode to the last only)."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass  # made meanwhile by a concurrent run
+
+
 def write_atomically(path: str, data: bytes) -> None:
     """Replace path with data so that a reader (or a crash) sees the old file or the new, whole.
 
     A temporary file beside it, the old file's mode and owner (new files 0600, new folders
     0700), fsync, rename, fsync of the folder. path must not be a symlink (pass its target).
+    The temporary is .<name>.credctl-<pid>.<random>.tmp: unique even between threads; what a
+    killed writer left (its pid is gone) is removed by the next write of the same file.
     """
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    make_private_dirs(directory)
     try:
         status = os.stat(path)
         mode, owner = status.st_mode & 0o7777, (status.st_uid, status.st_gid)
     except FileNotFoundError:
         mode, owner = 0o600, None
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.credctl-{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    prefix = f".{os.path.basename(path)}.credctl-"
+    temporary = os.path.join(directory, f"{prefix}{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         os.fchmod(fd, mode)
         if owner is not None and os.geteuid() == 0 and owner != (0, 0):
@@ -46,6 +62,30 @@ def write_atomically(path: str, data: bytes) -> None:
         os.fsync(dir_fd)  # so the rename itself survives a crash
     finally:
         os.close(dir_fd)
+    _remove_leftovers(directory, prefix)
+
+
+def _remove_leftovers(directory: str, prefix: str) -> None:
+    """Unlink the temporaries of path that writers killed before their rename left behind."""
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(prefix) and name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix) :].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue  # not ours to judge; or this process's (another thread's write in progress)
+        try:
+            os.kill(int(pid), 0)
+            continue  # a live writer (or a reused pid): leave it
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # someone else's live process
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
 
 
 class locked:  # lower case: it reads as a function, `with locked(path):`
@@ -63,7 +103,7 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
 
         flags = os.O_RDONLY | os.O_CLOEXEC
         if self.create:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            make_private_dirs(os.path.dirname(self.path))
             try:
                 self.fd = os.open(self.path, flags | os.O_CREAT, 0o600)
             except IsADirectoryError:

@@ -191,6 +191,13 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
         return (
             prefix + "cannot reach the Alibaba Cloud API: check the network, the proxy settings or CREDCTL_ACR_ENDPOINT"
         )
+    if any(sign in text for sign in ("Connection reset", "Connection broken", "RemoteDisconnected", "IncompleteRead")):
+        # Fix (faults, issue 7): a connection cut mid-answer came out as the SDK's
+        # "UnretryableException: RetryError({...})", which names no cause and no fix.
+        return (
+            prefix
+            + "the connection to the Alibaba Cloud API broke off mid-answer: check the network or proxy, then try again"
+        )
     if "json format" in text or "Failed to parse" in text:
         return prefix + "the Alibaba Cloud API answered with something that is not JSON; try again later"
     return prefix + f"{type(err).__name__}: {text[:300]}"

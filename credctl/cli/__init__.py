@@ -53,12 +53,38 @@ def _root(
     ctx.obj = {"config_dir": str(config) if config else None}
 
 
+def os_error_line(err: OSError) -> str:
+    """One line for a file the system would not let credctl read or write, with what to do.
+
+    Fix (faults, issue 7): a full disk or a read-only config folder ended `credctl map` (and every
+    other command that writes) in a traceback. Nothing was changed then: writes are atomic.
+    """
+    import errno
+
+    where = f"{err.filename}: " if err.filename else ""
+    what = err.strerror or type(err).__name__
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space there (or raise the quota), then run the command again"
+    elif err.errno == errno.EROFS:
+        fix = "that file system is mounted read-only: remount it read-write or point credctl elsewhere"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        fix = "check who owns it and its permissions (credctl writes as the user who runs it)"
+    else:
+        fix = "check that path, then try again"
+    return f"{where}{what}: {fix}"
+
+
 def run() -> int:
     try:
         app()
     except CredctlError as err:  # every expected failure: one line, exit 1
-        try:
-            fail(str(err))
-        except typer.Exit as exit_:
-            return exit_.exit_code
-    return 0
+        message = str(err)
+    except OSError as err:
+        message = os_error_line(err)
+    else:
+        return 0
+    try:
+        fail(message)
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    return 1

@@ -59,6 +59,10 @@ def add_profile(
     # Fix: refuse a foreign file at the wrapper path before anything is written (custom domains
     # used to be recorded in the settings first, for a profile that then failed).
     profiles.check_free(wrapper)
+    if domains:
+        # Fix (faults, issue 7): a config.json that cannot be read was found only after the
+        # wrapper (and custom domains) had been written; refuse it before anything is.
+        ConfigFile.read(docker_config(ctx))
     if custom:
         _register_custom(custom, region, instance_id, str(credentials))
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
@@ -136,10 +140,12 @@ def remove_profile(
     if not isinstance(entry, dict):
         fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
     wrapper = str(entry.get("wrapper", ""))
+    suffix = f"acr-helper-{name}"
+    # Fix (faults, issue 7): read the config before removing the wrapper; a malformed one used to
+    # fail after it, leaving registries mapped to a helper that no longer existed.
+    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
     if profiles.is_ours(wrapper):
         os.unlink(wrapper)
-    suffix = f"acr-helper-{name}"
-    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
     mapped = [registry for registry, helper in helpers.items() if helper == suffix]  # type: ignore[union-attr]
     if mapped:
         edit(docker_config(ctx), helpers_change(dict.fromkeys(mapped)))

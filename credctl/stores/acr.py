@@ -65,6 +65,13 @@ class AcrStore(Store):
         from credctl.acr.tokens import fetch  # the SDK: only when the cache cannot answer
 
         token = fetch(registry, self.env)
+        if token.expires <= time.time():
+            # Decision (faults, issue 7): a token that has already expired would only make the
+            # registry answer Docker "unauthorized", which points nowhere; refuse it, uncached.
+            raise StoreError(
+                f"Alibaba Cloud issued a token for {registry.domain} that has already expired: "
+                "check this machine's clock (`timedatectl`), then try again"
+            )
         token.owner = cache.owner_of(self.identity)
         if use_cache:
             try:

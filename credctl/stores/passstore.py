@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 FOLDER = "docker-credential-helpers"
+# Where `store` writes a new entry before renaming it into FOLDER: outside it, so neither Go's
+# helper (whose list fails on a folder name that is not base64) nor our get and list ever see it.
+TEMPORARY = ".credctl-tmp"
 _MAX_NAME = 255  # bytes in one file name on Linux and macOS
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -51,8 +54,8 @@ def server_of(folder: str) -> str | None:
 
 
 def gpg_files(names: list[str]) -> list[str]:
-    """The <username>.gpg entries of a server folder."""
-    return [name for name in names if name.endswith(".gpg") and len(name) > 4]
+    """The <username>.gpg entries of a server folder; dot files (never a username credctl stores) are not."""
+    return [name for name in names if name.endswith(".gpg") and len(name) > 4 and name[0] != "."]
 
 
 class _ListCache:
@@ -122,6 +125,8 @@ def check_username(username: str) -> None:
         raise StoreError("pass cannot store a username containing '/': it would become a sub-folder")
     if username in (".", "..") or "\0" in username:
         raise StoreError(f"pass cannot store the username {username!r}: it is not a valid file name")
+    if username.startswith("."):  # a dot file: hidden from pass, and never read back by get or list
+        raise StoreError(f"pass cannot store the username {username!r}: it must not start with '.'")
     if len(username.encode("utf-8")) + len(".gpg") > _MAX_NAME:
         raise StoreError(f"pass cannot store a username longer than {_MAX_NAME - 4} bytes")
 
@@ -139,6 +144,11 @@ def explain_gpg_failure(stderr: bytes, what: str) -> str:
             f"gpg needs the key's passphrase for {what} and cannot ask for it here: unlock the key once "
             "in a terminal (export GPG_TTY=$(tty); gpg --decrypt any file of the store) or use a key without "
             "a passphrase (`credctl pass init --generate --no-passphrase`)"
+        )
+    if any(sign in text for sign in ("can't connect to the agent", "failed to start agent", "No agent running")):
+        return (
+            f"gpg cannot start or reach gpg-agent to decrypt {what}: check GNUPGHOME and its gpg.conf "
+            "(agent-program), and that the agent's socket path is not too long"
         )
     if "NO_SECKEY" in text or "No secret key" in text:
         return f"gpg has no secret key to decrypt {what}: import the key named in .gpg-id, or {INIT_HINT}"
@@ -162,6 +172,22 @@ _PASSPHRASE_SIGNS = (
     "Operation cancelled",
     "Bad passphrase",
 )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _locked(root: str, exclusive: bool) -> locked:
@@ -251,12 +277,83 @@ class PassStore(Store):
         if len(folder) > _MAX_NAME:
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
+        entry, path = f"{FOLDER}/{folder}/{username}", self._folder(server_url)
         with _locked(self.root, exclusive=True):
-            self._pass("insert", "-f", "-m", f"{FOLDER}/{folder}/{username}", input=secret.encode("utf-8"))
+            self._clean_temporaries()
+            # gpg writes its output file in place: `pass insert` onto the entry itself would leave
+            # it truncated if killed (or out of space) half-way. So the new entry is written aside,
+            # then renamed over the old one by `pass mv` (rename(2): atomic; git keeps working).
+            temporary = f"{os.getpid()}.{os.urandom(6).hex()}"
+            try:
+                self._prepare_temporary(path, temporary)
+                self._pass("insert", "-f", "-m", f"{TEMPORARY}/{temporary}/entry", input=secret.encode("utf-8"))
+                if os.path.isdir(os.path.join(path, username)):
+                    # What Go makes of a username "<username>/x" (get skips it): `pass mv` would
+                    # move the entry into it. The trailing / makes pass remove the folder only.
+                    self._pass("rm", "-r", "-f", entry + "/")
+                self._pass("mv", "-f", f"{TEMPORARY}/{temporary}/entry", entry)
+            except OSError as err:  # a full or read-only disk: the old entry is still in place
+                raise StoreError(f"cannot write to the password store {self.root}: {err.strerror}") from None
+            finally:
+                _remove_tree(os.path.join(self.root, TEMPORARY, temporary))
+                try:
+                    os.rmdir(os.path.join(self.root, TEMPORARY))
+                except OSError:
+                    pass  # not empty: a leftover the next store cleans
             # Go leaves other usernames behind and its get may then return the wrong one.
-            for stale in self._entries(self._folder(server_url)):
+            # Last first: get takes the byte-wise first, so until the new entry is alone it still
+            # answers with the old one, even if this store is killed half-way through.
+            for stale in sorted(self._entries(path), key=os.fsencode, reverse=True):
                 if stale != username:
                     self._pass("rm", "-r", "-f", f"{FOLDER}/{folder}/{stale}")
+
+    def _prepare_temporary(self, path: str, name: str) -> None:
+        """A new folder TEMPORARY/name (<pid>.<random>) holding the recipients the entry at path
+        will have (a copy of the .gpg-id, and its signature, pass would use there), so that
+        `pass mv` finds the file already encrypted to the right keys and only renames it."""
+        base = os.path.join(self.root, TEMPORARY)
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        directory = os.path.join(base, name)
+        os.mkdir(directory, mode=0o700)
+        # pass's own search (set_gpg_recipients): the nearest folder with a .gpg-id, up to the root.
+        candidates = (path, os.path.dirname(path), self.root)
+        source = next((c for c in candidates if os.path.isfile(os.path.join(c, ".gpg-id"))), self.root)
+        for file in (".gpg-id", ".gpg-id.sig"):
+            try:
+                with open(os.path.join(source, file), "rb") as original:
+                    data = original.read()
+            except FileNotFoundError:
+                continue
+            fd = os.open(os.path.join(directory, file), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as copy:
+                copy.write(data)
+
+    def _clean_temporaries(self) -> None:
+        """Remove what stores killed half-way left under TEMPORARY (the lock is held: none is live).
+
+        Every store removes its own folder before it lets go of the lock, so any folder found
+        here belongs to a writer that was killed. Still, one named after a running process (a
+        reused pid) is left alone until it is an hour old.
+        """
+        base = os.path.join(self.root, TEMPORARY)
+        try:
+            names = os.listdir(base)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name in names:
+            path = os.path.join(base, name)
+            pid = name.partition(".")[0]
+            try:
+                if pid.isdigit() and _alive(int(pid)) and time.time() - os.lstat(path).st_mtime < 3600:
+                    continue
+            except OSError:
+                continue
+            if os.path.isdir(os.path.join(self.root, ".git")) and os.path.isfile(os.path.join(path, "entry.gpg")):
+                try:  # through pass, so that pass's git commits the removal of what it added
+                    self._pass("rm", "-r", "-f", f"{TEMPORARY}/{name}")
+                except StoreError:
+                    pass
+            _remove_tree(path)
 
     def delete(self, server_url: str) -> None:
         with _locked(self.root, exclusive=True):
@@ -266,12 +363,14 @@ class PassStore(Store):
 
     @staticmethod
     def _entries(folder: str) -> list[str]:
-        """pass entry names in a folder: <name>.gpg files and sub-folders, not dot files."""
+        """pass entry names in a folder: <name>.gpg files (Go's usernames, dotted ones too) and
+        sub-folders; not .gpg-id nor other dot files and folders."""
         with os.scandir(folder) as entries:
             return [
-                e.name[:-4] if e.name.endswith(".gpg") and e.is_file() else e.name
+                e.name[:-4] if e.is_file() else e.name
                 for e in entries
-                if not e.name.startswith(".") and (e.is_dir() or e.name.endswith(".gpg"))
+                if (e.is_file() and e.name.endswith(".gpg") and len(e.name) > 4)
+                or (e.is_dir() and not e.name.startswith("."))
             ]
 
     def _pass(self, *args: str, input: bytes = b"") -> None:

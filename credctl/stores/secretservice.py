@@ -48,14 +48,41 @@ LOCKED = "the keyring is locked"
 HOW_TO_UNLOCK = (
     "unlock it from your desktop session, or with `gnome-keyring-daemon --unlock` (type the password, then Ctrl-D)"
 )
+RETRY_IN_SESSION = "try again in a running session (log in again, or run under dbus-run-session)"
 CANNOT_PROMPT = f"{LOCKED} and no unlock prompt can be shown here (no display): {HOW_TO_UNLOCK}"
 NO_DEFAULT = "the Secret Service has no default keyring: create one (e.g. in Seahorse, GNOME's Passwords and Keys)"
 
 
+def _on_the_bus(text: str) -> bool:
+    """Whether text can be a D-Bus string: valid UTF-8 without NUL (the bus drops us otherwise).
+
+    Fix (hostile input, issue 7): a server URL with invalid UTF-8 (kept as lone surrogates)
+    raised UnicodeEncodeError in the message writer, so `get`/`erase` answered "unexpected
+    UnicodeEncodeError; please report this as a credctl bug"; a NUL made the bus daemon close
+    the connection. No item can carry such a string, so there is nothing to find or erase.
+    """
+    if "\0" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _explain(err: DBusError) -> Exception:
     """One line for what went wrong on the bus."""
-    if err.name.startswith("credctl."):  # no bus, refused, disconnected
+    if err.name == "credctl.Disconnected":
+        # Fix: the bus going away mid-request got the headless hint, which is no fix for it.
+        return StoreUnavailable(f"{err.message} during the request (did the session end?): {RETRY_IN_SESSION}")
+    if err.name.startswith("credctl."):  # no bus, refused
         return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
+    if err.name == "org.freedesktop.DBus.Error.NoReply" and "disconnected" in err.message:
+        # Fix: the Secret Service quitting (crashed, killed) mid-request was "the Secret Service
+        # failed: <D-Bus error>". When it is started again, its keyring is usually locked.
+        return StoreUnavailable(
+            f"the Secret Service quit without answering: try again; if the keyring is locked now, {HOW_TO_UNLOCK}"
+        )
     if err.name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner") or (
         err.name.startswith("org.freedesktop.DBus.Error.Spawn")
     ):
@@ -140,6 +167,8 @@ class SecretServiceStore(Store):
             raise _explain(err) from None
 
     def get(self, server_url: str) -> tuple[str, str]:
+        if not _on_the_bus(server_url):
+            raise CredentialsNotFound()
         service = self._open()
         try:
             items = service.docker_items({"server": server_url})
@@ -164,6 +193,10 @@ class SecretServiceStore(Store):
         return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
 
     def add(self, server_url: str, username: str, secret: str) -> None:
+        if not (_on_the_bus(server_url) and _on_the_bus(username)):
+            raise StoreError(
+                "the Secret Service cannot store a server URL or username with a NUL byte or invalid UTF-8"
+            )
         service = self._open()
         attributes = {
             "label": CREDS_LABEL,
@@ -210,6 +243,8 @@ class SecretServiceStore(Store):
 
     def delete(self, server_url: str) -> None:
         """Remove every Docker item for the server; nothing there is not an error (as in Go)."""
+        if not _on_the_bus(server_url):
+            return
         service = self._open()
         try:
             for path, _properties, is_locked in service.docker_items({"server": server_url}):

@@ -221,10 +221,9 @@ def test_go_readers_never_see_a_half_written_entry(ours, go_pass, pass_env):
 # ItemNotFoundException" (secretstorage, between its search and get_secret). Stores that keep
 # the username replace the item in place and pass. The fix belongs in the stores' get: search
 # again when the item found has vanished.
-VANISHING_ITEM = pytest.mark.xfail(reason="get races a store that replaces the username (see above)", strict=False)
 USERNAMES = pytest.mark.parametrize(
     "same_username",
-    [pytest.param(True, id="same-username"), pytest.param(False, id="new-usernames", marks=VANISHING_ITEM)],
+    [pytest.param(True, id="same-username"), pytest.param(False, id="new-usernames")],
 )
 
 

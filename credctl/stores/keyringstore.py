@@ -116,11 +116,22 @@ class KeyringStore(Store):
         return locked(os.path.join(cache_dir(self.environ), "keyring.lock"))
 
     def get(self, server_url: str) -> tuple[str, str]:
-        username = self._index().get(server_url)
-        secret = None if username is None else self._call("get_password", SERVICE_PREFIX + server_url, username)
-        if secret is None:
-            raise CredentialsNotFound()
-        return username, secret  # type: ignore[return-value]
+        for attempt in range(3):
+            username = self._index().get(server_url)
+            try:
+                secret = None if username is None else self._call("get_password", SERVICE_PREFIX + server_url, username)
+            except Exception as err:
+                # A backend item deleted between its search and its read (a concurrent store that
+                # replaced the username; secretstorage's ItemNotFoundException): read the index again.
+                if type(err).__name__ == "ItemNotFoundException" and attempt < 2:
+                    continue
+                raise
+            if secret is not None:
+                return username, secret  # type: ignore[return-value]
+            if username is None:
+                break
+            # Indexed but gone: a concurrent store replaced the username; the index has moved on.
+        raise CredentialsNotFound()
 
     def add(self, server_url: str, username: str, secret: str) -> None:
         with self._lock():

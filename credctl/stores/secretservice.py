@@ -70,6 +70,14 @@ def _on_the_bus(text: str) -> bool:
     return True
 
 
+# Errors for an item deleted between a search and a read of it.
+_VANISHED = (
+    "org.freedesktop.DBus.Error.UnknownObject",
+    "org.freedesktop.DBus.Error.UnknownMethod",
+    "org.freedesktop.Secret.Error.NoSuchObject",
+)
+
+
 def _explain(err: DBusError) -> Exception:
     """One line for what went wrong on the bus."""
     if err.name == "credctl.Disconnected":
@@ -149,7 +157,12 @@ class _Service:
         unlocked, locked = self.search({**attributes, "docker_cli": "1"})
         found = []
         for path, is_locked in [(path, False) for path in unlocked] + [(path, True) for path in locked]:
-            properties = self.properties(path)
+            try:
+                properties = self.properties(path)
+            except DBusError as err:
+                if err.name in _VANISHED:
+                    continue  # deleted since the search (a concurrent store replacing it)
+                raise
             # Go skips items of another schema that happen to carry the same attributes.
             if properties["Attributes"].get("xdg:schema", SCHEMA) == SCHEMA:
                 found.append((path, properties, is_locked))
@@ -171,6 +184,15 @@ class SecretServiceStore(Store):
             raise CredentialsNotFound()
         service = self._open()
         try:
+            return self._newest(service, server_url)
+        except DBusError as err:
+            raise _explain(err) from None
+        finally:
+            service.bus.close()
+
+    def _newest(self, service: _Service, server_url: str, attempts: int = 3) -> tuple[str, str]:
+        """The newest item's credentials; searched again if it vanishes under a concurrent store."""
+        for attempt in range(attempts):
             items = service.docker_items({"server": server_url})
             if not items:
                 raise CredentialsNotFound()
@@ -180,17 +202,23 @@ class SecretServiceStore(Store):
             # named different usernames for the same server).
             newest = max(range(len(items)), key=lambda index: (items[index][1].get("Modified", 0), index))
             path, properties, locked = items[newest]
-            if locked:
-                service.unlock([path])
-            secret = service.secret(path)
-        except DBusError as err:
-            raise _explain(err) from None
-        finally:
-            service.bus.close()
-        if not secret:
-            # Go answers an empty secret with not-found (its get tests secret == ""); same bytes here.
-            raise CredentialsNotFound()
-        return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
+            try:
+                if locked:
+                    service.unlock([path])
+                secret = service.secret(path)
+            except CredentialsNotFound:
+                if attempt + 1 < attempts:
+                    continue  # the item went between the search and the read: look again
+                raise
+            except DBusError as err:
+                if err.name in _VANISHED and attempt + 1 < attempts:
+                    continue
+                raise
+            if not secret:
+                # Go answers an empty secret with not-found (its get tests secret == ""); same bytes here.
+                raise CredentialsNotFound()
+            return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
+        raise CredentialsNotFound()
 
     def add(self, server_url: str, username: str, secret: str) -> None:
         if not (_on_the_bus(server_url) and _on_the_bus(username)):

@@ -233,11 +233,6 @@ def test_a_key_that_cannot_encrypt_any_more_keeps_what_it_encrypted(own_key, fau
     assert run_helper(PASS, "list", b"", env).stdout == f'{{"{URL}":"u"}}\n'.encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="passstore: pass's gpg says only 'Unusable public key', so the line blames .gpg-id instead "
-    "of naming the expired/revoked key (fix: look up the .gpg-id keys' validity on that failure)",
-)
 @pytest.mark.parametrize("fault", KEY_FAULTS)
 def test_a_key_that_cannot_encrypt_any_more_is_named(own_key, fault):
     env, fpr = own_key

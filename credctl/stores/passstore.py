@@ -381,7 +381,29 @@ class PassStore(Store):
                 f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
             ) from None
         if result.status != 0:
-            raise StoreError(f"pass {args[0]} failed: " + explain_gpg_failure(result.stderr, "the credentials"))
+            unusable = self._unusable_key() if b"nusable public key" in result.stderr else None
+            raise StoreError(
+                f"pass {args[0]} failed: " + (unusable or explain_gpg_failure(result.stderr, "the credentials"))
+            )
+
+    def _unusable_key(self) -> str | None:
+        """Which key of .gpg-id expired or was revoked (gpg only says "Unusable public key")."""
+        from credctl.gpg import read_gpg_ids  # the failure path: python-gnupg is not needed
+
+        for ident in read_gpg_ids(self.root):
+            try:
+                listing = run(
+                    [gpg_program(self.environ), "--batch", "--with-colons", "--list-keys", ident], env=self.environ
+                )
+            except FileNotFoundError:
+                return None
+            for line in listing.stdout.decode("utf-8", "replace").splitlines():
+                fields = line.split(":")
+                if fields[0] == "pub" and len(fields) > 1 and fields[1] in ("e", "r"):
+                    state = "has expired" if fields[1] == "e" else "was revoked"
+                    fix = f"extend it (gpg --quick-set-expire {ident} 1y) or " if fields[1] == "e" else ""
+                    return f"the gpg key {ident} in .gpg-id {state}: {fix}{INIT_HINT} with another key"
+        return None
 
     # -- health -------------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ def _replace_environment(environ) -> dict[str, str]:
 @contextmanager
 def _environment(environ: dict[str, str]):
     """The SDK reads os.environ (the credential chain, DEBUG, proxies): give it environ while it
-    works. Fix: it used to be left in place, so a program calling credctl.acr.get_credentials(server,
+    works. It used to be left in place, so a program calling credctl.acr.get_credentials(server,
     environ) lost its own environment, and its next call used the other credentials."""
     before = _replace_environment(environ)
     try:
@@ -75,7 +75,7 @@ def _config(region: str, environ: dict[str, str]):
     from alibabacloud_credentials.utils import auth_constant, auth_util
     from alibabacloud_tea_openapi.models import Config
 
-    # Fix: in a process that already imported the SDK (a program calling credctl.acr.get_credentials
+    # in a process that already imported the SDK (a program calling credctl.acr.get_credentials
     # twice), the chain would still read the first call's environment, and the token of those
     # credentials would be cached under this call's identity. Re-read it (both modules only hold
     # values taken from os.environ; the providers look them up at use).
@@ -88,7 +88,7 @@ def _config(region: str, environ: dict[str, str]):
         connect_timeout=CONNECT_TIMEOUT_MS,
         read_timeout=_read_timeout_ms(environ),
         user_agent=f"credctl/{__version__}",
-        # Fix: the generic client behind the personal edition has no endpoint rule (the cr20181201
+        # the generic client behind the personal edition has no endpoint rule (the cr20181201
         # client has): without this it sent its requests to host None. Same host as that rule.
         endpoint=f"cr.{region}.aliyuncs.com",
     )
@@ -192,7 +192,7 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
             prefix + "cannot reach the Alibaba Cloud API: check the network, the proxy settings or CREDCTL_ACR_ENDPOINT"
         )
     if any(sign in text for sign in ("Connection reset", "Connection broken", "RemoteDisconnected", "IncompleteRead")):
-        # Fix (faults, issue 7): a connection cut mid-answer came out as the SDK's
+        # a connection cut mid-answer came out as the SDK's
         # "UnretryableException: RetryError({...})", which names no cause and no fix.
         return (
             prefix

@@ -56,7 +56,7 @@ def _root(
 def os_error_line(err: OSError) -> str:
     """One line for a file the system would not let credctl read or write, with what to do.
 
-    Fix (faults, issue 7): a full disk or a read-only config folder ended `credctl map` (and every
+    a full disk or a read-only config folder ended `credctl map` (and every
     other command that writes) in a traceback. Nothing was changed then: writes are atomic.
     """
     import errno

@@ -56,11 +56,11 @@ def add_profile(
     domains = [host_of(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
     wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
-    # Fix: refuse a foreign file at the wrapper path before anything is written (custom domains
+    # refuse a foreign file at the wrapper path before anything is written (custom domains
     # used to be recorded in the settings first, for a profile that then failed).
     profiles.check_free(wrapper)
     if domains:
-        # Fix (faults, issue 7): a config.json that cannot be read was found only after the
+        # a config.json that cannot be read was found only after the
         # wrapper (and custom domains) had been written; refuse it before anything is.
         ConfigFile.read(docker_config(ctx))
     if custom:
@@ -141,7 +141,7 @@ def remove_profile(
         fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
     wrapper = str(entry.get("wrapper", ""))
     suffix = f"acr-helper-{name}"
-    # Fix (faults, issue 7): read the config before removing the wrapper; a malformed one used to
+    # read the config before removing the wrapper; a malformed one used to
     # fail after it, leaving registries mapped to a helper that no longer existed.
     helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
     if profiles.is_ours(wrapper):

@@ -84,7 +84,7 @@ class AcrStore(Store):
         raise StoreError(ISSUED_NOT_STORED)
 
     def delete(self, server_url: str) -> None:
-        # Fix: this matched custom domains (and scheme, port or case variants of any non-ACR-looking
+        # this matched custom domains (and scheme, port or case variants of any non-ACR-looking
         # name) against the raw server URL, so `erase` dropped nothing; and the token of an instance
         # is shared by its domains (registry-vpc.… and registry.…), so drop this identity's one too.
         try:

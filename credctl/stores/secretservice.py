@@ -56,7 +56,7 @@ NO_DEFAULT = "the Secret Service has no default keyring: create one (e.g. in Sea
 def _on_the_bus(text: str) -> bool:
     """Whether text can be a D-Bus string: valid UTF-8 without NUL (the bus drops us otherwise).
 
-    Fix (hostile input, issue 7): a server URL with invalid UTF-8 (kept as lone surrogates)
+    a server URL with invalid UTF-8 (kept as lone surrogates)
     raised UnicodeEncodeError in the message writer, so `get`/`erase` answered "unexpected
     UnicodeEncodeError; please report this as a credctl bug"; a NUL made the bus daemon close
     the connection. No item can carry such a string, so there is nothing to find or erase.
@@ -81,12 +81,12 @@ _VANISHED = (
 def _explain(err: DBusError) -> Exception:
     """One line for what went wrong on the bus."""
     if err.name == "credctl.Disconnected":
-        # Fix: the bus going away mid-request got the headless hint, which is no fix for it.
+        # the bus going away mid-request got the headless hint, which is no fix for it.
         return StoreUnavailable(f"{err.message} during the request (did the session end?): {RETRY_IN_SESSION}")
     if err.name.startswith("credctl."):  # no bus, refused
         return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
     if err.name == "org.freedesktop.DBus.Error.NoReply" and "disconnected" in err.message:
-        # Fix: the Secret Service quitting (crashed, killed) mid-request was "the Secret Service
+        # the Secret Service quitting (crashed, killed) mid-request was "the Secret Service
         # failed: <D-Bus error>". When it is started again, its keyring is usually locked.
         return StoreUnavailable(
             f"the Secret Service quit without answering: try again; if the keyring is locked now, {HOW_TO_UNLOCK}"

@@ -38,8 +38,11 @@ def _day(timestamp: str | None) -> str:
 def _gpg(environ: Mapping[str, str] = os.environ):
     import gnupg
 
+    home = environ.get("GNUPGHOME") or None
+    if home and not os.path.isdir(home):
+        os.makedirs(home, mode=0o700, exist_ok=True)  # as gpg makes its home; python-gnupg refuses
     try:
-        return gnupg.GPG(gnupghome=environ.get("GNUPGHOME") or None)
+        return gnupg.GPG(gnupghome=home)
     except (OSError, ValueError) as err:
         raise GpgUnavailable(f"gpg cannot run ({err}): install gnupg (apt-get install gnupg)") from None
 

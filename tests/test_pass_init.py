@@ -519,3 +519,17 @@ def test_pass_init_help():
     assert (result.returncode, result.stderr) == (0, "")
     assert "--generate" in result.stdout
     assert "--gpg-id" in result.stdout
+
+
+def test_a_gnupghome_that_does_not_exist_yet_is_made(tmp_path):
+    """gpg makes its home when it is missing; so does credctl (python-gnupg alone refuses)."""
+    need("gpg", "pass")
+    home = tmp_path / "new-gnupg"
+    env = {**os.environ, "HOME": str(tmp_path), "GNUPGHOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
+    result = credctl(env, "pass", "init")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: no gpg key here can encrypt: run `credctl pass init --generate --name NAME --email EMAIL`\n"
+    )
+    assert home.is_dir() and (home.stat().st_mode & 0o777) == 0o700
+    world.stop_agent(home)

@@ -39,8 +39,11 @@ class Timeline:
         with self.lock:
             self.finished.append((time.monotonic(), server, username, secret))
 
-    def last(self, server: str) -> tuple[str, str]:
-        return max((when, user, secret) for when, srv, user, secret in self.finished if srv == server)[1:]
+    def written(self, server: str) -> set[tuple[str, str]]:
+        """Every complete (username, secret) stored for server. Which of them ends up last is not
+        knowable from here: a store releases the lock before its process exits, so the order in
+        which processes are seen to finish is not the order in which they wrote."""
+        return {(user, secret) for _when, srv, user, secret in self.finished if srv == server}
 
 
 def in_threads(*groups: list) -> None:
@@ -165,9 +168,8 @@ def pass_folder(env, server: str) -> Path:
 def test_pass_one_server_many_writers_and_readers(ours, pass_env):
     timeline, reads = hammer(ours, pass_env, same_server_plan("same.example"))
     assert len(timeline.finished) == 2 * WRITERS and reads >= READERS * 2
-    last = timeline.last("same.example")
-    # Stores run one at a time under the lock, so the one that finished last was also written last.
-    assert get(ours, pass_env, "same.example") == last
+    last = get(ours, pass_env, "same.example")
+    assert last in timeline.written("same.example")  # one writer's whole credential, never a mix
     assert sorted(p.name for p in pass_folder(pass_env, "same.example").iterdir()) == [f"{last[0]}.gpg"]
     assert listing(ours, pass_env) == {"same.example": last[0]}
     assert not (Path(pass_env["PASSWORD_STORE_DIR"]) / ".credctl-tmp").exists()
@@ -245,8 +247,8 @@ def test_bus_stores_one_server_many_writers_and_readers(bus_store, same_username
     program, env, readers = bus_store
     plan = same_server_plan("same.example", same_username=same_username)
     timeline, _ = hammer(program, env, plan, readers)
-    last = timeline.last("same.example")
-    assert get(program, env, "same.example") == last
+    last = get(program, env, "same.example")
+    assert last in timeline.written("same.example")  # one writer's whole credential, never a mix
     assert listing(program, env) == {"same.example": last[0]}
 
 

@@ -31,8 +31,8 @@ from credctl.protocol import (
     string_fields,
     valid_unicode,
 )
+from credctl.stores import PREFIX
 
-PREFIX = "docker-credential-"
 DEFAULT_TIMEOUT = 60.0
 NOT_FOUND_STATUS = 127  # as a shell reports a command it cannot find
 CANNOT_RUN_STATUS = 126  # as a shell reports a command it found but cannot execute

@@ -7,7 +7,7 @@ and never fail: a missing, unreadable or malformed file completes nothing. Each 
 
 import json
 
-from credctl.stores import LOGIN_STORES, STORES
+from credctl.stores import LOGIN_STORES, PREFIX, program_name
 
 
 def _json_object(path: str) -> dict:
@@ -21,7 +21,7 @@ def _json_object(path: str) -> dict:
 
 def login_stores(incomplete: str) -> list[tuple[str, str]]:
     """Stores for `setup --store` and `migrate --to`."""
-    return [(name, "docker-credential-" + STORES[name][2]) for name in LOGIN_STORES if name.startswith(incomplete)]
+    return [(name, program_name(name)) for name in LOGIN_STORES if name.startswith(incomplete)]
 
 
 def acr_profiles(incomplete: str) -> list[tuple[str, str]]:
@@ -55,7 +55,7 @@ def mapped_registries(ctx, incomplete: str) -> list[tuple[str, str]]:
     if not isinstance(helpers, dict):
         return []
     return [
-        (registry, "docker-credential-" + str(helper))
+        (registry, PREFIX + str(helper))
         for registry, helper in sorted(helpers.items())
         if registry.startswith(incomplete)
     ]

@@ -10,8 +10,8 @@ import typer
 from credctl.cli import complete
 from credctl.cli.output import docker_config, fail, info, success, warn
 from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path
+from credctl.stores import PREFIX
 
-PREFIX = "docker-credential-"
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 PodmanOption = Annotated[

@@ -10,12 +10,12 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.map_cmd import PREFIX, helper_suffix, helpers_change, warn_if_missing
+from credctl.cli.map_cmd import helper_suffix, helpers_change, warn_if_missing
 from credctl.cli.migrate_cmd import migrate_file
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success
 from credctl.dockerconfig import ConfigFile, edit, helper_key, plaintext_credentials, podman_auth_path, preview
 from credctl.errors import CredctlError
-from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
 from credctl.stores.base import Health
 
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
@@ -46,9 +46,7 @@ def choose_store(health: dict[str, Health], asked: bool) -> str:
 
 
 def show_health(health: dict[str, Health]) -> None:
-    rows = [
-        [name, PREFIX + STORES[name][2], "yes" if answer.ok else "no", answer.detail] for name, answer in health.items()
-    ]
+    rows = [[name, program_name(name), "yes" if answer.ok else "no", answer.detail] for name, answer in health.items()]
     show_table("Credential stores", ("store", "program", "ready", "detail"), rows)
 
 

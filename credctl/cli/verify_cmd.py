@@ -32,9 +32,8 @@ from credctl import client
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table
 from credctl.dockerconfig import ConfigError, ConfigFile, helper_key, plaintext_credentials, podman_auth_path
 from credctl.errors import CredctlError, CredentialsNotFound
-from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store
 
-PREFIX = client.PREFIX
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"
 HELPER_TIMEOUT = 30.0

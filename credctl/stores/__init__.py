@@ -6,6 +6,8 @@ Store modules are imported only when asked for, so a helper pays for its own sto
 from credctl.errors import CredctlError
 from credctl.stores.base import Store
 
+PREFIX = "docker-credential-"  # Docker runs PREFIX + the name in credsStore or credHelpers
+
 # store name -> (module, class, docker-credential-* program suffix)
 STORES = {
     "pass": ("credctl.stores.passstore", "PassStore", "pass"),
@@ -27,7 +29,7 @@ def program_name(store: str) -> str:
     """The docker-credential-* program that serves this store."""
     if store not in STORES:
         raise UnknownStore(store)
-    return "docker-credential-" + STORES[store][2]
+    return PREFIX + STORES[store][2]
 
 
 def open_store(store: str) -> Store:

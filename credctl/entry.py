@@ -29,15 +29,26 @@ def acr_main() -> int:
     return _helper("acr")
 
 
+def kubelet_main() -> int:
+    from credctl.kubelet import serve
+
+    return serve(sys.argv[1:])
+
+
 def main() -> int:
     args = sys.argv[1:]
+    if args[:2] == ["helper", "kubelet"]:
+        # `credctl helper kubelet`: the kubelet plugin, as credctl-kubelet-provider.
+        from credctl.kubelet import serve
+
+        return serve(args[2:])
     if args[:1] == ["helper"]:
         # `credctl helper STORE ACTION`: the same protocol, hidden from --help, kept fast.
         from credctl.errors import CredctlError
         from credctl.protocol import serve
 
         if len(args) < 2:
-            sys.stderr.write("Usage: credctl helper STORE <store|get|erase|list|version>\n")
+            sys.stderr.write("Usage: credctl helper STORE <store|get|erase|list|version> | credctl helper kubelet\n")
             return 2
         try:
             return serve(args[1], args[2:])

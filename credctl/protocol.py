@@ -173,15 +173,19 @@ def _store(store: str, stdin) -> bytes:
 
 def _get(store: str, stdin) -> bytes:
     server_url = read_server_url(stdin)
-    backend = open_store(store)
+    username, secret = get_with_hub_fallback(open_store(store), server_url)
+    return encode_credentials(server_url, username, secret)
+
+
+def get_with_hub_fallback(backend, server_url: str) -> tuple[str, str]:
+    """backend.get, where any Docker Hub key finds a login stored under another one."""
     try:
-        username, secret = backend.get(server_url)
+        return backend.get(server_url)
     except CredentialsNotFound:
         # Docker stores Docker Hub under its v1 URL, Podman and Skopeo ask for docker.io: one login for both.
         if server_url not in DOCKER_HUB_KEYS:
             raise
-        username, secret = _first_found(backend, [key for key in DOCKER_HUB_KEYS if key != server_url])
-    return encode_credentials(server_url, username, secret)
+        return _first_found(backend, [key for key in DOCKER_HUB_KEYS if key != server_url])
 
 
 def _first_found(backend, keys: list[str]) -> tuple[str, str]:

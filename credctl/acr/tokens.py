@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from credctl import __version__
 from credctl.acr.cache import Token
 from credctl.acr.domains import AcrRegistry
+from credctl.acr.podidentity import PodIdentity
 from credctl.errors import StoreError, StoreUnavailable
 
 CONNECT_TIMEOUT_MS = 5_000
@@ -67,8 +68,9 @@ def _environment(environ: dict[str, str]):
         _replace_environment(before)
 
 
-def _config(region: str, environ: dict[str, str]):
-    """The client configuration; call it inside _environment(environ)."""
+def _config(region: str, environ: dict[str, str], credential=None):
+    """The client configuration; call it inside _environment(environ). credential: an SDK
+    credential made after the reload below (a pod's role); default: the environment's chain."""
     import importlib
 
     from alibabacloud_credentials.client import Client as CredentialClient
@@ -83,7 +85,8 @@ def _config(region: str, environ: dict[str, str]):
     importlib.reload(auth_constant)
     _quiet_sdk()
     config = Config(
-        credential=CredentialClient(),  # tea-openapi does not fall back to the chain by itself
+        # tea-openapi does not fall back to the chain by itself
+        credential=credential() if credential else CredentialClient(),
         region_id=region,
         connect_timeout=CONNECT_TIMEOUT_MS,
         read_timeout=_read_timeout_ms(environ),
@@ -101,11 +104,13 @@ def _config(region: str, environ: dict[str, str]):
     return config
 
 
-def fetch(registry: AcrRegistry, environ: dict[str, str]) -> Token:
-    """A fresh token for registry, with the credentials the environment's chain resolves to."""
+def fetch(registry: AcrRegistry, environ: dict[str, str], pod: PodIdentity | None = None) -> Token:
+    """A fresh token for registry, with the credentials the environment's chain resolves to, or
+    with the RAM role a pod's service-account token assumes."""
     try:
-        with _environment(environ):
-            config = _config(registry.region, environ)
+        with _environment(environ), pod.token_file() if pod else nullcontext() as token_path:
+            credential = (lambda: pod.credential(token_path, environ)) if pod else None
+            config = _config(registry.region, environ, credential)
             if registry.enterprise:
                 return _enterprise(registry, config)
             return _personal(registry, config)
@@ -179,6 +184,8 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
         message = message.split(" request id:")[0].removeprefix(f"code: {getattr(err, 'status_code', '')}, ")
         return f"Alibaba Cloud refused a token for {registry.domain}: {code}: {message}".splitlines()[0]
     text = " ".join(str(message).split())
+    if "from oidc_role_arn" in text:
+        return _sts_refusal(text, registry)
     if "unable to load credentials" in text or "InvalidCredentials" in text:
         return (
             f"no Alibaba Cloud credentials for {registry.domain}: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
@@ -201,6 +208,21 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
     if "json format" in text or "Failed to parse" in text:
         return prefix + "the Alibaba Cloud API answered with something that is not JSON; try again later"
     return prefix + f"{type(err).__name__}: {text[:300]}"
+
+
+def _sts_refusal(text: str, registry: AcrRegistry) -> str:
+    """STS's Code and Message only: the SDK's text carries the whole answer, which may hold
+    credentials when it is malformed."""
+    import re
+
+    code = re.search(r'"Code"\s*:\s*"([^"]{1,100})"', text)
+    message = re.search(r'"Message"\s*:\s*"([^"]{1,300})"', text)
+    if code is None:
+        status = re.search(r"http_code: (\d+)", text)
+        reason = f"HTTP status {status.group(1)}" if status else "an answer without credentials"
+        return f"Alibaba Cloud STS gave no credentials for the pod role ({reason}): no token for {registry.domain}"
+    said = f": {message.group(1)}" if message else ""
+    return f"Alibaba Cloud STS refused the pod's service account token for {registry.domain}: {code.group(1)}{said}"
 
 
 def discover_instance(domain: str, region: str, environ: dict[str, str]) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from credctl import __version__
-from credctl.cli import acr_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
+from credctl.cli import acr_cmd, k8s_cmd, kubelet_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
 from credctl.cli.output import fail
 from credctl.errors import CredctlError
 
@@ -26,6 +26,8 @@ app.command("unmap")(map_cmd.unmap_registry)
 app.command("list")(list_cmd.list_registries)
 app.command("migrate")(migrate_cmd.migrate)
 app.command("verify")(verify_cmd.verify)
+app.add_typer(kubelet_cmd.app, name="kubelet")
+app.add_typer(k8s_cmd.app, name="k8s")
 
 
 def _show_version(value: bool) -> None:

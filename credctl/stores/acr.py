@@ -41,10 +41,14 @@ def find_registry(server_url: str, environ=os.environ) -> AcrRegistry:
 
 
 class AcrStore(Store):
-    def __init__(self, environ=os.environ) -> None:
+    """pod: a credctl.acr.podidentity.PodIdentity (a pod's RAM role) to use instead of the
+    environment's chain; not imported here, to keep the docker helper's warm path small."""
+
+    def __init__(self, environ=os.environ, pod=None) -> None:
         self.environ = environ
         self.env = effective_environ(environ)
-        self.identity = fingerprint(self.env)
+        self.pod = pod
+        self.identity = pod.fingerprint() if pod else fingerprint(self.env)
 
     def get(self, server_url: str) -> tuple[str, str]:
         token = self.token(find_registry(server_url, self.environ))
@@ -64,7 +68,7 @@ class AcrStore(Store):
                 return cached
         from credctl.acr.tokens import fetch  # the SDK: only when the cache cannot answer
 
-        token = fetch(registry, self.env)
+        token = fetch(registry, self.env, self.pod)
         if token.expires <= time.time():
             # Decision (faults, issue 7): a token that has already expired would only make the
             # registry answer Docker "unauthorized", which points nowhere; refuse it, uncached.

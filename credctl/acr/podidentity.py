@@ -1,0 +1,155 @@
+"""Per-pod Alibaba Cloud identity (ACK's RRSA): a pod's service-account token exchanged for a RAM role.
+
+The kubelet (1.33+, with tokenAttributes in its credential provider config) hands its plugin the
+pod's service-account token and chosen annotations of that service account. When they name a
+RAM role, the ACR token is fetched with STS credentials from AssumeRoleWithOIDC (the SDK's
+oidc_role_arn credential) instead of the node's own identity. Annotations read:
+
+    acr.credctl.io/role-arn                   the RAM role's ARN (acs:ram::<account>:role/<name>)
+    pod-identity.alibabacloud.com/role-name   ACK's RRSA annotation: the role's name, in the
+                                              account of the OIDC provider
+    acr.credctl.io/oidc-provider-arn          the cluster's OIDC provider ARN; otherwise
+                                              ALIBABA_CLOUD_OIDC_PROVIDER_ARN of the plugin
+
+Cached ACR tokens are keyed by the role, the provider and the service account the token names
+(issuer, subject, uid), so pods of different service accounts never share a token. Standard
+library only, except `credential`, which the cold path calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from credctl.errors import BadInput, StoreUnavailable
+
+ROLE_ARN = "acr.credctl.io/role-arn"
+ROLE_NAME = "pod-identity.alibabacloud.com/role-name"
+PROVIDER_ARN = "acr.credctl.io/oidc-provider-arn"
+ANNOTATIONS = (ROLE_ARN, ROLE_NAME, PROVIDER_ARN)
+AUDIENCE = "sts.aliyuncs.com"  # the audience ACK's RRSA tokens carry and STS expects
+
+_ROLE = re.compile(r"acs:ram::(\d+):role/[\w.@+=,/-]{1,128}")
+_PROVIDER = re.compile(r"acs:ram::(\d+):oidc-provider/[\w.-]{1,128}")
+_ROLE_NAME = re.compile(r"[\w.@+=,-]{1,64}")
+_SESSION_CHARS = re.compile(r"[^\w.@-]")
+
+
+class PodIdentity:
+    """A RAM role to assume with one service account's token."""
+
+    __slots__ = ("provider_arn", "role_arn", "subject", "token")
+
+    def __init__(self, role_arn: str, provider_arn: str, token: str, subject: str) -> None:
+        self.role_arn, self.provider_arn, self.token, self.subject = role_arn, provider_arn, token, subject
+
+    def fingerprint(self) -> str:
+        """The cache identity: never the token itself, which changes every hour."""
+        return f"pod:{self.role_arn}:{self.provider_arn}:{self.subject}"
+
+    def session_name(self) -> str:
+        """credctl-<namespace>.<service account>: STS allows 2-64 of [A-Za-z0-9.@_-]."""
+        account = self.subject.split(" ")[1].removeprefix("system:serviceaccount:").replace(":", ".")
+        return ("credctl-" + _SESSION_CHARS.sub("-", account))[:64]
+
+    @contextmanager
+    def token_file(self) -> Iterator[str]:
+        """The token as a path the SDK can read: a memory-only file where Linux offers one."""
+        data = self.token.encode("utf-8")
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("credctl-sa-token", os.MFD_CLOEXEC)
+            try:
+                _write_all(fd, data)
+                yield f"/proc/self/fd/{fd}"
+            finally:
+                os.close(fd)
+            return
+        import tempfile  # only where there is no memfd
+
+        fd, path = tempfile.mkstemp(prefix="credctl-sa-token-")  # 0600
+        try:
+            _write_all(fd, data)
+            os.close(fd)
+            yield path
+        finally:
+            os.unlink(path)
+
+    def credential(self, token_path: str, environ: dict[str, str]):
+        """The SDK credential that assumes the role (call inside tokens' SDK environment)."""
+        from alibabacloud_credentials.client import Client
+        from alibabacloud_credentials.models import Config
+
+        return Client(
+            Config(
+                type="oidc_role_arn",
+                role_arn=self.role_arn,
+                oidc_provider_arn=self.provider_arn,
+                oidc_token_file_path=token_path,
+                role_session_name=self.session_name(),
+                sts_endpoint=sts_endpoint(environ),
+            )
+        )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def sts_endpoint(environ: dict[str, str]) -> str | None:
+    """ALIBABA_CLOUD_STS_ENDPOINT (as ACK's webhook and the Go SDK name it), else the SDK's choice
+    (sts[-vpc].<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, or sts.aliyuncs.com). http://host:port
+    is accepted for a private gateway and tests; the SDK then talks plain HTTP to it."""
+    endpoint = environ.get("ALIBABA_CLOUD_STS_ENDPOINT", "").strip().rstrip("/")
+    if not endpoint:
+        return None
+    host = endpoint.split("://", 1)[1] if endpoint.startswith(("http://", "https://")) else endpoint
+    if not host or "/" in host or "://" in host:
+        raise StoreUnavailable(
+            f"ALIBABA_CLOUD_STS_ENDPOINT must be a host name or http(s)://host[:port], not {endpoint!r}"
+        )
+    return endpoint
+
+
+def from_request(token: str, annotations: dict[str, str], environ=os.environ) -> PodIdentity | None:
+    """The pod identity a kubelet request asks for, or None when the node's identity serves it."""
+    if not token:
+        return None
+    provider_arn = annotations.get(PROVIDER_ARN) or environ.get("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "")
+    role_arn = annotations.get(ROLE_ARN, "")
+    role_name = annotations.get(ROLE_NAME, "")
+    if not role_arn and not role_name:
+        return None
+    provider = _PROVIDER.fullmatch(provider_arn)
+    if provider is None:
+        where = f"{PROVIDER_ARN} (annotation) or ALIBABA_CLOUD_OIDC_PROVIDER_ARN (plugin environment)"
+        raise StoreUnavailable(
+            f"the service account names a RAM role but no valid OIDC provider ARN: set {where} "
+            f"to acs:ram::<account>:oidc-provider/<name>, not {provider_arn!r}"
+        )
+    if not role_arn:
+        if not _ROLE_NAME.fullmatch(role_name):
+            raise BadInput(f"{ROLE_NAME} is not a RAM role name: {role_name!r}")
+        role_arn = f"acs:ram::{provider.group(1)}:role/{role_name}"
+    if not _ROLE.fullmatch(role_arn):
+        raise BadInput(f"{ROLE_ARN} must look like acs:ram::<account>:role/<name>, not {role_arn!r}")
+    return PodIdentity(role_arn, provider_arn, token, token_subject(token))
+
+
+def token_subject(token: str) -> str:
+    """'<issuer> <subject> <service account uid>' from the token's claims (not verified: STS
+    verifies the token; this only names whose token it is, to key the cache)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        account = (claims.get("kubernetes.io") or {}).get("serviceaccount") or {}
+        issuer, subject, uid = claims["iss"], claims["sub"], account.get("uid", "")
+        if not all(isinstance(value, str) for value in (issuer, subject, uid)):
+            raise ValueError
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+        raise BadInput("the service account token is not a JSON Web Token with iss and sub claims") from None
+    return " ".join(part.replace(" ", "%20") for part in (issuer, subject, uid))

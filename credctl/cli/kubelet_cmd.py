@@ -1,0 +1,135 @@
+"""`credctl kubelet config`: the kubelet's CredentialProviderConfig for credctl-kubelet-provider."""
+
+import re
+from typing import Annotated
+
+import typer
+
+from credctl import settings
+from credctl.acr import podidentity
+from credctl.cli.output import docker_config, fail, warn
+from credctl.dockerconfig import ConfigFile, is_docker_hub, registry_host
+from credctl.kubelet import ACR_MATCH_IMAGES, CONFIG_GROUP, GROUP, PROGRAM, parse_go_duration
+
+app = typer.Typer(
+    help="Kubernetes nodes: credctl as the kubelet's image credential provider.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SECRET_NAMES = ("SECRET", "PASSWORD", "TOKEN")
+
+
+@app.command("config")
+def config(
+    ctx: typer.Context,
+    match_images: Annotated[
+        list[str] | None,
+        typer.Option("--match-image", metavar="PATTERN", help="Another image pattern to serve; repeatable."),
+    ] = None,
+    default_cache_duration: Annotated[
+        str,
+        typer.Option(
+            "--default-cache-duration",
+            metavar="D",
+            help="How long the kubelet keeps a stored login (ACR tokens say their own), e.g. 1h, 30m.",
+        ),
+    ] = "1h",
+    pod_identity: Annotated[
+        bool,
+        typer.Option(
+            "--pod-identity",
+            help="Send pods' service-account tokens (kubelet 1.33+), so ACR pulls use each pod's RAM role.",
+        ),
+    ] = False,
+    audience: Annotated[
+        str, typer.Option(help="With --pod-identity: the token audience STS expects.")
+    ] = podidentity.AUDIENCE,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", metavar="NAME=VALUE", help="An environment variable for the plugin; repeatable."),
+    ] = None,
+    api_version: Annotated[str, typer.Option(help="v1 (kubelet 1.26+) or v1beta1 (1.24, 1.25).")] = "v1",
+    output_format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+) -> None:
+    """Print a CredentialProviderConfig for credctl-kubelet-provider: ACR domains and mapped registries."""
+    check_format(output_format)
+    if api_version not in ("v1", "v1beta1"):
+        fail(f"--api-version must be v1 or v1beta1, not {api_version!r}", 2)
+    if pod_identity and api_version != "v1":
+        fail("--pod-identity needs --api-version v1 (tokenAttributes exist only there)", 2)
+    try:
+        parse_go_duration(default_cache_duration)
+    except ValueError:
+        fail(f"--default-cache-duration must be a duration like 1h, 30m or 1h30m, not {default_cache_duration!r}", 2)
+    for pattern in match_images or []:
+        check_pattern(pattern)
+    provider: dict = {
+        "name": PROGRAM,
+        "matchImages": list(dict.fromkeys([*ACR_MATCH_IMAGES, *_known_registries(ctx), *(match_images or [])])),
+        "defaultCacheDuration": default_cache_duration,
+        "apiVersion": f"{GROUP}/{api_version}",
+    }
+    if env:
+        provider["env"] = [_env_entry(item) for item in env]
+    if pod_identity:
+        provider["tokenAttributes"] = {
+            "serviceAccountTokenAudience": audience,
+            "cacheType": "ServiceAccount",
+            "requireServiceAccount": False,
+            "optionalServiceAccountAnnotationKeys": list(podidentity.ANNOTATIONS),
+        }
+    document = {"apiVersion": f"{CONFIG_GROUP}/{api_version}", "kind": "CredentialProviderConfig"}
+    write_document({**document, "providers": [provider]}, output_format, header=_HEADER)
+
+
+_HEADER = (
+    "# The kubelet's image credential provider config for credctl (docs/kubernetes.md). On each node:\n"
+    f"#   --image-credential-provider-config=<this file> --image-credential-provider-bin-dir=<dir with {PROGRAM}>\n"
+)
+
+
+def check_format(output_format: str) -> None:
+    if output_format not in ("yaml", "json"):
+        fail(f"--format must be yaml or json, not {output_format!r}", 2)
+
+
+def write_document(document: dict, output_format: str, header: str = "") -> None:
+    """A Kubernetes document on stdout, as YAML (with header comments) or JSON."""
+    if output_format == "json":
+        import json
+
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        import yaml
+
+        typer.echo(header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False), nl=False)
+
+
+def _known_registries(ctx: typer.Context) -> list[str]:
+    """ACR custom domains from the settings, and every registry Docker's credHelpers map."""
+    custom = settings.load().get("acr_registries")
+    found = list(custom) if isinstance(custom, dict) else []
+    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
+    for registry in helpers:  # type: ignore[union-attr]
+        found.append("docker.io" if is_docker_hub(registry) else registry_host(registry))
+    return found
+
+
+def check_pattern(pattern: str) -> None:
+    """A kubelet match pattern: host[:port][/path], globs only in the host."""
+    host, _, path = pattern.partition("/")
+    name, _, port = host.partition(":")
+    if not name or "://" in pattern or any(char.isspace() for char in pattern):
+        fail(f"{pattern!r} is not an image pattern like *.example.com, registry.example.com:5000/team", 2)
+    if "*" in port or "*" in path or (port and not port.isdigit()):
+        fail(f"{pattern!r}: the kubelet allows '*' only in the domain, and a port must be a number", 2)
+
+
+def _env_entry(item: str) -> dict[str, str]:
+    name, equals, value = item.partition("=")
+    if not equals or not _ENV_NAME.fullmatch(name):
+        fail(f"--env takes NAME=VALUE, not {item.split('=')[0]!r}…", 2)
+    if any(word in name.upper() for word in _SECRET_NAMES):
+        warn(f"{name} would be written in plain text into the kubelet's config: prefer a credentials file")
+    return {"name": name, "value": value}

@@ -1,0 +1,174 @@
+"""The kubelet's image credential provider plugin (credentialprovider.kubelet.k8s.io, KEP-2133).
+
+The kubelet runs `credctl-kubelet-provider` from its --image-credential-provider-bin-dir for
+every image its config's matchImages select, writes a CredentialProviderRequest on stdin
+(apiVersion, kind, image; from 1.33 also serviceAccountToken and serviceAccountAnnotations)
+and reads a CredentialProviderResponse from stdout. The answer comes from credctl.lookup:
+ACR tokens first of all, then any store or helper Docker's config maps the registry to.
+
+- The response has the request's apiVersion (v1, v1beta1 or v1alpha1), cacheKeyType Registry,
+  and, for an issued token, a cacheDuration that ends with the token's cache margin (5 min
+  before it expires) so the kubelet never holds a token credctl would no longer hand out.
+  A stored login has no cacheDuration: the config's defaultCacheDuration applies.
+- No login for the image: a valid response with empty auth (the kubelet pulls anonymously).
+- A bad request, or a store or API that fails: one line on stderr, exit status 1.
+
+The same speed rules as the docker helpers: standard library only on a warm ACR call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from credctl import __version__
+from credctl.errors import BadInput, CredctlError
+
+PROGRAM = "credctl-kubelet-provider"
+GROUP = "credentialprovider.kubelet.k8s.io"
+API_VERSIONS = tuple(f"{GROUP}/{version}" for version in ("v1", "v1beta1", "v1alpha1"))
+CONFIG_GROUP = "kubelet.config.k8s.io"
+CACHE_MARGIN = 300  # seconds; credctl.acr.cache.MARGIN, not imported (the cache is the ACR path's)
+USAGE = f"Usage: {PROGRAM} (reads a CredentialProviderRequest on stdin; see `credctl kubelet config`)"
+# Image patterns of every ACR domain form (credctl.acr.domains), by the kubelet's rules: each '*'
+# stays within one domain part, and the number of parts must be equal.
+ACR_MATCH_IMAGES = (
+    "registry*.*.aliyuncs.com",  # personal: registry[-intl][-vpc][-internal].<region>
+    "registry*.distributed.*.aliyuncs.com",  # personal, distributed
+    "*-registry*.*.cr.aliyuncs.com",  # enterprise: <instance>-registry[-intl][-vpc].<region>.cr
+    "*-registry*.*.aliyuncs.com",  # enterprise, the older form without .cr
+)
+
+
+class Request:
+    __slots__ = ("annotations", "api_version", "image", "token")
+
+    def __init__(self, api_version: str, image: str, token: str = "", annotations: dict | None = None) -> None:
+        self.api_version, self.image, self.token, self.annotations = api_version, image, token, annotations or {}
+
+
+def parse_request(data: bytes) -> Request:
+    """A CredentialProviderRequest; BadInput (one line, never quoting the token) otherwise."""
+    try:
+        request = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadInput("the request on stdin is not JSON (expected a CredentialProviderRequest)") from None
+    if not isinstance(request, dict):
+        raise BadInput("the request on stdin must be a JSON object (a CredentialProviderRequest)")
+    api_version, kind = request.get("apiVersion"), request.get("kind")
+    if api_version not in API_VERSIONS:
+        raise BadInput(f"unsupported apiVersion {_shown(api_version)}: expected one of {', '.join(API_VERSIONS)}")
+    if kind != "CredentialProviderRequest":
+        raise BadInput(f"unexpected kind {_shown(kind)}: expected CredentialProviderRequest")
+    image = request.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise BadInput("the request has no image")
+    token = request.get("serviceAccountToken") or ""
+    if not isinstance(token, str):
+        raise BadInput("serviceAccountToken must be a string")
+    annotations = request.get("serviceAccountAnnotations") or {}
+    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+        raise BadInput("serviceAccountAnnotations must map names to strings")
+    return Request(api_version, image.strip(), token, annotations)
+
+
+def _shown(value: object) -> str:
+    return repr(value)[:80] if isinstance(value, str) else "(none)" if value is None else f"({type(value).__name__})"
+
+
+def go_duration(seconds: int) -> str:
+    """Go's time.Duration String() for whole seconds, as metav1.Duration writes it: 1h0m5s, 4m0s, 0s."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+
+
+def parse_go_duration(text: str) -> int:
+    """Whole seconds of a Go duration such as 12h, 90m or 1h30m (ValueError if it is not one)."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    total, number = 0, ""
+    for char in text:
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total, number = total + int(number) * units[char], ""
+        else:
+            raise ValueError(text)
+    if number or not text:
+        raise ValueError(text)
+    return total
+
+
+def response(api_version: str, auth: dict[str, dict[str, str]], cache_seconds: int | None = None) -> dict:
+    answer: dict = {"apiVersion": api_version, "kind": "CredentialProviderResponse", "cacheKeyType": "Registry"}
+    if cache_seconds is not None:
+        answer["cacheDuration"] = go_duration(max(0, cache_seconds))
+    answer["auth"] = auth
+    return answer
+
+
+def answer(request: Request, environ=os.environ) -> dict:
+    """The response to one request: the login for the image's registry, keyed by that registry."""
+    from credctl.lookup import find_login, image_registry
+
+    pod = None
+    if request.token:
+        from credctl.acr.podidentity import from_request
+
+        pod = from_request(request.token, request.annotations, environ)
+    registry = image_registry(request.image)
+    login = find_login(registry, environ, pod)
+    if login is None:
+        return response(request.api_version, {})
+    auth = {registry: {"username": login.username, "password": login.password}}
+    cache_seconds = None if login.expires is None else int(login.expires - CACHE_MARGIN - time.time())
+    return response(request.api_version, auth, cache_seconds)
+
+
+def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
+    """One plugin run; returns the exit status."""
+    if args in (["--version"], ["-v"]):
+        stdout.write(f"{PROGRAM} (credctl) {__version__}\n".encode())
+        return 0
+    if args:
+        stderr.write(USAGE + "\n")
+        return 0 if args in (["--help"], ["-h"]) else 2
+    try:
+        from credctl.protocol import read_input
+
+        request = parse_request(read_input(stdin))
+        output = json.dumps(answer(request, environ), separators=(",", ":")) + "\n"
+    except CredctlError as err:
+        return _fail(stderr, str(err))
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        return _fail(stderr, f"{err.strerror or type(err).__name__}{where}")
+    except Exception as err:  # never a traceback: the kubelet logs stderr
+        return _fail(stderr, f"unexpected {type(err).__name__}; please report this as a credctl bug")
+    stdout.write(output.encode("utf-8"))
+    stdout.flush()
+    return 0
+
+
+def _fail(stderr, message: str) -> int:
+    stderr.write(f"{PROGRAM}: {' '.join(message.split())}\n")
+    return 1
+
+
+def main() -> int:
+    return serve(sys.argv[1:])
+
+
+def serve(args: list[str]) -> int:
+    if sys.stdin is not None and sys.stdin.isatty() and not args:
+        sys.stderr.write("reading a CredentialProviderRequest from stdin; end it with Ctrl-D\n")
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    try:
+        return run(args, stdin, sys.stdout.buffer, sys.stderr)
+    except BrokenPipeError:
+        sys.stdout = None
+        return 1

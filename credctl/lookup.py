@@ -1,0 +1,112 @@
+"""The login credctl can give for one registry, whichever store or helper serves it.
+
+For consumers that are not Docker: the kubelet plugin (credctl.kubelet) and `credctl k8s
+pull-secret`. The order follows the user's wiring in Docker's config.json:
+
+1. credHelpers[registry], the explicit mapping: credctl's own stores run in-process, an ACR
+   profile (acr-helper-NAME) with its credentials file, any other docker-credential-* program
+   through credctl.client;
+2. an ACR registry (by name, a custom domain in the settings, or the Go helper's environment
+   pair): a token from the cache or from Alibaba Cloud, with a pod's RAM role when one is given;
+3. credsStore, the same way as 1.
+
+Standard library only on the ACR and own-store paths (the kubelet runs this per image pull).
+"""
+
+from __future__ import annotations
+
+import os
+
+from credctl.dockerconfig import ConfigFile, docker_config_path, helper_key
+from credctl.errors import CredentialsNotFound, StoreError
+from credctl.stores import LOGIN_STORES, PREFIX, open_store
+
+IDENTITY_TOKEN_USER = "<token>"  # Docker's username for an identity (refresh) token
+
+
+class Login:
+    """A registry login; expires is Unix time for an issued token, None for a stored login."""
+
+    __slots__ = ("expires", "password", "source", "username")
+
+    def __init__(self, username: str, password: str, source: str, expires: int | None = None) -> None:
+        self.username, self.password, self.source, self.expires = username, password, source, expires
+
+    def __repr__(self) -> str:
+        return f"Login(username={self.username!r}, password='***', source={self.source!r}, expires={self.expires!r})"
+
+
+def image_registry(image: str) -> str:
+    """The registry (host[:port]) of an image reference, by Docker's rule: the first path part if
+    it has a '.' or ':', is 'localhost' or has capitals; otherwise Docker Hub ('docker.io')."""
+    first, slash, _ = image.strip().partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
+        return first
+    return "docker.io"
+
+
+def find_login(registry: str, environ=os.environ, pod=None, config_path: str | None = None) -> Login | None:
+    """The login for registry, or None when nothing credctl knows serves it.
+
+    pod: a credctl.acr.podidentity.PodIdentity, used for ACR registries instead of the node's
+    (the environment's) Alibaba Cloud credentials. config_path: Docker's config.json (default:
+    $DOCKER_CONFIG or ~/.docker)."""
+    config = ConfigFile.read(config_path or docker_config_path(environ=environ))
+    key = helper_key(registry)
+    helpers = config.get("credHelpers") or {}
+    mapped = helpers.get(key) if isinstance(helpers, dict) else None
+    if mapped:
+        return _from_helper(mapped, key, environ, pod)
+    login = _acr(registry, environ, pod)
+    if login is not None:
+        return login
+    default = config.get("credsStore")
+    return _from_helper(default, key, environ, pod) if default else None
+
+
+def _acr(registry: str, environ, pod, source: str = "acr-helper") -> Login | None:
+    from credctl.stores.acr import AcrStore, find_registry
+
+    try:
+        acr = find_registry(registry, environ)
+    except CredentialsNotFound:
+        return None
+    token = AcrStore(environ, pod).token(acr)
+    return Login(token.username, token.password, source, token.expires)
+
+
+def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
+    if helper == "acr-helper" or helper.startswith("acr-helper-"):
+        profile_environ = _acr_profile_environ(helper.removeprefix("acr-helper").removeprefix("-"), environ)
+        if profile_environ is not None:
+            return _acr(key, profile_environ, pod, helper)
+    try:
+        if helper in LOGIN_STORES:
+            from credctl.protocol import get_with_hub_fallback
+
+            username, password = get_with_hub_fallback(open_store(helper), key)
+        else:
+            from credctl import client
+
+            found = client.get(PREFIX + helper, key, env=environ)
+            username, password = found.username, found.secret
+    except CredentialsNotFound:
+        return None
+    if username == IDENTITY_TOKEN_USER:
+        raise StoreError(
+            f"{PREFIX}{helper} holds an identity token for {key}, which Kubernetes cannot use: "
+            "log in with a password or an access token instead"
+        )
+    return Login(username, password, helper)
+
+
+def _acr_profile_environ(profile: str, environ) -> dict[str, str] | None:
+    """The environment the profile's wrapper would set; None for another program's profile."""
+    if not profile:
+        return dict(environ)
+    from credctl import settings
+
+    entry = (settings.load(environ).get("acr_profiles") or {}).get(profile)
+    if not isinstance(entry, dict) or not entry.get("credentials_file"):
+        return None  # not one credctl made: run the program itself
+    return {**environ, "CREDCTL_ACR_PROFILE": profile, "ALIBABA_CLOUD_CREDENTIALS_FILE": entry["credentials_file"]}

@@ -1,0 +1,296 @@
+"""credctl-kubelet-provider against the kubelet's exec-plugin contract (credentialprovider.kubelet.k8s.io).
+
+No kubelet binary is packaged for this machine, so the contract is taken from the v1 API
+reference: the request's fields, the response's fields and their spelling, the apiVersion
+echoed, cacheKeyType Registry, an empty auth when there is no login, auth keys that match the
+image by the kubelet's rules (kubelet_rules.py), one line on stderr and a non-zero exit for a
+bad request. The plugin runs as the kubelet runs it: the installed program, stdin to stdout.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import world
+from kubelet_rules import matches
+
+from credctl.kubelet import go_duration, parse_go_duration
+from credctl.lookup import image_registry
+
+PROVIDER = world.ours("credctl-kubelet-provider")
+GROUP = "credentialprovider.kubelet.k8s.io"
+V1 = f"{GROUP}/v1"
+VERSIONS = [V1, f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1"]
+PASSWORD = "kubelet-pass-w0rd"  # the stored secret; never on stderr
+
+
+def node_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A node's plugin environment: a throwaway HOME, Docker config, settings and cache."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ALIBABA_CLOUD_", "CREDCTL_", "DOCKER_"))
+    }
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env.update(
+        HOME=str(tmp_path / "home"),
+        DOCKER_CONFIG=str(tmp_path / "docker"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+        CREDCTL_ACR_ENDPOINT="http://127.0.0.1:9",  # never the real API
+        PATH=f"{world.BIN}:/usr/bin:/bin",
+    )
+    env.update(extra)
+    return env
+
+
+def request(image: str, api_version: str = V1, **fields) -> dict:
+    return {"apiVersion": api_version, "kind": "CredentialProviderRequest", "image": image, **fields}
+
+
+def provide(env: dict[str, str], payload: dict | bytes, *args: str, program: list[str] | None = None):
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return subprocess.run(
+        [*(program or [PROVIDER]), *args], input=data, capture_output=True, env=env, timeout=60, check=False
+    )
+
+
+def answered(result) -> dict:
+    """The response of a run that succeeded: exit 0, nothing on stderr, one JSON line."""
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    assert result.stdout.endswith(b"\n") and result.stdout.count(b"\n") == 1
+    return json.loads(result.stdout)
+
+
+def refused(result) -> str:
+    """The one stderr line of a run that failed (exit 1, nothing on stdout)."""
+    assert (result.returncode, result.stdout) == (1, b""), result.stdout
+    text = result.stderr.decode()
+    assert text.startswith("credctl-kubelet-provider: ") and text.count("\n") == 1, text
+    assert "Traceback" not in text and PASSWORD not in text
+    return text.removeprefix("credctl-kubelet-provider: ").rstrip("\n")
+
+
+def write_docker_config(env: dict[str, str], config: dict) -> None:
+    folder = Path(env["DOCKER_CONFIG"])
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api_version", VERSIONS)
+def test_no_login_is_a_valid_response_with_empty_auth(tmp_path, api_version):
+    result = provide(node_env(tmp_path), request("registry.example.com/team/app:1", api_version))
+    assert (result.returncode, result.stderr) == (0, b"")
+    expected = (
+        f'{{"apiVersion":"{api_version}","kind":"CredentialProviderResponse","cacheKeyType":"Registry","auth":{{}}}}\n'
+    )
+    assert result.stdout == expected.encode()
+
+
+def test_credctl_helper_kubelet_is_the_same_plugin(tmp_path):
+    env = node_env(tmp_path)
+    payload = request("registry.example.com/team/app:1")
+    hidden = provide(env, payload, program=[world.ours("credctl"), "helper", "kubelet"])
+    assert (hidden.returncode, hidden.stdout, hidden.stderr) == (0, provide(env, payload).stdout, b"")
+
+
+def test_unknown_request_fields_are_ignored(tmp_path):
+    """The kubelet's decoder is not strict, and later versions add fields."""
+    payload = request("registry.example.com/app", someFutureField={"x": 1}, serviceAccountAnnotations=None)
+    assert answered(provide(node_env(tmp_path), payload))["auth"] == {}
+
+
+@pytest.mark.parametrize(
+    ("payload", "line"),
+    [
+        (b"", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
+        (b"{not json", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
+        (b"\xff\xfe", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
+        (b'["image"]', "the request on stdin must be a JSON object (a CredentialProviderRequest)"),
+        (
+            b'{"kind":"CredentialProviderRequest","image":"a.io/b"}',
+            f"unsupported apiVersion (none): expected one of {', '.join(VERSIONS)}",
+        ),
+        (
+            b'{"apiVersion":"credentialprovider.kubelet.k8s.io/v2","kind":"CredentialProviderRequest","image":"a.io/b"}',
+            f"unsupported apiVersion 'credentialprovider.kubelet.k8s.io/v2': expected one of {', '.join(VERSIONS)}",
+        ),
+        (
+            json.dumps({**request("a.io/b"), "kind": "CredentialProviderResponse"}).encode(),
+            "unexpected kind 'CredentialProviderResponse': expected CredentialProviderRequest",
+        ),
+        (
+            json.dumps({**request("a.io/b"), "kind": 7}).encode(),
+            "unexpected kind (int): expected CredentialProviderRequest",
+        ),
+        (json.dumps(request("")).encode(), "the request has no image"),
+        (json.dumps(request("  ")).encode(), "the request has no image"),
+        (json.dumps({**request("x"), "image": ["a.io/b"]}).encode(), "the request has no image"),
+        (json.dumps(request("a.io/b", serviceAccountToken=5)).encode(), "serviceAccountToken must be a string"),
+        (
+            json.dumps(request("a.io/b", serviceAccountAnnotations=["x"])).encode(),
+            "serviceAccountAnnotations must map names to strings",
+        ),
+        (
+            json.dumps(request("a.io/b", serviceAccountAnnotations={"a": 1})).encode(),
+            "serviceAccountAnnotations must map names to strings",
+        ),
+        (b"{" + b" " * (1 << 20) + b"}", "input on stdin is larger than 1024 KiB"),
+    ],
+)
+def test_a_malformed_request_gets_one_line_and_exit_1(tmp_path, payload, line):
+    assert refused(provide(node_env(tmp_path), payload)) == line
+
+
+def test_the_token_is_never_echoed(tmp_path):
+    token = "eyJhbGciOiJSUzI1NiJ9.not-a-claims-part.sig-" + PASSWORD
+    payload = request("a.io/b", serviceAccountToken=token, serviceAccountAnnotations={"acr.credctl.io/role-arn": "x"})
+    env = node_env(tmp_path, ALIBABA_CLOUD_OIDC_PROVIDER_ARN="acs:ram::1234567890:oidc-provider/ack-rrsa-c1")
+    line = refused(provide(env, payload))
+    assert line == "acr.credctl.io/role-arn must look like acs:ram::<account>:role/<name>, not 'x'"
+    assert token not in line
+
+
+def test_version_help_and_arguments(tmp_path):
+    env = node_env(tmp_path)
+    version = provide(env, b"", "--version")
+    assert (version.returncode, version.stdout) == (0, b"credctl-kubelet-provider (credctl) 0.1.0\n")
+    usage = (
+        b"Usage: credctl-kubelet-provider (reads a CredentialProviderRequest on stdin; see `credctl kubelet config`)\n"
+    )
+    assert (provide(env, b"", "--help").returncode, provide(env, b"", "--help").stderr) == (0, usage)
+    unexpected = provide(env, b"", "get")
+    assert (unexpected.returncode, unexpected.stdout, unexpected.stderr) == (2, b"", usage)
+
+
+@pytest.mark.parametrize(
+    ("image", "registry"),
+    [
+        ("registry.cn-hangzhou.aliyuncs.com/team/app:1", "registry.cn-hangzhou.aliyuncs.com"),
+        ("docker.io/library/nginx:1.27", "docker.io"),
+        ("nginx", "docker.io"),
+        ("library/nginx@sha256:" + "a" * 64, "docker.io"),
+        ("localhost/app", "localhost"),
+        ("localhost:5000/app:v1", "localhost:5000"),
+        ("127.0.0.1:5000/team/app", "127.0.0.1:5000"),
+        ("[::1]:5000/app", "[::1]:5000"),
+        ("Registry/app", "Registry"),
+        ("team/app", "docker.io"),
+    ],
+)
+def test_the_registry_of_an_image_follows_docker(image, registry):
+    assert image_registry(image) == registry
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (59, "59s"), (60, "1m0s"), (3299, "54m59s"), (3600, "1h0m0s"), (43210, "12h0m10s")],
+)
+def test_cache_durations_are_spelled_as_go_does(seconds, text):
+    assert go_duration(seconds) == text
+    assert parse_go_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1d", "-5m", "1.5h", "5 m"])
+def test_durations_credctl_does_not_accept(text):
+    with pytest.raises(ValueError):
+        parse_go_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "image", "expected"),
+    [  # the API reference's examples and rules
+        ("*.azurecr.io", "myregistry.azurecr.io/app", True),
+        ("*.azurecr.io", "a.b.azurecr.io/app", False),
+        ("*.*.registry.io", "a.b.registry.io/x", True),
+        ("k8s.*.io", "k8s.foo.io/x", True),
+        ("app*.k8s.io", "app2.k8s.io/x", True),
+        ("*.io", "k8s.io.example/x", False),
+        ("gcr.io", "gcr.io/project/app:1", True),
+        ("registry.io:8080/path", "registry.io:8080/path/app", True),
+        ("registry.io:8080/path", "registry.io:8080/other/app", False),
+        ("registry.io:8080/path", "registry.io/path/app", False),
+        ("registry.io", "registry.io:8080/path/app", False),
+    ],
+)
+def test_the_kubelet_rules_model(pattern, image, expected):
+    assert matches(pattern, image) is expected
+
+
+# --- logins from credctl's stores -----------------------------------------------------------------
+
+
+def store_in_pass(env: dict[str, str], server: str, username: str = "kube-user", secret: str = PASSWORD) -> None:
+    data = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    result = world.run_helper(world.ours("docker-credential-pass"), "store", data, env)
+    assert (result.returncode, result.stdout) == (0, b""), result.stdout
+
+
+@pytest.fixture
+def pass_node(pass_env, tmp_path) -> dict[str, str]:
+    return node_env(tmp_path, **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
+
+
+def test_a_registry_mapped_to_pass_is_served_from_it(pass_node):
+    store_in_pass(pass_node, "127.0.0.1:5000")
+    write_docker_config(pass_node, {"credHelpers": {"127.0.0.1:5000": "pass"}})
+    image = "127.0.0.1:5000/team/app:1"
+    response = answered(provide(pass_node, request(image)))
+    assert response == {
+        "apiVersion": V1,
+        "kind": "CredentialProviderResponse",
+        "cacheKeyType": "Registry",
+        "auth": {"127.0.0.1:5000": {"username": "kube-user", "password": PASSWORD}},
+    }
+    assert all(matches(key, image) for key in response["auth"])
+    # another port is another registry: nothing mapped, nothing given
+    assert answered(provide(pass_node, request("127.0.0.1:5001/team/app:1")))["auth"] == {}
+
+
+def test_docker_hub_through_creds_store(pass_node):
+    """docker login stores Docker Hub under its v1 URL; the kubelet asks for docker.io/…"""
+    store_in_pass(pass_node, "https://index.docker.io/v1/", "hub-user")
+    write_docker_config(pass_node, {"credsStore": "pass"})
+    image = "docker.io/library/nginx:1.27"
+    response = answered(provide(pass_node, request(image, f"{GROUP}/v1beta1")))
+    assert response["apiVersion"] == f"{GROUP}/v1beta1"
+    assert response["auth"] == {"docker.io": {"username": "hub-user", "password": PASSWORD}}
+    assert "cacheDuration" not in response  # a stored login: the config's defaultCacheDuration
+    assert all(matches(key, image) for key in response["auth"])
+
+
+def test_an_identity_token_is_refused_with_the_reason(pass_node):
+    store_in_pass(pass_node, "registry.example.com", "<token>")
+    write_docker_config(pass_node, {"credHelpers": {"registry.example.com": "pass"}})
+    line = refused(provide(pass_node, request("registry.example.com/app")))
+    assert line == (
+        "docker-credential-pass holds an identity token for registry.example.com, which Kubernetes cannot "
+        "use: log in with a password or an access token instead"
+    )
+
+
+def test_any_docker_credential_helper_serves_through_the_client(pass_node, go_pass, tmp_path):
+    """credHelpers may name a program credctl does not own: it is run as Docker runs it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker-credential-gopass").symlink_to(go_pass)
+    env = {**pass_node, "PATH": f"{bin_dir}:{pass_node['PATH']}"}
+    data = json.dumps({"ServerURL": "registry.example.com", "Username": "go-user", "Secret": PASSWORD})
+    assert world.run_helper(go_pass, "store", data, env).returncode == 0
+    write_docker_config(env, {"credHelpers": {"registry.example.com": "gopass"}})
+    response = answered(provide(env, request("registry.example.com/team/app")))
+    assert response["auth"] == {"registry.example.com": {"username": "go-user", "password": PASSWORD}}
+
+
+def test_a_malformed_docker_config_is_one_line(tmp_path):
+    env = node_env(tmp_path)
+    Path(env["DOCKER_CONFIG"]).mkdir()
+    (Path(env["DOCKER_CONFIG"]) / "config.json").write_text('{"credHelpers": ')
+    line = refused(provide(env, request("registry.example.com/app")))
+    assert line.startswith(f"{env['DOCKER_CONFIG']}/config.json is not valid JSON")

@@ -22,6 +22,7 @@ import base64
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -140,16 +141,20 @@ def from_request(token: str, annotations: dict[str, str], environ=os.environ) ->
     return PodIdentity(role_arn, provider_arn, token, token_subject(token))
 
 
-def token_subject(token: str) -> str:
-    """'<issuer> <subject> <service account uid>' from the token's claims (not verified: STS
-    verifies the token; this only names whose token it is, to key the cache)."""
+def token_subject(token: str, now: float | None = None) -> str:
+    """'<issuer> <subject> <service account uid>' from the token's claims, which name whose token
+    it is, to key the cache. Their signature is STS's to verify; but an expired token is refused
+    here too, so that a cached ACR token is never handed out for one."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         account = (claims.get("kubernetes.io") or {}).get("serviceaccount") or {}
         issuer, subject, uid = claims["iss"], claims["sub"], account.get("uid", "")
-        if not all(isinstance(value, str) for value in (issuer, subject, uid)):
+        expires = claims.get("exp", 0)
+        if not all(isinstance(value, str) for value in (issuer, subject, uid)) or not isinstance(expires, int | float):
             raise ValueError
     except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
         raise BadInput("the service account token is not a JSON Web Token with iss and sub claims") from None
+    if expires and expires <= (time.time() if now is None else now):
+        raise BadInput(f"the service account token of {subject} has expired: the kubelet should send a fresh one")
     return " ".join(part.replace(" ", "%20") for part in (issuer, subject, uid))

@@ -186,6 +186,17 @@ HIDDEN_HELPER = (
     "on stderr, exit status 2; otherwise the exit status is the helper's (0 or 1)."
 )
 
+KUBELET_PLUGIN = (
+    "Kubernetes nodes run a different kind of plugin: the kubelet runs `credctl-kubelet-provider` "
+    "(from its `--image-credential-provider-bin-dir`) for the images its config selects, writes a "
+    "CredentialProviderRequest (credentialprovider.kubelet.k8s.io v1, v1beta1 or v1alpha1) on stdin "
+    "and reads the response on stdout: ACR tokens (with a pod's own RAM role when the kubelet sends "
+    "its service-account token) and the logins of the stores Docker's config maps. No login: an empty "
+    "`auth`, exit 0. A bad request or a failing store: one line on stderr, exit 1. "
+    "`credctl helper kubelet` is the same plugin. Its config comes from `credctl kubelet config`; "
+    "setting it up on nodes: [kubernetes.md](kubernetes.md)."
+)
+
 EXIT_STATUS = [
     ("0", "Success (`credctl verify`: no check failed; warnings are allowed)."),
     ("1", "Failure: one line on stderr says what went wrong and what to do next (`credctl verify`: a check failed)."),
@@ -225,6 +236,15 @@ ENVIRONMENT = [
         "The Alibaba Cloud credentials INI file `docker-credential-acr-helper` uses "
         "(default: `~/.alibabacloud/credentials`).",
     ),
+    (
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+        "`credctl-kubelet-provider`: the cluster's OIDC provider, for pods whose service account names a RAM role.",
+    ),
+    (
+        "ALIBABA_CLOUD_STS_ENDPOINT",
+        "`credctl-kubelet-provider`: the STS endpoint for pod roles (default: from `ALIBABA_CLOUD_STS_REGION`, "
+        "else `sts.aliyuncs.com`).",
+    ),
     ("NO_COLOR", "Set: credctl prints no colours."),
 ]
 
@@ -247,7 +267,13 @@ FILES = [
 ]
 
 SEE_ALSO_MAN = [("docker", "1"), ("podman", "1"), ("skopeo", "1"), ("pass", "1"), ("gpg", "1")]
-SEE_ALSO_DOCS = ["docs/guide.md", "docs/cli.md", "docs/helper-protocol.md", "docs/docker-config.md"]
+SEE_ALSO_DOCS = [
+    "docs/guide.md",
+    "docs/cli.md",
+    "docs/helper-protocol.md",
+    "docs/docker-config.md",
+    "docs/kubernetes.md",
+]
 
 
 def helper_programs() -> list[tuple[str, str, str]]:
@@ -406,6 +432,14 @@ def cli_markdown(tree: Command) -> str:
         "",
         md(HIDDEN_HELPER) + f" STORE is one of {', '.join(code(store) for store in STORES)}.",
         "",
+        "### credctl-kubelet-provider",
+        "",
+        "```text",
+        "credctl-kubelet-provider < CredentialProviderRequest > CredentialProviderResponse",
+        "```",
+        "",
+        md(KUBELET_PLUGIN),
+        "",
         "## Exit status",
         "",
         "| status | meaning |",
@@ -530,6 +564,9 @@ def man_page(tree: Command) -> str:
         ".TP",
         "\\fBcredctl helper\\fR \\fISTORE\\fR \\fIACTION\\fR",
         roff(HIDDEN_HELPER + f" STORE is one of {', '.join(STORES)}."),
+        ".TP",
+        "\\fBcredctl\\-kubelet\\-provider\\fR",
+        roff(KUBELET_PLUGIN.replace("[kubernetes.md](kubernetes.md)", "docs/kubernetes.md")),
         ".SH EXIT STATUS",
     ]
     for status, meaning in EXIT_STATUS:

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 home_dir=${CREDCTL_HOME:-$HOME/.local/share/credctl}
 bin_dir=${CREDCTL_BIN_DIR:-$HOME/.local/bin}
 programs=(credctl docker-credential-pass docker-credential-secretservice docker-credential-keyring
-  docker-credential-acr-helper)
+  docker-credential-acr-helper credctl-kubelet-provider)
 
 say() { printf '%s\n' "credctl install: $*" >&2; }
 

@@ -85,3 +85,18 @@ def test_keyring_store_loads_only_its_backend(ours_keyring, secret_service, star
     assert "keyring.backends.SecretService" in modules
     heavy = set(HEAVY) - {"keyring", "secretstorage"}  # what this store strictly needs
     assert roots(modules).isdisjoint(heavy), sorted(roots(modules) & heavy)
+
+
+def test_kubelet_plugin_stays_light(pass_env, startup, tmp_path):
+    """credctl-kubelet-provider serving a pass login: JSON is its protocol, but no CLI library,
+    no SDK and no subprocess (the ACR warm path: tests/test_kubelet_acr.py)."""
+    assert run_helper(world.ours("docker-credential-pass"), "store", BODY, pass_env).returncode == 0
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text('{"credHelpers": {"h.example": "pass"}}')
+    env = {**pass_env, "DOCKER_CONFIG": str(tmp_path / "docker")}
+    request = b'{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest",'
+    request += b'"image":"h.example/a"}'
+    modules = imported_modules([world.ours("credctl-kubelet-provider")], request, env) - startup
+    assert {"credctl.kubelet", "credctl.stores.passstore"} <= modules
+    assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
+    assert "subprocess" not in modules

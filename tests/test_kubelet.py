@@ -7,6 +7,7 @@ image by the kubelet's rules (kubelet_rules.py), one line on stderr and a non-ze
 bad request. The plugin runs as the kubelet runs it: the installed program, stdin to stdout.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import world
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kubelet_rules import matches
 
-from credctl.kubelet import go_duration, parse_go_duration
+from credctl.kubelet import go_duration, parse_go_duration, run
 from credctl.lookup import image_registry
 
 PROVIDER = world.ours("credctl-kubelet-provider")
@@ -294,3 +297,38 @@ def test_a_malformed_docker_config_is_one_line(tmp_path):
     (Path(env["DOCKER_CONFIG"]) / "config.json").write_text('{"credHelpers": ')
     line = refused(provide(env, request("registry.example.com/app")))
     assert line.startswith(f"{env['DOCKER_CONFIG']}/config.json is not valid JSON")
+
+
+# --- hostile requests, in-process -----------------------------------------------------------------
+
+_text = st.text(max_size=40)
+_values = st.one_of(st.none(), st.booleans(), st.integers(), _text, st.lists(_text, max_size=3))
+_requests = st.fixed_dictionaries(
+    {},
+    optional={
+        "apiVersion": st.one_of(st.sampled_from(VERSIONS), _values),
+        "kind": st.one_of(st.just("CredentialProviderRequest"), _values),
+        "image": st.one_of(st.from_regex(r"[a-z0-9.:/@-]{1,40}", fullmatch=True), _values),
+        "serviceAccountToken": st.one_of(_text, _values),
+        "serviceAccountAnnotations": st.one_of(st.dictionaries(_text, st.one_of(_text, _values), max_size=3), _values),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(_requests.map(lambda r: json.dumps(r).encode()), st.binary(max_size=200)))
+def test_any_request_gets_a_response_or_one_line(tmp_path, payload):
+    stdout, stderr = io.BytesIO(), io.StringIO()
+    status = run([], io.BytesIO(payload), stdout, stderr, node_env(tmp_path))
+    if status == 0:
+        response = json.loads(stdout.getvalue())
+        assert response["apiVersion"] == json.loads(payload)["apiVersion"] and stderr.getvalue() == ""
+        assert (response["kind"], response["cacheKeyType"], response["auth"]) == (
+            "CredentialProviderResponse",
+            "Registry",
+            {},
+        )
+    else:
+        assert (status, stdout.getvalue()) == (1, b"")
+        line = stderr.getvalue()
+        assert line.startswith("credctl-kubelet-provider: ") and line.count("\n") == 1

@@ -240,6 +240,47 @@ def test_acr_token_fetches_keep_the_access_key_secret_to_the_helper(aliyun, tmp_
         no_secret_in(secret, path.read_bytes())
 
 
+def test_a_pods_service_account_token_stays_in_memory(aliyun, tmp_path):
+    """The kubelet plugin's pod token: never in argv or environ of any process, never in a file
+    (the SDK reads it from a memfd), never in output; refused requests included."""
+    from test_kubelet_acr import PROVIDER_ARN, ROLE_A, sa_token
+
+    aliyun.add_oidc_provider(PROVIDER_ARN, "https://oidc.hygiene.example")
+    aliyun.add_oidc_role(ROLE_A, PROVIDER_ARN, subjects=["system:serviceaccount:team-a:puller"])
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = acr_env(tmp_path, aliyun, ALIBABA_CLOUD_STS_ENDPOINT=aliyun.url, TMPDIR=str(tmp))
+    env["ALIBABA_CLOUD_OIDC_PROVIDER_ARN"] = PROVIDER_ARN
+    tokens = [sa_token(aliyun, "team-a", "uid-a"), sa_token(aliyun, "team-b", "uid-b")]  # team-b: refused
+    results = []
+    with watched(tokens) as watcher:
+        for token in tokens:
+            body = {
+                "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                "kind": "CredentialProviderRequest",
+                "image": f"{EE}/app",
+                "serviceAccountToken": token,
+                "serviceAccountAnnotations": {"acr.credctl.io/role-arn": ROLE_A},
+            }
+            results.append(
+                subprocess.run(
+                    [world.ours("credctl-kubelet-provider")],
+                    input=json.dumps(body).encode(),
+                    capture_output=True,
+                    env=env,
+                    timeout=TIMEOUT,
+                )
+            )
+    assert [result.returncode for result in results] == [0, 1]
+    assert b"AuthenticationFail.NoPermission" in results[1].stderr
+    assert watcher.hits == [] and watcher.scans > 0, watcher.hits
+    assert list(tmp.iterdir()) == []
+    for token in tokens:
+        no_secret_in(token, *(result.stdout + result.stderr for result in results))
+        for path in files_under(tmp_path / "cache", tmp_path / "config", tmp_path / "home"):
+            no_secret_in(token, path.read_bytes())
+
+
 # --- 2. errors, logs and files ------------------------------------------------------------------
 
 

@@ -4,10 +4,17 @@ It answers what a credential helper asks of ACR, in both editions, on one plain-
 
     2018-12-01 (enterprise, RPC style, POST /): ListInstance, GetAuthorizationToken, ListInstanceEndpoint
     2016-06-07 (personal, ROA style, GET /tokens): GetAuthorizationToken
+    2015-04-01 (STS, RPC style, GET or POST /, anonymous): AssumeRoleWithOIDC (the RRSA / OIDC role flow)
 
 and it checks every request the way the real gateway would: the ACS3-HMAC-SHA256 signature
 (docs/reference §3.2), the payload hash, the timestamp window, nonce reuse and the STS security token.
 Point a client at it with ``Config(endpoint=fake.endpoint, protocol="http", region_id=...)``.
+
+AssumeRoleWithOIDC is not signed: the request carries a service-account JWT (OIDCToken) that the fake
+checks against the OIDC providers and roles it was given (add_oidc_provider, add_oidc_role); mint one with
+service_account_token. The STS credentials it hands out are registered as access keys, so signed calls
+made with them verify. Point alibabacloud_credentials' OIDCRoleArnCredentialsProvider at it with
+``sts_endpoint=fake.url``: Tea drops its https scheme when the host already starts with "http://".
 
     with FakeAliyun() as fake:
         fake.add_access_key("AKID", "SECRET")
@@ -15,15 +22,17 @@ Point a client at it with ``Config(endpoint=fake.endpoint, protocol="http", regi
         ...  # drive a client; then look at fake.requests and fake.issued
 
 Secrets never leave this module: nothing is logged, and the request records keep no
-Authorization signature and no security token.
+Authorization signature, no security token and no OIDC token.
 """
 
 from __future__ import annotations
 
+import base64
 import calendar
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -48,6 +57,14 @@ REQUIRED_SIGNED = (
     "x-acs-content-sha256",
 )
 REDACTED = "<redacted>"
+STS_VERSION = "2015-04-01"
+STS_ACTION = "AssumeRoleWithOIDC"
+STS_HOST_ID = "sts.aliyuncs.com"
+STS_DEFAULT_AUDIENCE = "sts.aliyuncs.com"
+STS_MIN_DURATION, STS_MAX_DURATION, STS_DEFAULT_DURATION = 900, 43200, 3600
+SESSION_NAME = re.compile(r"[A-Za-z0-9._@-]{2,64}")
+ROLE_ARN = re.compile(r"acs:ram::(\d+):role/(.+)")
+B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,19 @@ class Issued:
     expire_ms: int  # epoch milliseconds, as in the response
 
 
+@dataclass(frozen=True)
+class StsSession:
+    """STS credentials the fake handed out for AssumeRoleWithOIDC (their secret and token stay inside)."""
+
+    access_key_id: str
+    role_arn: str
+    provider_arn: str
+    subject: str  # the token's sub, e.g. "system:serviceaccount:ns:name"
+    session_name: str
+    duration_seconds: int
+    expires: int  # epoch seconds, as in the response's Expiration
+
+
 @dataclass
 class Instance:
     instance_id: str
@@ -94,6 +124,35 @@ class Instance:
 class _Key:
     secret: str
     security_token: str | None
+
+
+@dataclass
+class _OidcProvider:
+    issuer: str
+    secret: bytes  # the HS256 signing key of its service-account tokens
+
+
+@dataclass
+class _OidcRole:
+    arn: str
+    account: str
+    name: str
+    role_id: str  # digits, as in AssumedRoleUser.AssumedRoleId
+    provider_arn: str  # the one OIDC provider its trust policy names
+    subjects: frozenset[str] | None  # the subs it trusts; None trusts any
+    audience: str
+
+
+@dataclass
+class _StsCheck:
+    """An AssumeRoleWithOIDC request whose parameters and token checked out (trust is not yet checked)."""
+
+    provider_arn: str
+    provider: _OidcProvider
+    role: _OidcRole
+    session_name: str
+    duration: int
+    claims: dict
 
 
 @dataclass
@@ -154,6 +213,20 @@ def parse_authorization(value: str) -> tuple[str, list[str], str]:
     return key_id, names, sig
 
 
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    if not B64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hs256(secret: bytes, signing_input: str) -> str:
+    return b64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
+
+
 def parse_acs_date(value: str) -> float:
     try:
         return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
@@ -179,6 +252,9 @@ class FakeAliyun:
         self._nonces: set[str] = set()
         self._requests: list[Received] = []
         self._issued: list[Issued] = []
+        self._oidc_providers: dict[str, _OidcProvider] = {}
+        self._oidc_roles: dict[str, _OidcRole] = {}
+        self._sts_sessions: list[StsSession] = []
         self._errors: list[str] = []
         self._counter = 0
         self.token_ttl = 3600  # seconds a token lives, unless the request asks (ExpiresInHours)
@@ -256,6 +332,73 @@ class FakeAliyun:
         with self._lock:
             self._instances.pop(instance_id, None)
 
+    def add_oidc_provider(self, provider_arn: str, issuer: str) -> None:
+        """An OIDC identity provider (like ACK's acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1234) whose
+        service-account tokens carry iss=issuer; it gets its own random signing secret."""
+        if not provider_arn or not issuer:
+            raise ValueError("an OIDC provider needs an ARN and an issuer")
+        with self._lock:
+            self._oidc_providers[provider_arn] = _OidcProvider(issuer, secrets.token_bytes(32))
+
+    def add_oidc_role(
+        self,
+        role_arn: str,
+        provider_arn: str,
+        subjects: Iterable[str] | None = None,
+        audience: str = STS_DEFAULT_AUDIENCE,
+    ) -> None:
+        """A RAM role (acs:ram::<account>:role/<name>) whose trust policy lets tokens of provider_arn assume it:
+        only tokens whose sub is in subjects (None: any sub) and whose aud holds audience."""
+        match = ROLE_ARN.fullmatch(role_arn)
+        if match is None:
+            raise ValueError(f"not a RAM role ARN: {role_arn!r}")
+        role = _OidcRole(
+            arn=role_arn,
+            account=match.group(1),
+            name=match.group(2),
+            role_id=str(10**17 + secrets.randbelow(9 * 10**17)),
+            provider_arn=provider_arn,
+            subjects=None if subjects is None else frozenset(subjects),
+            audience=audience,
+        )
+        with self._lock:
+            self._oidc_roles[role_arn] = role
+
+    def service_account_token(
+        self,
+        provider_arn: str,
+        namespace: str,
+        name: str,
+        *,
+        uid: str | None = None,
+        audience: str = STS_DEFAULT_AUDIENCE,
+        ttl: int = 3600,
+        issuer: str | None = None,
+        pod: str | None = None,
+    ) -> str:
+        """A Kubernetes service-account JWT (HS256, signed with the provider's secret) for
+        system:serviceaccount:<namespace>:<name>, valid from now for ttl seconds (negative: already expired)."""
+        with self._lock:
+            provider = self._oidc_providers.get(provider_arn)
+        if provider is None:
+            raise ValueError(f"unknown OIDC provider {provider_arn!r}")
+        now = int(self.clock())
+        kubernetes: dict = {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid or str(uuid.uuid4())}}
+        if pod is not None:
+            kubernetes["pod"] = {"name": pod, "uid": str(uuid.uuid4())}
+        claims = {
+            "iss": provider.issuer if issuer is None else issuer,
+            "sub": f"system:serviceaccount:{namespace}:{name}",
+            "aud": [audience],
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "kubernetes.io": kubernetes,
+        }
+        header = {"alg": "HS256", "typ": "JWT"}
+        signing_input = ".".join(b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
+        return f"{signing_input}.{hs256(provider.secret, signing_input)}"
+
     # -- one-shot faults, queued: each request takes the next one
 
     def fail_next(self, status: int, code: str, message: str = "", retry_after: int | None = None) -> None:
@@ -305,16 +448,28 @@ class FakeAliyun:
         return [i.token for i in self.issued if i.access_key_id == access_key_id]
 
     @property
+    def sts_sessions(self) -> list[StsSession]:
+        """A snapshot of every set of STS credentials handed out by AssumeRoleWithOIDC, oldest first."""
+        with self._lock:
+            return list(self._sts_sessions)
+
+    def identity_of(self, access_key_id: str) -> StsSession | None:
+        """The STS session an access key id was issued for, or None (a permanent key, or unknown)."""
+        return next((s for s in self.sts_sessions if s.access_key_id == access_key_id), None)
+
+    @property
     def errors(self) -> list[str]:
         """Tracebacks of bugs in the fake itself (each answered 500 InternalError); should stay empty."""
         with self._lock:
             return list(self._errors)
 
     def reset(self) -> None:
-        """Forget requests, tokens, nonces and queued faults (keys and instances stay)."""
+        """Forget requests, tokens, STS sessions, nonces and queued faults (keys, instances, OIDC providers
+        and roles stay, and so do the access keys of STS sessions already handed out)."""
         with self._lock:
             self._requests.clear()
             self._issued.clear()
+            self._sts_sessions.clear()
             self._nonces.clear()
             self._faults.clear()
 
@@ -495,6 +650,141 @@ class FakeAliyun:
             }
         }
 
+    # -- STS AssumeRoleWithOIDC (anonymous: the OIDC token is the credential)
+
+    def _sts_params(self, method: str, path: str, query: dict[str, str], headers, body: bytes) -> dict | None:
+        """The parameters of an AssumeRoleWithOIDC request (the query, over a POST's form body), or None
+        when the request is not one and belongs to the signed path."""
+        if method not in ("GET", "POST") or path != "/":
+            return None
+        params = dict(query)
+        content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        if method == "POST" and content_type == "application/x-www-form-urlencoded":
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            params = {**form, **query}
+            if query.get("Action") != STS_ACTION and headers.get("x-acs-action"):
+                return None  # a signed call whose body merely names the action
+        return params if params.get("Action") == STS_ACTION else None
+
+    def _sts_check(self, params: dict[str, str]) -> _StsCheck:
+        """Everything about the request but the role's trust: parameters, provider, role and the token."""
+        if params.get("Version") != STS_VERSION:
+            raise ApiError(400, "InvalidVersion", f"Specified parameter Version is not valid: {params.get('Version')}")
+        for name in ("RoleArn", "OIDCProviderArn", "OIDCToken", "RoleSessionName"):
+            if not params.get(name):
+                raise ApiError(400, "MissingParameter", f"{name} is mandatory for this action.")
+        session_name = params["RoleSessionName"]
+        if not SESSION_NAME.fullmatch(session_name):
+            raise ApiError(
+                400,
+                "InvalidParameter.RoleSessionName",
+                "RoleSessionName must be 2 to 64 characters of letters, digits and . @ - _",
+            )
+        try:
+            duration = int(params.get("DurationSeconds", str(STS_DEFAULT_DURATION)))
+        except ValueError:
+            duration = 0
+        if not STS_MIN_DURATION <= duration <= STS_MAX_DURATION:
+            raise ApiError(
+                400,
+                "InvalidParameter.DurationSeconds",
+                f"DurationSeconds must be {STS_MIN_DURATION} to {STS_MAX_DURATION}",
+            )
+        provider_arn = params["OIDCProviderArn"]
+        with self._lock:
+            provider = self._oidc_providers.get(provider_arn)
+            role = self._oidc_roles.get(params["RoleArn"])
+        if provider is None:
+            raise ApiError(404, "EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.")
+        if role is None:
+            raise ApiError(404, "EntityNotExist.Role", "The specified Role not exists.")
+        claims = self._oidc_claims(params["OIDCToken"], provider, role.audience)
+        return _StsCheck(provider_arn, provider, role, session_name, duration, claims)
+
+    def _oidc_claims(self, token: str, provider: _OidcProvider, audience: str) -> dict:
+        """The claims of a token signed by the provider, current, and meant for audience; or raises."""
+        invalid = ApiError(400, "AuthenticationFail.OIDCToken.Invalid", "The OIDC token is invalid.")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise invalid
+        try:
+            header, claims = (json.loads(b64url_decode(part)) for part in parts[:2])
+        except (ValueError, RecursionError):  # bad base64url, bytes that are not UTF-8, or not JSON
+            raise invalid from None
+        if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
+            raise invalid
+        expected = hs256(provider.secret, f"{parts[0]}.{parts[1]}")
+        if not hmac.compare_digest(expected.encode(), parts[2].encode()):  # the exact encoding, not just the bytes
+            raise invalid
+        if claims.get("iss") != provider.issuer:
+            raise ApiError(
+                400, "AuthenticationFail.OIDCToken.IssuerError", "The issuer of the OIDC token is not the provider's."
+            )
+
+        def number(name: str, required: bool) -> float | None:
+            value = claims.get(name)
+            if value is None and not required:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise invalid
+            return value
+
+        now = self.clock()
+        expires, not_before = number("exp", True), number("nbf", False)
+        if expires <= now:
+            raise ApiError(400, "AuthenticationFail.OIDCToken.Expired", "The OIDC token has expired.")
+        if not_before is not None and not_before > now:
+            raise invalid
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise invalid
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if audience not in audiences:
+            raise ApiError(
+                400,
+                "AuthenticationFail.OIDCToken.InvalidAudience",
+                "The audience of the OIDC token is not one the role accepts.",
+            )
+        return claims
+
+    def _assume_role(self, check: _StsCheck, issue: bool) -> dict:
+        """The role's trust policy, then STS credentials (only registered and recorded when issue)."""
+        role, subject = check.role, check.claims["sub"]
+        if role.provider_arn != check.provider_arn or (role.subjects is not None and subject not in role.subjects):
+            raise ApiError(
+                403,
+                "AuthenticationFail.NoPermission",
+                "You are not authorized to assume the role with this OIDC token.",
+            )
+        expires = int(self.clock()) + check.duration
+        key_id = "STS." + secrets.token_hex(12)
+        secret, security_token = secrets.token_urlsafe(30), "CAIS" + secrets.token_urlsafe(96)
+        if issue:
+            self.add_access_key(key_id, secret, security_token)
+            session = StsSession(
+                key_id, role.arn, check.provider_arn, subject, check.session_name, check.duration, expires
+            )
+            with self._lock:
+                self._sts_sessions.append(session)
+        aud = check.claims["aud"]
+        return {
+            "OIDCTokenInfo": {
+                "Subject": subject,
+                "Issuer": check.claims["iss"],
+                "ClientIds": aud if isinstance(aud, str) else ",".join(str(a) for a in aud),
+            },
+            "AssumedRoleUser": {
+                "AssumedRoleId": f"{role.role_id}:{check.session_name}",
+                "Arn": f"acs:ram::{role.account}:assumed-role/{role.name}/{check.session_name}",
+            },
+            "Credentials": {
+                "AccessKeyId": key_id,
+                "AccessKeySecret": secret,
+                "SecurityToken": security_token,
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+            },
+        }
+
     def _record(self, received: Received) -> None:
         with self._lock:
             self._requests.append(received)
@@ -504,7 +794,8 @@ class FakeAliyun:
             self._errors.append(traceback.format_exc())
 
 
-def _redacted(headers) -> dict[str, str]:
+def _redacted(headers, secret: str | None = None) -> dict[str, str]:
+    """The headers, lower-cased, with credentials replaced; and secret (an OIDC token) wherever it shows."""
     out = {}
     for name, value in headers.items():
         name = name.lower()
@@ -512,6 +803,8 @@ def _redacted(headers) -> dict[str, str]:
             value = value.split("Signature=")[0] + "Signature=" + REDACTED
         elif name in ("x-acs-security-token", "x-acs-bearer-token"):
             value = REDACTED
+        if secret:
+            value = value.replace(secret, REDACTED)
         out[name] = value
     return out
 
@@ -568,23 +861,35 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "delay" and fake._stopping.wait(fault.seconds):
             return  # stopping: drop the request
 
+        sts = fake._sts_params(method, path, query, self.headers, body)
+        oidc_token = None
+        if sts is not None:  # anonymous: its parameters are recorded, with the OIDC token redacted
+            action, version, oidc_token = STS_ACTION, sts.get("Version"), sts.get("OIDCToken")
+            query = {**sts, "OIDCToken": REDACTED} if "OIDCToken" in sts else sts
+
         key_id, signed, verified = None, (), False
         status, payload = 200, None
         try:
             if early:
                 raise early
-            key_id, signed = fake._authenticate(method, path, query, self.headers, body)
-            verified = True
-            payload = fake._dispatch(method, path, query, action, version, key_id)
+            if sts is not None:
+                check = fake._sts_check(sts)
+                verified = True
+                # A fault replaces the answer: the caller never sees these credentials, so none are issued.
+                payload = fake._assume_role(check, issue=fault is None or fault.kind == "delay")
+            else:
+                key_id, signed = fake._authenticate(method, path, query, self.headers, body)
+                verified = True
+                payload = fake._dispatch(method, path, query, action, version, key_id)
         except ApiError as err:
             key_id, signed = err.context
-            status, payload = err.status, {"Code": err.code, "Message": err.message, "RequestId": request_id}
+            status, payload = err.status, self._error(sts is not None, err.code, err.message, request_id)
 
         extra_headers = {}
         garbage = False
         if fault is not None and fault.kind == "fail":
             status = fault.status
-            payload = {"Code": fault.code, "Message": fault.message, "RequestId": request_id}
+            payload = self._error(sts is not None, fault.code, fault.message, request_id)
             if fault.retry_after is not None:
                 extra_headers["x-acs-retry-after"] = str(fault.retry_after)
         elif fault is not None and fault.kind == "garbage":
@@ -606,7 +911,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status=status,
                 code=code,
                 signed_headers=tuple(signed),
-                headers=_redacted(self.headers),
+                headers=_redacted(self.headers, oidc_token),
             )
         )
         if garbage:
@@ -616,6 +921,12 @@ class _Handler(BaseHTTPRequestHandler):
             key = "requestId" if version == PERSONAL_VERSION and "data" in payload else "RequestId"
             payload = {key: request_id, **payload}
         self._send_json(status, payload, request_id, extra_headers)
+
+    @staticmethod
+    def _error(sts: bool, code: str, message: str, request_id: str) -> dict:
+        if sts:  # STS's own error body
+            return {"RequestId": request_id, "HostId": STS_HOST_ID, "Code": code, "Message": message}
+        return {"Code": code, "Message": message, "RequestId": request_id}
 
     def _send_json(self, status: int, payload: dict, request_id: str = "", extra: dict | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json;charset=utf-8", request_id, extra)

@@ -4,8 +4,10 @@ Every accepted request here was signed by the SDK itself, and every rejection is
 would see from the real gateway; the replay tests alter captured SDK requests on the wire.
 """
 
+import base64
 import http.client
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlencode
@@ -13,6 +15,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from alibabacloud_cr20181201 import models as cr_models
 from alibabacloud_cr20181201.client import Client as CrClient
+from alibabacloud_credentials.exceptions import CredentialException
+from alibabacloud_credentials.http import HttpOptions
+from alibabacloud_credentials.provider.oidc import OIDCRoleArnCredentialsProvider
 from alibabacloud_tea_openapi.client import Client as OpenApiClient
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 from alibabacloud_tea_openapi.models import Config, OpenApiRequest, Params
@@ -20,7 +25,8 @@ from alibabacloud_tea_openapi.utils import Utils
 from darabonba.core import DaraCore
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
-from fake_aliyun import FakeAliyun
+from fake_aliyun import FakeAliyun, StsSession, b64url, hs256
+from Tea.exceptions import RetryError
 
 AK, SECRET = "LTAI-fake-key", "fake-secret-do-not-leak"
 STS_AK, STS_SECRET, STS_TOKEN = "STS.fake-key", "sts-secret-do-not-leak", "sts-token-do-not-leak"
@@ -449,6 +455,377 @@ def test_garbage(fake):
         ee_token(cr(fake))
     assert fake.requests[-1].status == 200
     assert ee_token(cr(fake)).is_success
+
+
+# -- STS AssumeRoleWithOIDC (the RRSA flow), driven by alibabacloud-credentials' OIDC provider ------------
+
+ACCOUNT = "1234567890123456"
+OIDC_PROVIDER = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c1234"
+OTHER_PROVIDER = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c5678"
+OIDC_ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c1234"
+OIDC_ROLE = f"acs:ram::{ACCOUNT}:role/credctl-pusher"
+OPEN_ROLE = f"acs:ram::{ACCOUNT}:role/anyone-in-c1234"
+PUSHER = "system:serviceaccount:ci:pusher"
+
+
+@pytest.fixture
+def oidc(fake):
+    """The fake with an ACK cluster's OIDC provider and a role that trusts one of its service accounts."""
+    fake.add_oidc_provider(OIDC_PROVIDER, OIDC_ISSUER)
+    fake.add_oidc_provider(OTHER_PROVIDER, "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c5678")
+    fake.add_oidc_role(OIDC_ROLE, OIDC_PROVIDER, subjects=[PUSHER])
+    fake.add_oidc_role(OPEN_ROLE, OIDC_PROVIDER)
+    return fake
+
+
+def pusher_token(fake, **kwargs) -> str:
+    return fake.service_account_token(OIDC_PROVIDER, "ci", "pusher", **kwargs)
+
+
+def assume(fake, tmp_path, token, *, role_arn=OIDC_ROLE, provider_arn=OIDC_PROVIDER, session="credctl-ci", **kwargs):
+    """STS credentials from a fresh provider (each caches its own), the token in a file as the kubelet writes it."""
+    path = tmp_path / "token"
+    path.write_text(token)
+    provider = OIDCRoleArnCredentialsProvider(
+        role_arn=role_arn,
+        oidc_provider_arn=provider_arn,
+        oidc_token_file_path=str(path),
+        role_session_name=session,
+        sts_endpoint=fake.url,  # "http://...": Tea then drops the https it was told to use
+        **kwargs,
+    )
+    return provider.get_credentials()
+
+
+def jwt_parts(token: str) -> list[dict]:
+    return [json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) for part in token.split(".")[:2]]
+
+
+def forged(fake, token: str, header: dict | None = None, **claims) -> str:
+    """token with its claims changed and signed again with the provider's key (as only the cluster could)."""
+    old_header, old_claims = jwt_parts(token)
+    parts = [b64url(json.dumps(part).encode()) for part in (header or old_header, {**old_claims, **claims})]
+    signing_input = ".".join(parts)
+    return f"{signing_input}.{hs256(fake._oidc_providers[OIDC_PROVIDER].secret, signing_input)}"
+
+
+def sts_call(fake, params: dict, method="GET") -> tuple[int, dict]:
+    """AssumeRoleWithOIDC by hand: the parameters in the query, or for POST in a form body."""
+    params = {"Action": "AssumeRoleWithOIDC", "Format": "JSON", "Version": "2015-04-01", **params}
+    encoded = urlencode(params)
+    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    try:
+        if method == "GET":
+            connection.request("GET", "/?" + encoded)
+        else:
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            connection.request("POST", "/", body=encoded.encode(), headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_service_account_token(oidc):
+    now = int(time.time())
+    token = pusher_token(oidc, uid="sa-uid-1", pod="pusher-7d9f", ttl=600)
+    assert "=" not in token and len(token.split(".")) == 3
+    header, claims = jwt_parts(token)
+    assert header == {"alg": "HS256", "typ": "JWT"}
+    assert (claims["iss"], claims["sub"], claims["aud"]) == (OIDC_ISSUER, PUSHER, ["sts.aliyuncs.com"])
+    assert now <= claims["iat"] == claims["nbf"] <= time.time() and claims["exp"] == claims["iat"] + 600
+    pod_uid = claims["kubernetes.io"]["pod"]["uid"]
+    assert claims["kubernetes.io"] == {
+        "namespace": "ci",
+        "serviceaccount": {"name": "pusher", "uid": "sa-uid-1"},
+        "pod": {"name": "pusher-7d9f", "uid": pod_uid},
+    }
+    _, plain = jwt_parts(oidc.service_account_token(OIDC_PROVIDER, "ns", "sa", audience="aud-x", issuer="https://x"))
+    assert (plain["iss"], plain["sub"], plain["aud"]) == ("https://x", "system:serviceaccount:ns:sa", ["aud-x"])
+    assert "pod" not in plain["kubernetes.io"] and plain["kubernetes.io"]["serviceaccount"]["uid"]
+    with pytest.raises(ValueError):
+        oidc.service_account_token("acs:ram::1:oidc-provider/nope", "ns", "sa")
+
+
+def test_assume_role_with_oidc(oidc, tmp_path):
+    token = pusher_token(oidc, pod="pusher-7d9f")
+    before = int(time.time())
+    credentials = assume(oidc, tmp_path, token)
+    key_id = credentials.get_access_key_id()
+    assert key_id.startswith("STS.") and credentials.get_provider_name() == "oidc_role_arn"
+    assert before + 3600 <= credentials.get_expiration() <= time.time() + 3600  # Expiration, parsed
+    (session,) = oidc.sts_sessions
+    assert session == StsSession(
+        access_key_id=key_id,
+        role_arn=OIDC_ROLE,
+        provider_arn=OIDC_PROVIDER,
+        subject=PUSHER,
+        session_name="credctl-ci",
+        duration_seconds=3600,
+        expires=credentials.get_expiration(),
+    )
+    assert oidc.identity_of(key_id) == session and oidc.identity_of(AK) is None
+
+    (received,) = oidc.requests  # anonymous, recorded, and the token redacted
+    assert (received.method, received.path, received.action, received.version) == (
+        "GET",
+        "/",
+        "AssumeRoleWithOIDC",
+        "2015-04-01",
+    )
+    assert (received.access_key_id, received.verified, received.status, received.code) == (None, True, 200, None)
+    assert received.signed_headers == () and "authorization" not in received.headers
+    assert received.headers["host"] == oidc.url  # the literal scheme-and-host Tea sends
+    assert received.query["OIDCToken"] == "<redacted>"
+    assert {k: received.query[k] for k in ("Format", "DurationSeconds", "RoleArn", "OIDCProviderArn")} == {
+        "Format": "JSON",
+        "DurationSeconds": "3600",
+        "RoleArn": OIDC_ROLE,
+        "OIDCProviderArn": OIDC_PROVIDER,
+    }
+    assert received.query["RoleSessionName"] == "credctl-ci" and "Timestamp" in received.query
+
+    # The STS credentials sign ACR calls that verify, security token and all.
+    client = cr(
+        oidc,
+        key=key_id,
+        secret=credentials.get_access_key_secret(),
+        security_token=credentials.get_security_token(),
+    )
+    body = ee_token(client)
+    assert oidc.tokens_for(key_id) == [body.authorization_token]
+    signed = oidc.requests[-1]
+    assert signed.verified and signed.access_key_id == key_id and "x-acs-security-token" in signed.signed_headers
+    with pytest.raises(ClientException, match=r"InvalidSecurityToken\.Mismatch"):
+        ee_token(cr(oidc, key=key_id, secret=credentials.get_access_key_secret()))
+
+    dump = repr(oidc.requests)
+    for secret in (token, token.split(".")[2], credentials.get_access_key_secret(), credentials.get_security_token()):
+        assert secret not in dump
+
+    oidc.reset()
+    assert oidc.sts_sessions == [] and oidc.identity_of(key_id) is None
+
+
+def test_sessions_are_distinct_and_duration_is_asked(oidc, tmp_path):
+    first = assume(oidc, tmp_path, pusher_token(oidc), duration_seconds=43200, session="a.b@c-d_e")
+    second = assume(oidc, tmp_path, oidc.service_account_token(OIDC_PROVIDER, "web", "app"), role_arn=OPEN_ROLE)
+    assert first.get_access_key_id() != second.get_access_key_id()
+    assert first.get_expiration() >= time.time() + 43200 - 5
+    assert [(s.role_arn, s.subject, s.session_name, s.duration_seconds) for s in oidc.sts_sessions] == [
+        (OIDC_ROLE, PUSHER, "a.b@c-d_e", 43200),
+        (OPEN_ROLE, "system:serviceaccount:web:app", "credctl-ci", 3600),
+    ]
+
+
+def test_sts_response_body(oidc):
+    status, body = sts_call(
+        oidc,
+        {
+            "RoleArn": OIDC_ROLE,
+            "OIDCProviderArn": OIDC_PROVIDER,
+            "OIDCToken": pusher_token(oidc),
+            "RoleSessionName": "sess-1",
+            "DurationSeconds": "900",
+        },
+    )
+    assert status == 200 and body["RequestId"]
+    assert body["OIDCTokenInfo"] == {"Subject": PUSHER, "Issuer": OIDC_ISSUER, "ClientIds": "sts.aliyuncs.com"}
+    assert re.fullmatch(r"\d+:sess-1", body["AssumedRoleUser"]["AssumedRoleId"])
+    assert body["AssumedRoleUser"]["Arn"] == f"acs:ram::{ACCOUNT}:assumed-role/credctl-pusher/sess-1"
+    credentials = body["Credentials"]
+    (session,) = oidc.sts_sessions
+    assert credentials["AccessKeyId"] == session.access_key_id and session.duration_seconds == 900
+    assert credentials["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(session.expires))
+    assert credentials["AccessKeySecret"] and credentials["SecurityToken"]
+
+
+def test_sts_form_body(oidc):
+    """A POST may carry the parameters (the action too) form-encoded in its body."""
+    token = forged(oidc, pusher_token(oidc), aud="sts.aliyuncs.com")  # aud may be a bare string
+    params = {"RoleArn": OIDC_ROLE, "OIDCProviderArn": OIDC_PROVIDER, "OIDCToken": token, "RoleSessionName": "s-2"}
+    status, body = sts_call(oidc, params, method="POST")
+    assert status == 200 and body["Credentials"]["AccessKeyId"] == oidc.sts_sessions[0].access_key_id
+    assert body["OIDCTokenInfo"]["ClientIds"] == "sts.aliyuncs.com"
+    received = oidc.requests[-1]
+    assert (received.method, received.action, received.verified) == ("POST", "AssumeRoleWithOIDC", True)
+    assert received.query["OIDCToken"] == "<redacted>" and received.query["RoleArn"] == OIDC_ROLE
+    assert token not in repr(oidc.requests)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"Version": "2015-04-02"}, 400, "InvalidVersion"),
+        ({"RoleArn": None}, 400, "MissingParameter"),
+        ({"OIDCProviderArn": ""}, 400, "MissingParameter"),
+        ({"OIDCToken": None}, 400, "MissingParameter"),
+        ({"RoleSessionName": None}, 400, "MissingParameter"),
+        ({"RoleSessionName": "x" * 65}, 400, "InvalidParameter.RoleSessionName"),
+        ({"DurationSeconds": "899"}, 400, "InvalidParameter.DurationSeconds"),
+        ({"DurationSeconds": "an hour"}, 400, "InvalidParameter.DurationSeconds"),
+    ],
+)
+def test_sts_parameters(oidc, change, status, code):
+    params = {
+        "RoleArn": OIDC_ROLE,
+        "OIDCProviderArn": OIDC_PROVIDER,
+        "OIDCToken": pusher_token(oidc),
+        "RoleSessionName": "sess",
+    }
+    params = {k: v for k, v in {**params, **change}.items() if v is not None}
+    got, body = sts_call(oidc, params)
+    assert (got, body["Code"], body["HostId"]) == (status, code, "sts.aliyuncs.com") and body["RequestId"]
+    if code == "MissingParameter":
+        assert body["Message"] == f"{next(iter(change))} is mandatory for this action."
+    assert oidc.sts_sessions == [] and oidc.requests[-1].code == code and not oidc.requests[-1].verified
+
+
+def other_cluster_token(fake):
+    """A token from another cluster, claiming to be from this one's issuer: its signature gives it away."""
+    return fake.service_account_token(OTHER_PROVIDER, "ci", "pusher", issuer=OIDC_ISSUER)
+
+
+def tampered(fake):
+    """The pusher's token with its sub changed but not signed again."""
+    header, _, signature = pusher_token(fake).split(".")
+    _, forged_claims, _ = forged(fake, pusher_token(fake), sub="system:serviceaccount:kube-system:admin").split(".")
+    return f"{header}.{forged_claims}.{signature}"
+
+
+REFUSALS = {
+    "expired": (lambda f: {"token": pusher_token(f, ttl=-1)}, 400, "AuthenticationFail.OIDCToken.Expired"),
+    "wrong issuer": (
+        lambda f: {"token": pusher_token(f, issuer="https://kubernetes.default.svc")},
+        400,
+        "AuthenticationFail.OIDCToken.IssuerError",
+    ),
+    "wrong audience": (
+        lambda f: {"token": pusher_token(f, audience="https://kubernetes.default.svc")},
+        400,
+        "AuthenticationFail.OIDCToken.InvalidAudience",
+    ),
+    "not yet valid": (lambda f: {"token": forged(f, pusher_token(f), nbf=time.time() + 600)}, 400, "Invalid"),
+    "no subject": (lambda f: {"token": forged(f, pusher_token(f), sub=None)}, 400, "Invalid"),
+    "alg none": (lambda f: {"token": forged(f, pusher_token(f), header={"alg": "none"})}, 400, "Invalid"),
+    "tampered": (lambda f: {"token": tampered(f)}, 400, "AuthenticationFail.OIDCToken.Invalid"),
+    "other cluster's key": (lambda f: {"token": other_cluster_token(f)}, 400, "AuthenticationFail.OIDCToken.Invalid"),
+    "garbage": (lambda f: {"token": "not-a-jwt"}, 400, "AuthenticationFail.OIDCToken.Invalid"),
+    "not base64url": (lambda f: {"token": "e30=.e30=.AAAA"}, 400, "AuthenticationFail.OIDCToken.Invalid"),
+    "unknown role": (
+        lambda f: {"token": pusher_token(f), "role_arn": f"acs:ram::{ACCOUNT}:role/nobody"},
+        404,
+        "EntityNotExist.Role",
+    ),
+    "unknown provider": (
+        lambda f: {"token": pusher_token(f), "provider_arn": f"acs:ram::{ACCOUNT}:oidc-provider/gone"},
+        404,
+        "EntityNotExist.OIDCProvider",
+    ),
+    "subject not trusted": (
+        lambda f: {"token": f.service_account_token(OIDC_PROVIDER, "ci", "builder")},
+        403,
+        "AuthenticationFail.NoPermission",
+    ),
+    "provider not trusted": (
+        lambda f: {"token": f.service_account_token(OTHER_PROVIDER, "ci", "pusher"), "provider_arn": OTHER_PROVIDER},
+        403,
+        "AuthenticationFail.NoPermission",
+    ),
+    "session name too short": (
+        lambda f: {"token": pusher_token(f), "session": "a"},
+        400,
+        "InvalidParameter.RoleSessionName",
+    ),
+    "session name with a space": (
+        lambda f: {"token": pusher_token(f), "session": "ci pusher"},
+        400,
+        "InvalidParameter.RoleSessionName",
+    ),
+    "duration too long": (
+        lambda f: {"token": pusher_token(f), "duration_seconds": 43201},
+        400,
+        "InvalidParameter.DurationSeconds",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_sts_refusals(oidc, tmp_path, case):
+    make, status, code = REFUSALS[case]
+    code = "AuthenticationFail.OIDCToken.Invalid" if code == "Invalid" else code
+    kwargs = make(oidc)
+    token = kwargs.pop("token")
+    with pytest.raises(CredentialException) as caught:
+        assume(oidc, tmp_path, token, **kwargs)
+    message = str(caught.value)
+    assert message.startswith(f"error refreshing credentials from oidc_role_arn, http_code: {status}, result: ")
+    assert f'"Code": "{code}"' in message and '"HostId": "sts.aliyuncs.com"' in message
+    assert oidc.sts_sessions == []
+    received = oidc.requests[-1]
+    assert (received.action, received.status, received.code) == ("AssumeRoleWithOIDC", status, code)
+    assert received.verified is (status == 403)  # the token checked out; the trust policy said no
+    assert received.query["OIDCToken"] == "<redacted>" and token not in repr(oidc.requests)
+
+
+def test_sts_clock(oidc, tmp_path):
+    token = pusher_token(oidc, ttl=900)
+    oidc.clock = lambda: time.time() + 900  # the fake's clock has moved on: the token expired
+    with pytest.raises(CredentialException, match=r"AuthenticationFail\.OIDCToken\.Expired"):
+        assume(oidc, tmp_path, token)
+    oidc.clock = lambda: time.time() - 60  # and back before its nbf
+    with pytest.raises(CredentialException, match=r"AuthenticationFail\.OIDCToken\.Invalid"):
+        assume(oidc, tmp_path, token)
+    assert oidc.sts_sessions == []
+
+
+def test_sts_faults(oidc, tmp_path):
+    token = pusher_token(oidc)
+    oidc.fail_next(503, "ServiceUnavailable", "try later")
+    with pytest.raises(CredentialException) as caught:
+        assume(oidc, tmp_path, token)
+    assert "http_code: 503" in str(caught.value) and '"Code": "ServiceUnavailable"' in str(caught.value)
+    received = oidc.requests[-1]
+    assert (received.status, received.code, received.verified) == (503, "ServiceUnavailable", True)
+
+    oidc.garbage_next()
+    with pytest.raises(json.JSONDecodeError):  # the SDK parses the body unguarded
+        assume(oidc, tmp_path, token)
+    assert oidc.requests[-1].status == 200
+
+    oidc.unsuccessful_next()
+    with pytest.raises(CredentialException, match="error retrieving credentials"):
+        assume(oidc, tmp_path, token)
+    assert oidc.sts_sessions == []  # none of those answers carried credentials, so none were issued
+    assert [r.verified for r in oidc.requests] == [True] * 3  # but the token was checked each time
+
+    oidc.delay_next(1.0)
+    started = time.monotonic()
+    with pytest.raises(RetryError, match="timed out"):
+        assume(oidc, tmp_path, token, http_options=HttpOptions(read_timeout=200))
+    assert time.monotonic() - started < 0.9
+
+    oidc.delay_next(0.2)
+    credentials = assume(oidc, tmp_path, token)
+    assert [s.access_key_id for s in oidc.sts_sessions] == [credentials.get_access_key_id()]
+    deadline = time.monotonic() + 5
+    while len(oidc.calls("AssumeRoleWithOIDC")) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.status for r in oidc.calls("AssumeRoleWithOIDC")] == [503, 200, 200, 200, 200]
+    # The late answer the client gave up on was a normal one: its credentials were issued all the same.
+    sessions = oidc.sts_sessions
+    assert len(sessions) == 2 and sessions[0].access_key_id == credentials.get_access_key_id()
+
+
+def test_signed_path_is_unchanged_by_sts(oidc, captured):
+    """An ordinary signed call still needs its signature, and an unsigned call with another action is refused."""
+    ee_token(cr(oidc))
+    (original,) = captured
+    status, body = replay(oidc, original, drop=("Authorization",))
+    assert (status, body["Code"]) == (400, "MissingAuthorization") and "HostId" not in body
+    status, body = sts_call(oidc, {"Action": "AssumeRole", "RoleArn": OIDC_ROLE})
+    assert (status, body["Code"]) == (400, "MissingAuthorization")
+    assert oidc.requests[-1].action is None and oidc.sts_sessions == []
 
 
 # -- the server itself ---------------------------------------------------------------------------------

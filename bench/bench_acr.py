@@ -1,15 +1,17 @@
-"""Start-up benchmark of docker-credential-acr-helper: warm (cached token) and cold (API call) get.
+"""Start-up benchmark of docker-credential-acr-helper: warm (cached token) and cold (API call) get,
+and of credctl-kubelet-provider answering from the same cache (node identity and a pod's role).
 
     python bench/bench_acr.py [--rounds N]
 
 Run it with the interpreter of the venv where credctl is installed (not editable). The Alibaba
 Cloud API is the loopback fake of the test suite (tests/fake_aliyun.py, which verifies every
-request's signature); nothing leaves 127.0.0.1. Budgets: warm get <= 3x a bare
-`python -I -S -c pass` (no SDK import, no network); cold get <= 1 s.
+request's signature); nothing leaves 127.0.0.1. Budgets: warm get and warm kubelet answers <= 3x
+a bare `python -I -S -c pass` (no SDK import, no network); cold get <= 1 s.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -24,6 +26,9 @@ from common import Command, CommandFailed, Row, Timing, Unavailable, measure, ru
 from fake_aliyun import FakeAliyun  # noqa: E402
 
 OURS = Path(sys.executable).parent / "docker-credential-acr-helper"
+PLUGIN = Path(sys.executable).parent / "credctl-kubelet-provider"
+PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-bench"
+ROLE_ARN = "acs:ram::1234567890123456:role/bench-puller"
 FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
 REGISTRY = "benchteam-registry.cn-hangzhou.cr.aliyuncs.com"
 BUDGET_WARM = 3.0  # ours / bare interpreter
@@ -46,7 +51,17 @@ def environment(fake: FakeAliyun, home: Path) -> dict[str, str]:
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "bench-secret",
         "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",  # never probe the metadata service
         "CREDCTL_ACR_ENDPOINT": fake.url,
+        "ALIBABA_CLOUD_STS_ENDPOINT": fake.url,
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER_ARN,
     }
+
+
+def kubelet_request(image: str, token: str = "") -> bytes:
+    request = {"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest"}
+    request["image"] = image
+    if token:
+        request |= {"serviceAccountToken": token, "serviceAccountAnnotations": {"acr.credctl.io/role-arn": ROLE_ARN}}
+    return json.dumps(request).encode()
 
 
 def collect(rounds: int) -> list[Row]:
@@ -57,6 +72,8 @@ def collect(rounds: int) -> list[Row]:
         with FakeAliyun() as fake:
             fake.add_access_key("BENCHAKID", "bench-secret")
             fake.add_instance("cri-bench", "benchteam", "cn-hangzhou")
+            fake.add_oidc_provider(PROVIDER_ARN, "https://oidc.bench.example")
+            fake.add_oidc_role(ROLE_ARN, PROVIDER_ARN)
             return bench(environment(fake, home), rounds, fake)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -66,10 +83,15 @@ def bench(env: dict[str, str], rounds: int, fake: FakeAliyun) -> list[Row]:
     warm = Command("ours warm get", [str(OURS), "get"], REGISTRY.encode(), env)
     cold = Command("ours cold get", [str(OURS), "get"], REGISTRY.encode(), {**env, "CREDCTL_ACR_NO_CACHE": "1"})
     floor = Command("python -I -S", FLOOR, b"", env)
-    run_once(warm)  # fills the cache
+    image = f"{REGISTRY}/team/app:1"
+    node = Command("kubelet node warm", [str(PLUGIN)], kubelet_request(image), env)
+    token = fake.service_account_token(PROVIDER_ARN, "team-a", "puller", uid="bench", ttl=24 * 3600)
+    pod = Command("kubelet pod warm", [str(PLUGIN)], kubelet_request(image, token), env)
+    for command in (warm, node, pod):
+        run_once(command)  # fills the cache
     before = len(fake.requests)
     print(f"[warm get] cached token, {rounds} rounds ...", flush=True)
-    timings = measure([warm, floor], rounds=rounds)
+    timings = measure([warm, node, pod, floor], rounds=rounds)
     common.print_timings(timings)
     if len(fake.requests) != before:
         raise CommandFailed(f"warm get made {len(fake.requests) - before} API request(s); it must make none")
@@ -79,6 +101,8 @@ def bench(env: dict[str, str], rounds: int, fake: FakeAliyun) -> list[Row]:
     one_second = Timing("1 s budget", [BUDGET_COLD_MS])
     return [
         Row("acr warm get", ours=timings[warm.name], peer=timings[floor.name], budget=BUDGET_WARM),
+        Row("kubelet plugin warm (node)", ours=timings[node.name], peer=timings[floor.name], budget=BUDGET_WARM),
+        Row("kubelet plugin warm (pod role)", ours=timings[pod.name], peer=timings[floor.name], budget=BUDGET_WARM),
         Row("acr cold get (vs 1 s)", ours=cold_timing[cold.name], peer=one_second, budget=1.0),
     ]
 

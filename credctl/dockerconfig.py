@@ -10,14 +10,13 @@ change. A file that does not parse is never written (docker/cli overwrites it: c
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from credctl.errors import CredctlError
 from credctl.paths import locked, make_private_dirs, write_atomically
 from credctl.protocol import DOCKER_HUB_KEYS
+from credctl.quickjson import loads
 
 DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # Docker's key for Docker Hub; containers/image's
 _HUB_NAMES = {key.rstrip("/") for key in DOCKER_HUB_KEYS}
@@ -66,16 +65,23 @@ def helper_key(registry: str, podman: bool = False) -> str:
     return registry_host(registry)
 
 
-@dataclass
 class ConfigFile:
-    """A parsed config file, edited in place; render() gives the text to write."""
+    """A parsed config file, edited in place; render() gives the text to write.
 
-    path: str
-    data: dict = field(default_factory=dict)
-    indent: str = "\t"
-    trailing_newline: bool = False
-    text: str = ""  # as read ("" for a new file)
-    original: dict = field(default_factory=dict)  # the data as read, to tell whether anything changed
+    A plain class, not a dataclass: `dataclasses` imports `inspect` (about 6 ms), and the kubelet
+    plugin reads this file on every image pull."""
+
+    def __init__(
+        self,
+        path: str,
+        data: dict | None = None,
+        indent: str = "\t",
+        trailing_newline: bool = False,
+        text: str = "",  # as read ("" for a new file)
+        original: dict | None = None,  # the data as read, to tell whether anything changed
+    ) -> None:
+        self.path, self.data, self.indent = path, {} if data is None else data, indent
+        self.trailing_newline, self.text, self.original = trailing_newline, text, {} if original is None else original
 
     @classmethod
     def read(cls, path: str) -> ConfigFile:
@@ -89,8 +95,8 @@ class ConfigFile:
         if not text.strip():
             return cls(path, text=text)
         try:
-            data = json.loads(text, object_pairs_hook=_merge_duplicates)
-        except json.JSONDecodeError as err:
+            data = loads(text, object_pairs_hook=_merge_duplicates)
+        except ValueError as err:  # json.JSONDecodeError
             raise ConfigError(
                 f"{path} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}): "
                 "fix or remove it; credctl never overwrites a file it cannot read"
@@ -103,7 +109,7 @@ class ConfigFile:
             _indent_of(text),
             text.endswith("\n"),
             text,
-            json.loads(text, object_pairs_hook=_merge_duplicates),
+            loads(text, object_pairs_hook=_merge_duplicates),
         )
         config._check_types()
         return config
@@ -155,6 +161,8 @@ class ConfigFile:
 
         masked replaces every secret in `auths` with *** (for showing to people).
         """
+        import json  # only to write: readers (the kubelet plugin) need not import it
+
         data = _masked(self.data) if masked else self.data
         text = json.dumps(data, indent=self.indent, ensure_ascii=False)
         for char, escape in _GO_HTML_ESCAPES:  # these appear only inside strings in JSON text

@@ -18,13 +18,13 @@ The same speed rules as the docker helpers: standard library only on a warm ACR 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
 from credctl import __version__
 from credctl.errors import BadInput, CredctlError
+from credctl.quickjson import dumps, loads
 
 PROGRAM = "credctl-kubelet-provider"
 GROUP = "credentialprovider.kubelet.k8s.io"
@@ -52,7 +52,7 @@ class Request:
 def parse_request(data: bytes) -> Request:
     """A CredentialProviderRequest; BadInput (one line, never quoting the token) otherwise."""
     try:
-        request = json.loads(data.decode("utf-8"))
+        request = loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise BadInput("the request on stdin is not JSON (expected a CredentialProviderRequest)") from None
     if not isinstance(request, dict):
@@ -141,7 +141,7 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
         from credctl.protocol import read_input
 
         request = parse_request(read_input(stdin))
-        output = json.dumps(answer(request, environ), separators=(",", ":")) + "\n"
+        output = dumps(answer(request, environ)) + "\n"
     except CredctlError as err:
         return _fail(stderr, str(err))
     except OSError as err:

@@ -4,10 +4,10 @@ Small facts credctl remembers between runs, such as which keyring backend this m
 that docker-credential-keyring need not detect it on every call. Deleting the file is safe.
 """
 
-import json
 import os
 
 from credctl.paths import locked, write_atomically
+from credctl.quickjson import loads
 
 
 def settings_path(environ=os.environ) -> str:
@@ -19,7 +19,7 @@ def load(environ=os.environ) -> dict:
     """The settings, or {} when there are none or the file is not a JSON object."""
     try:
         with open(settings_path(environ), encoding="utf-8") as file:
-            settings = json.load(file)
+            settings = loads(file.read())
     except (OSError, ValueError):
         return {}
     return settings if isinstance(settings, dict) else {}
@@ -35,4 +35,6 @@ def update(environ=os.environ, **changes: object) -> None:
                 settings.pop(key, None)
             else:
                 settings[key] = value
+        import json  # only to write
+
         write_atomically(path, (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())

@@ -19,7 +19,6 @@ library only, except `credential`, which the cold path calls.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import time
@@ -27,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from credctl.errors import BadInput, StoreUnavailable
+from credctl.quickjson import loads
 
 ROLE_ARN = "acr.credctl.io/role-arn"
 ROLE_NAME = "pod-identity.alibabacloud.com/role-name"
@@ -147,7 +147,7 @@ def token_subject(token: str, now: float | None = None) -> str:
     here too, so that a cached ACR token is never handed out for one."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
         account = (claims.get("kubernetes.io") or {}).get("serviceaccount") or {}
         issuer, subject, uid = claims["iss"], claims["sub"], account.get("uid", "")
         expires = claims.get("exp", 0)

@@ -1,0 +1,63 @@
+"""json.loads and a compact json.dumps without `import json`, for the kubelet plugin's hot path.
+
+`import json` costs about 7 ms per process, nearly all of it `re` and `enum`, which only the
+json module's pure-Python parts need. Well-formed documents are decoded by CPython's C scanner
+(`_json`, the one json itself uses); anything else goes to json.loads, so results and error
+messages are exactly json's. Encoding covers what credctl writes on hot paths (objects, arrays,
+strings, numbers, booleans, null), with Go's escaping: the output is what a Go program writes.
+"""
+
+from __future__ import annotations
+
+from credctl.protocol import JSON_SPACE, json_string
+
+_CONSTANTS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+class _Context:
+    """The attributes _json's scanner reads, with json.loads' defaults."""
+
+    strict = True
+    object_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = _CONSTANTS.__getitem__
+
+    def __init__(self, object_pairs_hook) -> None:
+        self.object_pairs_hook = object_pairs_hook
+
+
+def loads(text: str, object_pairs_hook=None) -> object:
+    """json.loads(text, object_pairs_hook=...): the same value, or the same JSONDecodeError."""
+    try:
+        from _json import make_scanner
+    except ImportError:
+        make_scanner = None
+    if make_scanner is not None:
+        start = len(text) - len(text.lstrip(JSON_SPACE))
+        try:
+            value, end = make_scanner(_Context(object_pairs_hook))(text, start)
+            if not text[end:].strip(JSON_SPACE):
+                return value
+        except Exception:
+            # StopIteration, or a decode error (a SystemError on 3.11, whose scanner reports
+            # errors only once json.decoder is imported): json.loads says what is wrong.
+            pass
+    import json
+
+    return json.loads(text, object_pairs_hook=object_pairs_hook)
+
+
+def dumps(value: object) -> str:
+    """Compact JSON (no spaces), keys in the dict's order."""
+    if isinstance(value, str):
+        return json_string(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json_string(key)}:{dumps(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(item) for item in value) + "]"
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON here")

@@ -1,0 +1,85 @@
+"""credctl.quickjson: the same values and the same errors as json.loads, without importing json.
+
+Checked against json itself in a fresh interpreter (where json.decoder is not imported yet, the
+case the kubelet plugin is in) and in-process over generated documents and arbitrary text.
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credctl.quickjson import dumps, loads
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
+_documents = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+)
+
+
+def outcome(function, *args, **kwargs):
+    try:
+        return ("value", repr(function(*args, **kwargs)))  # repr: NaN equals NaN
+    except ValueError as err:
+        return ("error", type(err).__name__, str(err))
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=_documents, spaces=st.sampled_from(["", " ", "\n\t ", "\r\n"]))
+def test_documents_decode_as_json_decodes_them(document, spaces):
+    text = spaces + json.dumps(document) + spaces
+    assert outcome(loads, text) == outcome(json.loads, text)
+    assert outcome(loads, text, object_pairs_hook=list) == outcome(json.loads, text, object_pairs_hook=list)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(st.text(max_size=30), st.sampled_from(['{"a":1} x', "[1,]", "\ufeff{}", '"\\ud800"', "01"])))
+def test_anything_else_fails_or_succeeds_as_json_does(text):
+    assert outcome(loads, text) == outcome(json.loads, text)
+
+
+def test_constants_as_json_reads_them():
+    assert math.isnan(loads("NaN")) and loads("[Infinity,-Infinity]") == [math.inf, -math.inf]
+
+
+def test_errors_in_a_fresh_interpreter_are_jsons_own():
+    """Before anything imported json.decoder, the C scanner cannot raise its error (3.11)."""
+    program = (
+        "import sys\n"
+        "from credctl.quickjson import loads\n"
+        "assert 'json.decoder' not in sys.modules\n"
+        "assert loads(' {\"a\": [1, 2.5, null]} ') == {'a': [1, 2.5, None]}\n"
+        "assert 'json.decoder' not in sys.modules\n"
+        "try:\n"
+        "    loads('{not json')\n"
+        "except ValueError as err:\n"
+        "    print(type(err).__name__, err)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, encoding="utf-8", check=True)
+    assert (
+        result.stdout == "JSONDecodeError Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n"
+    )
+
+
+_no_floats = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_no_floats)
+def test_dumps_round_trips_compactly(document):
+    text = dumps(document)
+    assert json.loads(text) == document
+    assert len(text) <= len(json.dumps(document, separators=(",", ":"), ensure_ascii=False)) + 5 * text.count("\\u")
+
+
+def test_dumps_escapes_as_go_does():
+    assert (
+        dumps({"a<b>&c": ["\u2028", "\n", None, True, 7]})
+        == '{"a\\u003cb\\u003e\\u0026c":["\\u2028","\\n",null,true,7]}'
+    )

@@ -286,3 +286,72 @@ def test_a_warm_call_needs_neither_the_sdk_nor_the_cli(rrsa, tmp_path, pod):
     assert "credctl.kubelet" in modules, "no import timings: is this the plugin?"
     assert [name for name in modules if name.split(".")[0] in HEAVY or name == "credctl.acr.tokens"] == []
     assert rrsa.requests == before
+
+
+# --- which role a request names (in-process) ---------------------------------------------------
+
+
+def jwt(sub: str, uid: str = "u1", exp: int | None = None) -> str:
+    import base64
+
+    claims = {"iss": ISSUER, "sub": sub, "exp": exp or int(time.time()) + 600}
+    claims["kubernetes.io"] = {"serviceaccount": {"uid": uid}}
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"e30.{body}.sig"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "role"),
+    [
+        (
+            {"acr.credctl.io/role-arn": f"acs:ram::{ACCOUNT}:role/a.b@c+d=e,f-g/h"},
+            f"acs:ram::{ACCOUNT}:role/a.b@c+d=e,f-g/h",
+        ),
+        ({"pod-identity.alibabacloud.com/role-name": "puller_1"}, f"acs:ram::{ACCOUNT}:role/puller_1"),
+        (
+            {"acr.credctl.io/role-arn": ROLE_B, "pod-identity.alibabacloud.com/role-name": "ignored"},
+            ROLE_B,
+        ),
+        ({}, None),
+        ({"unrelated": "x"}, None),
+    ],
+)
+def test_the_role_a_request_names(annotations, role):
+    from credctl.acr.podidentity import from_request
+
+    pod = from_request(
+        jwt("system:serviceaccount:ns:sa"), annotations, {"ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER_ARN}
+    )
+    assert (pod and pod.role_arn) == role
+    if pod:
+        assert pod.session_name() == "credctl-ns.sa"
+        assert pod.fingerprint() == f"pod:{role}:{PROVIDER_ARN}:{ISSUER} system:serviceaccount:ns:sa u1"
+
+
+@pytest.mark.parametrize(
+    "role_arn",
+    ["acs:ram::12x4:role/a", f"acs:ram::{ACCOUNT}:user/a", f"acs:ram::{ACCOUNT}:role/", "arn:aws:iam::1:role/a", "x"],
+)
+def test_role_arns_credctl_refuses(role_arn):
+    from credctl.acr.podidentity import from_request
+    from credctl.errors import BadInput
+
+    with pytest.raises(BadInput, match="must look like acs:ram::<account>:role/<name>"):
+        from_request(
+            jwt("system:serviceaccount:ns:sa"),
+            {"acr.credctl.io/role-arn": role_arn},
+            {"ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER_ARN},
+        )
+
+
+def test_session_names_stay_within_what_sts_allows():
+    from credctl.acr.podidentity import from_request
+
+    long_name = "n" * 63
+    pod = from_request(
+        jwt(f"system:serviceaccount:{long_name}:{long_name}"),
+        role_annotation(ROLE_A),
+        {"ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER_ARN},
+    )
+    name = pod.session_name()
+    assert len(name) == 64 and name.startswith("credctl-nnn") and set(name) <= set("credtl-n.")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,10 +33,10 @@ PROVIDER_ARN = "acr.credctl.io/oidc-provider-arn"
 ANNOTATIONS = (ROLE_ARN, ROLE_NAME, PROVIDER_ARN)
 AUDIENCE = "sts.aliyuncs.com"  # the audience ACK's RRSA tokens carry and STS expects
 
-_ROLE = re.compile(r"acs:ram::(\d+):role/[\w.@+=,/-]{1,128}")
-_PROVIDER = re.compile(r"acs:ram::(\d+):oidc-provider/[\w.-]{1,128}")
-_ROLE_NAME = re.compile(r"[\w.@+=,-]{1,64}")
-_SESSION_CHARS = re.compile(r"[^\w.@-]")
+# Name characters RAM allows (ASCII only); sets, not regular expressions: `re` costs ~5 ms to import.
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_ROLE_NAME_CHARS = _WORD | frozenset(".@+=,-")
+_SESSION_CHARS = _WORD | frozenset(".@-")
 
 
 class PodIdentity:
@@ -55,7 +54,7 @@ class PodIdentity:
     def session_name(self) -> str:
         """credctl-<namespace>.<service account>: STS allows 2-64 of [A-Za-z0-9.@_-]."""
         account = self.subject.split(" ")[1].removeprefix("system:serviceaccount:").replace(":", ".")
-        return ("credctl-" + _SESSION_CHARS.sub("-", account))[:64]
+        return ("credctl-" + "".join(c if c in _SESSION_CHARS else "-" for c in account))[:64]
 
     @contextmanager
     def token_file(self) -> Iterator[str]:
@@ -125,20 +124,29 @@ def from_request(token: str, annotations: dict[str, str], environ=os.environ) ->
     role_name = annotations.get(ROLE_NAME, "")
     if not role_arn and not role_name:
         return None
-    provider = _PROVIDER.fullmatch(provider_arn)
-    if provider is None:
+    provider_account = arn_account(provider_arn, "oidc-provider", _WORD | frozenset(".-"))
+    if provider_account is None:
         where = f"{PROVIDER_ARN} (annotation) or ALIBABA_CLOUD_OIDC_PROVIDER_ARN (plugin environment)"
         raise StoreUnavailable(
             f"the service account names a RAM role but no valid OIDC provider ARN: set {where} "
             f"to acs:ram::<account>:oidc-provider/<name>, not {provider_arn!r}"
         )
     if not role_arn:
-        if not _ROLE_NAME.fullmatch(role_name):
+        if not 0 < len(role_name) <= 64 or not set(role_name) <= _ROLE_NAME_CHARS:
             raise BadInput(f"{ROLE_NAME} is not a RAM role name: {role_name!r}")
-        role_arn = f"acs:ram::{provider.group(1)}:role/{role_name}"
-    if not _ROLE.fullmatch(role_arn):
+        role_arn = f"acs:ram::{provider_account}:role/{role_name}"
+    if arn_account(role_arn, "role", _ROLE_NAME_CHARS | {"/"}) is None:
         raise BadInput(f"{ROLE_ARN} must look like acs:ram::<account>:role/<name>, not {role_arn!r}")
     return PodIdentity(role_arn, provider_arn, token, token_subject(token))
+
+
+def arn_account(arn: str, kind: str, name_chars: frozenset[str]) -> str | None:
+    """The account of acs:ram::<account>:<kind>/<name>, or None when arn is not one."""
+    account, _, resource = arn.removeprefix("acs:ram::").partition(":")
+    name = resource.removeprefix(kind + "/")
+    if not arn.startswith("acs:ram::") or not (account.isascii() and account.isdigit()) or name == resource:
+        return None
+    return account if 0 < len(name) <= 128 and set(name) <= name_chars else None
 
 
 def token_subject(token: str, now: float | None = None) -> str:

@@ -18,11 +18,9 @@ library only, except `credential`, which the cold path calls.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from credctl.errors import BadInput, StoreUnavailable
 from credctl.quickjson import loads
@@ -37,6 +35,7 @@ AUDIENCE = "sts.aliyuncs.com"  # the audience ACK's RRSA tokens carry and STS ex
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _ROLE_NAME_CHARS = _WORD | frozenset(".@+=,-")
 _SESSION_CHARS = _WORD | frozenset(".@-")
+_URLSAFE = str.maketrans("-_", "+/")
 
 
 class PodIdentity:
@@ -56,27 +55,11 @@ class PodIdentity:
         account = self.subject.split(" ")[1].removeprefix("system:serviceaccount:").replace(":", ".")
         return ("credctl-" + "".join(c if c in _SESSION_CHARS else "-" for c in account))[:64]
 
-    @contextmanager
-    def token_file(self) -> Iterator[str]:
-        """The token as a path the SDK can read: a memory-only file where Linux offers one."""
-        data = self.token.encode("utf-8")
-        if hasattr(os, "memfd_create"):
-            fd = os.memfd_create("credctl-sa-token", os.MFD_CLOEXEC)
-            try:
-                _write_all(fd, data)
-                yield f"/proc/self/fd/{fd}"
-            finally:
-                os.close(fd)
-            return
-        import tempfile  # only where there is no memfd
+    def token_file(self):
+        """A context manager giving the token as a path the SDK can read (the cold path only)."""
+        from contextlib import contextmanager  # not on the warm path: ~2 ms
 
-        fd, path = tempfile.mkstemp(prefix="credctl-sa-token-")  # 0600
-        try:
-            _write_all(fd, data)
-            os.close(fd)
-            yield path
-        finally:
-            os.unlink(path)
+        return contextmanager(_token_file)(self.token)
 
     def credential(self, token_path: str, environ: dict[str, str]):
         """The SDK credential that assumes the role (call inside tokens' SDK environment)."""
@@ -93,6 +76,28 @@ class PodIdentity:
                 sts_endpoint=sts_endpoint(environ),
             )
         )
+
+
+def _token_file(token: str):  # a generator of one path
+    """The token in a memory-only file where Linux offers one, else a private temporary file."""
+    data = token.encode("utf-8")
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("credctl-sa-token", os.MFD_CLOEXEC)
+        try:
+            _write_all(fd, data)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="credctl-sa-token-")  # 0600
+    try:
+        _write_all(fd, data)
+        os.close(fd)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -155,13 +160,15 @@ def token_subject(token: str, now: float | None = None) -> str:
     here too, so that a cached ACR token is never handed out for one."""
     try:
         payload = token.split(".")[1]
-        claims = loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+        # base64.urlsafe_b64decode, without the module (it imports re: ~4 ms per call of the plugin)
+        standard = payload.translate(_URLSAFE) + "=" * (-len(payload) % 4)
+        claims = loads(binascii.a2b_base64(standard.encode("ascii")).decode("utf-8"))
         account = (claims.get("kubernetes.io") or {}).get("serviceaccount") or {}
         issuer, subject, uid = claims["iss"], claims["sub"], account.get("uid", "")
         expires = claims.get("exp", 0)
         if not all(isinstance(value, str) for value in (issuer, subject, uid)) or not isinstance(expires, int | float):
             raise ValueError
-    except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError, binascii.Error):
         raise BadInput("the service account token is not a JSON Web Token with iss and sub claims") from None
     if expires and expires <= (time.time() if now is None else now):
         raise BadInput(f"the service account token of {subject} has expired: the kubelet should send a fresh one")

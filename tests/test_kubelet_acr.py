@@ -359,3 +359,26 @@ def test_session_names_stay_within_what_sts_allows():
     )
     name = pod.session_name()
     assert len(name) == 64 and name.startswith("credctl-nnn") and set(name) <= set("credtl-n.")
+
+
+def test_parallel_pulls_of_two_service_accounts_keep_their_own_tokens(rrsa, tmp_path):
+    """The kubelet pulls in parallel: 12 plugin runs for two accounts at once, cold cache."""
+    import subprocess
+
+    env = node(tmp_path, rrsa, ALIBABA_CLOUD_OIDC_PROVIDER_ARN=PROVIDER_ARN)
+    accounts = [("team-a", ROLE_A), ("team-b", ROLE_B)] * 6
+    bodies = [
+        json.dumps(pod_request(f"{EE}/app", sa_token(rrsa, ns, f"uid-{ns}"), **role_annotation(role))).encode()
+        for ns, role in accounts
+    ]
+    runs = [
+        subprocess.Popen([PROVIDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for _ in bodies
+    ]
+    outputs = [run.communicate(body, timeout=120) for run, body in zip(runs, bodies, strict=True)]
+    issued_to = {issued.token: rrsa.identity_of(issued.access_key_id).subject for issued in rrsa.issued}
+    for (namespace, _), (stdout, stderr), run in zip(accounts, outputs, runs, strict=True):
+        assert (run.returncode, stderr) == (0, b""), stderr
+        token = given(json.loads(stdout), EE)
+        assert issued_to[token] == f"system:serviceaccount:{namespace}:puller"
+    assert len(cache_files(tmp_path)) == 2

@@ -30,7 +30,6 @@ PROGRAM = "credctl-kubelet-provider"
 GROUP = "credentialprovider.kubelet.k8s.io"
 API_VERSIONS = tuple(f"{GROUP}/{version}" for version in ("v1", "v1beta1", "v1alpha1"))
 CONFIG_GROUP = "kubelet.config.k8s.io"
-CACHE_MARGIN = 300  # seconds; credctl.acr.cache.MARGIN, not imported (the cache is the ACR path's)
 USAGE = f"Usage: {PROGRAM} (reads a CredentialProviderRequest on stdin; see `credctl kubelet config`)"
 # Image patterns of every ACR domain form (credctl.acr.domains), by the kubelet's rules: each '*'
 # stays within one domain part, and the number of parts must be equal.
@@ -125,8 +124,11 @@ def answer(request: Request, environ=os.environ) -> dict:
     if login is None:
         return response(request.api_version, {})
     auth = {registry: {"username": login.username, "password": login.password}}
-    cache_seconds = None if login.expires is None else int(login.expires - CACHE_MARGIN - time.time())
-    return response(request.api_version, auth, cache_seconds)
+    if login.expires is None:
+        return response(request.api_version, auth)
+    from credctl.acr.cache import MARGIN  # credctl hands the token out until MARGIN before expiry
+
+    return response(request.api_version, auth, int(login.expires - MARGIN - time.time()))
 
 
 def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
@@ -144,6 +146,8 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
         output = dumps(answer(request, environ)) + "\n"
     except CredctlError as err:
         return _fail(stderr, str(err))
+    except KeyboardInterrupt:
+        return _fail(stderr, "interrupted")
     except OSError as err:
         where = f" ({err.filename})" if err.filename else ""
         return _fail(stderr, f"{err.strerror or type(err).__name__}{where}")
@@ -157,10 +161,6 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
 def _fail(stderr, message: str) -> int:
     stderr.write(f"{PROGRAM}: {' '.join(message.split())}\n")
     return 1
-
-
-def main() -> int:
-    return serve(sys.argv[1:])
 
 
 def serve(args: list[str]) -> int:

@@ -24,9 +24,11 @@ EXPIRES_ANNOTATION = "credctl.io/expires-at"
 def pull_secret(
     ctx: typer.Context,
     registry: Annotated[str, typer.Argument(help="The registry, e.g. myteam-registry.cn-hangzhou.cr.aliyuncs.com.")],
-    name: Annotated[str, typer.Option("--name", help="The Secret's name.")],
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="The Secret's namespace.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The Secret's name.")],
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE", help="The Secret's namespace.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="yaml or json.")] = "yaml",
 ) -> None:
     """Print a kubernetes.io/dockerconfigjson Secret with credctl's login for REGISTRY."""
     check_format(output_format)

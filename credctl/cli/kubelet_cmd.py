@@ -43,14 +43,16 @@ def config(
         ),
     ] = False,
     audience: Annotated[
-        str, typer.Option(help="With --pod-identity: the token audience STS expects.")
+        str, typer.Option(metavar="AUDIENCE", help="With --pod-identity: the token audience STS expects.")
     ] = podidentity.AUDIENCE,
     env: Annotated[
         list[str] | None,
         typer.Option("--env", metavar="NAME=VALUE", help="An environment variable for the plugin; repeatable."),
     ] = None,
-    api_version: Annotated[str, typer.Option(help="v1 (kubelet 1.26+) or v1beta1 (1.24, 1.25).")] = "v1",
-    output_format: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    api_version: Annotated[
+        str, typer.Option(metavar="VERSION", help="v1 (kubelet 1.26+) or v1beta1 (1.24, 1.25).")
+    ] = "v1",
+    output_format: Annotated[str, typer.Option("--format", metavar="FORMAT", help="yaml or json.")] = "yaml",
 ) -> None:
     """Print a CredentialProviderConfig for credctl-kubelet-provider: ACR domains and mapped registries."""
     check_format(output_format)

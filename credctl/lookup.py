@@ -106,7 +106,8 @@ def _acr_profile_environ(profile: str, environ) -> dict[str, str] | None:
         return dict(environ)
     from credctl import settings
 
-    entry = (settings.load(environ).get("acr_profiles") or {}).get(profile)
-    if not isinstance(entry, dict) or not entry.get("credentials_file"):
+    profiles = settings.load(environ).get("acr_profiles")
+    entry = profiles.get(profile) if isinstance(profiles, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("credentials_file"), str):
         return None  # not one credctl made: run the program itself
     return {**environ, "CREDCTL_ACR_PROFILE": profile, "ALIBABA_CLOUD_CREDENTIALS_FILE": entry["credentials_file"]}

@@ -332,3 +332,17 @@ def test_any_request_gets_a_response_or_one_line(tmp_path, payload):
         assert (status, stdout.getvalue()) == (1, b"")
         line = stderr.getvalue()
         assert line.startswith("credctl-kubelet-provider: ") and line.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "profiles", ['"not an object"', '{"team": "not an object"}', '{"team": {"credentials_file": 7}}']
+)
+def test_a_malformed_profile_entry_runs_the_mapped_program_itself(tmp_path, profiles):
+    """credHelpers names acr-helper-team, but credctl's settings cannot say which file: Docker's way."""
+    env = node_env(tmp_path)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f'{{"acr_profiles": {profiles}}}')
+    write_docker_config(env, {"credHelpers": {"myteam-registry.cn-hangzhou.cr.aliyuncs.com": "acr-helper-team"}})
+    line = refused(provide(env, request("myteam-registry.cn-hangzhou.cr.aliyuncs.com/app")))
+    assert line.startswith("docker-credential-acr-helper-team get failed (exit status 127): ")

@@ -15,7 +15,7 @@ import pytest
 import world
 import yaml
 from conftest import ALIYUN_INSTANCE, need
-from kubelet_rules import matches
+from kubelet_rules import config_errors, matches
 from test_acr import ENTERPRISE_HOSTS, PERSONAL_HOSTS, acr_env, with_key
 from test_kubelet import PASSWORD, node_env, provide, request, store_in_pass, write_docker_config
 
@@ -135,6 +135,54 @@ def test_v1beta1_for_older_kubelets(tmp_path):
     config = both_formats(node_env(tmp_path), "kubelet", "config", "--api-version", "v1beta1")
     assert config["apiVersion"] == "kubelet.config.k8s.io/v1beta1"
     assert config["providers"][0]["apiVersion"] == "credentialprovider.kubelet.k8s.io/v1beta1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("--pod-identity",),
+        ("--pod-identity", "--audience", "https://sts.example", "--env", "ALIBABA_CLOUD_STS_REGION=cn-beijing"),
+        ("--api-version", "v1beta1", "--default-cache-duration", "0s"),
+        ("--match-image", "*.corp.example:5000/team", "--default-cache-duration", "12h30m"),
+    ],
+)
+def test_the_kubelet_would_load_every_config(tmp_path, args):
+    """Checked against the kubelet's own rules for this file (kubelet_rules.config_errors)."""
+    env = node_env(tmp_path, NO_COLOR="1")
+    assert credctl(env, "map", "127.0.0.1:5000", "pass").returncode == 0
+    config = both_formats(env, "kubelet", "config", *args)
+    assert config_errors(config) == []
+    if "--pod-identity" in args:  # and not on a kubelet without the service-account-token feature
+        assert config_errors(config, token_feature=False) != []
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda c: c.update(kind="KubeletConfiguration"), "not a kubelet.config.k8s.io CredentialProviderConfig"),
+        (lambda c: c["providers"][0].update(matchImage=["x"]), "providers[credctl-kubelet-provider]: unknown field"),
+        (lambda c: c["providers"][0].pop("defaultCacheDuration"), ".defaultCacheDuration is required"),
+        (lambda c: c["providers"][0].update(defaultCacheDuration="-1h"), ".defaultCacheDuration is required"),
+        (lambda c: c["providers"][0].update(matchImages=[]), ".matchImages: at least 1 item is required"),
+        (lambda c: c["providers"].append(dict(c["providers"][0])), ".name is invalid or duplicated"),
+        (lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v2"), ".apiVersion is not"),
+        (
+            lambda c: c["providers"][0]["tokenAttributes"].update(optionalServiceAccountAnnotationKeys=["bad key"]),
+            "annotation key 'bad key' is invalid",
+        ),
+        (
+            lambda c: c["providers"][0]["tokenAttributes"].update(requiredServiceAccountAnnotationKeys=["a.io/b"]),
+            "requireServiceAccount cannot be false",
+        ),
+        (lambda c: c["providers"][0]["tokenAttributes"].pop("cacheType"), ".cacheType must be"),
+        (lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v1beta1"), "only for"),
+    ],
+)
+def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error):
+    config = both_formats(node_env(tmp_path), "kubelet", "config", "--pod-identity")
+    change(config)
+    assert any(error in line for line in config_errors(config)), config_errors(config)
 
 
 @pytest.mark.parametrize(

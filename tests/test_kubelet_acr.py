@@ -382,3 +382,49 @@ def test_parallel_pulls_of_two_service_accounts_keep_their_own_tokens(rrsa, tmp_
         token = given(json.loads(stdout), EE)
         assert issued_to[token] == f"system:serviceaccount:{namespace}:puller"
     assert len(cache_files(tmp_path)) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "extra", "line"),
+    [
+        ("delay", {"CREDCTL_ACR_TIMEOUT": "1"}, f"the Alibaba Cloud API did not answer in time for {EE} ("),
+        (
+            None,
+            {"ALIBABA_CLOUD_STS_ENDPOINT": "http://127.0.0.1:9"},
+            f"cannot get a token for {EE}: cannot reach the Alibaba Cloud API: check the network, the proxy "
+            "settings or CREDCTL_ACR_ENDPOINT",
+        ),
+        (
+            "garbage",
+            {},
+            f"cannot get a token for {EE}: the Alibaba Cloud API answered with something that is not JSON; "
+            "try again later",
+        ),
+    ],
+)
+def test_sts_faults_are_one_line_without_the_token(rrsa, tmp_path, fault, extra, line):
+    env = {**node(tmp_path, rrsa, ALIBABA_CLOUD_OIDC_PROVIDER_ARN=PROVIDER_ARN), **extra}
+    if fault == "delay":
+        rrsa.delay_next(3)
+    elif fault == "garbage":
+        rrsa.garbage_next()
+    token = sa_token(rrsa, "team-a", "uid-a")
+    result = provide(env, pod_request(f"{EE}/app", token, **role_annotation(ROLE_A)))
+    assert refused(result).startswith(line)
+    no_secrets_shown(result, token, token.split(".")[1])
+    assert rrsa.issued == [] and cache_files(tmp_path) == []
+
+
+def test_error_text_never_carries_a_query_string():
+    """requests names the URL in connection errors; the STS call has the token in its query."""
+    from credctl.acr.domains import AcrRegistry
+    from credctl.acr.tokens import explain
+
+    text = (
+        "HTTPConnectionPool(host='sts.aliyuncs.com', port=443): Max retries exceeded with url: "
+        "/?Action=AssumeRoleWithOIDC&OIDCToken=eyJ.secret-claims.sig&RoleArn=x (Caused by "
+        "ConnectTimeoutError(<conn>, 'Connection to sts.aliyuncs.com timed out. (connect timeout=5)'))"
+    )
+    for error in (RuntimeError(text), ValueError(text.replace("timed out", "failed"))):
+        line = explain(error, AcrRegistry(EE, REGION))
+        assert "secret-claims" not in line and "OIDCToken" not in line and "url: /?…" in line

@@ -61,8 +61,9 @@ class PodIdentity:
 
         return contextmanager(_token_file)(self.token)
 
-    def credential(self, token_path: str, environ: dict[str, str]):
-        """The SDK credential that assumes the role (call inside tokens' SDK environment)."""
+    def credential(self, token_path: str, environ: dict[str, str], connect_ms: int, read_ms: int):
+        """The SDK credential that assumes the role (call inside tokens' SDK environment); STS gets
+        the same time limits as the ACR API."""
         from alibabacloud_credentials.client import Client
         from alibabacloud_credentials.models import Config
 
@@ -74,6 +75,8 @@ class PodIdentity:
                 oidc_token_file_path=token_path,
                 role_session_name=self.session_name(),
                 sts_endpoint=sts_endpoint(environ),
+                connect_timeout=connect_ms,
+                timeout=read_ms,
             )
         )
 

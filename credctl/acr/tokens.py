@@ -109,7 +109,8 @@ def fetch(registry: AcrRegistry, environ: dict[str, str], pod: PodIdentity | Non
     with the RAM role a pod's service-account token assumes."""
     try:
         with _environment(environ), pod.token_file() if pod else nullcontext() as token_path:
-            credential = (lambda: pod.credential(token_path, environ)) if pod else None
+            timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
+            credential = (lambda: pod.credential(token_path, environ, *timeouts)) if pod else None
             config = _config(registry.region, environ, credential)
             if registry.enterprise:
                 return _enterprise(registry, config)
@@ -183,7 +184,7 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
     if code and code != "Unknown":
         message = message.split(" request id:")[0].removeprefix(f"code: {getattr(err, 'status_code', '')}, ")
         return f"Alibaba Cloud refused a token for {registry.domain}: {code}: {message}".splitlines()[0]
-    text = " ".join(str(message).split())
+    text = _without_queries(" ".join(str(message).split()))
     if "from oidc_role_arn" in text:
         return _sts_refusal(text, registry)
     if "unable to load credentials" in text or "InvalidCredentials" in text:
@@ -205,9 +206,17 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
             prefix
             + "the connection to the Alibaba Cloud API broke off mid-answer: check the network or proxy, then try again"
         )
-    if "json format" in text or "Failed to parse" in text:
+    if "json format" in text or "Failed to parse" in text or "JSONDecodeError" in text:
         return prefix + "the Alibaba Cloud API answered with something that is not JSON; try again later"
     return prefix + f"{type(err).__name__}: {text[:300]}"
+
+
+def _without_queries(text: str) -> str:
+    """URLs in the SDK's messages ("Max retries exceeded with url: /?Action=…") lose their query
+    strings: the STS call carries the pod's service-account token there."""
+    import re
+
+    return re.sub(r"(/[^\s?'\"]*)\?[^\s'\")]*", "\\1?…", text)
 
 
 def _sts_refusal(text: str, registry: AcrRegistry) -> str:

@@ -200,3 +200,81 @@ def test_credctl_map_serves_skopeo(registry, image, env, tmp_path):
     unmapped = run([world.ours("credctl"), "unmap", registry.address, "--podman"], env)
     assert unmapped.returncode == 0, unmapped.stderr
     assert skopeo_inspect(registry, env).returncode != 0  # no helper named for it any more
+
+
+# --- Kubernetes: what the kubelet plugin and a pull Secret give really pulls -----------------------
+
+
+def kubelet_login(env: dict[str, str], image: str) -> dict:
+    """credctl-kubelet-provider's response for image, run as the kubelet runs it."""
+    request = {"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest"}
+    result = run([world.ours("credctl-kubelet-provider")], env, json.dumps({**request, "image": image}))
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    return json.loads(result.stdout)
+
+
+def inspect_with_auth_file(registry, env: dict[str, str], auths: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    """skopeo with nothing but an auth file made from what Kubernetes would be given."""
+    auth_file = tmp_path / "k8s-auth.json"
+    auth_file.touch(mode=0o600)
+    auth_file.write_text(json.dumps(auths))
+    bare = {key: value for key, value in env.items() if key not in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE")}
+    reference = f"docker://{registry.address}/{IMAGE}:{TAG}"
+    return run(["skopeo", "inspect", "--tls-verify=false", "--authfile", str(auth_file), reference], bare)
+
+
+def test_the_kubelet_plugin_serves_what_docker_login_stored(docker_cli, registry, image, env, tmp_path):
+    from kubelet_rules import matches
+
+    login = run(
+        [docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, registry.password
+    )
+    assert login.returncode == 0, login.stderr
+    reference = f"{registry.address}/{IMAGE}:{TAG}"
+    response = kubelet_login(env, reference)
+    [(key, auth)] = response["auth"].items()
+    assert key == registry.address and matches(key, reference)
+    token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+    inspect = inspect_with_auth_file(registry, env, {"auths": {key: {"auth": token}}}, tmp_path)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image
+
+
+def test_a_pull_secret_really_pulls(registry, image, env, tmp_path):
+    store_login(registry, env)
+    result = run([world.ours("credctl"), "k8s", "pull-secret", registry.address, "--name", "regcred"], env)
+    assert result.returncode == 0, result.stderr
+    import yaml
+
+    secret = yaml.safe_load(result.stdout)
+    dockerconfigjson = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    inspect = inspect_with_auth_file(registry, env, dockerconfigjson, tmp_path)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image
+
+
+def test_an_acr_token_from_the_kubelet_plugin_really_pulls(aliyun, registry, image, env, tmp_path):
+    """A registry known to credctl as a custom ACR domain, whose token the fake API issues as the
+    real registry's password: the plugin's answer opens it."""
+    from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+
+    aliyun.fixed_token, aliyun.username = registry.password, registry.user
+    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    custom = {"region": ALIYUN_INSTANCE[2], "instance_id": ALIYUN_INSTANCE[0]}
+    settings.write_text(json.dumps({"acr_registries": {"127.0.0.1": custom}}))
+    acr = {
+        **env,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "CREDCTL_ACR_ENDPOINT": aliyun.url,
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ALIYUN_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ALIYUN_KEY_SECRET,
+    }
+    response = kubelet_login(acr, f"{registry.address}/{IMAGE}:{TAG}")
+    assert response["cacheDuration"] and aliyun.issued[-1].access_key_id == ALIYUN_KEY_ID
+    auth = response["auth"][registry.address]
+    token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+    inspect = inspect_with_auth_file(registry, env, {"auths": {registry.address: {"auth": token}}}, tmp_path)
+    assert inspect.returncode == 0, inspect.stderr
+    assert json.loads(inspect.stdout)["Digest"] == image

@@ -96,10 +96,10 @@ class ConfigFile:
             return cls(path, text=text)
         try:
             data = loads(text, object_pairs_hook=_merge_duplicates)
-        except ValueError as err:  # json.JSONDecodeError
+        except (ValueError, RecursionError) as err:  # json.JSONDecodeError, or nested too deeply
+            where = f"{err.msg} at line {err.lineno} column {err.colno}" if isinstance(err, ValueError) else "too deep"
             raise ConfigError(
-                f"{path} is not valid JSON ({err.msg} at line {err.lineno} column {err.colno}): "
-                "fix or remove it; credctl never overwrites a file it cannot read"
+                f"{path} is not valid JSON ({where}): fix or remove it; credctl never overwrites a file it cannot read"
             ) from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a JSON object: fix or remove it")

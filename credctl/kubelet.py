@@ -52,7 +52,7 @@ def parse_request(data: bytes) -> Request:
     """A CredentialProviderRequest; BadInput (one line, never quoting the token) otherwise."""
     try:
         request = loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         raise BadInput("the request on stdin is not JSON (expected a CredentialProviderRequest)") from None
     if not isinstance(request, dict):
         raise BadInput("the request on stdin must be a JSON object (a CredentialProviderRequest)")

@@ -115,6 +115,7 @@ def test_unknown_request_fields_are_ignored(tmp_path):
         (b"", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
         (b"{not json", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
         (b"\xff\xfe", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
+        (b"[" * 100_000 + b"]" * 100_000, "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
         (b'["image"]', "the request on stdin must be a JSON object (a CredentialProviderRequest)"),
         (
             b'{"kind":"CredentialProviderRequest","image":"a.io/b"}',
@@ -291,12 +292,13 @@ def test_any_docker_credential_helper_serves_through_the_client(pass_node, go_pa
     assert response["auth"] == {"registry.example.com": {"username": "go-user", "password": PASSWORD}}
 
 
-def test_a_malformed_docker_config_is_one_line(tmp_path):
+@pytest.mark.parametrize("text", ['{"credHelpers": ', '{"a":' * 50_000 + "1" + "}" * 50_000])
+def test_a_malformed_docker_config_is_one_line(tmp_path, text):
     env = node_env(tmp_path)
     Path(env["DOCKER_CONFIG"]).mkdir()
-    (Path(env["DOCKER_CONFIG"]) / "config.json").write_text('{"credHelpers": ')
+    (Path(env["DOCKER_CONFIG"]) / "config.json").write_text(text)
     line = refused(provide(env, request("registry.example.com/app")))
-    assert line.startswith(f"{env['DOCKER_CONFIG']}/config.json is not valid JSON")
+    assert line.startswith(f"{env['DOCKER_CONFIG']}/config.json is not valid JSON (")
 
 
 # --- hostile requests, in-process -----------------------------------------------------------------

@@ -428,3 +428,17 @@ def test_error_text_never_carries_a_query_string():
     for error in (RuntimeError(text), ValueError(text.replace("timed out", "failed"))):
         line = explain(error, AcrRegistry(EE, REGION))
         assert "secret-claims" not in line and "OIDCToken" not in line and "url: /?…" in line
+
+
+@pytest.mark.parametrize(
+    "claims", [b"[]", b'{"iss": 1, "sub": "s"}', b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b"\xff", b'{"iss":"i"}']
+)
+def test_tokens_whose_claims_are_not_a_service_accounts_are_refused(claims):
+    import base64
+
+    from credctl.acr.podidentity import token_subject
+    from credctl.errors import BadInput
+
+    token = "e30." + base64.urlsafe_b64encode(claims).decode().rstrip("=") + ".sig"
+    with pytest.raises(BadInput, match=r"^the service account token is not a JSON Web Token with iss and sub claims$"):
+        token_subject(token)

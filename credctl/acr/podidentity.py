@@ -171,7 +171,7 @@ def token_subject(token: str, now: float | None = None) -> str:
         expires = claims.get("exp", 0)
         if not all(isinstance(value, str) for value in (issuer, subject, uid)) or not isinstance(expires, int | float):
             raise ValueError
-    except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError, binascii.Error):
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError, UnicodeError, binascii.Error, RecursionError):
         raise BadInput("the service account token is not a JSON Web Token with iss and sub claims") from None
     if expires and expires <= (time.time() if now is None else now):
         raise BadInput(f"the service account token of {subject} has expired: the kubelet should send a fresh one")

@@ -13,6 +13,7 @@ import sys
 
 from credctl import __version__
 from credctl.errors import BadInput, CredctlError, CredentialsNotFound, MissingServerURL, MissingUsername
+from credctl.quickjson import JSON_SPACE, json_string
 from credctl.stores import open_store, program_name
 
 ACTIONS = "store|get|erase|list|version"
@@ -22,30 +23,6 @@ MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
 
 # strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
 GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-JSON_SPACE = " \t\n\r"
-
-
-def _go_escapes() -> dict[int, str]:
-    """Go's encoding/json string escapes (Go >= 1.22, as the v0.9 helpers are built)."""
-    table = {code: f"\\u{code:04x}" for code in range(0x20)}
-    table.update({0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
-    table.update({ord('"'): '\\"', ord("\\"): "\\\\"})
-    # HTML-safe escaping is on by default in Go, and so are U+2028/U+2029.
-    table.update({ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"})
-    table.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
-    # Lone surrogates stand for invalid UTF-8 bytes (surrogateescape); Go writes U+FFFD.
-    table.update({code: "\\ufffd" for code in range(0xD800, 0xE000)})
-    return table
-
-
-_ESCAPES = _go_escapes()
-_HTML_AND_QUOTES = frozenset('"\\<>&')
-
-
-def json_string(text: str) -> str:
-    if text.isascii() and text.isprintable() and _HTML_AND_QUOTES.isdisjoint(text):
-        return '"' + text + '"'  # the common case, several times faster than translate
-    return '"' + text.translate(_ESCAPES) + '"'
 
 
 def encode_credentials(server_url: str, username: str, secret: str) -> bytes:

@@ -217,12 +217,12 @@ def test_go_readers_never_see_a_half_written_entry(ours, go_pass, pass_env):
 
 # --- Secret Service and keyring -------------------------------------------------------------------
 
-# A store that changes a server's username deletes the old item; a get that found it a moment
-# before then fails: the Secret Service store answers "No such interface ... Properties" (the
-# item vanished between SearchItems and GetAll) or not-found, the keyring store "unexpected
-# ItemNotFoundException" (secretstorage, between its search and get_secret). Stores that keep
-# the username replace the item in place and pass. The fix belongs in the stores' get: search
-# again when the item found has vanished.
+# A store that changes a server's username creates the new item, then deletes the old one; a
+# get that found the old one a moment before used to fail ("No such interface ... Properties",
+# keyring's ItemNotFoundException, or not-found when every item it found had gone): both
+# stores' get now search again when what they found has vanished. gnome-keyring itself, under
+# these writers, briefly answers UnknownMethod or has no default collection while it reloads
+# its file: both stores ask again (tests/test_secretservice.py, tests/test_keyring.py).
 USERNAMES = pytest.mark.parametrize(
     "same_username",
     [pytest.param(True, id="same-username"), pytest.param(False, id="new-usernames")],

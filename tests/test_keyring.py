@@ -193,3 +193,40 @@ def test_concurrent_stores_keep_every_index_entry(ours_keyring, env, secret_bus)
     assert index_of(secret_bus) == servers
     for url, user in servers.items():
         assert entries(secret_bus, f"credctl:{url}") == [(user, f"pw-{user}".encode())]
+
+
+class _Transient:
+    """keyring's real SecretService backend, whose first `times` calls fail as they do while
+    gnome-keyring briefly has no default collection (InitError: Failed to create the collection)."""
+
+    def __init__(self, real, times: int) -> None:
+        self.real, self.times = real, times
+
+    def __getattr__(self, name: str):
+        method = getattr(self.real, name)
+
+        def call(*args):
+            if self.times:
+                self.times -= 1
+                import keyring.errors
+
+                raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed.")
+            return method(*args)
+
+        return call
+
+
+def test_a_transient_init_error_is_asked_again(env, monkeypatch):
+    from credctl.errors import StoreError
+    from credctl.stores.keyringstore import TRANSIENT_RETRIES, KeyringStore
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    store = KeyringStore(env)
+    store.add(REGISTRY, "user", "pw")
+    real = store.backend
+    store._backend = _Transient(real, TRANSIENT_RETRIES)
+    assert store.get(REGISTRY) == ("user", "pw")
+    store._backend = _Transient(real, 2 * (TRANSIENT_RETRIES + 1))
+    with pytest.raises(StoreError, match="InitError: Failed to create the collection"):
+        store.get(REGISTRY)

@@ -371,3 +371,82 @@ def test_credctl_helper_serves_the_same_bytes(ours_secretservice, env):
         )
         assert (via.returncode, via.stdout, via.stderr) == run(ours_secretservice, action, stdin, env)
     assert run(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, "<token>", "pw <&>"), b"")
+
+
+# --- gnome-keyring's transient answers under concurrent writers ----------------------------------
+
+
+class _Transient:
+    """The real connection, but the first `times` calls of `member` get gnome-keyring's transient
+    answer (seen under concurrent writers): UnknownMethod, or no default collection yet."""
+
+    def __init__(self, real, member: str, times: int) -> None:
+        self.real, self.member, self.times = real, member, times
+
+    def call(self, destination, path, interface, member, *rest):
+        if member == self.member and self.times:
+            self.times -= 1
+            if member == "ReadAlias":
+                return ("/",)
+            from credctl.dbus import DBusError
+
+            raise DBusError("org.freedesktop.DBus.Error.UnknownMethod", f"Method {member} is not implemented")
+        return self.real.call(destination, path, interface, member, *rest)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.mark.parametrize("member", ["SearchItems", "ReadAlias"])
+def test_transient_answers_are_asked_again(secret_service, member):
+    from credctl.dbus import DBusError
+    from credctl.stores.secretservice import TRANSIENT_RETRIES, _Service
+
+    for times, works in ((TRANSIENT_RETRIES, True), (TRANSIENT_RETRIES + 1, False)):
+        service = _Service(secret_service.env)
+        service.bus = _Transient(service.bus, member, times)
+        try:
+            if member == "SearchItems":
+                if works:
+                    assert service.search({"no": "such item"}) == ([], [])
+                else:
+                    with pytest.raises(DBusError, match="UnknownMethod"):
+                        service.search({"no": "such item"})
+            else:
+                assert (service.default_collection() != "/") is works
+        finally:
+            service.bus.close()
+
+
+def test_a_get_whose_items_were_all_replaced_searches_again(secret_service, ours_secretservice, env):
+    """A store with a new username creates the new item, then deletes the old one. A get whose
+    search still saw only the old item must look again, not answer not-found."""
+    from credctl.stores.secretservice import SERVICE, _Service
+
+    server = "replaced.example"
+    store(ours_secretservice, env, server, "old-user", "old-secret")
+    service = _Service(env)
+    [old_item], _ = service.search({"server": server})
+    store(ours_secretservice, env, server, "new-user", "new-secret")  # deletes old_item
+
+    class StaleFirstSearch:
+        """The real connection, whose first SearchItems answer is from before the replacement."""
+
+        def __init__(self, real) -> None:
+            self.real, self.stale = real, True
+
+        def call(self, destination, path, interface, member, *rest):
+            if member == "SearchItems" and interface == SERVICE and self.stale:
+                self.stale = False
+                return ([old_item], [])
+            return self.real.call(destination, path, interface, member, *rest)
+
+        def close(self) -> None:
+            self.real.close()
+
+    service.bus = StaleFirstSearch(service.bus)
+    try:
+        [(path, properties, _locked)] = service.docker_items({"server": server})
+        assert path != old_item and properties["Attributes"]["username"] == "new-user"
+    finally:
+        service.bus.close()

@@ -127,11 +127,22 @@ class SecretService:
             raise
 
     def _wait_for_service(self, seconds: float = 30) -> None:
-        from credctl.dbus import Connection
+        """Until the Secret Service answers and has its default (login) collection: owning the
+        bus name is not enough, gnome-keyring may still answer UnknownMethod for a moment (a
+        concurrency test's first `get` saw "Method SearchItems is not implemented")."""
+        from credctl.dbus import Connection, DBusError
 
         deadline = time.monotonic() + seconds
+        service = ("org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service")
         with Connection(self.env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
-            while not bus.call(*_BUS, "NameHasOwner", "s", "org.freedesktop.secrets")[0]:
+            while True:
+                try:
+                    if bus.call(*_BUS, "NameHasOwner", "s", "org.freedesktop.secrets")[0]:
+                        bus.call(*service, "SearchItems", "a{ss}", {})
+                        if bus.call(*service, "ReadAlias", "s", "default")[0] != "/":
+                            return
+                except DBusError:
+                    pass  # not ready yet
                 if time.monotonic() > deadline or self.keyring.poll() is not None:
                     raise RuntimeError("gnome-keyring-daemon did not start its Secret Service")
                 time.sleep(0.02)

@@ -70,6 +70,9 @@ def load_backend(environ=os.environ):
     return chosen
 
 
+TRANSIENT_RETRIES = 5
+
+
 class KeyringStore(Store):
     def __init__(self, environ=os.environ) -> None:
         self.environ = environ
@@ -87,7 +90,7 @@ class KeyringStore(Store):
         import keyring.errors
 
         try:
-            return getattr(self.backend, method)(*args)
+            return self._call_again_if_transient(method, *args)
         except keyring.errors.KeyringLocked:
             raise StoreUnavailable(f"the keyring ({_name(self.backend)}) is locked: unlock it and try again") from None
         except keyring.errors.NoKeyringError:
@@ -96,6 +99,21 @@ class KeyringStore(Store):
             raise CredentialsNotFound() from None
         except keyring.errors.KeyringError as err:
             raise StoreError(f"the keyring ({_name(self.backend)}) failed: {type(err).__name__}: {err}") from None
+
+    def _call_again_if_transient(self, method: str, *args: str):
+        """The Secret Service backend fails with InitError ("Failed to create the collection")
+        when gnome-keyring briefly has no default collection, as while it reloads the keyring file
+        another writer changed; the call did nothing, so it is made again, a quarter second at most."""
+        import time
+
+        import keyring.errors
+
+        for _ in range(TRANSIENT_RETRIES):
+            try:
+                return getattr(self.backend, method)(*args)
+            except keyring.errors.InitError:
+                time.sleep(0.05)
+        return getattr(self.backend, method)(*args)
 
     def _index(self) -> dict[str, str]:
         text = self._call("get_password", INDEX_SERVICE, INDEX_USER)

@@ -100,6 +100,16 @@ def _explain(err: DBusError) -> Exception:
     return StoreError(f"the Secret Service failed: {err}")
 
 
+UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
+TRANSIENT_RETRIES = 5  # 50 ms apart: a quarter second at most before an answer is believed
+
+
+def _pause() -> None:
+    import time
+
+    time.sleep(0.05)
+
+
 class _Service:
     """One connection to the Secret Service, with the calls the store needs."""
 
@@ -112,7 +122,28 @@ class _Service:
         self._session: str | None = None
 
     def call(self, path: str, interface: str, member: str, signature: str = "", *args: object) -> tuple:
-        return self.bus.call(BUS_NAME, path, interface, member, signature, *args)
+        # gnome-keyring answers UnknownMethod on its service object for a moment while it
+        # re-exports it (seen with concurrent writers, as `docker compose pull` makes them); the
+        # method did not run, so asking again is safe. (On an item, it means the item is gone.)
+        retries = TRANSIENT_RETRIES if path == SERVICE_PATH else 0
+        while True:
+            try:
+                return self.bus.call(BUS_NAME, path, interface, member, signature, *args)
+            except DBusError as err:
+                if err.name != UNKNOWN_METHOD or not retries:
+                    raise
+            retries -= 1
+            _pause()
+
+    def default_collection(self) -> str:
+        """The default collection's path, or NO_PROMPT ("/") when there is none. gnome-keyring
+        briefly has none while it reloads the keyring file another writer changed: look again."""
+        for _ in range(TRANSIENT_RETRIES):
+            collection = self.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
+            if collection != NO_PROMPT:
+                return collection
+            _pause()
+        return self.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
 
     def search(self, attributes: dict[str, str]) -> tuple[list[str], list[str]]:
         """(unlocked items, locked items) whose attributes include these."""
@@ -152,20 +183,28 @@ class _Service:
         if dismissed:
             raise StoreError("the keyring prompt was dismissed, so nothing was unlocked or stored")
 
-    def docker_items(self, attributes: dict[str, str]) -> list[tuple[str, dict, bool]]:
-        """(path, item properties, locked) of the Docker items matching attributes."""
-        unlocked, locked = self.search({**attributes, "docker_cli": "1"})
-        found = []
-        for path, is_locked in [(path, False) for path in unlocked] + [(path, True) for path in locked]:
-            try:
-                properties = self.properties(path)
-            except DBusError as err:
-                if err.name in _VANISHED:
-                    continue  # deleted since the search (a concurrent store replacing it)
-                raise
-            # Go skips items of another schema that happen to carry the same attributes.
-            if properties["Attributes"].get("xdg:schema", SCHEMA) == SCHEMA:
-                found.append((path, properties, is_locked))
+    def docker_items(self, attributes: dict[str, str], attempts: int = 3) -> list[tuple[str, dict, bool]]:
+        """(path, item properties, locked) of the Docker items matching attributes.
+
+        An item deleted since the search is skipped (a concurrent store replacing it). When
+        every item found went that way, the search is made again: the store that deleted them
+        created their replacement first, and a get must not answer not-found in between."""
+        for _ in range(attempts):
+            unlocked, locked = self.search({**attributes, "docker_cli": "1"})
+            found, vanished = [], False
+            for path, is_locked in [(path, False) for path in unlocked] + [(path, True) for path in locked]:
+                try:
+                    properties = self.properties(path)
+                except DBusError as err:
+                    if err.name not in _VANISHED:
+                        raise
+                    vanished = True
+                    continue
+                # Go skips items of another schema that happen to carry the same attributes.
+                if properties["Attributes"].get("xdg:schema", SCHEMA) == SCHEMA:
+                    found.append((path, properties, is_locked))
+            if found or not vanished:
+                break
         return found
 
 
@@ -256,7 +295,7 @@ class SecretServiceStore(Store):
 
     @staticmethod
     def _default_collection(service: _Service) -> str:
-        collection = service.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
+        collection = service.default_collection()
         if collection == NO_PROMPT:
             raise StoreUnavailable(NO_DEFAULT)
         if service.properties(collection, COLLECTION)["Locked"]:
@@ -302,7 +341,7 @@ class SecretServiceStore(Store):
         try:
             service = self._open()
             try:
-                collection = service.call(SERVICE_PATH, SERVICE, "ReadAlias", "s", "default")[0]
+                collection = service.default_collection()
                 if collection == NO_PROMPT:
                     return Health(False, NO_DEFAULT)
                 if service.properties(collection, COLLECTION)["Locked"]:

@@ -381,8 +381,9 @@ def keyring_daemon_pid(bus) -> int:
     return bus.send_and_get_reply(message_bus.GetConnectionUnixProcessID("org.freedesktop.secrets")).body[0]
 
 
-def restart_session(service: world.SecretService, base: Path) -> tuple[dict[str, str], subprocess.Popen]:
-    """A new session bus and gnome-keyring for the same HOME, which unlocks the keyring on disk."""
+def reads_in_a_new_session(service: world.SecretService, base: Path, program: str, **extra: str) -> None:
+    """A new session bus and gnome-keyring for the same HOME unlock the keyring on disk: program
+    still reads the credential stored before the fault (extra: more environment)."""
     runtime = base / "run-again"
     runtime.mkdir(mode=0o700)
     bus = subprocess.Popen(
@@ -391,17 +392,34 @@ def restart_session(service: world.SecretService, base: Path) -> tuple[dict[str,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    env = {**service.env, "XDG_RUNTIME_DIR": str(runtime), "DBUS_SESSION_BUS_ADDRESS": bus.stdout.readline().strip()}
-    env.pop("GNOME_KEYRING_CONTROL", None)
-    subprocess.run(
-        ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
-        input=world.KEYRING_PASSWORD,
-        env=env,
-        capture_output=True,
-        timeout=30,
-        check=True,
+    try:
+        address = bus.stdout.readline().strip()
+        env = {**service.env, "XDG_RUNTIME_DIR": str(runtime), "DBUS_SESSION_BUS_ADDRESS": address}
+        env.pop("GNOME_KEYRING_CONTROL", None)
+        subprocess.run(
+            ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+            input=world.KEYRING_PASSWORD,
+            env=env,
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+        reads(program, {**env, **extra}, URL, "u", "before the fault")
+    finally:
+        bus.terminate()
+        bus.wait(timeout=10)
+
+
+def pending_get(env: dict[str, str]) -> subprocess.Popen:
+    """A `get` sent while the keyring daemon is stopped: it waits for an answer."""
+    pending = subprocess.Popen(
+        [SECRETSERVICE, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
-    return env, bus
+    pending.stdin.write(URL.encode())
+    pending.stdin.close()
+    pending.stdin = None  # communicate() must not flush it
+    time.sleep(1.0)
+    return pending
 
 
 SECRETSERVICE_ACTIONS = [
@@ -420,12 +438,7 @@ def test_the_session_bus_gone(secret_service, tmp_path):
         helper_line(
             run_helper(SECRETSERVICE, action, stdin, env), "cannot reach the D-Bus session bus", "dbus-run-session"
         )
-    again, bus = restart_session(secret_service, tmp_path)
-    try:
-        reads(SECRETSERVICE, again, URL, "u", "before the fault")
-    finally:
-        bus.terminate()
-        bus.wait(timeout=10)
+    reads_in_a_new_session(secret_service, tmp_path, SECRETSERVICE)
 
 
 def test_the_keyring_daemon_killed_mid_call(secret_service, secret_bus, tmp_path):
@@ -434,13 +447,7 @@ def test_the_keyring_daemon_killed_mid_call(secret_service, secret_bus, tmp_path
     pid = keyring_daemon_pid(secret_bus)
     os.kill(pid, signal.SIGSTOP)  # the next request waits for an answer...
     try:
-        pending = subprocess.Popen(
-            [SECRETSERVICE, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        )
-        pending.stdin.write(URL.encode())
-        pending.stdin.close()
-        pending.stdin = None  # communicate() must not flush it
-        time.sleep(1.0)
+        pending = pending_get(env)
         assert pending.poll() is None
     finally:
         os.kill(pid, signal.SIGKILL)  # ...that never comes: the bus answers NoReply
@@ -452,12 +459,7 @@ def test_the_keyring_daemon_killed_mid_call(secret_service, secret_bus, tmp_path
     )
     # The keyring on disk is intact: a new daemon unlocks it and serves the credential.
     secret_service.stop()
-    again, bus = restart_session(secret_service, tmp_path)
-    try:
-        reads(SECRETSERVICE, again, URL, "u", "before the fault")
-    finally:
-        bus.terminate()
-        bus.wait(timeout=10)
+    reads_in_a_new_session(secret_service, tmp_path, SECRETSERVICE)
 
 
 def test_the_bus_killed_mid_call(secret_service, secret_bus, tmp_path):
@@ -466,13 +468,7 @@ def test_the_bus_killed_mid_call(secret_service, secret_bus, tmp_path):
     pid = keyring_daemon_pid(secret_bus)
     os.kill(pid, signal.SIGSTOP)
     try:
-        pending = subprocess.Popen(
-            [SECRETSERVICE, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        )
-        pending.stdin.write(URL.encode())
-        pending.stdin.close()
-        pending.stdin = None  # communicate() must not flush it
-        time.sleep(1.0)
+        pending = pending_get(env)
         secret_service.bus.kill()  # the bus itself dies while the call is pending
         secret_service.bus.wait(timeout=10)
         stdout, stderr = pending.communicate(timeout=TIMEOUT)
@@ -485,12 +481,7 @@ def test_the_bus_killed_mid_call(secret_service, secret_bus, tmp_path):
     )
     with contextlib.suppress(ProcessLookupError):  # it may have quit already, its bus gone
         os.kill(pid, signal.SIGTERM)
-    again, bus = restart_session(secret_service, tmp_path)
-    try:
-        reads(SECRETSERVICE, again, URL, "u", "before the fault")
-    finally:
-        bus.terminate()
-        bus.wait(timeout=10)
+    reads_in_a_new_session(secret_service, tmp_path, SECRETSERVICE)
 
 
 # --- keyring: a locked collection, no display --------------------------------------------------------
@@ -507,12 +498,7 @@ def test_keyring_backend_on_a_locked_collection(secret_service, secret_bus, tmp_
     assert collection.is_locked()
     # Nothing was lost: the keyring on disk, unlocked by a new daemon, still has the credential.
     secret_service.stop()
-    again, bus = restart_session(secret_service, tmp_path)
-    try:
-        reads(KEYRING, {**again, "PYTHON_KEYRING_BACKEND": env["PYTHON_KEYRING_BACKEND"]}, URL, "u", "before the fault")
-    finally:
-        bus.terminate()
-        bus.wait(timeout=10)
+    reads_in_a_new_session(secret_service, tmp_path, KEYRING, PYTHON_KEYRING_BACKEND=env["PYTHON_KEYRING_BACKEND"])
 
 
 # --- a full or read-only file system under credctl's own files ------------------------------------

@@ -28,6 +28,8 @@ from darabonba.runtime import RuntimeOptions
 from fake_aliyun import FakeAliyun, StsSession, b64url, hs256
 from Tea.exceptions import RetryError
 
+from credctl.acr.tokens import personal_token_params
+
 AK, SECRET = "LTAI-fake-key", "fake-secret-do-not-leak"
 STS_AK, STS_SECRET, STS_TOKEN = "STS.fake-key", "sts-secret-do-not-leak", "sts-token-do-not-leak"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -72,17 +74,7 @@ def cr(fake, **kwargs) -> CrClient:
     return CrClient(config(fake, **kwargs))
 
 
-PERSONAL_TOKEN = Params(
-    action="GetAuthorizationToken",
-    version="2016-06-07",
-    protocol="HTTP",
-    pathname="/tokens",
-    method="GET",
-    auth_type="AK",
-    style="ROA",
-    req_body_type="json",
-    body_type="json",
-)
+PERSONAL_TOKEN = personal_token_params()  # credctl's own request; the client's config makes it plain HTTP
 
 
 def ee_token(client, instance_id="cri-foo"):

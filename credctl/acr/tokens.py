@@ -152,12 +152,11 @@ def _instance_id(client, models, registry: AcrRegistry) -> str:
         page += 1
 
 
-def _personal(registry: AcrRegistry, config) -> Token:
-    from alibabacloud_tea_openapi.client import Client
-    from alibabacloud_tea_openapi.models import OpenApiRequest, Params
-    from darabonba.runtime import RuntimeOptions
+def personal_token_params():
+    """The personal edition's GetAuthorizationToken (API 2016-06-07, ROA) for the generic client."""
+    from alibabacloud_tea_openapi.models import Params
 
-    params = Params(
+    return Params(
         action="GetAuthorizationToken",
         version="2016-06-07",
         protocol="HTTPS",
@@ -168,7 +167,14 @@ def _personal(registry: AcrRegistry, config) -> Token:
         req_body_type="json",
         body_type="json",
     )
-    answer = Client(config).call_api(params, OpenApiRequest(), RuntimeOptions())
+
+
+def _personal(registry: AcrRegistry, config) -> Token:
+    from alibabacloud_tea_openapi.client import Client
+    from alibabacloud_tea_openapi.models import OpenApiRequest
+    from darabonba.runtime import RuntimeOptions
+
+    answer = Client(config).call_api(personal_token_params(), OpenApiRequest(), RuntimeOptions())
     data = ((answer or {}).get("body") or {}).get("data") or {}
     if not data.get("authorizationToken"):
         raise StoreError(f"Alibaba Cloud issued no token for {registry.domain}")

@@ -77,9 +77,9 @@ def _acr(registry: str, environ, pod, source: str = "acr-helper") -> Login | Non
 
 def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
     if helper == "acr-helper" or helper.startswith("acr-helper-"):
-        profile_environ = _acr_profile_environ(helper.removeprefix("acr-helper").removeprefix("-"), environ)
-        if profile_environ is not None:
-            return _acr(key, profile_environ, pod, helper)
+        acr_environ = _acr_profile_environ(helper.removeprefix("acr-helper").removeprefix("-"), environ)
+        if acr_environ is not None:
+            return _acr(key, acr_environ, pod, helper)
     try:
         if helper in LOGIN_STORES:
             from credctl.protocol import get_with_hub_fallback
@@ -110,4 +110,6 @@ def _acr_profile_environ(profile: str, environ) -> dict[str, str] | None:
     entry = profiles.get(profile) if isinstance(profiles, dict) else None
     if not isinstance(entry, dict) or not isinstance(entry.get("credentials_file"), str):
         return None  # not one credctl made: run the program itself
-    return {**environ, "CREDCTL_ACR_PROFILE": profile, "ALIBABA_CLOUD_CREDENTIALS_FILE": entry["credentials_file"]}
+    from credctl.acr.identity import profile_environ
+
+    return profile_environ(profile, entry["credentials_file"], environ)

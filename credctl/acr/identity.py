@@ -43,6 +43,12 @@ def effective_environ(environ=os.environ) -> dict[str, str]:
     return env
 
 
+def profile_environ(name: str, credentials_file: str, environ=os.environ) -> dict[str, str]:
+    """What a profile's wrapper (credctl.acr.profiles) sets for the helper: its name, and the one
+    credentials file that then counts (effective_environ)."""
+    return {**environ, "CREDCTL_ACR_PROFILE": name, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials_file}
+
+
 def _file_source(kind: str, path: str, profile: str) -> str | None:
     try:
         status = os.stat(path)

@@ -10,6 +10,7 @@ import typer
 from credctl import settings
 from credctl.acr import profiles
 from credctl.acr.domains import host_of, is_region, parse_domain
+from credctl.acr.identity import profile_environ
 from credctl.cli import complete
 from credctl.cli.map_cmd import helpers_change
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
@@ -64,7 +65,7 @@ def add_profile(
         # wrapper (and custom domains) had been written; refuse it before anything is.
         ConfigFile.read(docker_config(ctx))
     if custom:
-        _register_custom(custom, region, instance_id, str(credentials))
+        _register_custom(custom, region, instance_id, profile_environ(name, str(credentials)))
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
     suffix = f"acr-helper-{name}"
     if domains:
@@ -76,7 +77,7 @@ def add_profile(
         warn(f"{os.path.dirname(wrapper)} is not (first) on PATH: Docker will not find {os.path.basename(wrapper)}")
 
 
-def _register_custom(domains: list[str], region: str | None, instance_id: str | None, credentials: str) -> None:
+def _register_custom(domains: list[str], region: str | None, instance_id: str | None, environ: dict) -> None:
     """A custom domain is ACR only if told: region plus instance id, or found through the API."""
     if not region:
         fail(f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)", 2)
@@ -85,16 +86,16 @@ def _register_custom(domains: list[str], region: str | None, instance_id: str | 
     known = settings.load().get("acr_registries")
     known = known if isinstance(known, dict) else {}
     for domain in domains:
-        found = instance_id or _discover(domain, region, credentials)
+        found = instance_id or _discover(domain, region, environ)
         known[domain] = {"region": region, "instance_id": found}
     settings.update(acr_registries=known)
 
 
-def _discover(domain: str, region: str, credentials: str) -> str:
+def _discover(domain: str, region: str, environ: dict) -> str:
     from credctl.acr.identity import effective_environ
     from credctl.acr.tokens import discover_instance
 
-    env = effective_environ({**os.environ, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials, "CREDCTL_ACR_PROFILE": "x"})
+    env = effective_environ(environ)
     with busy(f"Looking up {domain} with the Alibaba Cloud API…"):
         instance = discover_instance(domain, region, env)
     info(f"{domain} is ACR instance {instance} in {region}")

@@ -48,10 +48,11 @@ SDK_MODULES = ("alibabacloud", "Tea", "darabonba", "aiohttp", "requests", "apsch
 # --- the world ---------------------------------------------------------------------------------
 
 
-def acr_env(tmp_path: Path, fake, **extra: str) -> dict[str, str]:
+def acr_env(tmp_path: Path, fake=None, **extra: str) -> dict[str, str]:
     """The environment Docker would give the helper: a throwaway HOME, cache and config, the
-    fake as the API endpoint, the ECS metadata service (100.100.100.200) never asked, no proxy,
-    and nothing Alibaba Cloud from the parent. extra overrides; a None value removes."""
+    fake as the API endpoint (without one, a closed loopback port), the ECS metadata service
+    (100.100.100.200) never asked, no proxy, and nothing Alibaba Cloud from the parent. extra
+    overrides; a None value removes."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -65,7 +66,7 @@ def acr_env(tmp_path: Path, fake, **extra: str) -> dict[str, str]:
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         DOCKER_CONFIG=str(tmp_path / "docker"),
         ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
-        CREDCTL_ACR_ENDPOINT=fake.url,
+        CREDCTL_ACR_ENDPOINT=fake.url if fake else "http://127.0.0.1:9",
         PATH=f"{world.BIN}:/usr/bin:/bin",
         NO_COLOR="1",
         COLUMNS="200",

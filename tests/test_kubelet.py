@@ -9,7 +9,6 @@ bad request. The plugin runs as the kubelet runs it: the installed program, stdi
 
 import io
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubelet_rules import matches
+from test_acr import acr_env
 
 from credctl.kubelet import go_duration, parse_go_duration, run
 from credctl.lookup import image_registry
@@ -30,24 +30,9 @@ PASSWORD = "kubelet-pass-w0rd"  # the stored secret; never on stderr
 
 
 def node_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A node's plugin environment: a throwaway HOME, Docker config, settings and cache."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("ALIBABA_CLOUD_", "CREDCTL_", "DOCKER_"))
-    }
-    (tmp_path / "home").mkdir(exist_ok=True)
-    env.update(
-        HOME=str(tmp_path / "home"),
-        DOCKER_CONFIG=str(tmp_path / "docker"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
-        CREDCTL_ACR_ENDPOINT="http://127.0.0.1:9",  # never the real API
-        PATH=f"{world.BIN}:/usr/bin:/bin",
-    )
-    env.update(extra)
-    return env
+    """A node's plugin environment: a throwaway HOME, Docker config, settings and cache; the ACR
+    API a closed loopback port."""
+    return acr_env(tmp_path, **extra)
 
 
 def request(image: str, api_version: str = V1, **fields) -> dict:

@@ -208,26 +208,38 @@ class _Service:
         return found
 
 
+class _Opened:
+    """A connection to the Secret Service for one action: closed after it, and a D-Bus error
+    turned into credctl's one line (_explain)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        try:
+            self.service = _Service(environ)
+        except DBusError as err:
+            raise _explain(err) from None
+
+    def __enter__(self) -> _Service:
+        return self.service
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.service.bus.close()
+        if isinstance(error, DBusError):
+            raise _explain(error) from None
+
+
 class SecretServiceStore(Store):
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.environ = environ
 
-    def _open(self) -> _Service:
-        try:
-            return _Service(self.environ)
-        except DBusError as err:
-            raise _explain(err) from None
+    def _open(self) -> _Opened:
+        """`with self._open() as service:` one connection, closed after, its errors explained."""
+        return _Opened(self.environ)
 
     def get(self, server_url: str) -> tuple[str, str]:
         if not _on_the_bus(server_url):
             raise CredentialsNotFound()
-        service = self._open()
-        try:
+        with self._open() as service:
             return self._newest(service, server_url)
-        except DBusError as err:
-            raise _explain(err) from None
-        finally:
-            service.bus.close()
 
     def _newest(self, service: _Service, server_url: str, attempts: int = 3) -> tuple[str, str]:
         """The newest item's credentials; searched again if it vanishes under a concurrent store."""
@@ -264,7 +276,6 @@ class SecretServiceStore(Store):
             raise StoreError(
                 "the Secret Service cannot store a server URL or username with a NUL byte or invalid UTF-8"
             )
-        service = self._open()
         attributes = {
             "label": CREDS_LABEL,
             "server": server_url,
@@ -276,22 +287,17 @@ class SecretServiceStore(Store):
             "org.freedesktop.Secret.Item.Label": Variant("s", server_url),
             "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes),
         }
-        try:
-            # Two stores for one server must not each delete the other's new item.
-            with locked(os.path.join(cache_dir(self.environ), "secretservice.lock")):
-                collection = self._default_collection(service)
-                value = (service.session(), b"", secret.encode("utf-8"), "text/plain")
-                service.prompt(
-                    service.call(collection, COLLECTION, "CreateItem", "a{sv}(oayays)b", properties, value, True)[1]
-                )
-                # Go keeps an item per username; Docker can use one, and Go's get picks at random.
-                for path, other, is_locked in service.docker_items({"server": server_url}):
-                    if other["Attributes"].get("username") != username:
-                        self._delete(service, path, is_locked)
-        except DBusError as err:
-            raise _explain(err) from None
-        finally:
-            service.bus.close()
+        # Two stores for one server must not each delete the other's new item.
+        with self._open() as service, locked(os.path.join(cache_dir(self.environ), "secretservice.lock")):
+            collection = self._default_collection(service)
+            value = (service.session(), b"", secret.encode("utf-8"), "text/plain")
+            service.prompt(
+                service.call(collection, COLLECTION, "CreateItem", "a{sv}(oayays)b", properties, value, True)[1]
+            )
+            # Go keeps an item per username; Docker can use one, and Go's get picks at random.
+            for path, other, is_locked in service.docker_items({"server": server_url}):
+                if other["Attributes"].get("username") != username:
+                    self._delete(service, path, is_locked)
 
     @staticmethod
     def _default_collection(service: _Service) -> str:
@@ -312,24 +318,14 @@ class SecretServiceStore(Store):
         """Remove every Docker item for the server; nothing there is not an error (as in Go)."""
         if not _on_the_bus(server_url):
             return
-        service = self._open()
-        try:
+        with self._open() as service:
             for path, _properties, is_locked in service.docker_items({"server": server_url}):
                 self._delete(service, path, is_locked)
-        except DBusError as err:
-            raise _explain(err) from None
-        finally:
-            service.bus.close()
 
     def list(self) -> dict[str, str]:
         """{server attribute: username} of every Docker item; no unlocking needed."""
-        service = self._open()
-        try:
+        with self._open() as service:
             items = service.docker_items({})
-        except DBusError as err:
-            raise _explain(err) from None
-        finally:
-            service.bus.close()
         listing = {}
         for _path, properties, _locked in sorted(items, key=lambda item: item[1].get("Modified", 0)):
             attributes = properties["Attributes"]
@@ -339,17 +335,12 @@ class SecretServiceStore(Store):
 
     def health(self) -> Health:
         try:
-            service = self._open()
-            try:
+            with self._open() as service:
                 collection = service.default_collection()
                 if collection == NO_PROMPT:
                     return Health(False, NO_DEFAULT)
                 if service.properties(collection, COLLECTION)["Locked"]:
                     return Health(False, f"{LOCKED}: {HOW_TO_UNLOCK}")
-            finally:
-                service.bus.close()
-        except DBusError as err:
-            return Health(False, str(_explain(err)))
         except (StoreUnavailable, StoreError) as err:
             return Health(False, str(err))
         return Health(True, "the Secret Service is running and its default keyring is unlocked")

@@ -49,6 +49,14 @@ def helpers_change(helpers: dict[str, str | None]) -> Callable[[ConfigFile], Non
     return change
 
 
+def _config_keys(ctx: typer.Context, registry: str, podman: bool) -> list[tuple[str, str]]:
+    """(config file, the credHelpers key its tool looks up) for Docker, and Podman if asked."""
+    targets = [(docker_config(ctx), helper_key(registry))]
+    if podman:
+        targets.append((podman_auth_path(), helper_key(registry, podman=True)))
+    return targets
+
+
 def map_registry(
     ctx: typer.Context,
     registry: Annotated[str, typer.Argument(help="Registry host (scheme and path are dropped), or docker.io.")],
@@ -60,10 +68,7 @@ def map_registry(
     Writes one credHelpers entry: REGISTRY → docker-credential-HELPER.
     """
     suffix = helper_suffix(helper)
-    targets = [(docker_config(ctx), helper_key(registry))]
-    if podman:
-        targets.append((podman_auth_path(), helper_key(registry, podman=True)))
-    for path, key in targets:
+    for path, key in _config_keys(ctx, registry, podman):
         before, after = edit(path, helpers_change({key: suffix}))
         (success if before != after else info)(
             f"{key} → {PREFIX}{suffix} in {path}" + ("" if before != after else " (already so)")
@@ -83,10 +88,7 @@ def unmap_registry(
 
     Its credentials stay in the store.
     """
-    targets = [(docker_config(ctx), helper_key(registry))]
-    if podman:
-        targets.append((podman_auth_path(), helper_key(registry, podman=True)))
-    for path, key in targets:
+    for path, key in _config_keys(ctx, registry, podman):
         before, after = edit(path, helpers_change({key: None}))
         if before != after:
             success(f"{key} no longer mapped in {path}")

@@ -519,3 +519,14 @@ def test_sdist_has_everything_its_tests_need(scratch: Path, wheelhouse: Path, tm
     ).stdout.split()
     assert sorted(m for m in members if m.split("/")[0] in SDIST_DIRS) == sorted(tracked)
     assert {"README.md", "LICENSE", "pyproject.toml", "MANIFEST.in"} <= members
+
+
+def first_code_block(markdown: str, heading: str) -> str:
+    section = markdown.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_keeps_the_two_command_promise():
+    readme = (ROOT / "README.md").read_text()
+    assert first_code_block(readme, "Install and start") == "scripts/install.sh --setup\n"
+    assert first_code_block(readme, "Run the tests") == "scripts/test.sh\n"

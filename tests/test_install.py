@@ -235,6 +235,34 @@ def test_apt_installs_only_what_is_missing_and_waits_for_the_dpkg_lock(checkout:
     assert list(home.iterdir()) == []
 
 
+def test_a_missing_venv_module_is_installed_for_that_python(checkout: Path, tmp_path: Path):
+    """PYTHON=python3.X without its venv module (Debian splits it off): apt gets python3.X-venv."""
+    need("/usr/bin/python3")
+    bin_dir, log = recorder_bin(tmp_path, install_status=0)
+    site = tmp_path / "no-ensurepip"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['ensurepip'] = None\n")
+    python = bin_dir / "python3.11"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={site} exec /usr/bin/python3 "$@"\n')
+    python.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home, f"{bin_dir}:{SYSTEM_PATH}", PYTHON="python3.11")
+    result = subprocess.run(["bash", INSTALL, "--user"], cwd=checkout, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert lines(result.stderr) == [
+        "credctl install: [1/5] Debian packages: checking gnupg pass python3.11-venv",
+        "credctl install:   apt-get install pass python3.11-venv",
+        "credctl install: python3.11 has no venv module: sudo apt install python3.11-venv (Debian/Ubuntu),"
+        " then run this again",
+    ]
+    assert lines(log.read_text())[1] == (
+        "DEBIAN_FRONTEND=noninteractive -o DPkg::Lock::Timeout=300 -qq -y --no-install-recommends install"
+        " pass python3.11-venv"
+    )
+    assert list(home.iterdir()) == []
+
+
 def test_without_python3_apt_installs_it_first(checkout: Path, tmp_path: Path):
     """A fresh minbase root has no python3: the script asks apt for python3 and its venv module."""
     bin_dir, log = recorder_bin(tmp_path, install_status=0)
@@ -305,6 +333,17 @@ class User:
         result = self.run("/bin/bash", "-lc", command, env={"HOME": str(self.home), "USER": "credctl-test"})
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+
+def test_system_install_needs_root(checkout: Path, tmp_path: Path):
+    need("setpriv")
+    uid = free_uid()
+    as_user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", "HOME=/nonexistent"]
+    result = subprocess.run([*as_user, "bash", f"{checkout}/{INSTALL}", "--system"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "credctl install: --system needs root: sudo scripts/install.sh --system (see scripts/install.sh --help)\n"
+    )
 
 
 def test_user_install_upgrade_uninstall(scratch: Path, checkout: Path, wheelhouse: Path):

@@ -55,7 +55,7 @@ usage_error() {
   exit 2
 }
 
-action=install run_setup= use_apt=1 mode=
+action=install run_setup='' use_apt=1 mode=''
 while [ $# -gt 0 ]; do
   case $1 in
     -h | --help) usage && exit 0 ;;
@@ -189,8 +189,9 @@ install_packages() {
   fi
   has_venv_module ||
     die "$python has no venv module: sudo apt install $(python_apt_name)-venv (Debian/Ubuntu), then run this again"
-  command -v gpg >/dev/null && command -v pass >/dev/null ||
+  if ! command -v gpg >/dev/null || ! command -v pass >/dev/null; then
     say "  note: gpg or pass is not installed; the pass store needs both"
+  fi
 }
 
 # -- venv, links -----------------------------------------------------------------------------
@@ -277,7 +278,7 @@ logins_find_us() {
 
 ensure_path() {
   step "checking that a new login shell finds credctl's programs first"
-  path_ok=
+  path_ok=''
   if logins_find_us; then
     path_ok=1
     say "  it does: $bin_dir is on PATH there"
@@ -287,6 +288,7 @@ ensure_path() {
     if grep -qxF "$block_begin" "$file" 2>/dev/null; then
       say "  $file already has credctl's PATH block"
     else
+      # shellcheck disable=SC2016 # $PATH is for the login shell to expand
       printf '%s\nPATH=%s:"$PATH"\nexport PATH\n%s\n' "$block_begin" "$(shell_quote "$bin_dir")" "$block_end" >>"$file"
       say "  added $bin_dir to PATH in $file (a block marked \"added by credctl's install.sh\")"
     fi
@@ -305,7 +307,7 @@ ensure_path() {
     *) say "  your login shell is ${login_shell##*/}: make sure it puts $bin_dir on PATH before /usr/bin" ;;
   esac
   [ "$(command -v docker-credential-pass || true)" = "$bin_dir/docker-credential-pass" ] ||
-    say "  this shell does not find them yet: export PATH=$(shell_quote "$bin_dir"):\"\$PATH\" (or log in again)"
+    say "  this shell does not run them yet: export PATH=$(shell_quote "$bin_dir"):\"\$PATH\" (or log in again)"
 }
 
 completion_notes() {

@@ -382,7 +382,7 @@ def test_user_install_upgrade_uninstall(scratch: Path, checkout: Path, wheelhous
         "credctl install: [5/5] checking that a new login shell finds credctl's programs first",
         f"credctl install:   added {bin_dir} to PATH in {home}/.bash_profile"
         ' (a block marked "added by credctl\'s install.sh")',
-        f"credctl install:   this shell does not find them yet: export PATH='{bin_dir}':\"$PATH\" (or log in again)",
+        f"credctl install:   this shell does not run them yet: export PATH='{bin_dir}':\"$PATH\" (or log in again)",
         f"credctl install:   zsh: the completion is in {local}/share/zsh/site-functions;"
         f" add fpath=({local}/share/zsh/site-functions $fpath) to ~/.zshrc before compinit",
         f"credctl install: credctl {__version__} installed in {venv}, programs in {bin_dir}."

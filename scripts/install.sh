@@ -323,17 +323,17 @@ do_install() {
   remember_created
   ensure_path
   completion_notes
-  local version next
+  local version credctl=$bin_dir/credctl
   version=$("$venv/bin/credctl" --version)
+  is_our_link "$credctl" || credctl=$venv/bin/credctl
   if [ -n "$run_setup" ]; then
-    say "$version installed in $venv, programs in $bin_dir. Running: $bin_dir/credctl setup"
+    say "$version installed in $venv, programs in $bin_dir. Running: $credctl setup"
     # With PATH as a new login will have it, so setup checks the helpers Docker will run.
     [ -n "$path_ok" ] && PATH="$bin_dir:$PATH"
-    exec "$bin_dir/credctl" setup
+    exec "$credctl" setup
   fi
-  next="credctl setup"
-  [ "$(command -v credctl || true)" = "$bin_dir/credctl" ] || next="$bin_dir/credctl setup"
-  say "$version installed in $venv, programs in $bin_dir. Next: $next"
+  [ "$(command -v credctl || true)" = "$bin_dir/credctl" ] && [ "$credctl" = "$bin_dir/credctl" ] && credctl=credctl
+  say "$version installed in $venv, programs in $bin_dir. Next: $credctl setup"
 }
 
 # -- uninstall -------------------------------------------------------------------------------

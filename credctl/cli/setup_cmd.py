@@ -313,7 +313,8 @@ def setup(
     podman: Annotated[
         bool | None,
         typer.Option(
-            "--podman/--no-podman", help="Also write Podman's auth.json (default: when Podman or Skopeo is here)."
+            "--podman/--no-podman",
+            help="Also write Podman's auth.json (default: yes where Podman, Skopeo, Buildah or that file is).",
         ),
     ] = None,
     migrate: Annotated[
@@ -333,7 +334,8 @@ def setup(
     out: plaintext logins in config.json, and the logins of the credsStore being replaced, move
     into the store first (each stored, read back and compared; only then removed from where it
     was). A previous credsStore helper that is not installed is skipped with a warning; one that
-    cannot list its logins stops setup. Asks on a terminal; every question has a flag.
+    cannot list its logins stops setup. Asks on a terminal (and offers to initialise a pass store
+    that is not); every question has a flag.
     """
     asking = interactive() and not yes
     if store is not None and store not in LOGIN_STORES:

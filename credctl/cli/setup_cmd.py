@@ -208,12 +208,13 @@ def plaintext_moves(after: ConfigFile, store: str, setting_store: bool, migrate:
     return []
 
 
-def previous_logins(before: ConfigFile, after: ConfigFile, previous: str) -> dict[str, str]:
-    """registry → username of the logins the previous credsStore holds that only it serves.
+def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix: str) -> list[Move]:
+    """The logins the previous credsStore serves that it will not serve once setup is done.
 
-    A registry with a credHelpers entry is not served by credsStore, so it is left where it is
-    (and keeps working when that entry names the previous store). A previous helper that is not
-    installed served nobody; one that cannot list what it holds stops setup (see `--help`).
+    Each goes to the helper that will serve it (the new store, or a new --map entry's helper).
+    A registry credHelpers sends to the previous store keeps working there and stays. A previous
+    helper that is not installed served nobody; one that cannot list what it holds stops setup:
+    nothing it may hold is left unreachable unsaid.
     """
     from credctl import client
     from credctl.client import NOT_FOUND_STATUS
@@ -224,7 +225,7 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str) -> dic
     except HelperFailed as err:
         if err.status == NOT_FOUND_STATUS:
             warn(f"{program} is not installed: Docker could not reach what it held, so switching strands nothing")
-            return {}
+            return []
         fail(
             f"cannot list the logins in {program} ({err}): switching credsStore away from it would strand "
             f"whatever it holds; run setup where {program} works, or remove credsStore from {before.path} first"
@@ -232,45 +233,47 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str) -> dic
     kept = sorted(registry for registry in held if mapped_helper(after, registry) == previous)
     if kept:
         info(f"{named(kept)}: credHelpers still sends them to {program}, which keeps them: nothing is lost")
-    return {registry: user for registry, user in held.items() if mapped_helper(after, registry) is None}
+    served = sorted(registry for registry in held if mapped_helper(before, registry) is None)  # by credsStore
+    moves = []
+    for registry in served:
+        helper = mapped_helper(after, registry)
+        if helper != previous:
+            moves.append(Move(registry, held[registry], "", helper or suffix, helper is not None))
+    return moves
 
 
-def agree_to_switch(logins: dict[str, str], previous: str, store: str, migrate: bool | None, asking: bool) -> None:
-    """Shows the previous credsStore's logins; refuses unless they may move (the default)."""
-    if not logins:
+def agree_to_switch(moves: list[Move], previous: str, store: str, migrate: bool | None, asking: bool) -> None:
+    """Shows the previous credsStore's logins that must move; refuses unless they may (the default)."""
+    if not moves:
         return
     source = PREFIX + previous
-    rows = [[registry, user] for registry, user in sorted(logins.items())]
-    show_table(f"Logins in {source}", ("registry", "user"), rows)
+    show(moves, f"Logins in {source} to move")
     if not consent(migrate, asking, SWITCH_PROMPT.format(program=PREFIX + STORES[store][2])):
+        registries = [move.registry for move in moves]
         fail(
-            f"{len(logins)} login(s) in {source} ({named(sorted(logins))}) would stop working once credsStore is "
+            f"{len(moves)} login(s) in {source} ({named(registries)}) would stop working once credsStore is "
             f"{STORES[store][2]}: let setup move them ({refusal_hint(migrate)}) or keep --store {previous}"
         )
 
 
-def copy_logins(logins: dict[str, str], previous: str, store: str) -> list[Move]:
-    """Each login of the previous credsStore copied into the new store and verified there.
+def copy_logins(moves: list[Move], previous: str) -> None:
+    """Each login of the previous credsStore copied to its new helper and verified there.
 
     Nothing is erased yet: any failure stops setup with every login still in the previous store
-    and config.json untouched.
+    and config.json as it was.
     """
     from credctl import client
 
-    if not logins:
-        return []
-    suffix = STORES[store][2]
-    moves = []
-    for registry in sorted(logins):
+    if not moves:
+        return
+    for move in moves:
         try:
-            found = client.get(previous, registry)
+            found = client.get(previous, move.registry)
         except CredctlError as err:
-            move = Move(registry, logins[registry], "", suffix, False)
             move.outcome = f"failed: {err}"
-        else:
-            move = Move(registry, found.username, found.secret, suffix, False)
-            store_and_verify(move)  # no spinner: gpg may ask for a passphrase here
-        moves.append(move)
+            continue
+        move.username, move.secret = found.username, found.secret
+        store_and_verify(move)  # no spinner: gpg may ask for a passphrase here
     show(moves, f"Copied from {PREFIX}{previous}")
     failed = [move.registry for move in moves if move.outcome != "moved"]
     if failed:
@@ -278,20 +281,20 @@ def copy_logins(logins: dict[str, str], previous: str, store: str) -> list[Move]
             f"{len(failed)} of {len(moves)} login(s) could not be copied out of {PREFIX}{previous} ({named(failed)}): "
             f"they all stay there and credsStore stays {previous}; see the table above"
         )
-    return moves
 
 
-def erase_copied(moves: list[Move], previous: str, store: str) -> None:
-    """The previous store's copies of logins now verified in the new one (once credsStore is switched)."""
+def erase_copied(moves: list[Move], previous: str) -> None:
+    """The previous store's copies of logins now verified where they go (once credsStore is switched)."""
     from credctl import client
 
-    source, target = PREFIX + previous, PREFIX + STORES[store][2]
+    source = PREFIX + previous
     for move in moves:
         try:
             client.erase(previous, move.registry)
         except CredctlError as err:
-            warn(f"{move.registry} is in {target} now but could not be erased from {source}: {err}")
-    success(f"moved {len(moves)} login(s) from {source} into {target}")
+            warn(f"{move.registry} is in {PREFIX}{move.helper} now but could not be erased from {source}: {err}")
+    targets = ", ".join(sorted({PREFIX + move.helper for move in moves}))
+    success(f"moved {len(moves)} login(s) from {source} into {targets}")
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -357,7 +360,7 @@ def setup(
     after = ConfigFile.read(docker_path)
     docker_change(after)
     previous = before.get("credsStore") or None
-    logins = previous_logins(before, after, str(previous)) if previous not in (None, suffix) else {}
+    logins = previous_logins(before, after, str(previous), suffix) if previous not in (None, suffix) else []
     agree_to_switch(logins, str(previous), store, migrate, asking)
     moves = plaintext_moves(after, store, previous is None, migrate, asking)
 
@@ -388,19 +391,21 @@ def setup(
         from credctl.stores.keyringstore import load_backend
 
         load_backend()  # remembered now, so no helper call pays for detection
-    copied = copy_logins(logins, str(previous), store)
-    # The plaintext logins are stored and verified before credsStore is set; the edit that sets
-    # it also strips them. If any fails, credsStore is not set (Docker keeps reading the file).
+    # Every login is stored and verified where it goes before credsStore changes. Plaintext ones
+    # first: the edit that sets credsStore also strips them, and if any fails credsStore is not
+    # set (Docker keeps reading the file). Then the previous store's, which win where both hold
+    # a registry (Docker used those), erased from there only once credsStore is switched.
     store_all(moves)
     if any(move.outcome != "moved" for move in moves):
         edit(docker_path, lambda config: strip_verified(moves, store, config))
         report(moves, docker_path)  # one error line, exit 1
+    copy_logins(logins, str(previous))
     text_before, text_after = edit(docker_path, _with_moves(moves, docker_change))
     if moves:
         report(moves, docker_path)
     success(f"{docker_path}: {'updated' if text_before != text_after else 'already set up'}")
-    if copied:
-        erase_copied(copied, str(previous), store)
+    if logins:
+        erase_copied(logins, str(previous))
     if podman:
         text_before, text_after = edit(podman_path, podman_change)
         success(f"{podman_path}: {'updated' if text_before != text_after else 'already set up'}")

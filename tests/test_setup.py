@@ -289,6 +289,26 @@ def test_a_login_that_cannot_be_copied_keeps_everything_in_the_old_store(both_en
     assert helper_get(PASS, both_env, "b.example") == ("bob", "pw-b")
 
 
+def test_a_dry_run_switch_shows_the_logins_that_would_move(both_env, config_dir):
+    config = config_dir / "config.json"
+    write(config, SWITCH_CONFIG)
+    fill_pass(both_env)
+    before = config.stat()
+
+    args = ("setup", "--store", "secretservice", "--no-podman", "--dry-run")
+    result = credctl(both_env, "--config", str(config_dir), *args)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    out = result.stdout
+    assert "Logins in docker-credential-pass to move" in out
+    assert "│ b.example │ bob   │ docker-credential-secretservice │ planned │" in out
+    assert '-\t"credsStore": "pass",\n+\t"credsStore": "secretservice",\n'.expandtabs() in out
+    assert out.splitlines()[-1] == "Dry run: nothing was written."
+    unchanged(config, before, SWITCH_CONFIG)
+    assert helper_list(SECRETSERVICE, both_env) == {}
+    assert helper_list(PASS, both_env) == {"a.example": "alice", "b.example": "bob", "c.example": "carol"}
+
+
 def test_no_migrate_refuses_to_strand_the_old_stores_logins(both_env, config_dir):
     config = config_dir / "config.json"
     write(config, SWITCH_CONFIG)

@@ -27,6 +27,7 @@ from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_nam
 from credctl.stores.base import Health
 
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
+Change = Callable[[ConfigFile], None]  # an edit of a config file (credctl.dockerconfig.edit)
 STORE_CHOICES = ", ".join(LOGIN_STORES)
 
 # The wizard's questions, in the order it asks them. Their texts are stable: scripts (the
@@ -364,7 +365,66 @@ def setup(
     agree_to_switch(logins, str(previous), store, migrate, asking)
     moves = plaintext_moves(after, store, previous is None, migrate, asking)
 
-    def podman_change(config: ConfigFile) -> None:
+    podman_change = _podman_change(docker_path, store, {**mapping, **wizard_maps}) if podman else None
+    if dry_run:
+        _preview(docker_path, _with_moves(moves, docker_change), podman_path, podman_change, moves)
+        return
+    if store == "keyring":
+        from credctl.stores.keyringstore import load_backend
+
+        load_backend()  # remembered now, so no helper call pays for detection
+    _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
+    if podman_change is not None:
+        before_text, after_text = edit(podman_path, podman_change)
+        success(f"{podman_path}: {'updated' if before_text != after_text else 'already set up'}")
+    for helper in {suffix, *mapping.values()}:
+        warn_if_missing(helper)
+    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+
+
+def _move_and_write(
+    docker_path: str, docker_change: Change, store: str, moves: list[Move], logins: list[Move], previous: str
+) -> None:
+    """Every login stored and verified where it goes, then config.json written, then old copies erased.
+
+    Plaintext logins first: the edit that sets credsStore also strips them, and if any fails
+    credsStore is not set (Docker keeps reading the file). Then the previous store's, which win
+    where both hold a registry (Docker used those), erased from there only once credsStore is
+    switched.
+    """
+    store_all(moves)
+    if any(move.outcome != "moved" for move in moves):
+        edit(docker_path, lambda config: strip_verified(moves, store, config))
+        report(moves, docker_path)  # one error line, exit 1
+    copy_logins(logins, previous)
+    before_text, after_text = edit(docker_path, _with_moves(moves, docker_change))
+    if moves:
+        report(moves, docker_path)
+    success(f"{docker_path}: {'updated' if before_text != after_text else 'already set up'}")
+    if logins:
+        erase_copied(logins, previous)
+
+
+def _preview(
+    docker_path: str,
+    docker_change: Change,
+    podman_path: str,
+    podman_change: Change | None,
+    moves: list[Move],
+) -> None:
+    """The diffs; the logins that would move are in the tables already shown."""
+    for move in moves:
+        move.outcome = "moved"  # what the preview assumes
+    plain(preview(docker_path, docker_change) or f"{docker_path}: no change")
+    if podman_change is not None:
+        plain(preview(podman_path, podman_change) or f"{podman_path}: no change")
+    info("Dry run: nothing was written.")
+
+
+def _podman_change(docker_path: str, store: str, mapping: dict[str, str]) -> Change:
+    suffix = STORES[store][2]
+
+    def change(config: ConfigFile) -> None:
         # Podman ignores credsStore: every registry must be named, Docker Hub as docker.io.
         wanted = {
             helper_key(registry, podman=True): suffix for registry in sorted(registries_for_podman(docker_path, store))
@@ -374,47 +434,12 @@ def setup(
         docker_helpers: dict[str, str] = ConfigFile.read(docker_path).get("credHelpers") or {}  # type: ignore[assignment]
         wanted.update({helper_key(registry, podman=True): helper for registry, helper in docker_helpers.items()})
         wanted.update({helper_key(registry, podman=True): helper for registry, helper in mapping.items()})
-        wanted.update({helper_key(registry, podman=True): helper for registry, helper in wizard_maps.items()})
         helpers_change(wanted)(config)  # type: ignore[arg-type]
 
-    if dry_run:
-        for move in moves:
-            move.outcome = "moved"  # what the preview assumes
-        if logins:
-            info(f"Would move {len(logins)} login(s) from {PREFIX}{previous} into {PREFIX}{suffix}.")
-        plain(preview(docker_path, _with_moves(moves, docker_change)) or f"{docker_path}: no change")
-        if podman:
-            plain(preview(podman_path, podman_change) or f"{podman_path}: no change")
-        info("Dry run: nothing was written.")
-        return
-    if store == "keyring":
-        from credctl.stores.keyringstore import load_backend
-
-        load_backend()  # remembered now, so no helper call pays for detection
-    # Every login is stored and verified where it goes before credsStore changes. Plaintext ones
-    # first: the edit that sets credsStore also strips them, and if any fails credsStore is not
-    # set (Docker keeps reading the file). Then the previous store's, which win where both hold
-    # a registry (Docker used those), erased from there only once credsStore is switched.
-    store_all(moves)
-    if any(move.outcome != "moved" for move in moves):
-        edit(docker_path, lambda config: strip_verified(moves, store, config))
-        report(moves, docker_path)  # one error line, exit 1
-    copy_logins(logins, str(previous))
-    text_before, text_after = edit(docker_path, _with_moves(moves, docker_change))
-    if moves:
-        report(moves, docker_path)
-    success(f"{docker_path}: {'updated' if text_before != text_after else 'already set up'}")
-    if logins:
-        erase_copied(logins, str(previous))
-    if podman:
-        text_before, text_after = edit(podman_path, podman_change)
-        success(f"{podman_path}: {'updated' if text_before != text_after else 'already set up'}")
-    for helper in {suffix, *mapping.values()}:
-        warn_if_missing(helper)
-    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+    return change
 
 
-def _docker_change(suffix: str, mapping: dict[str, str]) -> Callable[[ConfigFile], None]:
+def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:
     def change(config: ConfigFile) -> None:
         config.set("credsStore", suffix)
         helpers_change({helper_key(registry): helper for registry, helper in mapping.items()})(config)
@@ -422,7 +447,7 @@ def _docker_change(suffix: str, mapping: dict[str, str]) -> Callable[[ConfigFile
     return change
 
 
-def _with_moves(moves: list[Move], change: Callable[[ConfigFile], None]) -> Callable[[ConfigFile], None]:
+def _with_moves(moves: list[Move], change: Change) -> Change:
     """change, after the secrets of the verified moves have left `auths`."""
 
     def both(config: ConfigFile) -> None:

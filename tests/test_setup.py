@@ -268,6 +268,26 @@ def test_switching_moves_the_old_stores_logins_verified_and_erases_them(both_env
     assert_no_secret(["pw-a", "pw-b", "pw-c"], result.stdout)
 
 
+def test_switching_from_any_helper_and_from_one_that_shares_the_store(store_env, config_dir, tmp_path):
+    """credsStore "gopass": Debian's Go pass helper under another name, on the same pass store as
+    credctl's. Its login moves into credctl's pass, and the erase from gopass does not lose it."""
+    need(world.GO_PASS)
+    bin_dir = tmp_path / "other-helpers"
+    bin_dir.mkdir()
+    (bin_dir / "docker-credential-gopass").symlink_to(world.GO_PASS)
+    env = {**store_env, "PATH": f"{store_env['PATH']}:{bin_dir}"}
+    helper_store(str(bin_dir / "docker-credential-gopass"), env, "go.example", "gordon", "pw-go")
+    config = config_dir / "config.json"
+    write(config, b'{\n\t"credsStore": "gopass"\n}\n')
+
+    result = credctl(env, "--config", str(config_dir), "setup", "--store", "pass", "--no-podman", "--yes")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "✓ moved 1 login(s) from docker-credential-gopass into docker-credential-pass" in result.stdout.splitlines()
+    assert config.read_bytes() == b'{\n\t"credsStore": "pass"\n}\n'
+    assert helper_get(PASS, env, "go.example") == ("gordon", "pw-go")
+
+
 def test_a_login_that_cannot_be_copied_keeps_everything_in_the_old_store(both_env, config_dir):
     """a.example's file in pass is not gpg: its copy fails, so nothing leaves pass, credsStore stays."""
     config = config_dir / "config.json"

@@ -294,6 +294,13 @@ def erase_copied(moves: list[Move], previous: str) -> None:
             client.erase(previous, move.registry)
         except CredctlError as err:
             warn(f"{move.registry} is in {PREFIX}{move.helper} now but could not be erased from {source}: {err}")
+            continue
+        # Stored and verified again: two helpers may keep one store (Debian's Go pass helper
+        # under another name and credctl's share ~/.password-store), and then that erase took
+        # the new copy too.
+        store_and_verify(move)
+        if move.outcome != "moved":
+            warn(f"{move.registry} was erased from {source} and is not in {PREFIX}{move.helper}: {move.outcome}")
     targets = ", ".join(sorted({PREFIX + move.helper for move in moves}))
     success(f"moved {len(moves)} login(s) from {source} into {targets}")
 

@@ -348,6 +348,28 @@ def test_no_migrate_refuses_to_strand_the_old_stores_logins(both_env, config_dir
     assert helper_list(PASS, both_env) == {"a.example": "alice", "b.example": "bob", "c.example": "carol"}
 
 
+def test_wizard_asks_before_moving_the_old_stores_logins(both_env, config_dir):
+    config = config_dir / "config.json"
+    write(config, SWITCH_CONFIG)
+    fill_pass(both_env)
+    env = {**both_env, "TERM": "xterm"}
+    answers = [
+        (f"{STORE_PROMPT} [pass]: ", "secretservice"),
+        (f"{MAP_PROMPT}: ", ""),
+        ("Move them into docker-credential-secretservice? [Y/n]: ", "n"),
+    ]
+
+    status, shown = on_terminal(env, ["--config", str(config_dir), "setup", "--no-podman"], answers)
+
+    assert status == 1, shown
+    assert shown.endswith(
+        "error: 2 login(s) in docker-credential-pass (a.example, b.example) would stop working once credsStore is "
+        "secretservice: let setup move them (answer yes) or keep --store pass\n"
+    )
+    assert config.read_bytes() == SWITCH_CONFIG
+    assert helper_list(PASS, both_env) == {"a.example": "alice", "b.example": "bob", "c.example": "carol"}
+
+
 def test_an_old_store_that_cannot_list_its_logins_stops_setup(store_env, config_dir):
     """credsStore is secretservice, but there is no session bus here: what it holds is unknown."""
     config = config_dir / "config.json"
@@ -391,6 +413,7 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
         (STORE_PROMPT, "pas"),
         (STORE_PROMPT, "pass"),
         (MAP_PROMPT, "nonsense"),
+        (MAP_PROMPT, "bad.example=not a helper"),  # map_cmd.helper_suffix says why, then asked again
         (MAP_PROMPT, "acr.example=nosuch"),
         (MAP_PROMPT, ""),
     ]
@@ -400,6 +423,7 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
     assert status == 0, shown
     assert "warning: 'pas' is not a store: choose one of pass, secretservice, keyring\n" in shown
     assert "warning: 'nonsense' is not REGISTRY=HELPER: e.g. registry.example.com=pass\n" in shown
+    assert "'not a helper' is not a helper name" in shown
     missing = "warning: docker-credential-nosuch is not on PATH: Docker will not find it until it is\n"
     # Right after the answer, before the next question; and only then.
     assert shown.count(missing) == 1

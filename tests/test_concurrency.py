@@ -315,7 +315,7 @@ def test_mixed_config_edits_lose_nothing(pass_env, tmp_path):
     commands = (
         [["map", f"new{n}.example", "pass"] for n in range(WRITERS)]
         + [["unmap", f"old{n}.example"] for n in range(0, 8, 2)]
-        + [["setup", "--store", "pass", "--yes", "--no-podman", "--no-migrate"]] * 2
+        + [["setup", "--store", "pass", "--yes", "--no-podman"]] * 2
         + [["migrate", "--to", "pass", "--yes"]] * 2
     )
 

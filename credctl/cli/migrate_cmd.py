@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
+from credctl.cli.output import docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import (
     SECRET_FIELDS,
     ConfigError,
@@ -36,8 +36,13 @@ class Move:
         self.outcome = "planned"
 
 
-def plan(config: ConfigFile, to: str | None) -> list[Move]:
+def mapped_helper(config: ConfigFile, registry: str) -> str | None:
+    """The credHelpers entry Docker uses for registry (its own key, else its host), if any."""
     helpers: dict[str, str] = config.get("credHelpers") or {}  # type: ignore[assignment]
+    return helpers.get(registry) or helpers.get(registry_host(registry))
+
+
+def plan(config: ConfigFile, to: str | None) -> list[Move]:
     store = to or config.get("credsStore")
     moves = []
     for registry, entry in (config.get("auths") or {}).items():  # type: ignore[union-attr]
@@ -48,7 +53,7 @@ def plan(config: ConfigFile, to: str | None) -> list[Move]:
             continue
         if found is None:
             continue
-        mapped = helpers.get(registry) or helpers.get(registry_host(registry))
+        mapped = mapped_helper(config, registry)
         helper = mapped or store
         if not helper:
             fail(f"no secure store is configured for {registry}: choose one with --to ({STORE_NAMES})")
@@ -138,10 +143,19 @@ def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = F
         return
     if interactive() and not yes and not typer.confirm(f"Move {len(moves)} credential(s)?", default=True):
         raise typer.Exit(1)
-    with busy("Storing and verifying…"):
-        for move in moves:
-            store_and_verify(move)
+    store_all(moves)
     edit(path, lambda config: strip_verified(moves, to, config))
+    report(moves, path)
+
+
+def store_all(moves: list[Move]) -> None:
+    # No spinner: gpg-agent may draw pinentry on this terminal to ask for a passphrase.
+    for move in moves:
+        store_and_verify(move)
+
+
+def report(moves: list[Move], path: str) -> None:
+    """The result table, then success, or one error line when some credentials stay in plaintext."""
     show(moves, "Migration")
     moved = sum(move.outcome == "moved" for move in moves)
     if moved == len(moves):

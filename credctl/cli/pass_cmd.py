@@ -52,17 +52,29 @@ def init(
         raise typer.BadParameter("use either --gpg-id or --generate, not both", param_hint="--generate")
     root = str((store or Path(store_dir(os.environ))).expanduser().absolute())
     try:
-        keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else [_pick_key()]
+        keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else None
+    except gpg.GpgUnavailable as err:
+        fail(str(err))
+    initialise_store(root, keys)
+    # Compared as Path spells it, so PASSWORD_STORE_DIR=/x/store/ is not taken for another store.
+    if root != str(Path(store_dir(os.environ))):
+        info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
+    info('Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.')
+
+
+def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
+    """Initialise the store at root for keys (without keys: pick one, or offer to generate one).
+
+    The flow of `credctl pass init`, also run by `credctl setup`.
+    """
+    try:
+        keys = keys or [_pick_key()]
     except gpg.GpgUnavailable as err:
         fail(str(err))
     _check_trust(keys)
     _pass_init(root, [key.fingerprint for key in keys])
     success(f"password store {root} is ready; credentials will be encrypted to {', '.join(k.uid for k in keys)}")
     _explain_passphrase(keys)
-    # Compared as Path spells it, so PASSWORD_STORE_DIR=/x/store/ is not taken for another store.
-    if root != str(Path(store_dir(os.environ))):
-        info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
-    info('Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.')
 
 
 def _generate(name: str | None, email: str | None, no_passphrase: bool) -> gpg.Key:

@@ -1,24 +1,46 @@
-"""`credctl setup`: pick a secure store for Docker (and Podman), map registries, migrate.
+"""`credctl setup`: pick a secure store for Docker (and Podman), map registries, move logins.
 
 Interactive on a terminal; every question has a flag, so it also runs unattended.
+
+Setup never logs anyone out. Once credsStore is set Docker asks only the store, so before it
+is set (or switched) every login Docker would stop seeing moves into the new store, each one
+stored, read back and compared first (`credctl migrate`'s code): plaintext `auths` entries of
+config.json, and the logins the previous credsStore holds. Declining (--no-migrate, or "no")
+refuses with the count and the registries, and nothing is written.
 """
 
 import os
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from credctl.cli import complete
 from credctl.cli.map_cmd import helper_suffix, helpers_change, warn_if_missing
-from credctl.cli.migrate_cmd import migrate_file
-from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success
-from credctl.dockerconfig import ConfigFile, edit, helper_key, plaintext_credentials, podman_auth_path, preview
-from credctl.errors import CredctlError
+from credctl.cli.migrate_cmd import Move, mapped_helper, plan, report, show, store_all, store_and_verify, strip_verified
+from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
+from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path, preview
+from credctl.errors import CredctlError, HelperFailed
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
 from credctl.stores.base import Health
 
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
+Change = Callable[[ConfigFile], None]  # an edit of a config file (credctl.dockerconfig.edit)
+STORE_CHOICES = ", ".join(LOGIN_STORES)
+
+# The wizard's questions, in the order it asks them. Their texts are stable: scripts (the
+# lead's CI among them) answer them on a pseudo-terminal.
+STORE_PROMPT = "Store for Docker's credentials"
+INIT_PROMPT = "Initialise the password store now?"
+MAP_PROMPT = "Map a registry to another helper (REGISTRY=HELPER, empty to finish)"
+PODMAN_PROMPT = "Also set up Podman/Skopeo/Buildah ({path})?"
+SWITCH_PROMPT = "Move them into {program}?"
+MIGRATE_PROMPT = "Move these plaintext logins into {program}?"
+
+
+# --- the store ---------------------------------------------------------------------------------
 
 
 def store_health() -> dict[str, Health]:
@@ -38,11 +60,21 @@ def choose_store(health: dict[str, Health], asked: bool) -> str:
     usable = [name for name, answer in health.items() if answer.ok]
     if asked:
         show_health(health)
-        return typer.prompt("Store for Docker's credentials", default=usable[0] if usable else "pass")
-    if not usable:
-        details = "; ".join(f"{name}: {answer.detail}" for name, answer in health.items())
-        fail(f"no store can work here ({details})")
-    return usable[0]
+        return ask_store(usable[0] if usable else "pass")
+    if usable:
+        return usable[0]
+    if uninitialised_pass_root() is not None:
+        return "pass"  # what is missing is `pass init`: ready_store names the commands
+    details = "; ".join(f"{name}: {answer.detail}" for name, answer in health.items())
+    fail(f"no store can work here ({details})")
+
+
+def ask_store(default: str) -> str:
+    while True:
+        answer = typer.prompt(STORE_PROMPT, default=default).strip()
+        if answer in LOGIN_STORES:
+            return answer
+        warn(f"{answer!r} is not a store: choose one of {STORE_CHOICES}")
 
 
 def show_health(health: dict[str, Health]) -> None:
@@ -50,25 +82,80 @@ def show_health(health: dict[str, Health]) -> None:
     show_table("Credential stores", ("store", "program", "ready", "detail"), rows)
 
 
+def uninitialised_pass_root() -> str | None:
+    """The pass store's folder when pass is installed but `pass init` has not run there."""
+    from credctl.stores.passstore import PassStore
+
+    store = PassStore()
+    if shutil.which("pass") is None or store.initialised():
+        return None
+    return str(Path(store.root).expanduser().absolute())  # as `credctl pass init` spells it
+
+
+def ready_store(store: str, health: Health, asking: bool) -> Health:
+    """The store's health, after offering (on a terminal) to initialise a pass store that is not."""
+    root = uninitialised_pass_root() if store == "pass" else None
+    if root is None:
+        return health
+    if not asking:
+        fail(
+            f"the password store {root} is not initialised: run `credctl pass init --generate --name NAME "
+            "--email EMAIL --no-passphrase` (or `credctl pass init --gpg-id FINGERPRINT`), then `credctl setup` again"
+        )
+    if not typer.confirm(INIT_PROMPT, default=True):
+        return health
+    from credctl.cli.pass_cmd import initialise_store
+
+    initialise_store(root)
+    return _health(store)
+
+
+# --- registries mapped to other helpers --------------------------------------------------------
+
+
+def parse_map(item: str) -> tuple[str, str]:
+    """REGISTRY=HELPER; a ValueError names what is wrong."""
+    registry, equals, helper = item.partition("=")
+    if not equals or not registry.strip() or not helper.strip():
+        raise ValueError(f"{item!r} is not REGISTRY=HELPER")
+    return registry.strip(), helper_suffix(helper.strip())
+
+
 def parse_maps(maps: list[str]) -> dict[str, str]:
     mapping = {}
     for item in maps:
-        registry, equals, helper = item.partition("=")
-        if not equals or not registry or not helper:
-            raise typer.BadParameter(f"{item!r} is not REGISTRY=HELPER", param_hint="--map")
-        mapping[registry] = helper_suffix(helper)
+        try:
+            registry, helper = parse_map(item)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--map") from None
+        mapping[registry] = helper
     return mapping
 
 
 def ask_maps() -> dict[str, str]:
+    """Each answer checked as it comes: a bad one is said in one line and asked again."""
     mapping: dict[str, str] = {}
     while True:
-        answer = typer.prompt(
-            "Map a registry to another helper (REGISTRY=HELPER, empty to finish)", default="", show_default=False
-        )
+        answer = typer.prompt(MAP_PROMPT, default="", show_default=False).strip()
         if not answer:
             return mapping
-        mapping.update(parse_maps([answer]))
+        try:
+            registry, helper = parse_map(answer)
+        except ValueError as err:
+            warn(f"{err}: e.g. registry.example.com=pass")
+            continue
+        except typer.Exit:
+            continue  # helper_suffix has said why the helper name cannot be one
+        mapping[registry] = helper
+        warn_if_missing(helper)
+
+
+def want_podman(flag: bool | None, podman_path: str, asking: bool) -> bool:
+    """--podman/--no-podman; else, where Podman, Skopeo or Buildah is or has been, yes (asked)."""
+    if flag is not None:
+        return flag
+    present = os.path.exists(podman_path) or any(shutil.which(tool) for tool in PODMAN_TOOLS)
+    return present and (not asking or typer.confirm(PODMAN_PROMPT.format(path=podman_path), default=True))
 
 
 def registries_for_podman(docker_path: str, store: str) -> set[str]:
@@ -83,16 +170,142 @@ def registries_for_podman(docker_path: str, store: str) -> set[str]:
     return known
 
 
-def has_plaintext(path: str) -> bool:
-    auths = ConfigFile.read(path).get("auths") or {}
-    return any(_plaintext(entry) for entry in auths.values())  # type: ignore[union-attr]
+# --- logins Docker would stop seeing -----------------------------------------------------------
 
 
-def _plaintext(entry: object) -> bool:
+def consent(migrate: bool | None, asking: bool, question: str) -> bool:
+    """--migrate/--no-migrate; else yes, asked on a terminal (--yes takes the yes)."""
+    if migrate is not None:
+        return migrate
+    return not asking or typer.confirm(question, default=True)
+
+
+def refusal_hint(migrate: bool | None) -> str:
+    return "drop --no-migrate" if migrate is False else "answer yes"
+
+
+def named(registries: list[str]) -> str:
+    return ", ".join(registries)
+
+
+def plaintext_moves(after: ConfigFile, store: str, setting_store: bool, migrate: bool | None, asking: bool):
+    """The plaintext logins to move (each to the helper that will serve it), once agreed to.
+
+    after is config.json as setup will leave it. Refuses when declined while setting credsStore
+    would make Docker ignore some of them.
+    """
+    moves = plan(after, store)
+    if not moves:
+        return []
+    show(moves, "Plaintext credentials to move")
+    if consent(migrate, asking, MIGRATE_PROMPT.format(program=PREFIX + STORES[store][2])):
+        return moves
+    stranded = [move.registry for move in moves if not move.mapped]
+    if setting_store and stranded:
+        fail(
+            f"{len(stranded)} plaintext login(s) ({named(stranded)}) would stop working once credsStore is set: "
+            f"let setup move them ({refusal_hint(migrate)}) or remove them first"
+        )
+    return []
+
+
+def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix: str) -> list[Move]:
+    """The logins the previous credsStore serves that it will not serve once setup is done.
+
+    Each goes to the helper that will serve it (the new store, or a new --map entry's helper).
+    A registry credHelpers sends to the previous store keeps working there and stays. A previous
+    helper that is not installed served nobody; one that cannot list what it holds stops setup:
+    nothing it may hold is left unreachable unsaid.
+    """
+    from credctl import client
+    from credctl.client import NOT_FOUND_STATUS
+
+    program = PREFIX + previous
     try:
-        return plaintext_credentials(entry) is not None
-    except CredctlError:
-        return False
+        held = client.list_credentials(previous)
+    except HelperFailed as err:
+        if err.status == NOT_FOUND_STATUS:
+            warn(f"{program} is not installed: Docker could not reach what it held, so switching strands nothing")
+            return []
+        fail(
+            f"cannot list the logins in {program} ({err}): switching credsStore away from it would strand "
+            f"whatever it holds; run setup where {program} works, or remove credsStore from {before.path} first"
+        )
+    kept = sorted(registry for registry in held if mapped_helper(after, registry) == previous)
+    if kept:
+        info(f"{named(kept)}: credHelpers still sends them to {program}, which keeps them: nothing is lost")
+    served = sorted(registry for registry in held if mapped_helper(before, registry) is None)  # by credsStore
+    moves = []
+    for registry in served:
+        helper = mapped_helper(after, registry)
+        if helper != previous:
+            moves.append(Move(registry, held[registry], "", helper or suffix, helper is not None))
+    return moves
+
+
+def agree_to_switch(moves: list[Move], previous: str, store: str, migrate: bool | None, asking: bool) -> None:
+    """Shows the previous credsStore's logins that must move; refuses unless they may (the default)."""
+    if not moves:
+        return
+    source = PREFIX + previous
+    show(moves, f"Logins in {source} to move")
+    if not consent(migrate, asking, SWITCH_PROMPT.format(program=PREFIX + STORES[store][2])):
+        registries = [move.registry for move in moves]
+        fail(
+            f"{len(moves)} login(s) in {source} ({named(registries)}) would stop working once credsStore is "
+            f"{STORES[store][2]}: let setup move them ({refusal_hint(migrate)}) or keep --store {previous}"
+        )
+
+
+def copy_logins(moves: list[Move], previous: str) -> None:
+    """Each login of the previous credsStore copied to its new helper and verified there.
+
+    Nothing is erased yet: any failure stops setup with every login still in the previous store
+    and config.json as it was.
+    """
+    from credctl import client
+
+    if not moves:
+        return
+    for move in moves:
+        try:
+            found = client.get(previous, move.registry)
+        except CredctlError as err:
+            move.outcome = f"failed: {err}"
+            continue
+        move.username, move.secret = found.username, found.secret
+        store_and_verify(move)  # no spinner: gpg may ask for a passphrase here
+    show(moves, f"Copied from {PREFIX}{previous}")
+    failed = [move.registry for move in moves if move.outcome != "moved"]
+    if failed:
+        fail(
+            f"{len(failed)} of {len(moves)} login(s) could not be copied out of {PREFIX}{previous} ({named(failed)}): "
+            f"they all stay there and credsStore stays {previous}; see the table above"
+        )
+
+
+def erase_copied(moves: list[Move], previous: str) -> None:
+    """The previous store's copies of logins now verified where they go (once credsStore is switched)."""
+    from credctl import client
+
+    source = PREFIX + previous
+    for move in moves:
+        try:
+            client.erase(previous, move.registry)
+        except CredctlError as err:
+            warn(f"{move.registry} is in {PREFIX}{move.helper} now but could not be erased from {source}: {err}")
+            continue
+        # Stored and verified again: two helpers may keep one store (Debian's Go pass helper
+        # under another name and credctl's share ~/.password-store), and then that erase took
+        # the new copy too.
+        store_and_verify(move)
+        if move.outcome != "moved":
+            warn(f"{move.registry} was erased from {source} and is not in {PREFIX}{move.helper}: {move.outcome}")
+    targets = ", ".join(sorted({PREFIX + move.helper for move in moves}))
+    success(f"moved {len(moves)} login(s) from {source} into {targets}")
+
+
+# --- the command -------------------------------------------------------------------------------
 
 
 def setup(
@@ -100,7 +313,7 @@ def setup(
     store: Annotated[
         str | None,
         typer.Option(
-            help=f"Store for Docker's credsStore: {', '.join(LOGIN_STORES)}.",
+            help=f"Store for Docker's credsStore: {STORE_CHOICES}.",
             metavar="STORE",
             autocompletion=complete.login_stores,
         ),
@@ -111,42 +324,114 @@ def setup(
     podman: Annotated[
         bool | None,
         typer.Option(
-            "--podman/--no-podman", help="Also write Podman's auth.json (default: when Podman or Skopeo is here)."
+            "--podman/--no-podman",
+            help="Also write Podman's auth.json (default: yes where Podman, Skopeo, Buildah or that file is).",
         ),
     ] = None,
     migrate: Annotated[
-        bool | None, typer.Option("--migrate/--no-migrate", help="Move plaintext credentials into the store.")
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Move the logins Docker would stop seeing into the store, verified (default: move; "
+            "--no-migrate refuses instead of stranding them).",
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes to each file; write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; take the defaults.")] = False,
 ) -> None:
     """Point Docker (and Podman) at a secure credential store.
 
-    Sets credsStore (and Podman's credHelpers), maps registries to helpers and can move plaintext
-    credentials into the store. Asks on a terminal; every question has a flag.
+    Sets credsStore (and Podman's credHelpers) and maps registries to helpers. Never logs anyone
+    out: plaintext logins in config.json, and the logins of the credsStore being replaced, move
+    into the store first (each stored, read back and compared; only then removed from where it
+    was). A previous credsStore helper that is not installed is skipped with a warning; one that
+    cannot list its logins stops setup. Asks on a terminal (and offers to initialise a pass store
+    that is not); every question has a flag.
     """
     asking = interactive() and not yes
     if store is not None and store not in LOGIN_STORES:
-        raise typer.BadParameter(f"choose one of {', '.join(LOGIN_STORES)}", param_hint="--store")
+        raise typer.BadParameter(f"choose one of {STORE_CHOICES}", param_hint="--store")
+    mapping = parse_maps(maps or [])
     health = store_health()
     store = store or choose_store(health, asking)
-    if store not in LOGIN_STORES:
-        fail(f"{store!r} is not a store: choose one of {', '.join(LOGIN_STORES)}", 2)
-    if not health[store].ok and not dry_run:
-        fail(f"the {store} store cannot work here: {health[store].detail}")
-    mapping = parse_maps(maps or []) or (ask_maps() if asking else {})
+    if not dry_run:
+        health[store] = ready_store(store, health[store], asking)
+        if not health[store].ok:
+            fail(f"the {store} store cannot work here: {health[store].detail}")
+    wizard_maps = ask_maps() if asking and not mapping else {}
     docker_path, podman_path = docker_config(ctx), podman_auth_path()
-    if podman is None:
-        podman = os.path.exists(podman_path) or any(shutil.which(tool) for tool in PODMAN_TOOLS)
-    if migrate is None:
-        migrate = has_plaintext(docker_path) and asking and typer.confirm("Move plaintext credentials into it?")
+    podman = want_podman(podman, podman_path, asking)
+    suffix = STORES[store][2]
+    docker_change = _docker_change(suffix, {**mapping, **wizard_maps})
+
+    before = ConfigFile.read(docker_path)
+    after = ConfigFile.read(docker_path)
+    docker_change(after)
+    previous = before.get("credsStore") or None
+    logins = previous_logins(before, after, str(previous), suffix) if previous not in (None, suffix) else []
+    agree_to_switch(logins, str(previous), store, migrate, asking)
+    moves = plaintext_moves(after, store, previous is None, migrate, asking)
+
+    podman_change = _podman_change(docker_path, store, {**mapping, **wizard_maps}) if podman else None
+    if dry_run:
+        _preview(docker_path, _with_moves(moves, docker_change), podman_path, podman_change, moves)
+        return
+    if store == "keyring":
+        from credctl.stores.keyringstore import load_backend
+
+        load_backend()  # remembered now, so no helper call pays for detection
+    _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
+    if podman_change is not None:
+        before_text, after_text = edit(podman_path, podman_change)
+        success(f"{podman_path}: {'updated' if before_text != after_text else 'already set up'}")
+    for helper in {suffix, *mapping.values()}:
+        warn_if_missing(helper)
+    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+
+
+def _move_and_write(
+    docker_path: str, docker_change: Change, store: str, moves: list[Move], logins: list[Move], previous: str
+) -> None:
+    """Every login stored and verified where it goes, then config.json written, then old copies erased.
+
+    Plaintext logins first: the edit that sets credsStore also strips them, and if any fails
+    credsStore is not set (Docker keeps reading the file). Then the previous store's, which win
+    where both hold a registry (Docker used those), erased from there only once credsStore is
+    switched.
+    """
+    store_all(moves)
+    if any(move.outcome != "moved" for move in moves):
+        edit(docker_path, lambda config: strip_verified(moves, store, config))
+        report(moves, docker_path)  # one error line, exit 1
+    copy_logins(logins, previous)
+    before_text, after_text = edit(docker_path, _with_moves(moves, docker_change))
+    if moves:
+        report(moves, docker_path)
+    success(f"{docker_path}: {'updated' if before_text != after_text else 'already set up'}")
+    if logins:
+        erase_copied(logins, previous)
+
+
+def _preview(
+    docker_path: str,
+    docker_change: Change,
+    podman_path: str,
+    podman_change: Change | None,
+    moves: list[Move],
+) -> None:
+    """The diffs; the logins that would move are in the tables already shown."""
+    for move in moves:
+        move.outcome = "moved"  # what the preview assumes
+    plain(preview(docker_path, docker_change) or f"{docker_path}: no change")
+    if podman_change is not None:
+        plain(preview(podman_path, podman_change) or f"{podman_path}: no change")
+    info("Dry run: nothing was written.")
+
+
+def _podman_change(docker_path: str, store: str, mapping: dict[str, str]) -> Change:
     suffix = STORES[store][2]
 
-    def docker_change(config: ConfigFile) -> None:
-        config.set("credsStore", suffix)
-        helpers_change({helper_key(registry): helper for registry, helper in mapping.items()})(config)
-
-    def podman_change(config: ConfigFile) -> None:
+    def change(config: ConfigFile) -> None:
         # Podman ignores credsStore: every registry must be named, Docker Hub as docker.io.
         wanted = {
             helper_key(registry, podman=True): suffix for registry in sorted(registries_for_podman(docker_path, store))
@@ -158,25 +443,22 @@ def setup(
         wanted.update({helper_key(registry, podman=True): helper for registry, helper in mapping.items()})
         helpers_change(wanted)(config)  # type: ignore[arg-type]
 
-    changes = [(docker_path, docker_change)] + ([(podman_path, podman_change)] if podman else [])
-    if dry_run:
-        for path, change in changes:
-            plain(preview(path, change) or f"{path}: no change")
-        if migrate:
-            migrate_file(docker_path, store, dry_run=True)
-        info("Dry run: nothing was written.")
-        return
-    if store == "keyring":
-        from credctl.stores.keyringstore import load_backend
+    return change
 
-        load_backend()  # remembered now, so no helper call pays for detection
-    if migrate:
-        # First: once credsStore is set, Docker ignores plaintext logins, so they must be stored
-        # (and verified) before; a failed migration stops here with the file as it was.
-        migrate_file(docker_path, store, yes=True)
-    for path, change in changes:
-        before, after = edit(path, change)
-        success(f"{path}: {'updated' if before != after else 'already set up'}")
-    for helper in {suffix, *mapping.values()}:
-        warn_if_missing(helper)
-    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+
+def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:
+    def change(config: ConfigFile) -> None:
+        config.set("credsStore", suffix)
+        helpers_change({helper_key(registry): helper for registry, helper in mapping.items()})(config)
+
+    return change
+
+
+def _with_moves(moves: list[Move], change: Change) -> Change:
+    """change, after the secrets of the verified moves have left `auths`."""
+
+    def both(config: ConfigFile) -> None:
+        strip_verified(moves, None, config)
+        change(config)
+
+    return both

@@ -412,14 +412,17 @@ class PassStore(Store):
         if problem:
             raise StoreUnavailable(problem)
 
+    def initialised(self) -> bool:
+        """Whether `pass init` has run for this store (a .gpg-id at its root or in credctl's folder)."""
+        return any(
+            os.path.isfile(os.path.join(path, ".gpg-id")) for path in (self.root, os.path.join(self.root, FOLDER))
+        )
+
     def setup_problem(self) -> str | None:
         """Cheap checks (no gpg run): is pass installed and the store initialised?"""
         if not on_path("pass", self.environ):
             return f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
-        if not (
-            os.path.isfile(os.path.join(self.root, ".gpg-id"))
-            or os.path.isfile(os.path.join(self.root, FOLDER, ".gpg-id"))
-        ):
+        if not self.initialised():
             return f"the password store {self.root} is not initialised: {INIT_HINT}"
         return None
 

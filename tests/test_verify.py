@@ -828,3 +828,12 @@ def test_no_config_file_means_docker_picks_pass(pass_env, tmp_path):
     assert "credsStore (docker's automatic choice)" in row(rows, "helper", "docker-credential-pass")["detail"]
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
     assert not (Path(env["DOCKER_CONFIG"]) / "config.json").exists()
+
+
+def test_setup_warns_when_another_helper_is_first(pass_env, tmp_path, go_pass):
+    """setup's warning is verify's finding (warn_if_missing asks credctl.programs too)."""
+    env = cli_env(pass_env, tmp_path, None, first=[os.path.dirname(go_pass)])
+    result = credctl(env, "setup", "--store", "pass", "--no-podman", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {shadowed(go_pass, world.ours())}" in result.stderr.splitlines()
+    assert json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())["credsStore"] == "pass"

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
+from credctl import terminal
 from credctl.errors import KNOWN_MESSAGES, HelperFailed
 from credctl.protocol import (
     CREDENTIAL_FIELDS,
@@ -122,8 +123,17 @@ def _call(
     """Run `program action` with data on stdin; return (program name, stdout) or raise."""
     name = program_path(program)
     # As Go's client.NewShellProgramFuncWithEnv: env adds to (and overrides) our environment.
-    child_env = {**os.environ, **(env or {})}
+    # GPG_TTY: gpg in the helper can ask for a passphrase on our terminal (credctl.terminal).
+    child_env = terminal.child_environ({**os.environ, **(env or {})})
     argv = [_locate(name, action, child_env), action]
+    with terminal.lent_to_child():
+        return name, _run(name, action, argv, data, child_env, timeout, secret)
+
+
+def _run(
+    name: str, action: str, argv: list[str], data: bytes, child_env: dict[str, str], timeout: float | None, secret: str
+) -> bytes:
+    """Run argv with data on stdin; its stdout when it succeeds, else raise the error its failure means."""
     try:
         process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env
@@ -144,7 +154,7 @@ def _call(
             raise HelperFailed(name, action, TIMEOUT_STATUS, f"no answer within {timeout:g} s; stopped it") from None
     status = process.returncode
     if status == 0:
-        return name, stdout
+        return stdout
     text = _text(stdout).strip(GO_SPACE)
     known = KNOWN_MESSAGES.get(text)
     if known is not None:

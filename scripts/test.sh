@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # The real test world: gpg + pass, a Secret Service (gnome-keyring on a private D-Bus), a
 # registry with htpasswd auth and its clients, Debian's Go helpers for interop and speed.
 packages=(python3-venv gnupg pass golang-docker-credential-helpers gnome-keyring dbus-daemon dbus-x11
-  docker-registry apache2-utils skopeo groff-base)
+  docker-registry apache2-utils skopeo groff-base pinentry-tty)
 # The docker CLI (client only; no daemon is started) comes with the machine image; else Debian's.
 command -v docker >/dev/null || packages+=(docker.io)
 # kubectl (client side only: the pull-secret tests compare with `kubectl create secret`), likewise.

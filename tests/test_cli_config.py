@@ -15,7 +15,11 @@ from test_dockerconfig import HUB, b64, cli_env, credctl, layout, one_error_line
 
 PASS = world.ours("docker-credential-pass")
 NOSUCH = "docker-credential-nosuch not found on PATH"
-NO_ACR_HELPER = "warning: docker-credential-acr-helper-team9 is not on PATH: Docker will not find it until it is\n"
+NOT_ON_PATH = (
+    "warning: docker-credential-{} is not on PATH (this process's PATH, which a Docker started from here inherits): "
+    "install it, or change the config to a helper you have\n"
+)
+NO_ACR_HELPER = NOT_ON_PATH.format("acr-helper-team9")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -147,7 +151,7 @@ def test_map_warns_about_a_helper_that_is_not_on_path(env, config_dir):
     result = credctl(env, "--config", str(config_dir), "map", "reg.example", "nosuch")
 
     assert result.returncode == 0
-    assert result.stderr == "warning: docker-credential-nosuch is not on PATH: Docker will not find it until it is\n"
+    assert result.stderr == NOT_ON_PATH.format("nosuch")
     assert (config_dir / "config.json").read_bytes() == b'{\n\t"credHelpers": {\n\t\t"reg.example": "nosuch"\n\t}\n}'
 
 

@@ -29,9 +29,11 @@ CLI_TIMEOUT = 120
 # -- running credctl ----------------------------------------------------------------------------
 
 
-def cli_env(base_env: dict[str, str], tmp_path: Path, config: object | None, first: list[str] = ()) -> dict[str, str]:
+def cli_env(
+    base_env: dict[str, str], tmp_path: Path, config: object | None, first: list[str] = (), ours: bool = True
+) -> dict[str, str]:
     """base_env with a throwaway DOCKER_CONFIG (config.json = config, unless None), HOME and XDG dirs,
-    and PATH = first + our venv's bin + /usr/bin:/bin."""
+    and PATH = first + our venv's bin (unless not ours) + /usr/bin:/bin."""
     docker = tmp_path / "docker"
     docker.mkdir(exist_ok=True)
     if config is not None:
@@ -47,7 +49,7 @@ def cli_env(base_env: dict[str, str], tmp_path: Path, config: object | None, fir
         "XDG_RUNTIME_DIR": str(home),
         "NO_COLOR": "1",
         "COLUMNS": "200",
-        "PATH": os.pathsep.join([*first, str(world.BIN), "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([*first, *([str(world.BIN)] if ours else []), "/usr/bin", "/bin"]),
     }
     env.pop("REGISTRY_AUTH_FILE", None)
     return env
@@ -59,7 +61,9 @@ def verify_json(env: dict[str, str], *args: str) -> tuple[int, list[dict]]:
         rows = json.loads(result.stdout)
     except ValueError:
         pytest.fail(f"verify --json printed no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
-    assert all(set(row) == {"check", "target", "status", "detail"} for row in rows)
+    for found in rows:  # the schema: four fields, and three more on helper rows
+        extra = {"runs", "credctl", "credctl_path"} if found["check"] == "helper" else set()
+        assert set(found) == {"check", "target", "status", "detail"} | extra, found
     assert all(row["status"] in ("ok", "warning", "failed") for row in rows)
     return result.returncode, rows
 
@@ -109,10 +113,11 @@ def test_healthy_pass_setup(pass_env, tmp_path):
         ("registry", "registry.example:5000", "ok"),
         ("credentials", "registry.example:5000", "ok"),
     ]
-    helper_detail = row(rows, "helper", "docker-credential-pass")["detail"]
-    assert helper_detail.startswith(f"{world.ours()} (docker-credential-pass (credctl) ")
+    helper_row = row(rows, "helper", "docker-credential-pass")
+    assert helper_row["detail"].startswith(f"Docker runs {world.ours()} (credctl's; docker-credential-pass (credctl) ")
+    assert (helper_row["runs"], helper_row["credctl"], helper_row["credctl_path"]) == (world.ours(), True, world.ours())
     if os.access(world.GO_PASS, os.X_OK):  # later on PATH: named as present but unused
-        assert f"not used: {world.GO_PASS}" in helper_detail
+        assert f"; also on PATH, not used: {world.GO_PASS}; used by credsStore" in helper_row["detail"]
     assert row(rows, "list", "docker-credential-pass")["detail"] == "answers list: 1 credential"
     assert "probe" in row(rows, "round trip", "docker-credential-pass")["detail"]
     assert row(rows, "registry", "registry.example:5000")["detail"] == "served by docker-credential-pass (credsStore)"
@@ -149,6 +154,30 @@ def test_malformed_config_is_reported_and_left_alone(pass_env, tmp_path):
     assert "1 check failed" in result.stderr
 
 
+# -- which program Docker runs (credctl.programs.find_helper) -----------------------------------
+
+ON_PATH = "on PATH (this process's PATH, which a Docker started from here inherits)"
+
+
+def shadowed(runs: str, ours: str) -> str:
+    return (
+        f"another helper is first {ON_PATH}: {runs} (not credctl's); credctl's is {ours}: "
+        f"put {os.path.dirname(ours)} before {os.path.dirname(runs)} in PATH"
+    )
+
+
+def ours_missing(program: str, directory: object) -> str:
+    return f"credctl's {program} is not {ON_PATH}: add {directory} to PATH (install.sh --help says how)"
+
+
+def facts(found: dict) -> tuple:
+    return found["status"], found["runs"], found["credctl"], found["credctl_path"]
+
+
+def go_version() -> str:
+    return world.run_helper(world.GO_PASS, "version").stdout.decode().strip().splitlines()[0]
+
+
 def test_missing_helper_fails(pass_env, tmp_path):
     env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ghcr.io": "nosuchhelper"}})
 
@@ -156,12 +185,32 @@ def test_missing_helper_fails(pass_env, tmp_path):
 
     assert status == 1
     missing = row(rows, "helper", "docker-credential-nosuchhelper")
-    assert missing["status"] == "failed"
-    assert "not found on PATH" in missing["detail"]
-    assert "credHelpers[ghcr.io]" in missing["detail"]
+    assert facts(missing) == ("failed", None, False, None)
+    assert missing["detail"] == (
+        f"docker-credential-nosuchhelper is not {ON_PATH}: install it, or change the config to a helper you have; "
+        "used by credHelpers[ghcr.io]"
+    )
     assert row(rows, "registry", "ghcr.io")["status"] == "failed"
     # The store that is there is still checked.
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
+
+
+def test_a_helper_credctl_does_not_provide_is_judged_on_path_only(pass_env, tmp_path):
+    """docker-credential-ecr-login (someone else's program): on PATH is all that is asked of it."""
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    ecr = other_dir / "docker-credential-ecr-login"
+    ecr.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo "ecr-login 0.9"; else echo "{}"; fi\n')
+    ecr.chmod(0o755)
+    env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ecr.example": "ecr-login"}})
+    env["PATH"] += f":{other_dir}"
+
+    status, rows = verify_json(env, "ecr.example")
+
+    found = row(rows, "helper", "docker-credential-ecr-login")
+    assert facts(found) == ("ok", str(ecr), False, None)
+    assert found["detail"] == f"Docker runs {ecr} (first on PATH; ecr-login 0.9); used by credHelpers[ecr.example]"
+    assert status == 0, summary(rows)
 
 
 def test_shadowing_helper_is_a_warning_naming_both(pass_env, tmp_path):
@@ -182,26 +231,147 @@ def test_shadowing_helper_is_a_warning_naming_both(pass_env, tmp_path):
 
     assert status == 0  # a warning, not a failure
     warning = row(rows, "helper", "docker-credential-pass")
-    assert warning["status"] == "warning"
-    assert str(shadow) in warning["detail"]
-    assert world.ours() in warning["detail"]
-    assert "(someone else) v9.9" in warning["detail"]
+    assert facts(warning) == ("warning", str(shadow), False, world.ours())
+    assert warning["detail"] == (
+        f"{shadowed(str(shadow), world.ours())}; {shadow} answers version: docker-credential-pass (someone else) v9.9; "
+        "used by credsStore"
+    )
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
 
 
-def test_go_helper_first_on_path_is_a_warning(pass_env, tmp_path):
+def test_go_helper_first_on_path_is_a_warning(pass_env, tmp_path, go_pass):
     """Debian's Go helper ahead of ours: docker runs it, on the same store (so the round trip works)."""
-    need(world.GO_PASS)
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[os.path.dirname(world.GO_PASS)])
+    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[os.path.dirname(go_pass)])
 
     status, rows = verify_json(env)
 
     assert status == 0
     warning = row(rows, "helper", "docker-credential-pass")
-    assert warning["status"] == "warning"
-    assert warning["detail"].startswith(f"{world.GO_PASS} (")
-    assert f"shadows credctl's {world.ours()}" in warning["detail"]
+    assert facts(warning) == ("warning", go_pass, False, world.ours())
+    assert warning["detail"] == (
+        f"{shadowed(go_pass, world.ours())}; {go_pass} answers version: {go_version()}; used by credsStore"
+    )
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
+    table = credctl(env, "verify")
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[-1] == "4 ok, 1 warning, 0 failed"
+    assert "not credctl's" in table.stdout
+
+
+def install_links(home: Path, *programs: str) -> Path:
+    """What install.sh does for a user: ~/.local/bin/PROGRAM, a link into the venv's bin."""
+    links = home / ".local" / "bin"
+    links.mkdir(parents=True, exist_ok=True)
+    for program in programs:
+        (links / program).symlink_to(world.ours(program))
+    return links
+
+
+def test_a_link_into_the_venv_is_credctls(pass_env, tmp_path):
+    """~/.local/bin/docker-credential-pass → the venv's, first on PATH (the venv's bin is not on it)."""
+    links = install_links(tmp_path / "home", "docker-credential-pass")
+    link = str(links / "docker-credential-pass")
+    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[str(links)], ours=False)
+
+    status, rows = verify_json(env)
+
+    assert status == 0, summary(rows)
+    found = row(rows, "helper", "docker-credential-pass")
+    assert facts(found) == ("ok", link, True, link)
+    assert found["detail"].startswith(f"Docker runs {link} (credctl's; docker-credential-pass (credctl) ")
+    assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
+
+
+def test_go_helper_before_the_link_names_the_links_folder(pass_env, tmp_path, go_pass):
+    links = install_links(tmp_path / "home", "docker-credential-pass")
+    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, ours=False)
+    env["PATH"] += f":{links}"
+
+    status, rows = verify_json(env)
+
+    assert status == 0
+    warning = row(rows, "helper", "docker-credential-pass")
+    link = str(links / "docker-credential-pass")
+    assert facts(warning) == ("warning", go_pass, False, link)
+    assert warning["detail"].startswith(f"{shadowed(go_pass, link)}; ")
+    assert f"put {links} before /usr/bin in PATH" in warning["detail"]
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["venv-only", "link-not-on-path"])
+def test_credctls_helper_not_on_path_fails_naming_the_folder(tmp_path, linked):
+    """docker-credential-keyring exists only as credctl's: off PATH, Docker finds nothing. The
+    folder to add is the installer's link folder when there is one, else the venv's bin."""
+    home = tmp_path / "home"
+    folder = install_links(home, "docker-credential-keyring") if linked else world.BIN
+    env = cli_env(dict(os.environ), tmp_path, {"credsStore": "keyring"}, ours=False)
+
+    status, rows = verify_json(env)
+
+    assert status == 1
+    missing = row(rows, "helper", "docker-credential-keyring")
+    expected_path = str(folder / "docker-credential-keyring")
+    assert facts(missing) == ("failed", None, False, expected_path)
+    assert missing["detail"] == f"{ours_missing('docker-credential-keyring', folder)}; used by credsStore"
+    assert summary(rows) == [
+        ("config", str(Path(env["DOCKER_CONFIG"]) / "config.json"), "ok"),
+        ("helper", "docker-credential-keyring", "failed"),
+    ]
+
+    mapped = credctl(env, "map", "registry.example", "keyring")
+    assert mapped.returncode == 0, mapped.stderr
+    assert mapped.stderr == f"warning: {ours_missing('docker-credential-keyring', folder)}\n"
+
+
+def test_map_warns_when_another_helper_is_first(tmp_path, go_pass):
+    env = cli_env(dict(os.environ), tmp_path, None, first=[os.path.dirname(go_pass)])
+    mapped = credctl(env, "map", "registry.example", "pass")
+    assert mapped.returncode == 0, mapped.stderr
+    assert mapped.stderr == f"warning: {shadowed(go_pass, world.ours())}\n"
+    quiet = credctl(cli_env(dict(os.environ), tmp_path, None), "map", "other.example", "pass")
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
+def acr_profile(tmp_path: Path, env: dict[str, str], bin_dir: Path) -> Path:
+    """`credctl acr add-profile team1` (no registries, so no API call): the wrapper it wrote."""
+    credentials = tmp_path / "team1.ini"
+    credentials.touch(mode=0o600)
+    credentials.write_text("[default]\ntype = access_key\naccess_key_id = LTAIx\naccess_key_secret = x\n")
+    args = ["acr", "add-profile", "team1", "--credentials-file", str(credentials), "--bin-dir", str(bin_dir)]
+    result = credctl(env, *args)
+    assert result.returncode == 0, result.stderr
+    return bin_dir / "docker-credential-acr-helper-team1"
+
+
+def test_acr_profile_wrapper_is_credctls(tmp_path):
+    bin_dir = tmp_path / "profiles"
+    env = cli_env(dict(os.environ), tmp_path, {"credHelpers": {"team1.example": "acr-helper-team1"}})
+    env["CREDCTL_ACR_ENDPOINT"] = "http://127.0.0.1:9"  # never a real cloud endpoint
+    env["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
+
+    wrapper = acr_profile(tmp_path, env, bin_dir)
+    _status, rows = verify_json(env, "other.example")
+    missing = row(rows, "helper", "docker-credential-acr-helper-team1")
+    assert facts(missing) == ("failed", None, False, str(wrapper))
+    assert missing["detail"] == (
+        f"{ours_missing('docker-credential-acr-helper-team1', bin_dir)}; used by credHelpers[team1.example]"
+    )
+
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    _status, rows = verify_json(env, "other.example")
+    found = row(rows, "helper", "docker-credential-acr-helper-team1")
+    assert facts(found) == ("ok", str(wrapper), True, str(wrapper))
+    assert found["detail"].startswith(f"Docker runs {wrapper} (credctl's; docker-credential-acr-helper (credctl) ")
+
+
+def test_add_profile_warns_when_its_folder_is_not_on_path(tmp_path):
+    bin_dir = tmp_path / "profiles"
+    env = cli_env(dict(os.environ), tmp_path, None)
+    credentials = tmp_path / "team1.ini"
+    credentials.touch(mode=0o600)
+    args = ["acr", "add-profile", "team1", "--credentials-file", str(credentials), "--bin-dir", str(bin_dir)]
+    result = credctl(env, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"warning: {ours_missing('docker-credential-acr-helper-team1', bin_dir)}\n"
 
 
 def test_uninitialised_pass_store_fails_health(gnupg_home, tmp_path):
@@ -658,3 +828,12 @@ def test_no_config_file_means_docker_picks_pass(pass_env, tmp_path):
     assert "credsStore (docker's automatic choice)" in row(rows, "helper", "docker-credential-pass")["detail"]
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
     assert not (Path(env["DOCKER_CONFIG"]) / "config.json").exists()
+
+
+def test_setup_warns_when_another_helper_is_first(pass_env, tmp_path, go_pass):
+    """setup's warning is verify's finding (warn_if_missing asks credctl.programs too)."""
+    env = cli_env(pass_env, tmp_path, None, first=[os.path.dirname(go_pass)])
+    result = credctl(env, "setup", "--store", "pass", "--no-podman", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {shadowed(go_pass, world.ours())}" in result.stderr.splitlines()
+    assert json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())["credsStore"] == "pass"

@@ -1,7 +1,6 @@
 """`credctl acr add-profile | list-profiles | remove-profile`: one helper per Alibaba Cloud account."""
 
 import os
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from credctl.acr import profiles
 from credctl.acr.domains import host_of, is_region, parse_domain
 from credctl.acr.identity import profile_environ
 from credctl.cli import complete
-from credctl.cli.map_cmd import helpers_change
+from credctl.cli.map_cmd import helpers_change, warn_if_missing
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
 
@@ -73,8 +72,7 @@ def add_profile(
     entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
     settings.update(**{SETTING: {**_profiles(), name: entry}})
     success(f"profile {name}: {wrapper}" + (f" serves {', '.join(domains)}" if domains else ""))
-    if shutil.which(os.path.basename(wrapper)) != wrapper:
-        warn(f"{os.path.dirname(wrapper)} is not (first) on PATH: Docker will not find {os.path.basename(wrapper)}")
+    warn_if_missing(suffix)
 
 
 def _register_custom(domains: list[str], region: str | None, instance_id: str | None, environ: dict) -> None:

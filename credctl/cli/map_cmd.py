@@ -1,7 +1,6 @@
 """`credctl map REGISTRY HELPER` / `credctl unmap REGISTRY`: one credHelpers entry."""
 
 import re
-import shutil
 from collections.abc import Callable
 from typing import Annotated
 
@@ -28,8 +27,12 @@ def helper_suffix(helper: str) -> str:
 
 
 def warn_if_missing(suffix: str) -> None:
-    if shutil.which(PREFIX + suffix) is None:
-        warn(f"{PREFIX}{suffix} is not on PATH: Docker will not find it until it is")
+    """Warn when Docker would run no docker-credential-SUFFIX, or another one than credctl's."""
+    from credctl.programs import find_helper
+
+    problem = find_helper(suffix).problem
+    if problem is not None:
+        warn(problem)
 
 
 def helpers_change(helpers: dict[str, str | None]) -> Callable[[ConfigFile], None]:

@@ -4,11 +4,14 @@ rich is imported on the first message, not at start-up: `credctl --help` and the
 that print little should not pay for it (docs/benchmarks.md).
 """
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 import typer
+
+from credctl import terminal
 
 _consoles: dict[bool, object] = {}
 
@@ -71,21 +74,25 @@ def show_table(
 
 
 class busy:  # lower case: it reads as a function, `with busy("Checking…"):`
-    """A spinner on a terminal while slow work runs; nothing otherwise."""
+    """A spinner on a terminal while slow work runs; nothing otherwise.
+
+    It pauses while credctl runs a helper (credctl.terminal.lent_to_child, in credctl.client):
+    gpg may be asking for a passphrase on this terminal then, and a spinner would draw over it.
+    """
 
     def __init__(self, message: str, show: bool = True) -> None:
-        self.message, self.show, self.status = message, show, None
+        self.message, self.show = message, show
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "busy":
         console = _console()
         if self.show and console.is_terminal:
-            self.status = console.status(self.message)
-            self.status.__enter__()
+            status = self._stack.enter_context(console.status(self.message))
+            self._stack.enter_context(terminal.drawing(status))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.__exit__(*exc)
+        self._stack.close()
 
 
 def print_json(data: object) -> None:

@@ -3,7 +3,9 @@
 Every check is one row (check, target, status, detail), status ok, warning or failed:
 
 - config          Docker's config.json (and Podman's auth.json, when there is one) parses;
-- helper          each docker-credential-* program a config names is on PATH, and which copy wins;
+- helper          for each docker-credential-* program a config names, the one Docker runs (the first on
+                  this process's PATH) and whether it is credctl's: failed when Docker finds none,
+                  warning when it runs another program than credctl's copy (credctl.programs);
 - store           for credctl's own stores, the store's health (the same answer setup uses);
 - list            the helper answers `list` (read-only, safe for any helper);
 - round trip      for credctl's stores: store, get and erase a probe credential;
@@ -12,6 +14,9 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 - login           with --online: a real Docker Registry v2 login with those credentials.
 
 verify only reads: it never writes a config file, and the probe credential is always erased.
+With --json every row is {"check", "target", "status", "detail"}; helper rows add "runs" (the program
+Docker runs, or null), "credctl" (whether that is credctl's) and "credctl_path" (credctl's own copy,
+or null when credctl has no helper of that name).
 Exit status 0 when no row failed (warnings allowed), else 1.
 """
 
@@ -23,7 +28,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
@@ -32,13 +37,13 @@ from credctl import client
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table
 from credctl.dockerconfig import ConfigError, ConfigFile, helper_key, plaintext_credentials, podman_auth_path
 from credctl.errors import CredctlError, CredentialsNotFound
+from credctl.programs import find_helper
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store
 
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"
 HELPER_TIMEOUT = 30.0
 VERSION_TIMEOUT = 10.0
-OURS_MARK = "(credctl)"  # what credctl's helpers print for `version`
 STORE_OF_SUFFIX = {suffix: name for name, (_module, _class, suffix) in STORES.items()}
 _STYLES = {"ok": "green", "warning": "yellow", "failed": "red"}
 
@@ -49,6 +54,7 @@ class Row:
     target: str
     status: str  # ok | warning | failed
     detail: str
+    facts: dict[str, object] = field(default_factory=dict)  # extra JSON fields of this check (helper rows)
 
 
 @dataclass
@@ -155,7 +161,7 @@ def _effective_store(docker: ConfigFile) -> tuple[str | None, bool]:
         default = "wincred"
     else:
         default = "pass" if shutil.which("pass") else "secretservice"
-    return (default, True) if shutil.which(PREFIX + default) else (None, False)
+    return (default, True) if find_helper(default).runs else (None, False)
 
 
 def _describe_docker(rows: list[Row], docker: ConfigFile, creds_store: str | None, automatic: bool) -> None:
@@ -236,25 +242,6 @@ def _referenced_helpers(
 # -- helpers on PATH, stores, protocol ----------------------------------------------------------
 
 
-def _on_path(program: str) -> list[str]:
-    """Every distinct executable file named program on PATH, in lookup order (the first wins)."""
-    found, seen = [], set()
-    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        if not os.path.isabs(directory):
-            continue  # docker (Go's exec.LookPath) refuses programs found through relative entries
-        path = os.path.join(directory, program)
-        try:
-            stat = os.stat(path)
-        except OSError:
-            continue
-        if not os.path.isfile(path) or not os.access(path, os.X_OK):
-            continue
-        if (stat.st_dev, stat.st_ino) not in seen:  # /bin and /usr/bin are often one folder
-            seen.add((stat.st_dev, stat.st_ino))
-            found.append(path)
-    return found
-
-
 def _version(path: str) -> str | None:
     """The first line `path version` prints (every docker-credential-helpers program has it)."""
     try:
@@ -279,41 +266,21 @@ def _uses(helper: _Helper) -> str:
 
 
 def _check_helper(rows: list[Row], helper: _Helper) -> None:
-    candidates = _on_path(helper.program)
-    if not candidates:
-        rows.append(
-            Row(
-                "helper",
-                helper.program,
-                "failed",
-                f"not found on PATH ({_uses(helper)}): install it, or change the config to a helper you have",
-            )
-        )
+    """The program Docker runs for the helper (programs.find_helper), and whether it is credctl's."""
+    found = find_helper(helper.suffix)
+    helper.path = found.runs
+    facts = {"runs": found.runs, "credctl": found.runs_ours, "credctl_path": found.ours}
+    if found.runs is None:
+        rows.append(Row("helper", helper.program, found.status, f"{found.problem}; {_uses(helper)}", facts))
         return
-    helper.path = winner = candidates[0]
-    versions = {path: _version(path) for path in candidates}
-    winner_text = f"{winner} ({versions[winner] or 'no version'})"
-    ours = [path for path in candidates if OURS_MARK in (versions[path] or "")]
-    if len(candidates) == 1:
-        rows.append(Row("helper", helper.program, "ok", f"{winner_text}; {_uses(helper)}"))
-    elif winner in ours:
-        others = ", ".join(candidates[1:])
-        detail = f"{winner_text} wins; also on PATH, not used: {others}; {_uses(helper)}"
-        rows.append(Row("helper", helper.program, "ok", detail))
-    elif ours:
-        rows.append(
-            Row(
-                "helper",
-                helper.program,
-                "warning",
-                f"{winner_text} comes first on PATH and shadows credctl's {ours[0]}: docker runs {winner}; put "
-                f"{os.path.dirname(ours[0])} before {os.path.dirname(winner)} in PATH to use credctl's",
-            )
-        )
+    version = _version(found.runs) or "no version"
+    if found.problem is not None:
+        detail = f"{found.problem}; {found.runs} answers version: {version}; {_uses(helper)}"
     else:
-        rows.append(
-            Row("helper", helper.program, "ok", f"{winner_text} wins over {', '.join(candidates[1:])}; {_uses(helper)}")
-        )
+        whose = "credctl's" if found.runs_ours else "first on PATH"
+        others = f"; also on PATH, not used: {', '.join(found.candidates[1:])}" if found.candidates[1:] else ""
+        detail = f"Docker runs {found.runs} ({whose}; {version}){others}; {_uses(helper)}"
+    rows.append(Row("helper", helper.program, found.status, detail, facts))
 
 
 def _check_store(rows: list[Row], helper: _Helper) -> None:
@@ -479,7 +446,12 @@ def _check_login(rows: list[Row], key: str, credentials: client.Credentials) -> 
 def _show(rows: Iterable[Row], json_output: bool) -> None:
     rows = list(rows)
     if json_output:
-        print_json([asdict(row) for row in rows])
+        print_json(
+            [
+                {"check": row.check, "target": row.target, "status": row.status, "detail": row.detail, **row.facts}
+                for row in rows
+            ]
+        )
         return
     cells = [[row.check, row.target, row.status, row.detail] for row in rows]
     styles = [_STYLES[row.status] if row.status != "ok" else None for row in rows]

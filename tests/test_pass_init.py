@@ -29,8 +29,7 @@ CREDCTL = str(world.BIN / "credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
 NEXT = "Next: run `credctl setup` to make Docker keep its logins in this store."
 NO_KEY = (
-    "error: no gpg key here can encrypt: run "
-    "`credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
+    "error: no gpg key here can encrypt: run `credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
 )
 ALICE = "Alice Example <alice@example.invalid>"
 BOB = "Bob Example <bob@example.invalid>"

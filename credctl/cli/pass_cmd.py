@@ -10,12 +10,10 @@ import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
-from credctl.stores.passstore import store_dir, trust_hint
+from credctl.stores.passstore import GENERATE_HINT, store_dir, trust_hint
 
 app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
 
-# Without a terminal nothing can ask for a passphrase (nor a name), so all of it is given.
-GENERATE_HINT = "--generate --no-passphrase --name NAME --email EMAIL"
 NO_PASSPHRASE_WARNING = (
     "the new key has no passphrase: anyone who can read your ~/.gnupg can decrypt your registry "
     "credentials (fine for a dedicated headless machine, not for a shared one)"
@@ -124,7 +122,7 @@ def _pick_key() -> gpg.Key:
     if not keys:
         if interactive() and typer.confirm("No gpg key here can encrypt. Generate one now?", default=True):
             return _generate(None, None, no_passphrase=False)
-        fail(f"no gpg key here can encrypt: run `credctl pass init {GENERATE_HINT}`")
+        fail(f"no gpg key here can encrypt: run `{GENERATE_HINT}`")
     if len(keys) == 1:
         return keys[0]
     _show_keys(keys)
@@ -177,5 +175,5 @@ def _explain_passphrase(keys: list[gpg.Key]) -> None:
         warn(
             "this key has a passphrase and this session has no terminal or display for pinentry: "
             "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
-            f"or preset it with gpg-preset-passphrase), or re-run with `credctl pass init {GENERATE_HINT}`"
+            f"or preset it with gpg-preset-passphrase), or re-run with `{GENERATE_HINT}`"
         )

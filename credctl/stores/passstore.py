@@ -34,6 +34,8 @@ _MAX_NAME = 255  # bytes in one file name on Linux and macOS
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 INIT_HINT = "run `credctl pass init`"
+# A new key made where nothing can ask for a passphrase (nor a name): everything given.
+GENERATE_HINT = "credctl pass init --generate --no-passphrase --name NAME --email EMAIL"
 
 
 def folder_name(server_url: str) -> str:
@@ -143,7 +145,7 @@ def explain_gpg_failure(stderr: bytes, what: str) -> str:
         return (
             f"gpg needs the key's passphrase for {what} and cannot ask for it here: unlock the key once "
             "in a terminal (export GPG_TTY=$(tty); gpg --decrypt any file of the store) or use a key without "
-            "a passphrase (`credctl pass init --generate --no-passphrase --name NAME --email EMAIL`)"
+            f"a passphrase (`{GENERATE_HINT}`)"
         )
     if any(sign in text for sign in ("can't connect to the agent", "failed to start agent", "No agent running")):
         return (
@@ -190,16 +192,42 @@ _PASSPHRASE_SIGNS = (
 )
 
 
-def _primary_key(listing: str) -> tuple[str, str]:
-    """(validity, fingerprint) of the first key in a `gpg --with-colons --list-keys` listing."""
-    validity = fingerprint = ""
-    for line in listing.splitlines():
-        fields = line.split(":")
-        if fields[0] == "pub" and not validity:
-            validity = fields[1] if len(fields) > 1 else "?"
-        elif fields[0] == "fpr" and validity and not fingerprint and len(fields) > 9:
-            fingerprint = fields[9]
-    return validity, fingerprint
+class _KeyListing:
+    """The first key of a `gpg --with-colons --list-keys` listing: validity, fingerprint and the
+    fingerprints of its encryption subkeys that expired."""
+
+    def __init__(self, listing: str) -> None:
+        self.validity = self.fingerprint = ""
+        self.expired_subkeys: list[str] = []
+        self.usable_subkey = False
+        last = ""
+        for line in listing.splitlines():
+            fields = line.split(":") + [""] * 12
+            if fields[0] == "pub":
+                if self.validity:
+                    break  # the next key
+                self.validity, last = fields[1], "pub"
+            elif fields[0] == "sub":
+                last = "expired" if fields[1] == "e" and "e" in fields[11] else "sub"
+                self.usable_subkey = self.usable_subkey or (
+                    "e" in fields[11] and fields[1] not in ("e", "r", "d", "i", "n")
+                )
+            elif fields[0] == "fpr" and last:
+                if last == "pub":
+                    self.fingerprint = fields[9]
+                elif last == "expired":
+                    self.expired_subkeys.append(fields[9])
+                last = ""
+
+    def expired(self) -> bool:
+        return self.validity == "e" or (bool(self.expired_subkeys) and not self.usable_subkey)
+
+    def extend_commands(self) -> str:
+        """What extends it: the primary key, then the expired subkeys, which gpg's '*' skips."""
+        commands = [f"gpg --quick-set-expire {self.fingerprint} 1y"] if self.validity == "e" else []
+        if self.expired_subkeys:
+            commands.append(f"gpg --quick-set-expire {self.fingerprint} 1y {' '.join(self.expired_subkeys)}")
+        return "; ".join(commands)
 
 
 def _alive(pid: int) -> bool:
@@ -429,18 +457,18 @@ class PassStore(Store):
                 )
             except FileNotFoundError:
                 return None
-            validity, fingerprint = _primary_key(listing.stdout.decode("utf-8", "replace"))
-            if validity == "e":
+            key = _KeyListing(listing.stdout.decode("utf-8", "replace"))
+            if key.validity == "r":
+                return f"the gpg key {key.fingerprint} in .gpg-id was revoked: {INIT_HINT} with another key"
+            if key.expired():
                 return (
-                    f"the gpg key {fingerprint} in .gpg-id has expired: extend it (gpg --quick-set-expire "
-                    f"{fingerprint} 1y; gpg --quick-set-expire {fingerprint} 1y '*') or {INIT_HINT} with another key"
+                    f"the gpg key {key.fingerprint} in .gpg-id has expired: extend it ({key.extend_commands()}) "
+                    f"or {INIT_HINT} with another key"
                 )
-            if validity == "r":
-                return f"the gpg key {fingerprint} in .gpg-id was revoked: {INIT_HINT} with another key"
-            if untrusted and validity not in ("u", "f", "m"):
+            if untrusted and key.validity not in ("u", "f", "m"):
                 return (
-                    f"gpg does not trust the key {fingerprint} in .gpg-id, so it will not encrypt to it: "
-                    + trust_hint(fingerprint)
+                    f"gpg does not trust the key {key.fingerprint} in .gpg-id, so it will not encrypt to it: "
+                    + trust_hint(key.fingerprint)
                 )
         return None
 

@@ -60,18 +60,44 @@ def fail(message: str, status: int = 1) -> NoReturn:
 def show_table(
     title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str | None] = ()
 ) -> None:
-    """A table for people; styles (one per row, optional) colour whole rows."""
+    """A table for people; styles (one per row, optional) colour whole rows.
+
+    On a terminal too narrow for the table without cutting a path inside a name, each row is
+    shown as a record instead: one "column  value" line per cell (_show_records).
+    """
     from rich.table import Table
 
     console = _console()
     cells = [[_Cell(text) for text in row] for row in rows]
     widths = _column_widths([_Cell(name) for name in columns], cells, console.width)
+    if widths is None:
+        _show_records(title, columns, cells, styles)
+        return
     table = Table(title=title, title_justify="left")
     for column, width in zip(columns, widths, strict=True):
         table.add_column(column, width=width)
     for index, row in enumerate(cells):
         table.add_row(*row, style=styles[index] if index < len(styles) else None)
     console.print(table)
+
+
+def _show_records(title: str, columns: Sequence[str], rows: "list[list[_Cell]]", styles: Sequence[str | None]) -> None:
+    """Each row as lines "column  value", values wrapped (at spaces and after '/') and indented
+    under the first; a blank line between rows."""
+    from rich.text import Text
+
+    console = _console()
+    label = max(len(column) for column in columns) + 2
+    console.print(Text(title, style="italic"))
+    for index, row in enumerate(rows):
+        lines = []
+        for column, cell in zip(columns, row, strict=True):
+            values = [line for pieces in cell.paragraphs for line in _fill(pieces, max(console.width - label, 8))]
+            lines += [f"{column:<{label}}{values[0]}", *(" " * label + value for value in values[1:])]
+        style = styles[index] if index < len(styles) else None
+        console.print(Text("\n".join(lines), style=style or ""), soft_wrap=True)
+        if index < len(rows) - 1:
+            console.print()
 
 
 # A cell's break opportunities: after a run of spaces, and after a run of '/' (a path breaks
@@ -109,15 +135,15 @@ class _Cell:
         yield Text("\n".join(lines), no_wrap=True, overflow="fold", end="")
 
 
-def _column_widths(headers: list[_Cell], rows: list[list[_Cell]], width: int) -> list[int | None]:
+def _column_widths(headers: list[_Cell], rows: list[list[_Cell]], width: int) -> list[int | None] | None:
     """Column widths for a table wider than the terminal, as rich's own shrinking (which ignores
     what a column needs at least) would cut file names anywhere.
 
     First choice: no column narrower than its widest piece (a word, a part of a path). When
     those do not fit: only the parts of paths and the header's words kept whole, other words
-    folded; then only the parts of paths. The room left goes first to making words whole, then
-    to making lines long (_share_out).
-    None for every column means: leave it to rich (the table fits, or nothing keeps paths whole).
+    folded. The room left goes first to making words whole, then to making lines long
+    (_share_out). [None, ...]: the table fits as it is. None: the parts of paths and the
+    headers do not fit side by side (narrower columns would be unreadable).
     """
     room = width - 3 * len(headers) - 1  # a border left of each column and at the end, padding 1 + 1
     columns = [[header, *(row[index] for row in rows)] for index, header in enumerate(headers)]
@@ -128,12 +154,11 @@ def _column_widths(headers: list[_Cell], rows: list[list[_Cell]], width: int) ->
     for lows in (
         whole_words,
         [max(column[0].narrowest, *(cell.narrowest_path for cell in column)) for column in columns],
-        [max(1, *(cell.narrowest_path for cell in column)) for column in columns],
     ):
         if sum(lows) <= room:
             widths = _share_out(lows, [max(low, word) for low, word in zip(lows, whole_words, strict=True)], room)
             return list(_share_out(widths, highs, room))
-    return [None] * len(columns)
+    return None
 
 
 def _share_out(widths: list[int], targets: list[int], room: int) -> list[int]:

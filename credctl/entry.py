@@ -55,6 +55,29 @@ def main() -> int:
         except CredctlError as err:
             sys.stderr.write(f"credctl helper: {err}\n")
             return 2
-    from credctl.cli import run
+    return _admin_cli()
 
-    return run()
+
+class _Interrupted(BaseException):
+    """Ctrl-C in the admin CLI. Not a KeyboardInterrupt, which click turns into "Aborted!" (at a
+    prompt) or a silent exit: it unwinds every `finally` and `with` as that would, up to here."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted
+
+
+def _admin_cli() -> int:
+    """`credctl COMMAND`; Ctrl-C anywhere ends the line it left and exits 130, as a shell does."""
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        from credctl.cli import run
+
+        return run()
+    except _Interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+        return 130

@@ -50,7 +50,7 @@ class Param:
     kind: str  # "argument" or "option"
     names: list[str]  # ["-y", "--yes"]; an argument's display name
     secondary: list[str]  # ["--no-podman"] for --podman/--no-podman
-    value: str  # the metavar after an option, the type of an argument ("" for a flag)
+    value: str  # the metavar after an option ("" for a flag and for an argument, named by its metavar)
     help: str
     default: str  # "" when there is none worth showing
     required: bool
@@ -121,7 +121,7 @@ def _param(param: click.Parameter, ctx: click.Context) -> Param:
         "argument",
         [param.display_name_raw],
         [],
-        param.display_type(ctx),
+        "",
         getattr(param, "help", None) or "",
         _default(param, ctx),
         param.required,
@@ -365,10 +365,10 @@ def _md_command(command: Command, level: int) -> list[str]:
     arguments = [p for p in command.params if p.kind == "argument"]
     options = [p for p in command.params if p.kind == "option"]
     if arguments:
-        out += ["| argument | type | description |", "|---|---|---|"]
+        out += ["| argument | description |", "|---|---|"]
         for p in arguments:
-            kind = code(p.value) + ("" if p.required else ", optional")
-            out.append(f"| {code(p.names[0])} | {kind} | {_md_help(p)} |")
+            optional = "" if p.required or p.repeatable else "Optional. "
+            out.append(f"| {code(p.names[0])} | {optional}{_md_help(p)} |")
         out.append("")
     if options:
         out += ["| option | default | description |", "|---|---|---|"]
@@ -391,7 +391,7 @@ def cli_markdown(tree: Command) -> str:
         *(md(paragraph) + "\n" for paragraph in paragraphs(tree.help)),
         "`credctl` is the admin CLI for people. Docker and the other container tools run the "
         "[helper programs](#helper-programs) instead, one per store. Every command also takes "
-        "`--help`; `man -l man/credctl.1` shows this reference as a man page.",
+        "`--help` (or `-h`); `man -l man/credctl.1` shows this reference as a man page.",
         "",
     ]
     for command in tree.walk():
@@ -532,7 +532,7 @@ def man_page(tree: Command) -> str:
             "credctl is the admin CLI for people: it points Docker and Podman at a secure credential "
             "store, maps registries to helpers, moves plaintext passwords into a store and checks the "
             "whole set-up. Docker and the other container tools run the helper programs (see HELPER "
-            "PROGRAMS) instead. Every command also takes --help."
+            "PROGRAMS) instead. Every command also takes --help (or -h)."
         ),
         ".SH OPTIONS",
         *_roff_params(tree.params),

@@ -281,7 +281,7 @@ def test_reference_shows_options_as_help_does():
     for row in ("`--store STORE`", "`--to STORE`", "`-y, --yes`", "`--podman` / `--no-podman`", "`--config DIR`"):
         assert row in text
     assert "| `--bin-dir DIR` | `~/.local/bin` |" in text
-    assert "| `--credentials-file <path>` | required |" in text
+    assert "| `--credentials-file FILE` | required |" in text
 
 
 # --- man/credctl.1 ----------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_man_page_renders():
     text = result.stdout
     for expected in (
         "credctl - keep container-registry credentials safe",
-        "credctl acr add-profile [OPTIONS] {name}",
+        "credctl acr add-profile [OPTIONS] NAME",
         "--podman / --no-podman",
         "docker-credential-acr-helper ACTION",
         "CREDCTL_ACR_NO_CACHE",

@@ -27,8 +27,10 @@ from credctl.stores.passstore import FOLDER, folder_name
 
 CREDCTL = str(world.BIN / "credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-NEXT = 'Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.'
-NO_KEY = "error: no gpg key here can encrypt: run `credctl pass init --generate --name NAME --email EMAIL`\n"
+NEXT = "Next: run `credctl setup` to make Docker keep its logins in this store."
+NO_KEY = (
+    "error: no gpg key here can encrypt: run `credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
+)
 ALICE = "Alice Example <alice@example.invalid>"
 BOB = "Bob Example <bob@example.invalid>"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
@@ -343,7 +345,10 @@ def secret_part_missing(fpr: str) -> str:
 
 
 def untrusted(fpr: str) -> str:
-    return f"warning: gpg does not trust {fpr}: storing credentials fails until you run `gpg --edit-key {fpr} trust`"
+    return (
+        f"warning: gpg does not trust {fpr}, so storing credentials will fail: if it is your key, trust it with "
+        f"`echo {fpr}:6: | gpg --import-ownertrust` (or `gpg --edit-key {fpr} trust`, then 5)"
+    )
 
 
 def test_gpg_id_without_its_secret_key(gnupg_home, home, env, tmp_path):
@@ -502,7 +507,8 @@ def test_passphrase_without_terminal_or_display(home, env, tmp_path):
     assert normalised(result.stderr) == (
         "warning: this key has a passphrase and this session has no terminal or display for pinentry: "
         "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
-        "or preset it with gpg-preset-passphrase), or re-run with --generate --no-passphrase"
+        "or preset it with gpg-preset-passphrase), or re-run with "
+        "`credctl pass init --generate --no-passphrase --name NAME --email EMAIL`"
     )
 
 
@@ -528,8 +534,6 @@ def test_a_gnupghome_that_does_not_exist_yet_is_made(tmp_path):
     env = {**os.environ, "HOME": str(tmp_path), "GNUPGHOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
     result = credctl(env, "pass", "init")
     assert result.returncode == 1
-    assert result.stderr == (
-        "error: no gpg key here can encrypt: run `credctl pass init --generate --name NAME --email EMAIL`\n"
-    )
+    assert result.stderr == NO_KEY
     assert home.is_dir() and (home.stat().st_mode & 0o777) == 0o700
     world.stop_agent(home)

@@ -1,17 +1,57 @@
 """The admin CLI for people: `credctl COMMAND` (Typer). One module per command group."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer import _click as click
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from credctl import __version__
 from credctl.cli import acr_cmd, k8s_cmd, kubelet_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
 from credctl.cli.output import fail
 from credctl.errors import CredctlError
 
+
+class _PlainArgument(TyperArgument):
+    """An argument as click, man pages and every other tool show one: `REGISTRY`, `[REGISTRY]...`,
+    named alike in the Arguments list (Typer writes `{registry}` and `registry <str>`)."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        name = self.metavar if self.required else f"[{self.metavar}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (f"{self.metavar}{'...' if self.nargs != 1 else ''}", record[1])
+
+
+def plain_usage(command: click.Command) -> None:
+    """Give command and its subcommands conventional usage: arguments as _PlainArgument, and an
+    upper-case metavar for every option that takes a value and has none (not `<str>`)."""
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            param.metavar = param.metavar or (param.name or "value").upper()
+            param.__class__ = _PlainArgument
+        elif isinstance(param, TyperOption) and not param.is_flag and not param.count and param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+    for sub in getattr(command, "commands", {}).values():
+        plain_usage(sub)
+
+
+class _Group(TyperGroup):
+    """credctl's root command: conventional usage lines all the way down (plain_usage)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        plain_usage(self)
+
+
 app = typer.Typer(
     name="credctl",
+    cls=_Group,
+    # -h as well as --help, on every command: Typer's contexts inherit it from the root's.
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Keep container-registry credentials safe and wire them into Docker and Podman.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -31,20 +31,22 @@ def _profiles() -> dict:
 @app.command("add-profile")
 def add_profile(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile name: a-z, 0-9 and '-'.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Profile name: a-z, 0-9 and '-'.")],
     credentials_file: Annotated[
-        Path, typer.Option("--credentials-file", help="Alibaba Cloud credentials INI file for this account.")
+        Path,
+        typer.Option("--credentials-file", metavar="FILE", help="Alibaba Cloud credentials INI file for this account."),
     ],
     registries: Annotated[
         list[str] | None, typer.Option("--registry", metavar="DOMAIN", help="ACR registry to serve; repeatable.")
     ] = None,
     region: Annotated[
-        str | None, typer.Option(help="For a custom domain: its region (the instance is found with the API).")
+        str | None,
+        typer.Option(metavar="REGION", help="For a custom domain: its region (the instance is found with the API)."),
     ] = None,
-    instance_id: Annotated[str | None, typer.Option(help="For a custom domain: its instance id.")] = None,
-    bin_dir: Annotated[
-        Path, typer.Option("--bin-dir", metavar="DIR", help="Where to write the helper (default: ~/.local/bin).")
-    ] = Path("~/.local/bin"),
+    instance_id: Annotated[str | None, typer.Option(metavar="ID", help="For a custom domain: its instance id.")] = None,
+    bin_dir: Annotated[Path, typer.Option("--bin-dir", metavar="DIR", help="Where to write the helper.")] = Path(
+        "~/.local/bin"
+    ),
 ) -> None:
     """Write docker-credential-acr-helper-NAME for one credentials file and map registries to it."""
     profiles.check_name(name)
@@ -131,7 +133,9 @@ def list_profiles(
 @app.command("remove-profile")
 def remove_profile(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile to remove.", autocompletion=complete.acr_profiles)],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Profile to remove.", autocompletion=complete.acr_profiles)
+    ],
 ) -> None:
     """Remove a profile's wrapper and every credHelpers entry that points to it."""
     profiles.check_name(name)

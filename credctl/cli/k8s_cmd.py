@@ -23,7 +23,9 @@ EXPIRES_ANNOTATION = "credctl.io/expires-at"
 @app.command("pull-secret")
 def pull_secret(
     ctx: typer.Context,
-    registry: Annotated[str, typer.Argument(help="The registry, e.g. myteam-registry.cn-hangzhou.cr.aliyuncs.com.")],
+    registry: Annotated[
+        str, typer.Argument(metavar="REGISTRY", help="The registry, e.g. myteam-registry.cn-hangzhou.cr.aliyuncs.com.")
+    ],
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="The Secret's name.")],
     namespace: Annotated[
         str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE", help="The Secret's namespace.")

@@ -18,12 +18,62 @@ PodmanOption = Annotated[
 ]
 
 
+# docker/distribution's reference grammar for a registry: DNS labels joined by dots (or an
+# IPv6 address in brackets), then an optional port.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+# The paths Docker's own keys carry (https://index.docker.io/v1/, https://host/v2/): dropped.
+_API_PATHS = ("", "/", "/v1", "/v1/", "/v2", "/v2/")
+_EXAMPLE = "give a host or host:port, e.g. registry.example.com or localhost:5000"
+
+
+def registry_problem(registry: str) -> str | None:
+    """Why registry cannot name a credHelpers entry, or None when it can.
+
+    What it accepts is what Docker reduces to the same key (dockerconfig.registry_host): a host
+    with an optional port, optionally as an http(s) URL ending in an API path such as /v2/.
+    A longer path is refused, not dropped: credHelpers map whole registries, never one
+    repository of them.
+    """
+    if not registry.strip():
+        return f"the registry name is empty: {_EXAMPLE}"
+    if any(char.isspace() or not char.isprintable() for char in registry):
+        return f"{registry!r} is not a registry name: it contains a space or a control character"
+    scheme, separator, address = registry.partition("://")
+    if not separator:
+        address = registry
+    elif scheme.lower() not in ("http", "https"):
+        return f"{registry!r} is not a registry name: only an http:// or https:// URL can name a registry"
+    host, slash, path = address.partition("/")
+    if not _HOST.fullmatch(host):
+        return f"{registry!r} is not a registry name: {_EXAMPLE}"
+    if (slash + path).lower() not in _API_PATHS:
+        return f"{registry!r} names a repository, but credHelpers map whole registries: give {host}"
+    return None
+
+
+def checked_registry(registry: str) -> str:
+    """registry, or a usage error (one line, exit 2) saying why it names no registry."""
+    problem = registry_problem(registry)
+    if problem:
+        fail(problem, 2)
+    return registry
+
+
+def helper_problem(helper: str) -> str | None:
+    """Why helper names no docker-credential-* program, or None when it does."""
+    if _HELPER_NAME.fullmatch(helper.removeprefix(PREFIX)):
+        return None
+    return f"{helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass"
+
+
 def helper_suffix(helper: str) -> str:
-    """HELPER as config.json wants it: the part after docker-credential-."""
-    suffix = helper.removeprefix(PREFIX)
-    if not _HELPER_NAME.fullmatch(suffix):
-        fail(f"{helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass", 2)
-    return suffix
+    """HELPER as config.json wants it: the part after docker-credential-; a usage error (exit 2) if
+    it names no helper."""
+    problem = helper_problem(helper)
+    if problem:
+        fail(problem, 2)
+    return helper.removeprefix(PREFIX)
 
 
 def warn_if_missing(suffix: str) -> None:
@@ -54,6 +104,7 @@ def helpers_change(helpers: dict[str, str | None]) -> Callable[[ConfigFile], Non
 
 def _config_keys(ctx: typer.Context, registry: str, podman: bool) -> list[tuple[str, str]]:
     """(config file, the credHelpers key its tool looks up) for Docker, and Podman if asked."""
+    checked_registry(registry)
     targets = [(docker_config(ctx), helper_key(registry))]
     if podman:
         targets.append((podman_auth_path(), helper_key(registry, podman=True)))
@@ -62,16 +113,17 @@ def _config_keys(ctx: typer.Context, registry: str, podman: bool) -> list[tuple[
 
 def map_registry(
     ctx: typer.Context,
-    registry: Annotated[str, typer.Argument(help="Registry host (scheme and path are dropped), or docker.io.")],
-    helper: Annotated[str, typer.Argument(help="Helper suffix, e.g. pass or acr-helper-team1.")],
+    registry: Annotated[str, typer.Argument(metavar="REGISTRY", help="Registry host[:port], or docker.io.")],
+    helper: Annotated[str, typer.Argument(metavar="HELPER", help="Helper suffix, e.g. pass or acr-helper-team1.")],
     podman: PodmanOption = False,
 ) -> None:
     """Serve a registry's credentials with one helper.
 
     Writes one credHelpers entry: REGISTRY → docker-credential-HELPER.
     """
+    targets = _config_keys(ctx, registry, podman)
     suffix = helper_suffix(helper)
-    for path, key in _config_keys(ctx, registry, podman):
+    for path, key in targets:
         before, after = edit(path, helpers_change({key: suffix}))
         (success if before != after else info)(
             f"{key} → {PREFIX}{suffix} in {path}" + ("" if before != after else " (already so)")
@@ -83,7 +135,11 @@ def unmap_registry(
     ctx: typer.Context,
     registry: Annotated[
         str,
-        typer.Argument(help="Registry whose credHelpers entry to remove.", autocompletion=complete.mapped_registries),
+        typer.Argument(
+            metavar="REGISTRY",
+            help="Registry whose credHelpers entry to remove.",
+            autocompletion=complete.mapped_registries,
+        ),
     ],
     podman: PodmanOption = False,
 ) -> None:

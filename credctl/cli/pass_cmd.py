@@ -10,7 +10,7 @@ import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
-from credctl.stores.passstore import store_dir
+from credctl.stores.passstore import GENERATE_HINT, store_dir, trust_hint
 
 app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -26,9 +26,11 @@ def init(
         list[str] | None,
         typer.Option("--gpg-id", metavar="ID", help="Key to encrypt with (fingerprint, key id or email); repeatable."),
     ] = None,
-    generate: Annotated[bool, typer.Option(help="Generate a new ed25519/cv25519 key for the store.")] = False,
-    name: Annotated[str | None, typer.Option(help="Real name for --generate.")] = None,
-    email: Annotated[str | None, typer.Option(help="Email for --generate.")] = None,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a new ed25519/cv25519 key for the store.")
+    ] = False,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Real name for --generate.")] = None,
+    email: Annotated[str | None, typer.Option(metavar="EMAIL", help="Email for --generate.")] = None,
     no_passphrase: Annotated[
         bool, typer.Option("--no-passphrase", help="With --generate: no passphrase (headless machines).")
     ] = False,
@@ -59,7 +61,7 @@ def init(
     # Compared as Path spells it, so PASSWORD_STORE_DIR=/x/store/ is not taken for another store.
     if root != str(Path(store_dir(os.environ))):
         info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
-    info('Next: set "credsStore": "pass" in ~/.docker/config.json, then `docker login` stores into pass.')
+    info("Next: run `credctl setup` to make Docker keep its logins in this store.")
 
 
 def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
@@ -132,7 +134,7 @@ def _pick_key() -> gpg.Key:
     if not keys:
         if interactive() and typer.confirm("No gpg key here can encrypt. Generate one now?", default=True):
             return _generate(None, None, no_passphrase=False)
-        fail("no gpg key here can encrypt: run `credctl pass init --generate --name NAME --email EMAIL`")
+        fail(f"no gpg key here can encrypt: run `{GENERATE_HINT}`")
     if len(keys) == 1:
         return keys[0]
     _show_keys(keys)
@@ -160,8 +162,7 @@ def _check_trust(keys: list[gpg.Key]) -> None:
     for key in keys:
         if not gpg.encrypts_to(key):
             warn(
-                f"gpg does not trust {key.fingerprint}: storing credentials fails until you run "
-                f"`gpg --edit-key {key.fingerprint} trust`"
+                f"gpg does not trust {key.fingerprint}, so storing credentials will fail: {trust_hint(key.fingerprint)}"
             )
 
 
@@ -186,5 +187,5 @@ def _explain_passphrase(keys: list[gpg.Key]) -> None:
         warn(
             "this key has a passphrase and this session has no terminal or display for pinentry: "
             "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
-            "or preset it with gpg-preset-passphrase), or re-run with --generate --no-passphrase"
+            f"or preset it with gpg-preset-passphrase), or re-run with `{GENERATE_HINT}`"
         )

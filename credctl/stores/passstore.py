@@ -34,6 +34,8 @@ _MAX_NAME = 255  # bytes in one file name on Linux and macOS
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 INIT_HINT = "run `credctl pass init`"
+# A new key made where nothing can ask for a passphrase (nor a name): everything given.
+GENERATE_HINT = "credctl pass init --generate --no-passphrase --name NAME --email EMAIL"
 
 
 def folder_name(server_url: str) -> str:
@@ -143,7 +145,7 @@ def explain_gpg_failure(stderr: bytes, what: str) -> str:
         return (
             f"gpg needs the key's passphrase for {what} and cannot ask for it here: unlock the key once "
             "in a terminal (export GPG_TTY=$(tty); gpg --decrypt any file of the store) or use a key without "
-            "a passphrase (`credctl pass init --generate --no-passphrase`)"
+            f"a passphrase (`{GENERATE_HINT}`)"
         )
     if any(sign in text for sign in ("can't connect to the agent", "failed to start agent", "No agent running")):
         return (
@@ -152,6 +154,10 @@ def explain_gpg_failure(stderr: bytes, what: str) -> str:
         )
     if "NO_SECKEY" in text or "No secret key" in text:
         return f"gpg has no secret key to decrypt {what}: import the key named in .gpg-id, or {INIT_HINT}"
+    if any(sign in text for sign in _UNTRUSTED_SIGNS):
+        return (
+            f"gpg does not trust the key named in .gpg-id, so it will not encrypt {what}: {trust_hint('FINGERPRINT')}"
+        )
     if "No public key" in text or "nusable public key" in text or "INV_RECP" in text:
         return f"gpg has no usable public key for the ids in .gpg-id, so it cannot encrypt {what}: {INIT_HINT}"
     if any(sign in text for sign in ("KEYEXPIRED", "KEYREVOKED", "expired", "revoked")):
@@ -161,6 +167,18 @@ def explain_gpg_failure(stderr: bytes, what: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("[GNUPG:]")]
     return f"gpg failed on {what}: {lines[-1] if lines else 'no message'}"
 
+
+def trust_hint(fingerprint: str) -> str:
+    """How to tell gpg a key is yours; both ways work in gpg 2.2 (which has no --quick-set-ownertrust)."""
+    return (
+        f"if it is your key, trust it with `echo {fingerprint}:6: | gpg --import-ownertrust` "
+        f"(or `gpg --edit-key {fingerprint} trust`, then 5)"
+    )
+
+
+# What gpg says when it will not encrypt to a key whose owner it does not trust (pass runs it
+# with --batch only when gpg2 is on PATH; without, gpg aborts on the question it cannot ask).
+_UNTRUSTED_SIGNS = ("There is no assurance this key belongs", "INV_RECP 10 ")
 
 _PASSPHRASE_SIGNS = (
     "PINENTRY_LAUNCHED",
@@ -172,6 +190,44 @@ _PASSPHRASE_SIGNS = (
     "Operation cancelled",
     "Bad passphrase",
 )
+
+
+class _KeyListing:
+    """The first key of a `gpg --with-colons --list-keys` listing: validity, fingerprint and the
+    fingerprints of its encryption subkeys that expired."""
+
+    def __init__(self, listing: str) -> None:
+        self.validity = self.fingerprint = ""
+        self.expired_subkeys: list[str] = []
+        self.usable_subkey = False
+        last = ""
+        for line in listing.splitlines():
+            fields = line.split(":") + [""] * 12
+            if fields[0] == "pub":
+                if self.validity:
+                    break  # the next key
+                self.validity, last = fields[1], "pub"
+            elif fields[0] == "sub":
+                last = "expired" if fields[1] == "e" and "e" in fields[11] else "sub"
+                self.usable_subkey = self.usable_subkey or (
+                    "e" in fields[11] and fields[1] not in ("e", "r", "d", "i", "n")
+                )
+            elif fields[0] == "fpr" and last:
+                if last == "pub":
+                    self.fingerprint = fields[9]
+                elif last == "expired":
+                    self.expired_subkeys.append(fields[9])
+                last = ""
+
+    def expired(self) -> bool:
+        return self.validity == "e" or (bool(self.expired_subkeys) and not self.usable_subkey)
+
+    def extend_commands(self) -> str:
+        """What extends it: the primary key, then the expired subkeys, which gpg's '*' skips."""
+        commands = [f"gpg --quick-set-expire {self.fingerprint} 1y"] if self.validity == "e" else []
+        if self.expired_subkeys:
+            commands.append(f"gpg --quick-set-expire {self.fingerprint} 1y {' '.join(self.expired_subkeys)}")
+        return "; ".join(commands)
 
 
 def _alive(pid: int) -> bool:
@@ -381,13 +437,17 @@ class PassStore(Store):
                 f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
             ) from None
         if result.status != 0:
-            unusable = self._unusable_key() if b"nusable public key" in result.stderr else None
+            problem = self._recipient_problem(result.stderr)
             raise StoreError(
-                f"pass {args[0]} failed: " + (unusable or explain_gpg_failure(result.stderr, "the credentials"))
+                f"pass {args[0]} failed: " + (problem or explain_gpg_failure(result.stderr, "the credentials"))
             )
 
-    def _unusable_key(self) -> str | None:
-        """Which key of .gpg-id expired or was revoked (gpg only says "Unusable public key")."""
+    def _recipient_problem(self, stderr: bytes) -> str | None:
+        """Which key of .gpg-id gpg would not encrypt to, and why (its own words are vaguer:
+        "Unusable public key" for an expired, revoked or untrusted one)."""
+        untrusted = any(sign.encode() in stderr for sign in _UNTRUSTED_SIGNS)
+        if not untrusted and b"nusable public key" not in stderr:
+            return None
         from credctl.gpg import read_gpg_ids  # the failure path: python-gnupg is not needed
 
         for ident in read_gpg_ids(self.root):
@@ -397,12 +457,19 @@ class PassStore(Store):
                 )
             except FileNotFoundError:
                 return None
-            for line in listing.stdout.decode("utf-8", "replace").splitlines():
-                fields = line.split(":")
-                if fields[0] == "pub" and len(fields) > 1 and fields[1] in ("e", "r"):
-                    state = "has expired" if fields[1] == "e" else "was revoked"
-                    fix = f"extend it (gpg --quick-set-expire {ident} 1y) or " if fields[1] == "e" else ""
-                    return f"the gpg key {ident} in .gpg-id {state}: {fix}{INIT_HINT} with another key"
+            key = _KeyListing(listing.stdout.decode("utf-8", "replace"))
+            if key.validity == "r":
+                return f"the gpg key {key.fingerprint} in .gpg-id was revoked: {INIT_HINT} with another key"
+            if key.expired():
+                return (
+                    f"the gpg key {key.fingerprint} in .gpg-id has expired: extend it ({key.extend_commands()}) "
+                    f"or {INIT_HINT} with another key"
+                )
+            if untrusted and key.validity not in ("u", "f", "m"):
+                return (
+                    f"gpg does not trust the key {key.fingerprint} in .gpg-id, so it will not encrypt to it: "
+                    + trust_hint(key.fingerprint)
+                )
         return None
 
     # -- health -------------------------------------------------------------------------

@@ -38,9 +38,10 @@ export CREDCTL_TEST_WORLD=$world
 release_apt() {
   local release=$1 dir=$world/apt/$1
   shift
+  # APT::Sandbox::User: root's apt would download as _apt, who may not reach $world (a home).
   apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
     -o Dir::Etc::PreferencesParts=/dev/null -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
-    -o Dir::State::status=/dev/null "$@"
+    -o Dir::State::status=/dev/null -o APT::Sandbox::User="$(id -un)" "$@"
 }
 
 # Once per run and release: that release's package lists (its updates and security fixes too).
@@ -68,8 +69,7 @@ fetch_world_programs() {
     [ -x "$world/bin/$name" ] && continue
     update_release "$release"
     work=$(mktemp -d "$world/fetch.XXXXXX")
-    # -o APT::Sandbox::User: root's apt otherwise downloads as _apt, who cannot write to $work.
-    (cd "$work" && release_apt "$release" -o APT::Sandbox::User="$(id -un)" download -qq "$package")
+    (cd "$work" && release_apt "$release" download -qq "$package")
     deb=$(echo "$work"/*.deb)
     dpkg-deb -x "$deb" "$work/files"
     install -m 0755 "$work/files/$member" "$world/bin/$name.new"

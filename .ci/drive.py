@@ -30,6 +30,7 @@ import time
 # the prompt's default. What `scripts/install.sh --setup` asks today (credctl setup's wizard and
 # its `credctl pass init` step, credctl/cli/setup_cmd.py and pass_cmd.py): adjust when they change.
 ANSWERS: list[tuple[str, str]] = [
+    ("Initialise the password store now?", "y"),
     ("No gpg key here can encrypt. Generate one now?", "y"),
     ("Real name for the new key", "CI"),
     ("Email for the new key", "ci@example.invalid"),
@@ -39,6 +40,8 @@ ANSWERS: list[tuple[str, str]] = [
     ("Map a registry to another helper", ""),
     ("Podman", "y"),
     ("Move plaintext", "y"),
+    ("plaintext logins into", "y"),
+    ("Move them into", "y"),  # the previous credsStore's logins
 ]
 MAX_SAME_PROMPT = 3  # a prompt asked again more often than this is a loop, not a person's typo
 UNANSWERED_GRACE = 15.0  # seconds a prompt without an answer may sit before we give up on it

@@ -1,34 +1,87 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Debian packages of the real test world, a venv with
-# credctl and its test extras) and run lint and the whole suite. Extra arguments go to pytest.
+# Install everything the tests need (Debian packages of the real test world, the client programs
+# of tests/world_programs.txt, a venv with credctl and its test extras) and run lint and the
+# whole suite. Extra arguments go to pytest.
 #
 #   scripts/test.sh [-k EXPR ...]
 #
 # Under CREDCTL_REQUIRE_REAL=1 (CI) a test whose real part is missing fails instead of skipping.
+# CREDCTL_TEST_WORLD (default: .world in the checkout, ignored by git) holds the client programs
+# in bin/; remove it to fetch them anew.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The real test world: gpg + pass, a Secret Service (gnome-keyring on a private D-Bus), a
 # registry with htpasswd auth and its clients, Debian's Go helpers for interop and speed.
 packages=(python3-venv gnupg pass golang-docker-credential-helpers gnome-keyring dbus-daemon dbus-x11
-  docker-registry apache2-utils skopeo groff-base pinentry-tty)
-# The docker CLI (client only; no daemon is started) comes with the machine image; else Debian's.
-command -v docker >/dev/null || packages+=(docker.io)
-# kubectl (client side only: the pull-secret tests compare with `kubectl create secret`), likewise.
-command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  docker-registry apache2-utils skopeo groff-base debian-archive-keyring pinentry-tty man-db)
 
-if command -v apt-get >/dev/null; then
-  missing=()
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+
+install_packages() {
+  local missing=() package
   for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    sudo=()
-    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-    echo "installing Debian packages: ${missing[*]}" >&2
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "installing Debian packages: ${missing[*]}" >&2
+  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+}
+
+world=${CREDCTL_TEST_WORLD:-$PWD/.world}
+export CREDCTL_TEST_WORLD=$world
+
+# apt-get against one Debian release's archive only, with its own sources, lists and cache under
+# $world/apt: the host's apt sources, lists and installed packages are never read or changed.
+release_apt() {
+  local release=$1 dir=$world/apt/$1
+  shift
+  # APT::Sandbox::User: root's apt would download as _apt, who may not reach $world (a home).
+  apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::Etc::PreferencesParts=/dev/null -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
+    -o Dir::State::status=/dev/null -o APT::Sandbox::User="$(id -un)" "$@"
+}
+
+# Once per run and release: that release's package lists (its updates and security fixes too).
+declare -A updated=()
+update_release() {
+  local release=$1 dir=$world/apt/$1 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -z "${updated[$release]:-}" ] || return 0
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  cat >"$dir/sources.list" <<SOURCES
+deb [signed-by=$keyring] http://deb.debian.org/debian $release main
+deb [signed-by=$keyring] http://deb.debian.org/debian $release-updates main
+deb [signed-by=$keyring] http://deb.debian.org/debian-security $release-security main
+SOURCES
+  release_apt "$release" update -qq >/dev/null
+  updated[$release]=1
+}
+
+# Each program of tests/world_programs.txt not yet in $world/bin: download its package, take the
+# one file out of it, leave the package uninstalled (no daemon starts, nothing else changes).
+fetch_world_programs() {
+  local name release package member work deb
+  mkdir -p "$world/bin"
+  while read -r name release package member; do
+    [ -n "$name" ] && [ "${name:0:1}" != "#" ] || continue
+    [ -x "$world/bin/$name" ] && continue
+    update_release "$release"
+    work=$(mktemp -d "$world/fetch.XXXXXX")
+    (cd "$work" && release_apt "$release" download -qq "$package")
+    deb=$(echo "$work"/*.deb)
+    dpkg-deb -x "$deb" "$work/files"
+    install -m 0755 "$work/files/$member" "$world/bin/$name.new"
+    mv -f "$world/bin/$name.new" "$world/bin/$name"
+    echo "test world: $world/bin/$name is $member of $package $(dpkg-deb -f "$deb" Version) ($release)" >&2
+    rm -rf "$work"
+  done <tests/world_programs.txt
+}
+
+if command -v apt-get >/dev/null; then
+  install_packages
+  fetch_world_programs
 else
   echo "no apt-get here: tests that need the real world will skip (or fail under CREDCTL_REQUIRE_REAL=1)" >&2
 fi

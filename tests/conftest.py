@@ -107,11 +107,14 @@ def registry(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def docker_cli() -> str:
-    """The docker CLI (client only: login, logout and manifest inspect need no daemon)."""
-    need("docker")
-    return shutil.which("docker")
+@pytest.fixture(params=sorted(world.DOCKER_CLIS))
+def docker_cli(request) -> str:
+    """Each docker CLI of the test world in turn (world.DOCKER_CLIS, named like docker-20.10): the
+    client only, taken out of Debian's package by scripts/test.sh; login, logout and manifest
+    inspect need no daemon. The program's file name is its name (world.DOCKER_CLIS)."""
+    program = world.DOCKER_CLIS[request.param]
+    need(program)
+    return program
 
 
 # -- Alibaba Cloud: the loopback fake OpenAPI (fake_aliyun.py), the one fake in the test world --

@@ -1,8 +1,10 @@
-"""End to end: the real docker CLI (client only, no daemon) and skopeo against a real
+"""End to end: the real docker CLIs (client only, no daemon) and skopeo against a real
 docker-registry, storing and reading credentials through our docker-credential-pass.
 
 docker login/logout and manifest inspect run the helper client-side (reference:
 docker-config-and-clients.md §1.8, §1.9); skopeo reads only credHelpers, never credsStore (§3.2).
+Every docker test runs once per docker CLI of the test world (conftest's docker_cli: Debian 12's
+docker 20.10 and Debian 13's 26.1, taken out of their packages by scripts/test.sh).
 """
 
 import base64
@@ -15,13 +17,31 @@ import pytest
 import world
 
 TIMEOUT = 120
-IMAGE, TAG = "credctl/hello", "v1"
+IMAGE = "credctl/hello"
+# The same tiny image under one tag per manifest format (world.MANIFEST_FORMATS).
+TAGS = {"oci": "v1-oci", "v2s2": "v1-v2s2"}
+# The manifest formats each docker CLI of the test world reads with `docker manifest inspect`:
+# docker 20.10 answers "no such manifest" for a tag whose only manifest is OCI (an image pushed by
+# a current tool often is), docker 26.1 reads both. Docker's own schema 2 serves every client.
+DOCKER_READS = {"docker-20.10": {"v2s2"}, "docker-26.1": {"oci", "v2s2"}}
+EVERY_CLIENT_READS = "v2s2"
 
 
 @pytest.fixture(scope="module")
-def image(registry) -> str:
-    """The manifest digest of a tiny image pushed to registry as IMAGE:TAG."""
-    return world.push_image(registry, IMAGE, TAG, registry.user, registry.password)
+def images(registry) -> dict[str, str]:
+    """Manifest format → digest of the image pushed to registry as IMAGE:TAGS[format]."""
+    user, password = registry.user, registry.password
+    return {manifest: world.push_image(registry, IMAGE, TAGS[manifest], user, password, manifest) for manifest in TAGS}
+
+
+@pytest.fixture(scope="module")
+def image(images) -> str:
+    """The digest of the OCI-manifest tag, which skopeo reads (as it reads both)."""
+    return images["oci"]
+
+
+def reference(registry, manifest: str = "oci") -> str:
+    return f"{registry.address}/{IMAGE}:{TAGS[manifest]}"
 
 
 @pytest.fixture
@@ -70,9 +90,15 @@ def assert_no_plaintext(config: Path, *secrets: str) -> None:
         assert secret not in text
 
 
-def test_docker_login_inspect_logout(docker_cli, registry, image, env):
+def test_the_docker_clis_are_the_versions_named(docker_cli):
+    version = run([docker_cli, "--version"], {"PATH": "/usr/bin:/bin"})
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith(f"Docker version {Path(docker_cli).name.removeprefix('docker-')}.")
+
+
+def test_docker_login_inspect_logout(docker_cli, registry, images, env):
     config = Path(env["DOCKER_CONFIG"]) / "config.json"
-    reference = f"{registry.address}/{IMAGE}:{TAG}"
+    image = reference(registry, EVERY_CLIENT_READS)
 
     login = run(
         [docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, registry.password
@@ -84,9 +110,9 @@ def test_docker_login_inspect_logout(docker_cli, registry, image, env):
     assert json.loads(config.read_text())["credsStore"] == "pass"
     assert our_list(env) == {registry.address: registry.user}
 
-    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference], env)
+    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", image], env)
     assert inspect.returncode == 0, inspect.stderr
-    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == image
+    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == images[EVERY_CLIENT_READS]
 
     # credctl's doctor agrees, and its --online login works with what docker stored.
     doctor = run([world.ours("credctl"), "verify", "--json", "--online", registry.address], env)
@@ -101,7 +127,7 @@ def test_docker_login_inspect_logout(docker_cli, registry, image, env):
     assert our_list(env) == {}
     assert_no_plaintext(config, registry.password)
 
-    denied = run([docker_cli, "manifest", "inspect", "--insecure", reference], env)
+    denied = run([docker_cli, "manifest", "inspect", "--insecure", image], env)
     assert denied.returncode != 0
     assert "no basic auth credentials" in denied.stderr or "unauthorized" in denied.stderr.lower()
 
@@ -114,8 +140,21 @@ def test_docker_login_with_a_wrong_password_stores_nothing(docker_cli, registry,
     assert_no_plaintext(Path(env["DOCKER_CONFIG"]) / "config.json", "wrong-pw")
 
 
-def skopeo_inspect(registry, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return run(["skopeo", "inspect", "--tls-verify=false", f"docker://{registry.address}/{IMAGE}:{TAG}"], env)
+@pytest.mark.parametrize("manifest", sorted(TAGS))
+def test_docker_manifest_inspect_of_each_format(docker_cli, registry, images, env, manifest):
+    """What each docker CLI makes of each manifest format, logged in through credctl's helper."""
+    store_login(registry, env)
+    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference(registry, manifest)], env)
+    if manifest in DOCKER_READS[Path(docker_cli).name]:
+        assert inspect.returncode == 0, inspect.stderr
+        assert json.loads(inspect.stdout)["Descriptor"]["digest"] == images[manifest]
+    else:
+        assert (inspect.returncode, inspect.stdout) == (1, "")
+        assert inspect.stderr == f"no such manifest: {reference(registry, manifest)}\n"
+
+
+def skopeo_inspect(registry, env: dict[str, str], manifest: str = "oci") -> subprocess.CompletedProcess:
+    return run(["skopeo", "inspect", "--tls-verify=false", f"docker://{reference(registry, manifest)}"], env)
 
 
 def store_login(registry, env: dict[str, str]) -> None:
@@ -124,7 +163,7 @@ def store_login(registry, env: dict[str, str]) -> None:
     assert stored.returncode == 0, stored.stdout
 
 
-def test_skopeo_reads_through_credhelpers(registry, image, env, tmp_path):
+def test_skopeo_reads_through_credhelpers(registry, images, env, tmp_path):
     auth_json = tmp_path / "auth.json"
     auth_json.write_text(json.dumps({"credHelpers": {registry.address: "pass"}}, indent="\t"))
     env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
@@ -134,9 +173,10 @@ def test_skopeo_reads_through_credhelpers(registry, image, env, tmp_path):
     assert "unauthorized" in denied.stderr.lower() or "authentication required" in denied.stderr.lower()
 
     store_login(registry, env)
-    inspect = skopeo_inspect(registry, env)
-    assert inspect.returncode == 0, inspect.stderr
-    assert json.loads(inspect.stdout)["Digest"] == image
+    for manifest, digest in images.items():  # skopeo reads both formats
+        inspect = skopeo_inspect(registry, env, manifest)
+        assert inspect.returncode == 0, inspect.stderr
+        assert json.loads(inspect.stdout)["Digest"] == digest
     assert_no_plaintext(auth_json, registry.password)
 
 
@@ -153,13 +193,13 @@ def test_skopeo_ignores_credsstore(registry, image, env, tmp_path):
     assert "unauthorized" in denied.stderr.lower() or "authentication required" in denied.stderr.lower()
 
 
-def test_migrate_keeps_docker_authenticated(docker_cli, registry, image, env):
+def test_migrate_keeps_docker_authenticated(docker_cli, registry, images, env):
     """A plaintext login moved by `credctl migrate`: the password leaves config.json, docker still gets in."""
     config = Path(env["DOCKER_CONFIG"]) / "config.json"
     auth = base64.b64encode(f"{registry.user}:{registry.password}".encode()).decode()
     config.write_text(json.dumps({"auths": {registry.address: {"auth": auth}}, "psFormat": "x"}, indent="\t"))
-    reference = f"{registry.address}/{IMAGE}:{TAG}"
-    assert run([docker_cli, "manifest", "inspect", "--insecure", reference], env).returncode == 0  # plaintext
+    image = reference(registry, EVERY_CLIENT_READS)
+    assert run([docker_cli, "manifest", "inspect", "--insecure", image], env).returncode == 0  # plaintext
 
     migrated = run([world.ours("credctl"), "migrate", "--to", "pass", "--yes"], env)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
@@ -168,22 +208,25 @@ def test_migrate_keeps_docker_authenticated(docker_cli, registry, image, env):
     assert json.loads(config.read_text()) == {"auths": {registry.address: {}}, "psFormat": "x", "credsStore": "pass"}
     assert our_list(env) == {registry.address: registry.user}
 
-    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference], env)
+    inspect = run([docker_cli, "manifest", "inspect", "--insecure", "-v", image], env)
     assert inspect.returncode == 0, inspect.stderr
-    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == image
+    assert json.loads(inspect.stdout)["Descriptor"]["digest"] == images[EVERY_CLIENT_READS]
 
 
-def test_setup_serves_docker_and_skopeo(docker_cli, registry, image, env, tmp_path):
-    """`credctl setup --podman` after a login: skopeo (which ignores credsStore) gets in too."""
+def test_setup_serves_docker_and_skopeo(docker_cli, registry, images, env, tmp_path):
+    """`credctl setup --podman` after a login: docker gets in, and skopeo (which ignores credsStore) too."""
     auth_json = tmp_path / "podman-auth.json"
     env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
     store_login(registry, env)
     result = run([world.ours("credctl"), "setup", "--store", "pass", "--podman", "--no-migrate", "--yes"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(auth_json.read_text()) == {"credHelpers": {registry.address: "pass"}}
+    docker = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference(registry, EVERY_CLIENT_READS)], env)
+    assert docker.returncode == 0, docker.stderr
+    assert json.loads(docker.stdout)["Descriptor"]["digest"] == images[EVERY_CLIENT_READS]
     inspect = skopeo_inspect(registry, env)
     assert inspect.returncode == 0, inspect.stderr
-    assert json.loads(inspect.stdout)["Digest"] == image
+    assert json.loads(inspect.stdout)["Digest"] == images["oci"]
 
 
 def test_credctl_map_serves_skopeo(registry, image, env, tmp_path):
@@ -219,8 +262,8 @@ def inspect_with_auth_file(registry, env: dict[str, str], auths: dict, tmp_path:
     auth_file.touch(mode=0o600)
     auth_file.write_text(json.dumps(auths))
     bare = {key: value for key, value in env.items() if key not in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE")}
-    reference = f"docker://{registry.address}/{IMAGE}:{TAG}"
-    return run(["skopeo", "inspect", "--tls-verify=false", "--authfile", str(auth_file), reference], bare)
+    image = f"docker://{reference(registry)}"
+    return run(["skopeo", "inspect", "--tls-verify=false", "--authfile", str(auth_file), image], bare)
 
 
 def test_the_kubelet_plugin_serves_what_docker_login_stored(docker_cli, registry, image, env, tmp_path):
@@ -230,10 +273,9 @@ def test_the_kubelet_plugin_serves_what_docker_login_stored(docker_cli, registry
         [docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, registry.password
     )
     assert login.returncode == 0, login.stderr
-    reference = f"{registry.address}/{IMAGE}:{TAG}"
-    response = kubelet_login(env, reference)
+    response = kubelet_login(env, reference(registry))
     [(key, auth)] = response["auth"].items()
-    assert key == registry.address and matches(key, reference)
+    assert key == registry.address and matches(key, reference(registry))
     token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
     inspect = inspect_with_auth_file(registry, env, {"auths": {key: {"auth": token}}}, tmp_path)
     assert inspect.returncode == 0, inspect.stderr
@@ -271,7 +313,7 @@ def test_an_acr_token_from_the_kubelet_plugin_really_pulls(aliyun, registry, ima
         "ALIBABA_CLOUD_ACCESS_KEY_ID": ALIYUN_KEY_ID,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ALIYUN_KEY_SECRET,
     }
-    response = kubelet_login(acr, f"{registry.address}/{IMAGE}:{TAG}")
+    response = kubelet_login(acr, reference(registry))
     assert response["cacheDuration"] and aliyun.issued[-1].access_key_id == ALIYUN_KEY_ID
     auth = response["auth"][registry.address]
     token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()

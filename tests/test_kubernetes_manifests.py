@@ -233,8 +233,8 @@ def dockerconfigjson(secret: dict) -> dict:
 
 def kubectl_secret(server: str, username: str, password: str) -> dict:
     """What the real kubectl makes of the same login (client side, no cluster)."""
-    need("kubectl")
-    args = ["kubectl", "create", "secret", "docker-registry", "regcred", f"--docker-server={server}"]
+    need(world.KUBECTL)
+    args = [world.KUBECTL, "create", "secret", "docker-registry", "regcred", f"--docker-server={server}"]
     args += [f"--docker-username={username}", f"--docker-password={password}", "--dry-run=client", "-o", "json"]
     result = subprocess.run(args, capture_output=True, encoding="utf-8", timeout=60, check=True)
     return json.loads(result.stdout)

@@ -34,6 +34,7 @@ NO_KEY = (
 ALICE = "Alice Example <alice@example.invalid>"
 BOB = "Bob Example <bob@example.invalid>"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+TERMINAL = "xterm-256color"  # the TERM of on_terminal's pseudo-terminal, as a terminal emulator sets it
 ROW = re.compile(r"│\s*(\d+)\s*│\s*([0-9A-F]{40})\s*│")
 
 
@@ -147,12 +148,18 @@ def on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, s
     Prompts end in their trailing space: click prints that last, after getpass has turned echo
     off and flushed the input, so an answer typed on seeing it is neither echoed nor lost.
     Returns the exit status and what the terminal showed, escape sequences removed. Fails,
-    rather than hangs, when credctl has not finished within TIMEOUT.
+    rather than hangs, when credctl has not finished within TIMEOUT. The terminal is this
+    function's own, 200x50 and of TERMINAL's type, whatever terminal (or none) ran the tests.
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     process = subprocess.Popen(
-        [CREDCTL, *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        [CREDCTL, *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": TERMINAL},
+        start_new_session=True,
     )
     os.close(slave)
     shown, answered_to, pending = b"", 0, list(answers)

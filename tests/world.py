@@ -15,6 +15,24 @@ GO_PASS = "/usr/bin/docker-credential-pass"
 BIN = Path(sys.executable).parent  # where pip put our console scripts
 
 
+# The client programs scripts/test.sh takes out of Debian packages (tests/world_programs.txt)
+# into WORLD_BIN; a test runs these, never whatever docker or kubectl happens to be on PATH.
+WORLD = Path(os.environ.get("CREDCTL_TEST_WORLD") or Path(__file__).resolve().parent.parent / ".world")
+WORLD_BIN = WORLD / "bin"
+
+
+def _world_programs() -> dict[str, str]:
+    """name → absolute path in WORLD_BIN, for each line of tests/world_programs.txt."""
+    lines = (Path(__file__).parent / "world_programs.txt").read_text().splitlines()
+    names = [line.split()[0] for line in lines if line.strip() and not line.startswith("#")]
+    return {name: str(WORLD_BIN / name) for name in names}
+
+
+WORLD_PROGRAMS = _world_programs()
+DOCKER_CLIS = {name: path for name, path in WORLD_PROGRAMS.items() if name.startswith("docker-")}
+KUBECTL = WORLD_PROGRAMS["kubectl"]
+
+
 def ours(program: str = "docker-credential-pass") -> str:
     return str(BIN / program)
 
@@ -328,8 +346,13 @@ def write_oci_layout(directory: Path, tag: str, content: bytes = b"hello from cr
     return manifest_blob["digest"]
 
 
-def push_image(registry: Registry, name: str, tag: str, user: str, password: str) -> str:
-    """Push a tiny image to registry as name:tag with skopeo; returns the pushed manifest's digest."""
+MANIFEST_FORMATS = ("oci", "v2s2")  # skopeo's names: OCI image manifest, Docker image manifest schema 2
+
+
+def push_image(registry: Registry, name: str, tag: str, user: str, password: str, manifest: str = "oci") -> str:
+    """Push a tiny image to registry as name:tag with skopeo, its manifest in one of MANIFEST_FORMATS
+    (the same layer either way); returns the pushed manifest's digest."""
+    assert manifest in MANIFEST_FORMATS, manifest
     import base64
     import json
 
@@ -352,6 +375,8 @@ def push_image(registry: Registry, name: str, tag: str, user: str, password: str
                 "--insecure-policy",
                 "copy",
                 "--quiet",
+                "--format",
+                manifest,
                 "--dest-tls-verify=false",
                 "--dest-authfile",
                 str(authfile),

@@ -413,7 +413,8 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
         (STORE_PROMPT, "pas"),
         (STORE_PROMPT, "pass"),
         (MAP_PROMPT, "nonsense"),
-        (MAP_PROMPT, "bad.example=not a helper"),  # map_cmd.helper_suffix says why, then asked again
+        (MAP_PROMPT, "bad.example=not a helper"),  # map_cmd.helper_problem says why, then asked again
+        (MAP_PROMPT, "bad example=pass"),  # map_cmd.registry_problem likewise
         (MAP_PROMPT, "acr.example=nosuch"),
         (MAP_PROMPT, ""),
     ]
@@ -424,7 +425,11 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
     assert "warning: 'pas' is not a store: choose one of pass, secretservice, keyring\n" in shown
     assert "warning: 'nonsense' is not REGISTRY=HELPER: e.g. registry.example.com=pass\n" in shown
     assert "'not a helper' is not a helper name" in shown
-    missing = "warning: docker-credential-nosuch is not on PATH: Docker will not find it until it is\n"
+    assert "warning: 'bad example' is not a registry name: it contains a space or a control character\n" in shown
+    missing = (
+        "warning: docker-credential-nosuch is not on PATH (this process's PATH, which a Docker started from here "
+        "inherits): install it, or change the config to a helper you have\n"
+    )
     # Right after the answer, before the next question; and only then.
     assert shown.count(missing) == 1
     assert shown.index(missing) < shown.rindex(MAP_PROMPT)

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.map_cmd import helper_suffix, helpers_change, warn_if_missing
+from credctl.cli.map_cmd import helper_problem, helper_suffix, helpers_change, registry_problem, warn_if_missing
 from credctl.cli.migrate_cmd import Move, mapped_helper, plan, report, show, store_all, store_and_verify, strip_verified
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path, preview
@@ -114,11 +114,15 @@ def ready_store(store: str, health: Health, asking: bool) -> Health:
 
 
 def parse_map(item: str) -> tuple[str, str]:
-    """REGISTRY=HELPER; a ValueError names what is wrong."""
+    """REGISTRY=HELPER, each part checked as `credctl map` checks it; a ValueError names what is wrong."""
     registry, equals, helper = item.partition("=")
-    if not equals or not registry.strip() or not helper.strip():
-        raise ValueError(f"{item!r} is not REGISTRY=HELPER")
-    return registry.strip(), helper_suffix(helper.strip())
+    registry, helper = registry.strip(), helper.strip()
+    if not equals or not registry or not helper:
+        raise ValueError(f"{item!r} is not REGISTRY=HELPER: e.g. registry.example.com=pass")
+    problem = registry_problem(registry) or helper_problem(helper)
+    if problem:
+        raise ValueError(problem)
+    return registry, helper_suffix(helper)
 
 
 def parse_maps(maps: list[str]) -> dict[str, str]:
@@ -142,10 +146,8 @@ def ask_maps() -> dict[str, str]:
         try:
             registry, helper = parse_map(answer)
         except ValueError as err:
-            warn(f"{err}: e.g. registry.example.com=pass")
+            warn(str(err))
             continue
-        except typer.Exit:
-            continue  # helper_suffix has said why the helper name cannot be one
         mapping[registry] = helper
         warn_if_missing(helper)
 

@@ -11,20 +11,17 @@ no answer there, the same prompt asked too often, or the command still running a
 timeout: the command is killed, the transcript printed, and the exit status is 1. Otherwise
 the exit status is the command's own (a command that asks nothing at all is fine).
 
-Standard library only: the host's python3 runs it, outside the root being tested.
+Standard library only (with tests/terminal.py, the tests' own terminal driver): the host's
+python3 runs it, outside the root being tested.
 """
 
 import argparse
-import fcntl
-import os
-import re
-import select
-import signal
-import struct
-import subprocess
 import sys
-import termios
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from terminal import StillRunning, Terminal, screen  # tests/terminal.py: stdlib only
 
 # (text the prompt contains → what to type, without the Enter). The first match wins; "" takes
 # the prompt's default. What `scripts/install.sh --setup` asks today (credctl setup's wizard and
@@ -46,103 +43,51 @@ ANSWERS: list[tuple[str, str]] = [
 MAX_SAME_PROMPT = 3  # a prompt asked again more often than this is a loop, not a person's typo
 UNANSWERED_GRACE = 15.0  # seconds a prompt without an answer may sit before we give up on it
 ROWS, COLUMNS = 50, 120
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]")
-
-
-def plain(raw: bytes) -> str:
-    """What a person reads: the bytes decoded, escape sequences and carriage returns removed."""
-    return ANSI.sub("", raw.decode("utf-8", "replace")).replace("\r", "")
 
 
 def answer_for(prompt: str) -> str | None:
     return next((answer for text, answer in ANSWERS if text in prompt), None)
 
 
-def start(argv: list[str]) -> tuple[subprocess.Popen, int]:
-    """argv in a new session whose controlling terminal is a fresh pseudo-terminal; returns
-    (process, the terminal's master side)."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-
-    def take_terminal() -> None:  # runs in the child after setsid(): fd 0 is the terminal
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    process = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, preexec_fn=take_terminal
-    )
-    os.close(slave)
-    return process, master
-
-
 class Failed(Exception):
     """The run cannot go on as a person's would; the message says why."""
 
 
+class Person:
+    """Reads the terminal as it fills and types the answer to each new prompt."""
+
+    def __init__(self) -> None:
+        self.answered_upto = 0  # index into the screen up to which prompts have been answered
+        self.times_asked: dict[str, int] = {}
+        self.waiting_since: float | None = None  # when an unanswerable prompt appeared
+
+    def __call__(self, shown: bytes) -> bytes:
+        text = screen(shown)
+        prompt = text[self.answered_upto :].rsplit("\n", 1)[-1]
+        if not prompt.endswith(": "):
+            self.waiting_since = None
+            return b""
+        answer = answer_for(prompt)
+        if answer is None:
+            self.waiting_since = self.waiting_since or time.monotonic()
+            if time.monotonic() - self.waiting_since > UNANSWERED_GRACE:
+                raise Failed(f"no answer in .ci/drive.py's ANSWERS for the prompt {prompt.strip()!r}")
+            return b""
+        self.times_asked[prompt] = self.times_asked.get(prompt, 0) + 1
+        if self.times_asked[prompt] > MAX_SAME_PROMPT:
+            raise Failed(f"asked {prompt.strip()!r} more than {MAX_SAME_PROMPT} times")
+        self.answered_upto, self.waiting_since = len(text), None
+        return answer.encode() + b"\r"
+
+
 def drive(argv: list[str], timeout: float) -> int:
-    process, master = start(argv)
-    shown = b""
-    answered_upto = 0  # index into plain(shown) up to which prompts have been answered
-    times_asked: dict[str, int] = {}
-    waiting_since: float | None = None  # when an unanswerable prompt appeared
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            if time.monotonic() > deadline:
-                raise Failed(f"still running after {timeout:.0f}s")
-            if select.select([master], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: every process holding the terminal has closed it
-                    chunk = b""
-                if not chunk:
-                    break
-                shown += chunk
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-                continue
-            if process.poll() is not None:
-                break
-            text = plain(shown)
-            prompt = text[answered_upto:].rsplit("\n", 1)[-1]
-            if not prompt.endswith(": "):
-                waiting_since = None
-                continue
-            answer = answer_for(prompt)
-            if answer is None:
-                waiting_since = waiting_since or time.monotonic()
-                if time.monotonic() - waiting_since > UNANSWERED_GRACE:
-                    raise Failed(f"no answer in .ci/drive.py's ANSWERS for the prompt {prompt.strip()!r}")
-                continue
-            times_asked[prompt] = times_asked.get(prompt, 0) + 1
-            if times_asked[prompt] > MAX_SAME_PROMPT:
-                raise Failed(f"asked {prompt.strip()!r} more than {MAX_SAME_PROMPT} times")
-            os.write(master, answer.encode() + b"\r")
-            answered_upto = len(text)
-            waiting_since = None
-        return process.wait(timeout=max(1.0, deadline - time.monotonic()))
-    except (Failed, subprocess.TimeoutExpired) as failure:
-        stop(process)
-        print(f"\n\ndrive.py: {failure}; the terminal showed:\n{plain(shown)}\n-- end of transcript", flush=True)
-        return 1
-    finally:
-        os.close(master)
-        stop(process)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """End the command's whole session (it leads its own process group), if still running."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    with Terminal(argv, rows=ROWS, columns=COLUMNS) as terminal:
         try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            pass
+            return terminal.run(Person(), timeout, echo=sys.stdout.buffer)
+        except (Failed, StillRunning) as failure:
+            transcript = screen(terminal.shown)
+            print(f"\n\ndrive.py: {failure}; the terminal showed:\n{transcript}\n-- end of transcript", flush=True)
+            return 1
 
 
 def main() -> int:

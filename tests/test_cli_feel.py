@@ -6,23 +6,17 @@ as its controlling terminal, so Ctrl-C is the byte a person types, turned into S
 kernel's line discipline for the whole foreground process group.
 """
 
-import fcntl
 import json
-import os
-import pty
 import re
-import select
-import signal
-import struct
 import subprocess
 import tempfile
-import termios
 import time
 from pathlib import Path
 
 import pytest
 import world
 from conftest import need
+from terminal import Terminal, screen
 from test_dockerconfig import HUB, cli_env, credctl, one_error_line
 from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
 
@@ -30,7 +24,6 @@ from credctl.cli.map_cmd import registry_problem
 
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 # Typer's own spellings this CLI must not show: {registry} usage pieces, <str>-style types.
 TYPER_METAVARS = re.compile(r"\{[a-z_]+\}|<(?:str|int|path|float|bool|list\[[a-z]+\])>")
 
@@ -178,69 +171,24 @@ def test_registry_names_docker_uses_are_accepted(env, tmp_path, registry, key):
 # --- Ctrl-C -------------------------------------------------------------------------------------
 
 
-class Terminal:
+def on_terminal(env: dict[str, str], args: list[str], columns: int = 60) -> Terminal:
     """credctl on a pseudo-terminal that is its controlling terminal, 60 columns wide."""
-
-    def __init__(self, env: dict[str, str], args: list[str], columns: int = 60) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-        self.process = subprocess.Popen(
-            [CREDCTL, *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env={**env, "COLUMNS": str(columns), "TERM": "xterm"},
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-        )
-        os.close(slave)
-        self.raw = b""
-
-    @property
-    def screen(self) -> str:
-        return ANSI.sub("", self.raw.decode("utf-8", "replace")).replace("\r\n", "\n")
-
-    def read_until(self, text: str | None) -> None:
-        """Collect output until text has appeared (None: until credctl closes the terminal)."""
-        deadline = time.monotonic() + TIMEOUT
-        while text is None or text not in self.screen:
-            assert time.monotonic() < deadline, f"waited {TIMEOUT}s for {text!r}; the terminal showed:\n{self.screen}"
-            if select.select([self.master], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:  # EIO: every process holding the terminal has closed it
-                    chunk = b""
-                if not chunk:
-                    return
-                self.raw += chunk
-
-    def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def finish(self) -> int:
-        try:
-            self.read_until(None)
-            return self.process.wait(timeout=TIMEOUT)
-        finally:
-            os.close(self.master)
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+    return Terminal([CREDCTL, *args], {**env, "COLUMNS": str(columns)}, columns=columns)
 
 
 def test_ctrl_c_at_a_setup_prompt(env, tmp_path):
-    terminal = Terminal({**env, "NO_COLOR": "1"}, ["--config", str(tmp_path / "docker"), "setup"])
-    terminal.read_until("Store for Docker's credentials")
-    terminal.read_until(": ")
+    terminal = on_terminal({**env, "NO_COLOR": "1"}, ["--config", str(tmp_path / "docker"), "setup"])
+    terminal.read_until("Store for Docker's credentials", TIMEOUT)
+    terminal.read_until(": ", TIMEOUT)
     terminal.type(b"\x03")  # what Ctrl-C sends
 
-    status = terminal.finish()
+    status = terminal.finish(TIMEOUT)
 
     assert status == 130
-    prompt_line = terminal.screen.splitlines()[-1]
-    assert re.fullmatch(r"Store for Docker's credentials \[\w+\]: \^C", prompt_line), terminal.screen
-    assert terminal.screen.endswith("^C\n")
-    assert "Aborted" not in terminal.screen and "Traceback" not in terminal.screen
+    prompt_line = screen(terminal.shown).splitlines()[-1]
+    assert re.fullmatch(r"Store for Docker's credentials \[\w+\]: \^C", prompt_line), screen(terminal.shown)
+    assert screen(terminal.shown).endswith("^C\n")
+    assert "Aborted" not in screen(terminal.shown) and "Traceback" not in screen(terminal.shown)
     assert not (tmp_path / "docker").exists()
 
 
@@ -249,20 +197,21 @@ def test_ctrl_c_at_a_hidden_passphrase_prompt(env, tmp_path):
     need("gpg")
     home = world.make_gnupg_home()
     try:
-        terminal = Terminal(
+        terminal = on_terminal(
             {**env, "GNUPGHOME": str(home), "NO_COLOR": "1"},
             ["pass", "init", "--generate", "--name", "N", "--email", "n@example.invalid"],
         )
-        terminal.read_until("Passphrase for the new key (empty for none): ")
+        terminal.read_until("Passphrase for the new key (empty for none): ", TIMEOUT)
         terminal.type(b"\x03")
-        status = terminal.finish()
+        status = terminal.finish(TIMEOUT)
     finally:
         world.stop_agent(home)
     assert status == 130
-    assert terminal.screen.endswith("Passphrase for the new key (empty for none): \n") or terminal.screen.endswith(
-        "Passphrase for the new key (empty for none): ^C\n"
-    ), terminal.screen
-    assert "Aborted" not in terminal.screen and "Traceback" not in terminal.screen
+    shown = screen(terminal.shown)
+    assert shown.endswith(
+        ("Passphrase for the new key (empty for none): \n", "Passphrase for the new key (empty for none): ^C\n")
+    ), shown
+    assert "Aborted" not in screen(terminal.shown) and "Traceback" not in screen(terminal.shown)
 
 
 def test_ctrl_c_while_a_command_waits_for_a_helper(env, tmp_path):
@@ -275,17 +224,17 @@ def test_ctrl_c_while_a_command_waits_for_a_helper(env, tmp_path):
     config = tmp_path / "docker"
     config.mkdir()
     (config / "config.json").write_text('{"credsStore": "slow"}')
-    terminal = Terminal({**env, "PATH": f"{bin_dir}:{env['PATH']}"}, ["--config", str(config), "list"])
+    terminal = on_terminal({**env, "PATH": f"{bin_dir}:{env['PATH']}"}, ["--config", str(config), "list"])
     deadline = time.monotonic() + TIMEOUT
     while not (started.exists() and started.read_text().strip()):
         assert time.monotonic() < deadline, "the helper never started"
         time.sleep(0.05)
     terminal.type(b"\x03")
 
-    status = terminal.finish()
+    status = terminal.finish(TIMEOUT)
 
     assert status == 130
-    assert terminal.screen in ("^C\n", "\n"), terminal.screen
+    assert screen(terminal.shown) in ("^C\n", "\n"), screen(terminal.shown)
     assert (config / "config.json").read_text() == '{"credsStore": "slow"}'
 
 
@@ -350,22 +299,22 @@ def test_narrow_list_keeps_paths_whole(env, deep, columns, table):
     config = deep / "docker"
     config.mkdir()
     (config / "config.json").write_text('{"credHelpers": {"registry.example.com": "nosuch"}}')
-    terminal = Terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "list"], columns)
-    assert terminal.finish() == 0
-    assert_layout(terminal.screen, table)
-    assert_fits(terminal.screen, columns)
-    assert_path_whole(terminal.screen, str(config / "config.json"))
+    terminal = on_terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "list"], columns)
+    assert terminal.finish(TIMEOUT) == 0
+    assert_layout(screen(terminal.shown), table)
+    assert_fits(screen(terminal.shown), columns)
+    assert_path_whole(screen(terminal.shown), str(config / "config.json"))
 
 
 def test_a_narrow_record_shows_every_cell(env, deep):
     config = deep / "docker"
     config.mkdir()
     (config / "config.json").write_text('{"credHelpers": {"registry.example.com": "nosuch"}}')
-    terminal = Terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "list"], 60)
-    assert terminal.finish() == 0
+    terminal = on_terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "list"], 60)
+    assert terminal.finish(TIMEOUT) == 0
     base = str(deep.parent.parent)  # /tmp/cwXXXXXXXX: always 16 characters
     assert len(base) == 15
-    assert terminal.screen.splitlines() == [
+    assert screen(terminal.shown).splitlines() == [
         "Registry credentials",
         "registry  registry.example.com",
         "via       credHelpers",
@@ -389,19 +338,19 @@ def test_narrow_acr_list_profiles_keeps_paths_whole(env, deep, columns, table):
         env, "acr", "add-profile", "team1", "--credentials-file", str(credentials), "--bin-dir", str(bin_dir)
     )
     assert added.returncode == 0, added.stderr
-    terminal = Terminal({**env, "NO_COLOR": "1"}, ["acr", "list-profiles"], columns)
-    assert terminal.finish() == 0
-    assert_layout(terminal.screen, table)
-    assert_fits(terminal.screen, columns)
-    assert_path_whole(terminal.screen, str(credentials))
-    assert_path_whole(terminal.screen, str(bin_dir / "docker-credential-acr-helper-team1"))
+    terminal = on_terminal({**env, "NO_COLOR": "1"}, ["acr", "list-profiles"], columns)
+    assert terminal.finish(TIMEOUT) == 0
+    assert_layout(screen(terminal.shown), table)
+    assert_fits(screen(terminal.shown), columns)
+    assert_path_whole(screen(terminal.shown), str(credentials))
+    assert_path_whole(screen(terminal.shown), str(bin_dir / "docker-credential-acr-helper-team1"))
 
 
 @pytest.mark.parametrize("columns", [60, 100])
 def test_narrow_verify_keeps_paths_whole(env, deep, columns):
     config = deep / "docker"
-    terminal = Terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "verify"], columns)
-    terminal.finish()
-    assert "credctl verify" in terminal.screen
-    assert_fits(terminal.screen, columns)
-    assert_path_whole(terminal.screen, str(config / "config.json"))
+    terminal = on_terminal({**env, "NO_COLOR": "1"}, ["--config", str(config), "verify"], columns)
+    terminal.finish(TIMEOUT)
+    assert "credctl verify" in screen(terminal.shown)
+    assert_fits(screen(terminal.shown), columns)
+    assert_path_whole(screen(terminal.shown), str(config / "config.json"))

@@ -4,21 +4,16 @@ Each run gets its own GNUPGHOME, HOME and store, no DISPLAY and no terminal unle
 gives it a pseudo-terminal. NO_COLOR and COLUMNS keep rich's plain-text lines stable.
 """
 
-import fcntl
 import os
-import pty
 import re
-import select
 import shutil
-import struct
 import subprocess
-import termios
-import time
 from pathlib import Path
 
 import pytest
 import world
 from conftest import need
+from terminal import StillRunning, Terminal, screen
 from world import credctl, run_helper
 
 from credctl import __version__
@@ -33,8 +28,6 @@ NO_KEY = (
 )
 ALICE = "Alice Example <alice@example.invalid>"
 BOB = "Bob Example <bob@example.invalid>"
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
-TERMINAL = "xterm-256color"  # the TERM of on_terminal's pseudo-terminal, as a terminal emulator sets it
 ROW = re.compile(r"│\s*(\d+)\s*│\s*([0-9A-F]{40})\s*│")
 
 
@@ -143,58 +136,33 @@ def elsewhere(store: Path) -> str:
 
 
 def on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
-    """Run credctl on a pseudo-terminal, typing each answer once its prompt has appeared.
+    """Run credctl on a pseudo-terminal of its own, typing each answer once its prompt has appeared.
 
     Prompts end in their trailing space: click prints that last, after getpass has turned echo
     off and flushed the input, so an answer typed on seeing it is neither echoed nor lost.
     Returns the exit status and what the terminal showed, escape sequences removed. Fails,
-    rather than hangs, when credctl has not finished within TIMEOUT. The terminal is this
-    function's own, 200x50 and of TERMINAL's type, whatever terminal (or none) ran the tests.
+    rather than hangs, when credctl has not finished within TIMEOUT.
     """
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    process = subprocess.Popen(
-        [CREDCTL, *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**env, "TERM": TERMINAL},
-        start_new_session=True,
-    )
-    os.close(slave)
-    shown, answered_to, pending = b"", 0, list(answers)
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while True:
-            if time.monotonic() > deadline:
-                pytest.fail(f"credctl still running after {TIMEOUT}s on a terminal; it showed:\n{screen(shown)}")
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: every process holding the terminal has closed it
-                    chunk = b""
-                if not chunk:
-                    break
-                shown += chunk
-            elif process.poll() is not None:
-                break
-            if pending:
-                at = screen(shown).find(pending[0][0], answered_to)
-                if at >= 0:
-                    answered_to = at + len(pending[0][0])
-                    os.write(master, pending.pop(0)[1].encode() + b"\n")
-        status = process.wait(timeout=TIMEOUT)
-    finally:
-        os.close(master)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{screen(shown)}"
-    return status, screen(shown)
+    pending, answered_to = list(answers), 0
 
+    def answer(shown: bytes) -> bytes:
+        nonlocal answered_to
+        if not pending:
+            return b""
+        at = screen(shown).find(pending[0][0], answered_to)
+        if at < 0:
+            return b""
+        answered_to = at + len(pending[0][0])
+        return pending.pop(0)[1].encode() + b"\n"
 
-def screen(raw: bytes) -> str:
-    return ANSI.sub("", raw.decode("utf-8", "replace")).replace("\r\n", "\n")
+    with Terminal([CREDCTL, *args], env) as terminal:
+        try:
+            status = terminal.run(answer, TIMEOUT)
+        except StillRunning as err:
+            pytest.fail(f"credctl {err} on a terminal; it showed:\n{screen(terminal.shown)}")
+        shown = screen(terminal.shown)
+    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{shown}"
+    return status, shown
 
 
 def table_rows(text: str) -> dict[int, str]:

@@ -7,23 +7,17 @@ lets gpg find the terminal; and the spinner credctl shows must not draw over the
 """
 
 import base64
-import fcntl
 import json
-import os
-import pty
 import re
-import select
 import shutil
-import struct
-import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
 import world
 from conftest import need
-from test_pass_init import protected_key, screen
+from terminal import StillRunning, Terminal, screen
+from test_pass_init import protected_key
 
 from credctl.stores.passstore import FOLDER
 
@@ -69,41 +63,26 @@ def answer_pinentry(env: dict[str, str], args: list[str]) -> tuple[int, str, str
     """Run credctl on a pseudo-terminal; when pinentry asks, wait QUIET_WINDOW, then type the
     passphrase. Returns (exit status, all the terminal showed, what it showed between the prompt
     and the answer), escape sequences removed."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    process = subprocess.Popen(
-        [str(world.BIN / "credctl"), *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
-    )
-    os.close(slave)
-    shown, prompted_at, asked_at, while_asking = b"", None, 0.0, None
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: every process holding the terminal has closed it
-                    chunk = b""
-                if not chunk:
-                    break
-                shown += chunk
-            elif process.poll() is not None:
-                break
-            if prompted_at is None and PROMPT in screen(shown):
-                prompted_at, asked_at = len(shown), time.monotonic()
-            elif while_asking is None and prompted_at is not None and time.monotonic() - asked_at > QUIET_WINDOW:
-                while_asking = screen(shown[prompted_at:])
-                os.write(master, PASSPHRASE.encode() + b"\n")
-        else:
-            pytest.fail(f"credctl still running after {TIMEOUT}s on a terminal; it showed:\n{screen(shown)}")
-        status = process.wait(timeout=TIMEOUT)
-    finally:
-        os.close(master)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert while_asking is not None, f"pinentry never asked on the terminal; it showed:\n{screen(shown)}"
-    return status, screen(shown), while_asking
+    prompted_at: int | None = None
+    asked_at, while_asking = 0.0, None
+
+    def answer(shown: bytes) -> bytes:
+        nonlocal prompted_at, asked_at, while_asking
+        if prompted_at is None and PROMPT in screen(shown):
+            prompted_at, asked_at = len(shown), time.monotonic()
+        elif while_asking is None and prompted_at is not None and time.monotonic() - asked_at > QUIET_WINDOW:
+            while_asking = screen(shown[prompted_at:])
+            return PASSPHRASE.encode() + b"\n"
+        return b""
+
+    with Terminal([str(world.BIN / "credctl"), *args], env) as terminal:
+        try:
+            status = terminal.run(answer, TIMEOUT)
+        except StillRunning as err:
+            pytest.fail(f"credctl {err} on a terminal; it showed:\n{screen(terminal.shown)}")
+        shown = screen(terminal.shown)
+    assert while_asking is not None, f"pinentry never asked on the terminal; it showed:\n{shown}"
+    return status, shown, while_asking
 
 
 def test_verify_round_trip_asks_for_the_passphrase_on_the_terminal(protected_store):

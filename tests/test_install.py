@@ -582,5 +582,10 @@ def first_code_block(markdown: str, heading: str) -> str:
 
 def test_readme_keeps_the_two_command_promise():
     readme = (ROOT / "README.md").read_text()
-    assert first_code_block(readme, "Install and start") == "scripts/install.sh --setup\n"
-    assert first_code_block(readme, "Run the tests") == "scripts/test.sh\n"
+    install = first_code_block(readme, "Install and start")
+    tests = first_code_block(readme, "Run the tests")
+    assert (install, tests) == ("scripts/install.sh --setup\n", "scripts/test.sh\n")
+    # ...and CI runs exactly those two, in the fresh Debian root.
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert any(line.startswith(f'INSTALL_COMMAND="{install.strip()}"') for line in ci_lines)
+    assert any(line.startswith(f'TEST_COMMAND="{tests.strip()}"') for line in ci_lines)

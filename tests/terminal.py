@@ -27,6 +27,7 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x
 # the bytes to type then (b"" for nothing).
 Reaction = Callable[[bytes], bytes]
 POLL = 0.1
+READING = 0.3  # seconds a person takes to read a prompt before typing
 
 
 class StillRunning(Exception):
@@ -82,12 +83,20 @@ class Terminal:
             return True
         return self.process.poll() is None
 
-    def read_until(self, text: str, timeout: float) -> None:
-        """Read until text is on the screen; StillRunning when it has not appeared in time."""
+    def read_until_prompt(self, text: str, timeout: float) -> None:
+        """Read until the last line shown is a prompt containing text (ending in ": "), then wait a
+        moment, as a person reads it before typing. A key typed the instant the prompt is written
+        can arrive before the program reads (input() writes, then reads): a signal from it
+        (Ctrl-C) then waits for the next key in CPython, as it does in every Python program."""
         deadline = time.monotonic() + timeout
-        while text not in screen(self.shown):
+        while not self._prompt_shown(text):
             if time.monotonic() > deadline or not self._read():
-                raise StillRunning(f"did not show {text!r} within {timeout:.0f}s")
+                raise StillRunning(f"did not ask {text!r} within {timeout:.0f}s")
+        time.sleep(READING)
+
+    def _prompt_shown(self, text: str) -> bool:
+        last_line = screen(self.shown).rsplit("\n", 1)[-1]
+        return text in last_line and last_line.endswith(": ")
 
     def run(self, react: Reaction, timeout: float, echo: BinaryIO | None = None) -> int:
         """Show the program's output to react (and copy it to echo) until the program closes the

@@ -178,8 +178,7 @@ def on_terminal(env: dict[str, str], args: list[str], columns: int = 60) -> Term
 
 def test_ctrl_c_at_a_setup_prompt(env, tmp_path):
     terminal = on_terminal({**env, "NO_COLOR": "1"}, ["--config", str(tmp_path / "docker"), "setup"])
-    terminal.read_until("Store for Docker's credentials", TIMEOUT)
-    terminal.read_until(": ", TIMEOUT)
+    terminal.read_until_prompt("Store for Docker's credentials", TIMEOUT)
     terminal.type(b"\x03")  # what Ctrl-C sends
 
     status = terminal.finish(TIMEOUT)
@@ -201,7 +200,7 @@ def test_ctrl_c_at_a_hidden_passphrase_prompt(env, tmp_path):
             {**env, "GNUPGHOME": str(home), "NO_COLOR": "1"},
             ["pass", "init", "--generate", "--name", "N", "--email", "n@example.invalid"],
         )
-        terminal.read_until("Passphrase for the new key (empty for none): ", TIMEOUT)
+        terminal.read_until_prompt("Passphrase for the new key (empty for none)", TIMEOUT)
         terminal.type(b"\x03")
         status = terminal.finish(TIMEOUT)
     finally:

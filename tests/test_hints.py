@@ -5,7 +5,6 @@ No terminal anywhere (world.credctl's stdin is /dev/null, stdout a pipe): the he
 where a hint that needs a prompt would fail.
 """
 
-import os
 import re
 import shlex
 import shutil
@@ -37,20 +36,7 @@ def home():
 @pytest.fixture
 def env(home: Path, tmp_path: Path) -> dict[str, str]:
     """A person's shell without a terminal or display; pass's default store under a new HOME."""
-    (tmp_path / "home").mkdir()
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "GPG_TTY") and not name.startswith("PASSWORD_STORE_")
-    }
-    return {
-        **inherited,
-        "GNUPGHOME": str(home),
-        "HOME": str(tmp_path / "home"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    }
+    return world.person_env(home, tmp_path)
 
 
 def the_command(line: str) -> str:

@@ -47,20 +47,7 @@ def home():
 @pytest.fixture
 def env(home: Path, tmp_path: Path) -> dict[str, str]:
     """What a person's shell would give credctl, minus a display and any pass settings."""
-    (tmp_path / "home").mkdir()
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "GPG_TTY") and not name.startswith("PASSWORD_STORE_")
-    }
-    return {
-        **inherited,
-        "GNUPGHOME": str(home),
-        "HOME": str(tmp_path / "home"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    }
+    return world.person_env(home, tmp_path)
 
 
 def gpg(home: Path, *args: str, stdin: str | None = None) -> str:

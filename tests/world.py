@@ -79,6 +79,26 @@ def helper_env(home: Path, store: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "GNUPGHOME": str(home), "PASSWORD_STORE_DIR": str(store), "XDG_CACHE_HOME": cache, **extra}
 
 
+def person_env(gnupg_home: Path, base: Path) -> dict[str, str]:
+    """What a person's shell gives credctl: this environment without a display, a GPG_TTY or any
+    pass settings, with gnupg_home and a new HOME (base/home) whose default password store is
+    pass's; plain, wide rich output so lines compare exactly."""
+    (base / "home").mkdir()
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "GPG_TTY") and not name.startswith("PASSWORD_STORE_")
+    }
+    return {
+        **inherited,
+        "GNUPGHOME": str(gnupg_home),
+        "HOME": str(base / "home"),
+        "XDG_CACHE_HOME": str(base / "cache"),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+
+
 def init_pass(env: dict[str, str], *key_ids: str) -> None:
     subprocess.run(["pass", "init", *key_ids], env=env, check=True, capture_output=True)
 

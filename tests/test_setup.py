@@ -468,6 +468,20 @@ def test_podman_flag_answers_the_podman_question(store_env, config_dir, podman_f
     assert podman_file.read_bytes() == b'{\n\t"credHelpers": {\n\t\t"p.example": "pass"\n\t}\n}'
 
 
+def test_podman_with_no_login_yet_says_what_will_serve_podman(store_env, config_dir, podman_file):
+    """No login anywhere: Podman's file gets nothing (it has no credsStore) and setup says how a
+    registry gets there, instead of calling a file that does not exist "already set up"."""
+    result = credctl(store_env, "--config", str(config_dir), "setup", "--store", "pass", "--podman", "--yes")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[:2] == [
+        f"✓ {config_dir / 'config.json'}: updated",
+        f"{podman_file}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
+        "after `docker login REGISTRY`, run `credctl map REGISTRY pass --podman`",
+    ]
+    assert not podman_file.exists()
+
+
 def test_wizard_asks_before_moving_plaintext_logins(store_env, config_dir):
     config = config_dir / "config.json"
     write(config, PLAINTEXT)

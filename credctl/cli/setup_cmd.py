@@ -384,8 +384,17 @@ def setup(
         load_backend()  # remembered now, so no helper call pays for detection
     _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
     if podman_change is not None:
+        existed = os.path.exists(podman_path)
         before_text, after_text = edit(podman_path, podman_change)
-        success(f"{podman_path}: {'updated' if before_text != after_text else 'already set up'}")
+        if before_text != after_text:
+            success(f"{podman_path}: updated")
+        elif existed:
+            success(f"{podman_path}: already set up")
+        else:
+            info(
+                f"{podman_path}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
+                f"after `docker login REGISTRY`, run `credctl map REGISTRY {suffix} --podman`"
+            )
     for helper in {suffix, *mapping.values()}:
         warn_if_missing(helper)
     info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")

@@ -384,20 +384,24 @@ def setup(
         load_backend()  # remembered now, so no helper call pays for detection
     _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
     if podman_change is not None:
-        existed = os.path.exists(podman_path)
-        before_text, after_text = edit(podman_path, podman_change)
-        if before_text != after_text:
-            success(f"{podman_path}: updated")
-        elif existed:
-            success(f"{podman_path}: already set up")
-        else:
-            info(
-                f"{podman_path}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
-                f"after `docker login REGISTRY`, run `credctl map REGISTRY {suffix} --podman`"
-            )
+        _write_podman(podman_path, podman_change, suffix)
     for helper in {suffix, *mapping.values()}:
         warn_if_missing(helper)
     info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+
+
+def _write_podman(podman_path: str, podman_change: Change, suffix: str) -> None:
+    existed = os.path.exists(podman_path)
+    before_text, after_text = edit(podman_path, podman_change)
+    if before_text != after_text:
+        success(f"{podman_path}: updated")
+    elif existed:
+        success(f"{podman_path}: already set up")
+    else:  # no registry to name yet: edit wrote nothing
+        info(
+            f"{podman_path}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
+            f"after `docker login REGISTRY`, run `credctl map REGISTRY {suffix} --podman`"
+        )
 
 
 def _move_and_write(

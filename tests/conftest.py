@@ -107,6 +107,20 @@ def registry(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """An empty Docker config directory (for --config / DOCKER_CONFIG)."""
+    directory = tmp_path / "docker"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def podman_file(tmp_path: Path) -> Path:
+    """Where REGISTRY_AUTH_FILE points in the tests that set it (not created)."""
+    return tmp_path / "containers" / "auth.json"
+
+
 @pytest.fixture(params=sorted(world.DOCKER_CLIS))
 def docker_cli(request) -> str:
     """Each docker CLI of the test world in turn (world.DOCKER_CLIS, named like docker-20.10): the

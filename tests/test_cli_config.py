@@ -65,19 +65,6 @@ def unchanged(path: Path, before: os.stat_result, content: bytes) -> None:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "docker"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def podman_file(tmp_path: Path) -> Path:
-    """Where REGISTRY_AUTH_FILE points in these tests (not created)."""
-    return tmp_path / "containers" / "auth.json"
-
-
-@pytest.fixture
 def env(tmp_path: Path, podman_file: Path) -> dict[str, str]:
     """No pass store: a helper call into pass fails."""
     return cli_env(tmp_path, REGISTRY_AUTH_FILE=str(podman_file), PASSWORD_STORE_DIR=str(tmp_path / "no-store"))

@@ -95,13 +95,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     return cli_env(tmp_path)
 
 
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "docker"
-    directory.mkdir()
-    return directory
-
-
 def write(path: Path, data: bytes, mode: int = 0o600) -> None:
     path.write_bytes(data)
     path.chmod(mode)

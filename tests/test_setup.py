@@ -62,18 +62,6 @@ def without_podman_tools(base: Path) -> str:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "docker"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def podman_file(tmp_path: Path) -> Path:
-    return tmp_path / "containers" / "auth.json"
-
-
-@pytest.fixture
 def store_env(pass_env: dict[str, str], tmp_path: Path, podman_file: Path) -> dict[str, str]:
     """An initialised, empty pass store; no session bus."""
     return cli_env(tmp_path, pass_env, REGISTRY_AUTH_FILE=str(podman_file))

@@ -14,12 +14,9 @@ import os
 from collections.abc import Callable
 
 from credctl.errors import CredctlError
+from credctl.names import IDENTITY_TOKEN_USER
 from credctl.paths import locked, make_private_dirs, write_atomically
-from credctl.protocol import DOCKER_HUB_KEYS
 from credctl.quickjson import loads
-
-DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # Docker's key for Docker Hub; containers/image's
-_HUB_NAMES = {key.rstrip("/") for key in DOCKER_HUB_KEYS}
 
 
 class ConfigError(CredctlError):
@@ -44,25 +41,6 @@ def podman_auth_path(environ=os.environ) -> str:
         return os.path.abspath(os.path.expanduser(explicit))
     base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return os.path.join(base, "containers", "auth.json")
-
-
-def registry_host(address: str) -> str:
-    """docker/cli's ConvertToHostname: scheme and path dropped, port kept."""
-    address = address.strip()
-    if "://" in address:
-        address = address.split("://", 1)[1]
-    return address.split("/", 1)[0]
-
-
-def is_docker_hub(address: str) -> bool:
-    return address.rstrip("/") in _HUB_NAMES or registry_host(address) in _HUB_NAMES
-
-
-def helper_key(registry: str, podman: bool = False) -> str:
-    """The credHelpers/auths key each tool looks up for a registry (exact match, no wildcards)."""
-    if is_docker_hub(registry):
-        return PODMAN_HUB if podman else DOCKER_HUB
-    return registry_host(registry)
 
 
 class ConfigFile:
@@ -249,14 +227,14 @@ _SHOWN_MASKED = (*SECRET_FIELDS, "registrytoken")
 def plaintext_credentials(entry: object) -> tuple[str, str] | None:
     """(username, secret) an `auths` entry holds in plaintext, as Docker would store them, or None.
 
-    An identity token wins (Docker stores it under the username <token>); else `auth`
+    An identity token wins (Docker stores it under the username IDENTITY_TOKEN_USER); else `auth`
     (base64 of user:password, split at the first colon) or `username`/`password`.
     Raises ConfigError for an `auth` Docker itself would reject.
     """
     if not isinstance(entry, dict):
         return None
     if entry.get("identitytoken"):
-        return "<token>", str(entry["identitytoken"])
+        return IDENTITY_TOKEN_USER, str(entry["identitytoken"])
     if entry.get("auth"):
         import binascii
 

@@ -112,7 +112,8 @@ def response(api_version: str, auth: dict[str, dict[str, str]], cache_seconds: i
 
 def answer(request: Request, environ=os.environ) -> dict:
     """The response to one request: the login for the image's registry, keyed by that registry."""
-    from credctl.lookup import find_login, image_registry
+    from credctl.lookup import find_login
+    from credctl.names import image_registry
 
     pod = None
     if request.token:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import os
 
-from credctl.dockerconfig import ConfigFile, docker_config_path, helper_key
+from credctl.dockerconfig import ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
+from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.stores import LOGIN_STORES, PREFIX, open_store
-
-IDENTITY_TOKEN_USER = "<token>"  # Docker's username for an identity (refresh) token
 
 
 class Login:
@@ -34,15 +33,6 @@ class Login:
 
     def __repr__(self) -> str:
         return f"Login(username={self.username!r}, password='***', source={self.source!r}, expires={self.expires!r})"
-
-
-def image_registry(image: str) -> str:
-    """The registry (host[:port]) of an image reference, by Docker's rule: the first path part if
-    it has a '.' or ':', is 'localhost' or has capitals; otherwise Docker Hub ('docker.io')."""
-    first, slash, _ = image.strip().partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
-        return first
-    return "docker.io"
 
 
 def find_login(registry: str, environ=os.environ, pod=None, config_path: str | None = None) -> Login | None:

@@ -13,12 +13,11 @@ import sys
 
 from credctl import __version__
 from credctl.errors import BadInput, CredctlError, CredentialsNotFound, MissingServerURL, MissingUsername
+from credctl.names import DOCKER_HUB_KEYS
 from credctl.quickjson import JSON_SPACE, json_string
 from credctl.stores import open_store, program_name
 
 ACTIONS = "store|get|erase|list|version"
-# The keys Docker Hub goes by: docker login's, then what containers/image and others ask for.
-DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io")
 MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
 
 # strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().

@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from email.message import Message
 
 from credctl import __version__
-from credctl.dockerconfig import is_docker_hub, registry_host
+from credctl.names import IDENTITY_TOKEN_USER, api_host
 
 TIMEOUT = 10.0
-IDENTITY_TOKEN_USER = "<token>"  # how helpers mark an identity token (docker-credential-helpers)
 CLIENT_ID = "credctl"
-DOCKER_HUB_API = "registry-1.docker.io"  # where Docker Hub's /v2/ lives
 _MAX_BODY = 1 << 20
 _PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
@@ -41,11 +39,6 @@ _PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 class LoginResult:
     status: str  # "ok", "warning" or "failed", as verify's rows
     detail: str
-
-
-def api_host(registry: str) -> str:
-    """host[:port] that serves the v2 API for a config key (Docker Hub's is registry-1.docker.io)."""
-    return DOCKER_HUB_API if is_docker_hub(registry) else registry_host(registry)
 
 
 def is_loopback(host: str) -> bool:

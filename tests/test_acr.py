@@ -19,8 +19,9 @@ import pytest
 import world
 from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
-from credctl.acr.domains import AcrRegistry, host_of, parse_domain, resolve
+from credctl.acr.domains import AcrRegistry, parse_domain, resolve
 from credctl.errors import CredentialsNotFound
+from credctl.names import bare_host
 from credctl.stores.acr import find_registry
 
 HELPER = world.ours("docker-credential-acr-helper")
@@ -220,7 +221,7 @@ def test_enterprise_edition_domains(host, instance, region):
 
 @pytest.mark.parametrize("server", NOT_ACR)
 def test_look_alikes_are_not_acr(server):
-    assert parse_domain(host_of(server)) is None
+    assert parse_domain(bare_host(server)) is None
     assert resolve(server, {}) is None
 
 
@@ -236,7 +237,7 @@ def test_look_alikes_are_not_acr(server):
     ],
 )
 def test_scheme_credentials_port_path_and_case_are_dropped(server, host):
-    assert host_of(server) == host
+    assert bare_host(server) == host
     assert resolve(server, {}) == parse_domain(host)
 
 

@@ -22,10 +22,10 @@ from credctl.dockerconfig import (
     ConfigFile,
     docker_config_path,
     edit,
-    helper_key,
     plaintext_credentials,
     podman_auth_path,
 )
+from credctl.names import helper_key
 
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation

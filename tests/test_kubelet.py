@@ -20,7 +20,7 @@ from kubelet_rules import matches
 from test_acr import acr_env
 
 from credctl.kubelet import go_duration, parse_go_duration, run
-from credctl.lookup import image_registry
+from credctl.names import image_registry
 
 PROVIDER = world.ours("credctl-kubelet-provider")
 GROUP = "credentialprovider.kubelet.k8s.io"

@@ -20,7 +20,7 @@ import world
 from conftest import need
 from world import credctl
 
-from credctl.dockerconfig import DOCKER_HUB
+from credctl.names import DOCKER_HUB
 
 PROBE = "credctl-verify.invalid"
 CLI_TIMEOUT = 120

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from credctl.names import bare_host
+
 SUFFIX = ".aliyuncs.com"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _PERSONAL_OPTIONS = ("-internal", "-vpc", "-intl")  # as they may end the first label, last first
@@ -36,14 +38,6 @@ class AcrRegistry:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AcrRegistry) and repr(self) == repr(other)
-
-
-def host_of(server: str) -> str:
-    """The bare host name: scheme, credentials, port and path dropped, lower-cased."""
-    host = server.strip().split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    if host.startswith("["):
-        return host.lower()  # an IPv6 literal is never ACR
-    return host.split(":", 1)[0].lower().rstrip(".")
 
 
 def _is_name(label: str) -> bool:
@@ -85,7 +79,7 @@ def parse_domain(host: str) -> AcrRegistry | None:
 
 def resolve(server: str, environ=os.environ, custom: dict | None = None) -> AcrRegistry | None:
     """The ACR registry behind a server address, from the settings, the environment or its name."""
-    host = host_of(server)
+    host = bare_host(server)
     known = (custom or {}).get(host)
     if isinstance(known, dict) and known.get("region"):
         return AcrRegistry(host, str(known["region"]), instance_id=str(known.get("instance_id") or ""))

@@ -8,12 +8,13 @@ import typer
 
 from credctl import settings
 from credctl.acr import profiles
-from credctl.acr.domains import host_of, is_region, parse_domain
+from credctl.acr.domains import is_region, parse_domain
 from credctl.acr.identity import profile_environ
 from credctl.cli import complete
 from credctl.cli.map_cmd import helpers_change, warn_if_missing
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
+from credctl.names import bare_host
 
 app = typer.Typer(
     help="Alibaba Cloud ACR: one helper profile per account.",
@@ -55,7 +56,7 @@ def add_profile(
         fail(f"{credentials} is not a file: give the Alibaba Cloud credentials INI file for this account")
     if credentials.stat().st_mode & 0o077:
         warn(f"{credentials} can be read by other users: chmod 600 it")
-    domains = [host_of(registry) for registry in registries or []]
+    domains = [bare_host(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
     wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
     # refuse a foreign file at the wrapper path before anything is written (custom domains

@@ -11,8 +11,8 @@ import typer
 
 from credctl.cli.kubelet_cmd import check_format, write_document
 from credctl.cli.output import docker_config, fail, warn
-from credctl.dockerconfig import DOCKER_HUB, is_docker_hub, registry_host
 from credctl.lookup import find_login
+from credctl.names import DOCKER_HUB, is_docker_hub, registry_host
 
 app = typer.Typer(help="Kubernetes manifests from credctl's credentials.", no_args_is_help=True, rich_markup_mode=None)
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

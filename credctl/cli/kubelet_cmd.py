@@ -8,8 +8,9 @@ import typer
 from credctl import settings
 from credctl.acr import podidentity
 from credctl.cli.output import docker_config, fail, warn
-from credctl.dockerconfig import ConfigFile, is_docker_hub, registry_host
+from credctl.dockerconfig import ConfigFile
 from credctl.kubelet import ACR_MATCH_IMAGES, CONFIG_GROUP, GROUP, PROGRAM, parse_go_duration
+from credctl.names import is_docker_hub, registry_host
 
 app = typer.Typer(
     help="Kubernetes nodes: credctl as the kubelet's image credential provider.",

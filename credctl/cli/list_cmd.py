@@ -6,15 +6,9 @@ from typing import Annotated
 import typer
 
 from credctl.cli.output import docker_config, info, print_json, show_table, warn
-from credctl.dockerconfig import (
-    ConfigError,
-    ConfigFile,
-    is_docker_hub,
-    plaintext_credentials,
-    podman_auth_path,
-    registry_host,
-)
+from credctl.dockerconfig import ConfigError, ConfigFile, plaintext_credentials, podman_auth_path
 from credctl.errors import CredctlError
+from credctl.names import is_docker_hub, registry_host
 from credctl.protocol import DOCKER_HUB_KEYS
 
 

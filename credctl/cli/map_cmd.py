@@ -8,7 +8,8 @@ import typer
 
 from credctl.cli import complete
 from credctl.cli.output import docker_config, fail, info, success, warn
-from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path
+from credctl.dockerconfig import ConfigFile, edit, podman_auth_path
+from credctl.names import helper_key
 from credctl.stores import PREFIX
 
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

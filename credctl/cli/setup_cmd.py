@@ -21,8 +21,9 @@ from credctl.cli import complete
 from credctl.cli.map_cmd import helper_problem, helper_suffix, helpers_change, registry_problem, warn_if_missing
 from credctl.cli.migrate_cmd import Move, mapped_helper, plan, report, show, store_all, store_and_verify, strip_verified
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
-from credctl.dockerconfig import ConfigFile, edit, helper_key, podman_auth_path, preview
+from credctl.dockerconfig import ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed
+from credctl.names import helper_key
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
 from credctl.stores.base import Health
 

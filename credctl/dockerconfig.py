@@ -13,14 +13,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from credctl.errors import CredctlError
+from credctl.errors import ConfigError
 from credctl.names import IDENTITY_TOKEN_USER
 from credctl.paths import locked, make_private_dirs, write_atomically
 from credctl.quickjson import loads
-
-
-class ConfigError(CredctlError):
-    """A config file credctl cannot read or write; it names the file and what to do."""
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:

@@ -37,6 +37,29 @@ class StoreError(CredctlError):
     """The store was reachable but the operation failed."""
 
 
+class UsageError(CredctlError):
+    """A command line credctl cannot run as given; reported as one line and exit status 2."""
+
+    exit_status = 2
+
+
+class UnknownStore(CredctlError):
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown store {name!r}: choose one of {', '.join(known)}")
+
+
+class ConfigError(CredctlError):
+    """A config file credctl cannot read or write; it names the file and what to do."""
+
+
+class ProfileError(CredctlError):
+    """An ACR profile name or wrapper credctl cannot use."""
+
+
+class GpgUnavailable(StoreUnavailable):
+    """gpg cannot run here, or has no usable key; the message names the fix."""
+
+
 class HelperFailed(CredctlError):
     """A docker-credential-* program, run by credctl.client, reported an error."""
 

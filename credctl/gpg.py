@@ -11,6 +11,8 @@ import subprocess
 import time
 from collections.abc import Mapping
 
+from credctl.errors import GpgUnavailable
+
 _UNUSABLE = set("rdein")  # validity: revoked, disabled, expired, invalid, not valid
 
 
@@ -45,10 +47,6 @@ def _gpg(environ: Mapping[str, str] = os.environ):
         return gnupg.GPG(gnupghome=home)
     except (OSError, ValueError) as err:
         raise GpgUnavailable(f"gpg cannot run ({err}): install gnupg (apt-get install gnupg)") from None
-
-
-class GpgUnavailable(Exception):
-    pass
 
 
 def _can_encrypt(listing: dict) -> bool:

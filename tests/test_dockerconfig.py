@@ -18,13 +18,13 @@ import world
 from world import credctl
 
 from credctl.dockerconfig import (
-    ConfigError,
     ConfigFile,
     docker_config_path,
     edit,
     plaintext_credentials,
     podman_auth_path,
 )
+from credctl.errors import ConfigError
 from credctl.names import helper_key
 
 CREDCTL = world.ours("credctl")

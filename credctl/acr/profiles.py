@@ -13,16 +13,12 @@ import shlex
 import shutil
 import sys
 
-from credctl.errors import CredctlError
+from credctl.errors import ProfileError
 from credctl.paths import write_atomically
 
 NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 PROGRAM = "docker-credential-acr-helper"
 MARKER = "# credctl ACR profile"
-
-
-class ProfileError(CredctlError):
-    pass
 
 
 def check_name(name: str) -> str:

@@ -6,8 +6,8 @@ from typing import Annotated
 import typer
 
 from credctl.cli.output import docker_config, info, print_json, show_table, warn
-from credctl.dockerconfig import ConfigError, ConfigFile, plaintext_credentials, podman_auth_path
-from credctl.errors import CredctlError
+from credctl.dockerconfig import ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.errors import ConfigError, CredctlError
 from credctl.names import is_docker_hub, registry_host
 from credctl.protocol import DOCKER_HUB_KEYS
 

@@ -11,8 +11,8 @@ import typer
 
 from credctl.cli import complete
 from credctl.cli.output import docker_config, fail, info, interactive, plain, show_table, success, warn
-from credctl.dockerconfig import SECRET_FIELDS, ConfigError, ConfigFile, edit, plaintext_credentials, preview
-from credctl.errors import CredctlError
+from credctl.dockerconfig import SECRET_FIELDS, ConfigFile, edit, plaintext_credentials, preview
+from credctl.errors import ConfigError, CredctlError
 from credctl.names import helper_key, registry_host
 from credctl.stores import LOGIN_STORES
 

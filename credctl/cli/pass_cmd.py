@@ -10,6 +10,7 @@ import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
+from credctl.errors import GpgUnavailable
 from credctl.stores.passstore import GENERATE_HINT, store_dir, trust_hint
 
 app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
@@ -55,7 +56,7 @@ def init(
     root = str((store or Path(store_dir(os.environ))).expanduser().absolute())
     try:
         keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else None
-    except gpg.GpgUnavailable as err:
+    except GpgUnavailable as err:
         fail(str(err))
     initialise_store(root, keys)
     # Compared as Path spells it, so PASSWORD_STORE_DIR=/x/store/ is not taken for another store.
@@ -71,7 +72,7 @@ def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
     """
     try:
         keys = keys or [_pick_key()]
-    except gpg.GpgUnavailable as err:
+    except GpgUnavailable as err:
         fail(str(err))
     _check_trust(keys)
     _pass_init(root, [key.fingerprint for key in keys])

@@ -35,8 +35,8 @@ import typer
 
 from credctl import client
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table
-from credctl.dockerconfig import ConfigError, ConfigFile, plaintext_credentials, podman_auth_path
-from credctl.errors import CredctlError, CredentialsNotFound
+from credctl.dockerconfig import ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.programs import find_helper
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store

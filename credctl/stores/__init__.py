@@ -3,7 +3,7 @@
 Store modules are imported only when asked for, so a helper pays for its own store alone.
 """
 
-from credctl.errors import CredctlError
+from credctl.errors import UnknownStore
 from credctl.stores.base import Store
 
 PREFIX = "docker-credential-"  # Docker runs PREFIX + the name in credsStore or credHelpers
@@ -20,21 +20,16 @@ STORES = {
 LOGIN_STORES = ("pass", "secretservice", "keyring")
 
 
-class UnknownStore(CredctlError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"unknown store {name!r}: choose one of {', '.join(STORES)}")
-
-
 def program_name(store: str) -> str:
     """The docker-credential-* program that serves this store."""
     if store not in STORES:
-        raise UnknownStore(store)
+        raise UnknownStore(store, tuple(STORES))
     return PREFIX + STORES[store][2]
 
 
 def open_store(store: str) -> Store:
     if store not in STORES:
-        raise UnknownStore(store)
+        raise UnknownStore(store, tuple(STORES))
     module_name, class_name, _ = STORES[store]
     module = __import__(module_name, fromlist=[class_name])
     return getattr(module, class_name)()

@@ -54,20 +54,22 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
     return _from_helper(default, key, environ, pod) if default else None
 
 
-def _acr(registry: str, environ, pod, source: str = "acr-helper") -> Login | None:
-    from credctl.stores.acr import AcrStore, find_registry
+def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None:
+    """An ACR token for registry, None when it is not ACR; source: the helper suffix that chose it."""
+    from credctl.acr.login import HELPER, token_for
 
     try:
-        acr = find_registry(registry, environ)
+        token = token_for(registry, environ, pod)
     except CredentialsNotFound:
         return None
-    token = AcrStore(environ, pod).token(acr)
-    return Login(token.username, token.password, source, token.expires)
+    return Login(token.username, token.password, source or HELPER, token.expires)
 
 
 def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
-    if helper == "acr-helper" or helper.startswith("acr-helper-"):
-        acr_environ = _acr_profile_environ(helper.removeprefix("acr-helper").removeprefix("-"), environ)
+    if helper not in LOGIN_STORES:  # credctl's ACR helper or one of its profiles, else another program
+        from credctl.acr.login import helper_environ
+
+        acr_environ = helper_environ(helper, environ)
         if acr_environ is not None:
             return _acr(key, acr_environ, pod, helper)
     try:
@@ -88,18 +90,3 @@ def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
             "log in with a password or an access token instead"
         )
     return Login(username, password, helper)
-
-
-def _acr_profile_environ(profile: str, environ) -> dict[str, str] | None:
-    """The environment the profile's wrapper would set; None for another program's profile."""
-    if not profile:
-        return dict(environ)
-    from credctl import settings
-
-    profiles = settings.load(environ).get("acr_profiles")
-    entry = profiles.get(profile) if isinstance(profiles, dict) else None
-    if not isinstance(entry, dict) or not isinstance(entry.get("credentials_file"), str):
-        return None  # not one credctl made: run the program itself
-    from credctl.acr.identity import profile_environ
-
-    return profile_environ(profile, entry["credentials_file"], environ)

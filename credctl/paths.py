@@ -5,9 +5,23 @@ from __future__ import annotations
 import os
 
 
+def home(environ=os.environ) -> str:
+    """The home directory environ names: its HOME, else the user's entry in the password database
+    (what os.path.expanduser does when HOME is unset). Never this process's HOME in place of
+    environ's: a caller that passes an environment means that one."""
+    if environ.get("HOME"):
+        return environ["HOME"]
+    import pwd  # only without HOME
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return "~"  # a uid without an entry: left as os.path.expanduser leaves it
+
+
 def cache_dir(environ=os.environ) -> str:
-    """$XDG_CACHE_HOME/credctl, else ~/.cache/credctl."""
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME/credctl, else ~/.cache/credctl (~: home(environ))."""
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(home(environ), ".cache")
     return os.path.join(base, "credctl")
 
 

@@ -14,11 +14,11 @@ import os
 import sys
 from dataclasses import dataclass
 
+from credctl.acr.login import profile_of, recorded_profiles
 from credctl.stores import PREFIX, STORES
 
 # The helpers credctl installs as console scripts, beside its own interpreter.
 CONSOLE_SCRIPTS = frozenset(suffix for _module, _class, suffix in STORES.values())
-PROFILE_PREFIX = "acr-helper-"  # docker-credential-acr-helper-NAME: a wrapper `credctl acr add-profile` wrote
 # Where install.sh (and pipx) link credctl's programs, so that a login shell finds them.
 LINK_DIRS = ("~/.local/bin", "/usr/local/bin")
 WHICH_PATH = "this process's PATH, which a Docker started from here inherits"
@@ -131,7 +131,7 @@ def _recogniser(suffix: str):
     if suffix in CONSOLE_SCRIPTS:
         script = _console_script(suffix)
         return lambda path: _same_file(path, script)  # the script itself, or a link to it (install.sh, pipx)
-    if suffix.startswith(PROFILE_PREFIX):
+    if profile_of(suffix):  # docker-credential-acr-helper-NAME: a wrapper `credctl acr add-profile` writes
         from credctl.acr.profiles import is_ours
 
         wrapper = _profile_wrapper(suffix)
@@ -150,11 +150,9 @@ def _same_file(path: str, other: str) -> bool:
 
 def _profile_wrapper(suffix: str) -> str | None:
     """The wrapper `credctl acr add-profile` recorded for docker-credential-acr-helper-NAME."""
-    if not suffix.startswith(PROFILE_PREFIX):
+    name = profile_of(suffix)
+    if not name:
         return None
-    from credctl import settings
-
-    profiles = settings.load().get("acr_profiles")
-    entry = profiles.get(suffix.removeprefix(PROFILE_PREFIX)) if isinstance(profiles, dict) else None
+    entry = recorded_profiles().get(name)
     wrapper = entry.get("wrapper") if isinstance(entry, dict) else None
     return wrapper if isinstance(wrapper, str) and wrapper else None

@@ -207,7 +207,7 @@ class World:
         """Whether an erase of server_url may legitimately remove the known credentials."""
         if self.store != "acr":
             return server_url == self.known_url
-        from credctl.stores.acr import find_registry
+        from credctl.acr.login import find_registry
 
         try:
             registry = find_registry(server_url, self.env)

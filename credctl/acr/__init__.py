@@ -8,8 +8,9 @@ go-containerregistry example):
     token.username, token.password, token.expires   # expires: Unix time
 
 It uses the same Alibaba Cloud credential chain and on-disk token cache as
-docker-credential-acr-helper, and raises credctl.errors.CredentialsNotFound for a host that is
-not an ACR registry, StoreError/StoreUnavailable (one clear line) when no token can be had.
+docker-credential-acr-helper (both are credctl.acr.login), and raises
+credctl.errors.CredentialsNotFound for a host that is not an ACR registry,
+StoreError/StoreUnavailable (one clear line) when no token can be had.
 Nothing is imported until it is called: the helper's hot path imports this package.
 """
 
@@ -19,8 +20,8 @@ import os
 
 
 def get_credentials(server: str, environ=None):
-    """A temporary login (credctl.acr.cache.Token) for an ACR registry address."""
-    from credctl.stores.acr import AcrStore, find_registry
+    """A temporary login (credctl.acr.cache.Token) for an ACR registry address; environ: the
+    environment whose Alibaba Cloud credentials, settings and cache count (default: this process's)."""
+    from credctl.acr.login import token_for
 
-    store = AcrStore(os.environ if environ is None else environ)
-    return store.token(find_registry(server, store.environ))
+    return token_for(server, os.environ if environ is None else environ)

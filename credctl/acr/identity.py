@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 
+from credctl.paths import home
+
 _AK_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
 _OIDC_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
-
-
-def _home(environ) -> str:
-    return environ.get("HOME") or os.path.expanduser("~")
 
 
 def effective_environ(environ=os.environ) -> dict[str, str]:
@@ -31,7 +29,7 @@ def effective_environ(environ=os.environ) -> dict[str, str]:
     """
     env = dict(environ)
     if not env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"):
-        seed = os.path.join(_home(env), ".alibabacloud", "credentials")
+        seed = os.path.join(home(env), ".alibabacloud", "credentials")
         if os.path.isfile(seed):
             env["ALIBABA_CLOUD_CREDENTIALS_FILE"] = seed
     if env.get("CREDCTL_ACR_PROFILE"):
@@ -41,12 +39,6 @@ def effective_environ(environ=os.environ) -> dict[str, str]:
     if "sdk" in env.get("DEBUG", ""):
         env.pop("DEBUG")
     return env
-
-
-def profile_environ(name: str, credentials_file: str, environ=os.environ) -> dict[str, str]:
-    """What a profile's wrapper (credctl.acr.profiles) sets for the helper: its name, and the one
-    credentials file that then counts (effective_environ)."""
-    return {**environ, "CREDCTL_ACR_PROFILE": name, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials_file}
 
 
 def _file_source(kind: str, path: str, profile: str) -> str | None:
@@ -65,10 +57,10 @@ def fingerprint(env: dict[str, str]) -> str:
         return f"oidc:{env['ALIBABA_CLOUD_ROLE_ARN']}:{env['ALIBABA_CLOUD_OIDC_PROVIDER_ARN']}"
     profile = env.get("ALIBABA_CLOUD_PROFILE", "")
     if env.get("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "").lower() != "true":
-        cli = _file_source("cli", os.path.join(_home(env), ".aliyun", "config.json"), profile)
+        cli = _file_source("cli", os.path.join(home(env), ".aliyun", "config.json"), profile)
         if cli:
             return cli
-    ini = env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or os.path.join(_home(env), ".alibabacloud", "credentials.ini")
+    ini = env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or os.path.join(home(env), ".alibabacloud", "credentials.ini")
     found = _file_source("file", ini, profile or "default")
     if found:
         return found

@@ -8,23 +8,23 @@ only that file is used (and the token cache is keyed by it). Every path is absol
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import sys
 
+from credctl.acr.login import HELPER, profile_suffix, profile_variables
 from credctl.errors import ProfileError
 from credctl.paths import write_atomically
 
-NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-PROGRAM = "docker-credential-acr-helper"
+DOCKER_PREFIX = "docker-credential-"  # what Docker runs a helper suffix as (credctl.stores.PREFIX)
+PROGRAM = DOCKER_PREFIX + HELPER
 MARKER = "# credctl ACR profile"
 
 
-def check_name(name: str) -> str:
-    if not NAME.fullmatch(name):
-        raise ProfileError(f"{name!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)")
-    return name
+def wrapper_name(name: str) -> str:
+    """The wrapper's file name, the program Docker runs for credHelpers value acr-helper-NAME;
+    ProfileError for a name credctl does not give a profile."""
+    return DOCKER_PREFIX + profile_suffix(name)
 
 
 def helper_program() -> str:
@@ -37,12 +37,14 @@ def helper_program() -> str:
 
 
 def wrapper_text(name: str, credentials_file: str, program: str) -> str:
+    """The wrapper's script: export what the profile's helper is run with, then run it."""
+    variables = profile_variables(name, credentials_file)
+    exports = "".join(f"export {variable}={shlex.quote(value)}\n" for variable, value in variables.items())
     return (
         "#!/bin/sh\n"
         f"{MARKER} {name}: {PROGRAM} with one Alibaba Cloud account.\n"
         f"# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile {name}`.\n"
-        f"export CREDCTL_ACR_PROFILE={shlex.quote(name)}\n"
-        f"export ALIBABA_CLOUD_CREDENTIALS_FILE={shlex.quote(credentials_file)}\n"
+        f"{exports}"
         f'exec {shlex.quote(program)} "$@"\n'
     )
 

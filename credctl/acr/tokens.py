@@ -17,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from credctl import __version__
 from credctl.acr.cache import Token
 from credctl.acr.domains import AcrRegistry
+from credctl.acr.identity import effective_environ
 from credctl.acr.podidentity import PodIdentity
 from credctl.errors import StoreError, StoreUnavailable
 
@@ -57,11 +58,12 @@ def _replace_environment(environ) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(environ: dict[str, str]):
-    """The SDK reads os.environ (the credential chain, DEBUG, proxies): give it environ while it
-    works. It used to be left in place, so a program calling credctl.acr.get_credentials(server,
-    environ) lost its own environment, and its next call used the other credentials."""
-    before = _replace_environment(environ)
+def _environment(environ):
+    """The SDK reads os.environ (the credential chain, DEBUG, proxies): while it works, os.environ
+    is the one its chain should see (identity.effective_environ of the caller's environ), and
+    the process's own comes back afterwards, so a program calling credctl.acr.get_credentials
+    keeps its environment and its next call sees that call's credentials."""
+    before = _replace_environment(effective_environ(environ))
     try:
         yield
     finally:
@@ -104,9 +106,9 @@ def _config(region: str, environ: dict[str, str], credential=None):
     return config
 
 
-def fetch(registry: AcrRegistry, environ: dict[str, str], pod: PodIdentity | None = None) -> Token:
-    """A fresh token for registry, with the credentials the environment's chain resolves to, or
-    with the RAM role a pod's service-account token assumes."""
+def fetch(registry: AcrRegistry, environ, pod: PodIdentity | None = None) -> Token:
+    """A fresh token for registry, with the credentials the chain resolves to in the caller's
+    environ, or with the RAM role a pod's service-account token assumes."""
     try:
         with _environment(environ), pod.token_file() if pod else nullcontext() as token_path:
             timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
@@ -240,8 +242,9 @@ def _sts_refusal(text: str, registry: AcrRegistry) -> str:
     return f"Alibaba Cloud STS refused the pod's service account token for {registry.domain}: {code.group(1)}{said}"
 
 
-def discover_instance(domain: str, region: str, environ: dict[str, str]) -> str:
-    """The Enterprise Edition instance serving a custom domain, found with ListInstanceEndpoint."""
+def discover_instance(domain: str, region: str, environ) -> str:
+    """The Enterprise Edition instance serving a custom domain, found with ListInstanceEndpoint
+    with the credentials the chain resolves to in the caller's environ."""
     try:
         with _environment(environ):
             return _discover(domain, region, environ)

@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from credctl import settings
-from credctl.acr import profiles
+from credctl.acr import login, profiles
 from credctl.acr.domains import is_region, parse_domain
-from credctl.acr.identity import profile_environ
 from credctl.cli import complete
 from credctl.cli.map_cmd import helpers_change, warn_if_missing
 from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
@@ -21,12 +20,11 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-SETTING = "acr_profiles"
+SETTING = login.PROFILES_SETTING
 
 
 def _profiles() -> dict:
-    found = settings.load().get(SETTING)
-    return found if isinstance(found, dict) else {}
+    return login.recorded_profiles()
 
 
 @app.command("add-profile")
@@ -50,7 +48,7 @@ def add_profile(
     ),
 ) -> None:
     """Write docker-credential-acr-helper-NAME for one credentials file and map registries to it."""
-    profiles.check_name(name)
+    suffix = login.profile_suffix(name)
     credentials = credentials_file.expanduser().absolute()
     if not credentials.is_file():
         fail(f"{credentials} is not a file: give the Alibaba Cloud credentials INI file for this account")
@@ -58,7 +56,7 @@ def add_profile(
         warn(f"{credentials} can be read by other users: chmod 600 it")
     domains = [bare_host(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
-    wrapper = str(bin_dir.expanduser().absolute() / f"{profiles.PROGRAM}-{name}")
+    wrapper = str(bin_dir.expanduser().absolute() / profiles.wrapper_name(name))
     # refuse a foreign file at the wrapper path before anything is written (custom domains
     # used to be recorded in the settings first, for a profile that then failed).
     profiles.check_free(wrapper)
@@ -67,9 +65,8 @@ def add_profile(
         # wrapper (and custom domains) had been written; refuse it before anything is.
         ConfigFile.read(docker_config(ctx))
     if custom:
-        _register_custom(custom, region, instance_id, profile_environ(name, str(credentials)))
+        _register_custom(custom, region, instance_id, login.profile_environ(name, str(credentials)))
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
-    suffix = f"acr-helper-{name}"
     if domains:
         edit(docker_config(ctx), helpers_change(dict.fromkeys(domains, suffix)))
     entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
@@ -84,21 +81,18 @@ def _register_custom(domains: list[str], region: str | None, instance_id: str | 
         fail(f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)", 2)
     if not is_region(region):
         fail(f"{region!r} is not an Alibaba Cloud region (like cn-hangzhou)", 2)
-    known = settings.load().get("acr_registries")
-    known = known if isinstance(known, dict) else {}
+    known = login.custom_domains()
     for domain in domains:
         found = instance_id or _discover(domain, region, environ)
         known[domain] = {"region": region, "instance_id": found}
-    settings.update(acr_registries=known)
+    settings.update(**{login.REGISTRIES_SETTING: known})
 
 
 def _discover(domain: str, region: str, environ: dict) -> str:
-    from credctl.acr.identity import effective_environ
     from credctl.acr.tokens import discover_instance
 
-    env = effective_environ(environ)
     with busy(f"Looking up {domain} with the Alibaba Cloud API…"):
-        instance = discover_instance(domain, region, env)
+        instance = discover_instance(domain, region, environ)
     info(f"{domain} is ACR instance {instance} in {region}")
     return instance
 
@@ -139,12 +133,11 @@ def remove_profile(
     ],
 ) -> None:
     """Remove a profile's wrapper and every credHelpers entry that points to it."""
-    profiles.check_name(name)
+    suffix = login.profile_suffix(name)
     entry = _profiles().get(name)
     if not isinstance(entry, dict):
         fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
     wrapper = str(entry.get("wrapper", ""))
-    suffix = f"acr-helper-{name}"
     # read the config before removing the wrapper; a malformed one used to
     # fail after it, leaving registries mapped to a helper that no longer existed.
     helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}

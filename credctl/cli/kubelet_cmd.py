@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from credctl import settings
 from credctl.acr import podidentity
+from credctl.acr.login import custom_domains
 from credctl.cli.output import docker_config, fail, warn
 from credctl.dockerconfig import ConfigFile
 from credctl.kubelet import ACR_MATCH_IMAGES, CONFIG_GROUP, GROUP, PROGRAM, parse_go_duration
@@ -111,8 +111,7 @@ def write_document(document: dict, output_format: str, header: str = "") -> None
 
 def _known_registries(ctx: typer.Context) -> list[str]:
     """ACR custom domains from the settings, and every registry Docker's credHelpers map."""
-    custom = settings.load().get("acr_registries")
-    found = list(custom) if isinstance(custom, dict) else []
+    found = list(custom_domains())
     helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
     for registry in helpers:  # type: ignore[union-attr]
         found.append("docker.io" if is_docker_hub(registry) else registry_host(registry))

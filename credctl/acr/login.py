@@ -1,0 +1,195 @@
+"""The ACR login: which registry a server names, the token for it, and which identity asks.
+
+Every ACR path comes here: docker-credential-acr-helper (credctl.stores.acr), the kubelet
+plugin (credctl.lookup), Python programs (credctl.acr.get_credentials) and `credctl acr`.
+
+- Registry: a server address names an ACR registry by its domain or the Go helper's environment
+  pair (credctl.acr.domains), or as a custom domain recorded in credctl's settings.
+- Token: the disk cache's while it is fresh (no SDK import, no network), else one issued by
+  Alibaba Cloud (credctl.acr.tokens, the only module that imports the SDK), then cached. A token
+  that has already expired is refused rather than handed out.
+- Identity: the caller's environ goes in; the credential source the SDK's chain will pick
+  (credctl.acr.identity) is worked out from it here, or a pod's RAM role replaces it. Cached
+  tokens are keyed by that identity.
+- Helper names: Docker runs docker-credential-<suffix>; the suffix `acr-helper` is this
+  environment's identity, `acr-helper-NAME` the profile NAME, whose wrapper (written by
+  credctl.acr.profiles) sets the variables profile_variables names.
+
+Standard library only: the warm path of the helper and of the kubelet plugin runs here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from credctl.acr import cache
+from credctl.acr.domains import AcrRegistry, resolve
+from credctl.acr.identity import effective_environ, fingerprint
+from credctl.errors import CredentialsNotFound, ProfileError, StoreError
+
+HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
+PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {credentials_file, wrapper, registries}}
+REGISTRIES_SETTING = "acr_registries"  # settings.json: {custom domain: {region, instance_id}}
+NO_CACHE = "CREDCTL_ACR_NO_CACHE"  # set and not 0: every token comes from the API, none is kept
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_CHARS = _NAME_START | {"-"}
+NAME_MAX = 63  # a DNS label's length: the name shows up in file and program names
+
+
+# --- helper names and profiles ----------------------------------------------------------------
+
+
+def is_profile_name(name: str) -> bool:
+    """A name credctl gives a profile: lower-case ASCII letters, digits and '-', not first."""
+    return 0 < len(name) <= NAME_MAX and name[0] in _NAME_START and set(name) <= _NAME_CHARS
+
+
+def profile_suffix(name: str) -> str:
+    """The helper suffix of profile name (acr-helper-NAME), as credHelpers maps registries to it."""
+    if not is_profile_name(name):
+        raise ProfileError(f"{name!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)")
+    return f"{HELPER}-{name}"
+
+
+def profile_of(suffix: str) -> str | None:
+    """The ACR identity a helper suffix selects: "" for acr-helper (the environment's own),
+    NAME for acr-helper-NAME, None for any other suffix (a helper that is not credctl's ACR)."""
+    if suffix == HELPER:
+        return ""
+    name = suffix.removeprefix(HELPER + "-")
+    return name if name != suffix and is_profile_name(name) else None
+
+
+def profile_variables(name: str, credentials_file: str) -> dict[str, str]:
+    """What a profile's wrapper exports before it runs the helper: its name (so only its
+    credentials file counts, see identity.effective_environ) and that file."""
+    return {"CREDCTL_ACR_PROFILE": name, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials_file}
+
+
+def profile_environ(name: str, credentials_file: str, environ=os.environ) -> dict[str, str]:
+    """environ as the wrapper of profile name, for credentials_file, passes it to the helper."""
+    return {**environ, **profile_variables(name, credentials_file)}
+
+
+def recorded_profiles(environ=os.environ) -> dict:
+    """The profiles `credctl acr add-profile` recorded in credctl's settings, by name."""
+    from credctl import settings
+
+    found = settings.load(environ).get(PROFILES_SETTING)
+    return found if isinstance(found, dict) else {}
+
+
+def helper_environ(suffix: str, environ=os.environ) -> dict[str, str] | None:
+    """The environment docker-credential-<suffix> would run credctl's ACR login with: environ
+    itself for acr-helper, what the wrapper sets for a recorded profile. None when the suffix is
+    not ACR's, or names a profile credctl has no record of: then only the program knows."""
+    name = profile_of(suffix)
+    if name is None:
+        return None
+    if not name:
+        return dict(environ)
+    entry = recorded_profiles(environ).get(name)
+    if not isinstance(entry, dict) or not isinstance(entry.get("credentials_file"), str):
+        return None
+    return profile_environ(name, entry["credentials_file"], environ)
+
+
+# --- registries -------------------------------------------------------------------------------
+
+
+def custom_domains(environ=os.environ) -> dict:
+    """{domain: {region, instance_id}}: the hosts credctl's settings record as ACR registries."""
+    from credctl import settings  # reads JSON: only for hosts that are not ACR by name
+
+    found = settings.load(environ).get(REGISTRIES_SETTING)
+    return found if isinstance(found, dict) else {}
+
+
+def find_registry(server: str, environ=os.environ) -> AcrRegistry:
+    """The ACR registry a server address names; CredentialsNotFound when it names none."""
+    registry = resolve(server, environ)
+    if registry is None:
+        registry = resolve(server, environ, custom_domains(environ))
+    if registry is None:
+        raise CredentialsNotFound()
+    return registry
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def identity(environ=os.environ, pod=None) -> str:
+    """The credential source tokens are issued to and cached for (never a secret).
+
+    pod: a credctl.acr.podidentity.PodIdentity (a pod's RAM role) in place of environ's chain."""
+    return pod.fingerprint() if pod else fingerprint(effective_environ(environ))
+
+
+def _cache_path(who: str, registry: AcrRegistry, environ) -> str:
+    """One file per (identity, instance): an instance's domains share its token."""
+    return cache.path_for(who, registry.region, registry.instance_id or registry.instance_name, environ)
+
+
+def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
+    """A token for registry: the cached one while fresh, else a new one from Alibaba Cloud."""
+    use_cache = environ.get(NO_CACHE, "") in ("", "0")
+    who = identity(environ, pod)
+    path = _cache_path(who, registry, environ)
+    if use_cache:
+        cached = cache.load(path)
+        if cached is not None and cached.fresh(time.time()):
+            return cached
+    from credctl.acr.tokens import fetch  # the SDK: only when the cache cannot answer
+
+    issued = fetch(registry, environ, pod)
+    if issued.expires <= time.time():
+        # it would only make the registry answer Docker "unauthorized", which points nowhere
+        raise StoreError(
+            f"Alibaba Cloud issued a token for {registry.domain} that has already expired: "
+            "check this machine's clock (`timedatectl`), then try again"
+        )
+    issued.owner = cache.owner_of(who)
+    if use_cache:
+        try:
+            cache.save(path, issued)
+        except OSError:
+            pass  # a read-only cache only costs the next call an API request
+    return issued
+
+
+def token_for(server: str, environ=os.environ, pod=None) -> cache.Token:
+    """The token for the ACR registry a server address names; CredentialsNotFound if none."""
+    return token(find_registry(server, environ), environ, pod)
+
+
+def erase(server: str, environ=os.environ, pod=None) -> None:
+    """Drop the cached tokens of the registry a server address names: its domain's, whoever they
+    were issued to, and this identity's for its instance (which the instance's domains share).
+    Nothing for a server that is not ACR: nothing was ever cached for it."""
+    try:
+        registry = find_registry(server, environ)
+    except CredentialsNotFound:
+        return
+    cache.drop(registry.domain, environ)
+    try:
+        os.unlink(_cache_path(identity(environ, pod), registry, environ))
+    except FileNotFoundError:
+        pass
+
+
+def cached(environ=os.environ, pod=None) -> dict[str, str]:
+    """{domain: username} of this identity's tokens that are still fresh."""
+    return cache.listing(cache.owner_of(identity(environ, pod)), environ)
+
+
+def health(environ=os.environ, pod=None) -> tuple[bool, str]:
+    """(ok, detail): whether there are credentials to ask Alibaba Cloud with, and whose."""
+    source, _, detail = identity(environ, pod).partition(":")
+    if source in ("ecs", "uri") and not detail:
+        return (
+            False,
+            "no Alibaba Cloud credentials found (environment, ~/.aliyun/config.json, "
+            "~/.alibabacloud/credentials): set them up, or use `credctl acr add-profile`",
+        )
+    return True, f"Alibaba Cloud credentials from {source}"

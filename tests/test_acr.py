@@ -20,9 +20,9 @@ import world
 from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
 from credctl.acr.domains import AcrRegistry, parse_domain, resolve
+from credctl.acr.login import find_registry
 from credctl.errors import CredentialsNotFound
 from credctl.names import bare_host
-from credctl.acr.login import find_registry
 
 HELPER = world.ours("docker-credential-acr-helper")
 CREDCTL = world.ours("credctl")

@@ -11,6 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from credctl.errors import CredentialsNotFound
+from credctl.stores.base import Health, Store
+
 GO_PASS = "/usr/bin/docker-credential-pass"
 BIN = Path(sys.executable).parent  # where pip put our console scripts
 
@@ -446,3 +449,45 @@ def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+# -- proto lane ------------------------------------------------------------------------------
+
+
+class MemoryStore(Store):
+    """A credctl Store in a dict, for driving the protocol in-process (tests/test_protocol_memory.py).
+
+    It behaves as the real stores do: one (username, secret) per server URL, a new login replaces
+    the old one, CredentialsNotFound for a server it has not got (get and delete). With `error`,
+    every operation raises that exception instead, as a store whose disk or bus fails would.
+    """
+
+    def __init__(self, logins: dict[str, tuple[str, str]] | None = None, error: BaseException | None = None) -> None:
+        self.logins = dict(logins or {})
+        self.error = error
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        self._check()
+        self.logins[server_url] = (username, secret)
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        self._check()
+        if server_url not in self.logins:
+            raise CredentialsNotFound()
+        return self.logins[server_url]
+
+    def delete(self, server_url: str) -> None:
+        self._check()
+        if self.logins.pop(server_url, None) is None:
+            raise CredentialsNotFound()
+
+    def list(self) -> dict[str, str]:
+        self._check()
+        return {server_url: username for server_url, (username, _secret) in self.logins.items()}
+
+    def health(self) -> Health:
+        return Health(self.error is None, "in memory")

@@ -44,9 +44,17 @@ class StoreError(CredctlError):
 
 
 class UsageError(CredctlError):
-    """A command line credctl cannot run as given; reported as one line and exit status 2."""
+    """A command line credctl cannot run as given: exit status 2, and the CLI shows it as click
+    shows its own usage errors (the command's usage line, then "Error: <message>").
+
+    option: the option whose value is refused; the message then reads as click's own for a bad
+    value, "Invalid value for --store: <message>".
+    """
 
     exit_status = 2
+
+    def __init__(self, message: str, option: str = "") -> None:
+        super().__init__(f"Invalid value for {option}: {message}" if option else message)
 
 
 class UnknownStore(CredctlError):

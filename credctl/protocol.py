@@ -5,6 +5,9 @@ Everything printed is byte-identical to docker-credential-helpers v0.9 (Go): com
 the field order ServerURL, Username, Secret with Go's escaping and a trailing newline; errors
 as one line on stdout and exit status 1.
 
+respond() answers one invocation over any Store (tests drive it with one in memory); serve() is
+what the programs run: the real stdin and stdout, and the store they are named after.
+
 Standard library only, and only its cheap parts (no json, re or subprocess on get/list):
 Docker starts a helper process for every registry it touches.
 """

@@ -496,11 +496,13 @@ class MemoryStore(Store):
 def usage_error(result: subprocess.CompletedProcess, command: str) -> str:
     """The message of a usage error of `credctl COMMAND`, checked to be in click's shape exactly:
     exit status 2, nothing on stdout, and on stderr the command's usage line, the hint to its
-    help, a blank line and `Error: MESSAGE`, as click reports a missing argument."""
-    assert (result.returncode, result.stdout) == (2, ""), (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.split("\n")
-    assert len(lines) == 5 and lines[4] == "", result.stderr
-    assert lines[0].startswith(f"Usage: credctl {command} [OPTIONS]"), result.stderr
-    assert lines[1:3] == [f"Try 'credctl {command} -h' for help.", ""], result.stderr
-    assert lines[3].startswith("Error: "), result.stderr
+    help, a blank line and `Error: MESSAGE`, as click reports a missing argument. The output may
+    be text or bytes."""
+    stdout, stderr = (out.decode() if isinstance(out, bytes) else out for out in (result.stdout, result.stderr))
+    assert (result.returncode, stdout) == (2, ""), (result.returncode, stdout, stderr)
+    lines = stderr.split("\n")
+    assert len(lines) == 5 and lines[4] == "", stderr
+    assert lines[0].startswith(f"Usage: credctl {command} [OPTIONS]"), stderr
+    assert lines[1:3] == [f"Try 'credctl {command} -h' for help.", ""], stderr
+    assert lines[3].startswith("Error: "), stderr
     return lines[3].removeprefix("Error: ")

@@ -21,17 +21,8 @@ from typing import NoReturn
 
 from credctl import terminal
 from credctl.errors import KNOWN_MESSAGES, HelperFailed
-from credctl.protocol import (
-    CREDENTIAL_FIELDS,
-    GO_SPACE,
-    JSONObject,
-    encode_credentials,
-    first_json_value,
-    json_string,
-    json_type,
-    string_fields,
-    valid_unicode,
-)
+from credctl.gojson import JSONObject, first_json_value, json_string, json_type, string_fields, valid_unicode
+from credctl.protocol import CREDENTIAL_FIELDS, GO_SPACE, encode_credentials
 from credctl.stores import PREFIX
 
 DEFAULT_TIMEOUT = 60.0

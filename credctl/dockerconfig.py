@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable
 
 from credctl.errors import ConfigError
+from credctl.gojson import loads
 from credctl.names import IDENTITY_TOKEN_USER
 from credctl.paths import locked, make_private_dirs, write_atomically
-from credctl.quickjson import loads
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:

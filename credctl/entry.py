@@ -44,7 +44,7 @@ def main() -> int:
         return serve(args[2:])
     if args[:1] == ["helper"]:
         # `credctl helper STORE ACTION`: the same protocol, hidden from --help, kept fast.
-        from credctl.errors import CredctlError
+        from credctl.errors import UnknownStore
         from credctl.protocol import serve
 
         if len(args) < 2:
@@ -52,7 +52,7 @@ def main() -> int:
             return 2
         try:
             return serve(args[1], args[2:])
-        except CredctlError as err:
+        except UnknownStore as err:
             sys.stderr.write(f"credctl helper: {err}\n")
             return 2
     return _admin_cli()

@@ -1,11 +1,17 @@
-"""Every error credctl raises on purpose; str(error) is the one line a user sees.
+"""Every error credctl raises on purpose, and the one line a user sees for any exception.
 
-Standard library only: the helper path imports this module.
+str(error) of a CredctlError is that line; one_line() and exit_status() say what the helpers,
+the kubelet plugin and the CLI report for whatever ended a run.
+Standard library only, and cheap: the helper path imports this module.
 """
+
+from __future__ import annotations
 
 
 class CredctlError(Exception):
     """A failure that is reported as one clear line and exit status 1."""
+
+    exit_status = 1
 
 
 class CredentialsNotFound(CredctlError):
@@ -38,9 +44,17 @@ class StoreError(CredctlError):
 
 
 class UsageError(CredctlError):
-    """A command line credctl cannot run as given; reported as one line and exit status 2."""
+    """A command line credctl cannot run as given: exit status 2, and the CLI shows it as click
+    shows its own usage errors (the command's usage line, then "Error: <message>").
+
+    option: the option whose value is refused; the message then reads as click's own for a bad
+    value, "Invalid value for --store: <message>".
+    """
 
     exit_status = 2
+
+    def __init__(self, message: str, option: str = "") -> None:
+        super().__init__(f"Invalid value for {option}: {message}" if option else message)
 
 
 class UnknownStore(CredctlError):
@@ -74,3 +88,48 @@ KNOWN_MESSAGES = {
     str(MissingServerURL()): MissingServerURL,
     str(MissingUsername()): MissingUsername,
 }
+
+
+def one_line(err: BaseException, what: str = "", advice: bool = False) -> str:
+    """The line a user sees for err, which ended `what` (e.g. "docker-credential-pass get").
+
+    - A CredctlError says it all: str(err), never prefixed (Docker matches three messages by text).
+    - Anything else is prefixed with `what: ` when what is given. Ctrl-C is "interrupted".
+    - A system error (OSError) gives the system's message and the file name only, never the data
+      being handled; with advice (for people, the CLI) the file comes first, then what to do.
+    - Any other exception is a bug in credctl, named by its type alone: its text may hold anything.
+
+    The caller keeps the line on one line as its output requires.
+    """
+    if isinstance(err, CredctlError):
+        return str(err)
+    if isinstance(err, KeyboardInterrupt):
+        text = "interrupted"
+    elif isinstance(err, OSError):
+        text = _system_error(err, advice)
+    else:
+        text = f"unexpected {type(err).__name__}; please report this as a credctl bug"
+    return f"{what}: {text}" if what else text
+
+
+def exit_status(err: BaseException) -> int:
+    """The exit status a run that err ended has: 2 for a usage error, else 1."""
+    return err.exit_status if isinstance(err, CredctlError) else 1
+
+
+def _system_error(err: OSError, advice: bool) -> str:
+    message = err.strerror or type(err).__name__
+    if not advice:
+        return f"{message} ({err.filename})" if err.filename else message
+    import errno  # built in: no cost on the helpers' path, which never asks for advice
+
+    where = f"{err.filename}: " if err.filename else ""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space there (or raise the quota), then run the command again"
+    elif err.errno == errno.EROFS:
+        fix = "that file system is mounted read-only: remount it read-write or point credctl elsewhere"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        fix = "check who owns it and its permissions (credctl writes as the user who runs it)"
+    else:
+        fix = "check that path, then try again"
+    return f"{where}{message}: {fix}"

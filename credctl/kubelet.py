@@ -23,8 +23,8 @@ import sys
 import time
 
 from credctl import __version__
-from credctl.errors import BadInput, CredctlError
-from credctl.quickjson import dumps, loads
+from credctl.errors import BadInput, exit_status, one_line
+from credctl.gojson import dumps, loads
 
 PROGRAM = "credctl-kubelet-provider"
 GROUP = "credentialprovider.kubelet.k8s.io"
@@ -145,23 +145,12 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
 
         request = parse_request(read_input(stdin))
         output = dumps(answer(request, environ)) + "\n"
-    except CredctlError as err:
-        return _fail(stderr, str(err))
-    except KeyboardInterrupt:
-        return _fail(stderr, "interrupted")
-    except OSError as err:
-        where = f" ({err.filename})" if err.filename else ""
-        return _fail(stderr, f"{err.strerror or type(err).__name__}{where}")
-    except Exception as err:  # never a traceback: the kubelet logs stderr
-        return _fail(stderr, f"unexpected {type(err).__name__}; please report this as a credctl bug")
+    except (Exception, KeyboardInterrupt) as err:  # never a traceback: the kubelet logs stderr
+        stderr.write(f"{PROGRAM}: {' '.join(one_line(err).split())}\n")
+        return exit_status(err)
     stdout.write(output.encode("utf-8"))
     stdout.flush()
     return 0
-
-
-def _fail(stderr, message: str) -> int:
-    stderr.write(f"{PROGRAM}: {' '.join(message.split())}\n")
-    return 1
 
 
 def serve(args: list[str]) -> int:

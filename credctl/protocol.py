@@ -5,17 +5,23 @@ Everything printed is byte-identical to docker-credential-helpers v0.9 (Go): com
 the field order ServerURL, Username, Secret with Go's escaping and a trailing newline; errors
 as one line on stdout and exit status 1.
 
+respond() answers one invocation over any Store (tests drive it with one in memory); serve() is
+what the programs run: the real stdin and stdout, and the store they are named after.
+
 Standard library only, and only its cheap parts (no json, re or subprocess on get/list):
 Docker starts a helper process for every registry it touches.
 """
 
+from __future__ import annotations
+
 import sys
 
 from credctl import __version__
-from credctl.errors import BadInput, CredctlError, CredentialsNotFound, MissingServerURL, MissingUsername
+from credctl.errors import BadInput, CredentialsNotFound, MissingServerURL, MissingUsername, one_line
+from credctl.gojson import JSON_SPACE, first_json_value, json_string, string_fields
 from credctl.names import DOCKER_HUB_KEYS
-from credctl.quickjson import JSON_SPACE, json_string
 from credctl.stores import open_store, program_name
+from credctl.stores.base import Health, Store
 
 ACTIONS = "store|get|erase|list|version"
 MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
@@ -60,52 +66,6 @@ def read_server_url(stdin) -> str:
     return url
 
 
-class JSONObject(list):
-    """A JSON object kept as its (key, value) pairs, so duplicate keys resolve as in Go."""
-
-
-def first_json_value(text: str) -> object:
-    """The first JSON value in text, read as Go's json.Decoder reads it: anything after it is
-    ignored, NaN and Infinity are refused. Raises ValueError with a reason that never quotes text.
-    """
-    import json  # not needed on get/list
-
-    start = len(text) - len(text.lstrip(JSON_SPACE))
-    if start == len(text):
-        raise ValueError("no JSON value")
-
-    def refuse(constant: str) -> object:
-        raise ValueError(f"not valid JSON: {constant} is not a JSON value")
-
-    try:
-        value, _ = json.JSONDecoder(object_pairs_hook=JSONObject, parse_constant=refuse).raw_decode(text, start)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"not valid JSON: {err.msg} (character {err.pos})") from None
-    return value
-
-
-def string_fields(value: object, names: tuple[str, ...]) -> dict[str, str]:
-    """Go's decoding of a JSON value into a struct of string fields (the present ones).
-
-    Keys match the field names case-insensitively, unknown keys are ignored, null leaves a
-    field as it was, and invalid Unicode becomes U+FFFD. Raises ValueError with the reason.
-    """
-    if value is None:
-        return {}
-    if not isinstance(value, JSONObject):
-        raise ValueError(f"expected a JSON object, not {json_type(value)}")
-    canonical = {name.casefold(): name for name in names}
-    fields = {}
-    for key, item in value:
-        name = canonical.get(key.casefold())
-        if name is None or item is None:
-            continue
-        if not isinstance(item, str):
-            raise ValueError(f"{name} must be a string, not {json_type(item)}")
-        fields[name] = valid_unicode(item)
-    return fields
-
-
 CREDENTIAL_FIELDS = ("ServerURL", "Username", "Secret")
 
 
@@ -126,30 +86,15 @@ def parse_credentials(data: bytes) -> tuple[str, str, str]:
     return server_url, username, secret
 
 
-def json_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, JSONObject):
-        return "an object"
-    return "an array" if isinstance(value, list) else "a string"
-
-
-def valid_unicode(text: str) -> str:
-    """Replace lone surrogates (from \\ud800-style escapes) with U+FFFD, as Go does."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _store(store: str, stdin) -> bytes:
+def _store(store: Store, stdin) -> bytes:
     server_url, username, secret = parse_credentials(read_input(stdin))
-    open_store(store).add(server_url, username, secret)
+    store.add(server_url, username, secret)
     return b""
 
 
-def _get(store: str, stdin) -> bytes:
+def _get(store: Store, stdin) -> bytes:
     server_url = read_server_url(stdin)
-    username, secret = get_with_hub_fallback(open_store(store), server_url)
+    username, secret = get_with_hub_fallback(store, server_url)
     return encode_credentials(server_url, username, secret)
 
 
@@ -173,20 +118,16 @@ def _first_found(backend, keys: list[str]) -> tuple[str, str]:
     raise CredentialsNotFound()
 
 
-def _erase(store: str, stdin) -> bytes:
-    open_store(store).delete(read_server_url(stdin))
+def _erase(store: Store, stdin) -> bytes:
+    store.delete(read_server_url(stdin))
     return b""
 
 
-def _list(store: str, stdin) -> bytes:
-    return encode_listing(open_store(store).list())
+def _list(store: Store, stdin) -> bytes:
+    return encode_listing(store.list())
 
 
-def _version(store: str, stdin) -> bytes:
-    return f"{program_name(store)} (credctl) {__version__}\n".encode()
-
-
-_HANDLERS = {"store": _store, "get": _get, "erase": _erase, "list": _list, "version": _version}
+_HANDLERS = {"store": _store, "get": _get, "erase": _erase, "list": _list}
 
 
 def _line(text: str) -> bytes:
@@ -198,14 +139,14 @@ def _line(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def respond(store: str, args: list[str], stdin, stdout) -> int:
-    """Run one helper invocation (args without the program name); return the exit status."""
-    program = program_name(store)
+def respond(store: Store, program: str, args: list[str], stdin, stdout) -> int:
+    """Run one helper invocation of program (the docker-credential-* name it answers as) on
+    store; args are without the program name. Returns the exit status."""
     usage = f"Usage: {program} <{ACTIONS}>"
     if len(args) != 1:
         output, status = _line(usage), 1
-    elif args[0] in ("--version", "-v"):
-        output, status = _version(store, stdin), 0
+    elif args[0] in ("version", "--version", "-v"):
+        output, status = f"{program} (credctl) {__version__}\n".encode(), 0
     elif args[0] in ("--help", "-h"):
         output, status = _line(usage), 0
     elif args[0] not in _HANDLERS:
@@ -217,29 +158,57 @@ def respond(store: str, args: list[str], stdin, stdout) -> int:
     return status
 
 
-def _run(handler, store: str, stdin, what: str) -> tuple[bytes, int]:
+def _run(handler, store: Store, stdin, what: str) -> tuple[bytes, int]:
+    """The handler's output and 0; for any failure, its one line and 1 (as Go's helpers exit)."""
     try:
         return handler(store, stdin), 0
-    except CredctlError as err:
-        return _line(str(err)), 1
-    except KeyboardInterrupt:
-        return _line(f"{what}: interrupted"), 1
-    except OSError as err:
-        # Paths and system messages only: never the data that was being handled.
-        where = f" ({err.filename})" if err.filename else ""
-        return _line(f"{what}: {err.strerror or type(err).__name__}{where}"), 1
-    except Exception as err:  # never a traceback in helper mode
-        return _line(f"{what}: unexpected {type(err).__name__}; please report this as a credctl bug"), 1
+    except (Exception, KeyboardInterrupt) as err:  # never a traceback in helper mode
+        return _line(one_line(err, what)), 1
 
 
-def serve(store: str, args: list[str]) -> int:
-    """Entry for the docker-credential-* programs: real stdin/stdout, Go's exit statuses."""
+class _OpenedOnFirstUse(Store):
+    """The named store, opened when an action first needs it: `version`, `--help` and a usage
+    error import no store module, and a store that cannot be opened fails as its actions do
+    (one line, exit status 1)."""
+
+    __slots__ = ("_name", "_store")
+
+    def __init__(self, name: str) -> None:
+        self._name, self._store = name, None
+
+    def _opened(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self._name)
+        return self._store
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        self._opened().add(server_url, username, secret)
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        return self._opened().get(server_url)
+
+    def delete(self, server_url: str) -> None:
+        self._opened().delete(server_url)
+
+    def list(self) -> dict[str, str]:
+        return self._opened().list()
+
+    def health(self) -> Health:
+        return self._opened().health()
+
+
+def serve(store_name: str, args: list[str]) -> int:
+    """Entry for the docker-credential-* programs: real stdin/stdout, Go's exit statuses.
+
+    Raises UnknownStore (before reading or writing anything) if there is no such store.
+    """
+    program = program_name(store_name)
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     if stdin is not None and args[:1] in (["get"], ["erase"], ["store"]) and stdin.isatty():
         # Go's helpers wait silently here, which users mistake for a hang (helpers #184).
         sys.stderr.write("reading from stdin; end the input with Ctrl-D\n")
     try:
-        return respond(store, args, stdin, sys.stdout.buffer)
+        return respond(_OpenedOnFirstUse(store_name), program, args, stdin, sys.stdout.buffer)
     except BrokenPipeError:
         # Whoever ran us stopped reading; say nothing more (not even at interpreter exit).
         sys.stdout = None

@@ -6,8 +6,8 @@ that docker-credential-keyring need not detect it on every call. Deleting the fi
 
 import os
 
+from credctl.gojson import loads
 from credctl.paths import home, locked, write_atomically
-from credctl.quickjson import loads
 
 
 def settings_path(environ=os.environ) -> str:

@@ -200,7 +200,11 @@ KUBELET_PLUGIN = (
 EXIT_STATUS = [
     ("0", "Success (`credctl verify`: no check failed; warnings are allowed)."),
     ("1", "Failure: one line on stderr says what went wrong and what to do next (`credctl verify`: a check failed)."),
-    ("2", "Usage error: an unknown command or option, or a value that is not allowed."),
+    (
+        "2",
+        "Usage error: an unknown command or option, or a value that is not allowed. stderr shows the command's "
+        "usage line, how to get its help, and `Error: ` with what is wrong.",
+    ),
 ]
 
 ENVIRONMENT = [

@@ -309,6 +309,13 @@ def test_a_custom_domain_is_found_with_list_instance_endpoint(aliyun, tmp_path):
     for extra, status in ((["--region", REGION], 1), ([], 2)):
         refused = add_profile(env, "team2", credentials, bin_dir, "nothere.example.org", extra=extra)
         assert refused.returncode == status
-        one_error_line(refused)
+        if status == 2:
+            message = world.usage_error(refused, "acr add-profile")
+            assert (
+                message
+                == "nothere.example.org is not an ACR domain: add --region (and --instance-id, or let credctl find it)"
+            )
+        else:
+            one_error_line(refused)
         assert not (bin_dir / WRAPPER.format("team2")).exists()
     assert settings(tmp_path) == before

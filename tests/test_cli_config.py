@@ -127,9 +127,8 @@ def test_map_without_podman_leaves_podmans_file_alone(env, config_dir, podman_fi
 def test_map_refuses_a_bad_helper_name(env, config_dir, helper):
     result = credctl(env, "--config", str(config_dir), "map", "--", "reg.example", helper)
 
-    assert result.returncode == 2
-    assert one_error_line(result) == (
-        f"error: {helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass\n"
+    assert world.usage_error(result, "map") == (
+        f"{helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass"
     )
     assert not (config_dir / "config.json").exists()
 

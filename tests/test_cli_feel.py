@@ -17,7 +17,7 @@ import pytest
 import world
 from conftest import need
 from terminal import Terminal, screen
-from test_dockerconfig import HUB, cli_env, credctl, one_error_line
+from test_dockerconfig import HUB, cli_env, credctl
 from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
 
 from credctl.cli.map_cmd import registry_problem
@@ -132,16 +132,14 @@ def test_a_name_that_is_no_registry_is_refused(env, tmp_path, registry, command)
     config = tmp_path / "docker"
     args = [command, "--podman", "--", registry] + (["pass"] if command == "map" else [])
     result = credctl(env, "--config", str(config), *args)
-    assert result.returncode == 2
-    assert one_error_line(result) == f"error: {BAD_REGISTRIES[registry]}\n"
-    assert result.stdout == ""
+    assert world.usage_error(result, command) == BAD_REGISTRIES[registry]
     assert not config.exists()
     assert not (tmp_path / "no-podman").exists()
 
 
 def test_the_registry_is_checked_before_the_helper(env, tmp_path):
     result = credctl(env, "--config", str(tmp_path / "docker"), "map", "--", "", "")
-    assert one_error_line(result) == f"error: the registry name is empty: {EXAMPLE}\n"
+    assert world.usage_error(result, "map") == f"the registry name is empty: {EXAMPLE}"
 
 
 @pytest.mark.parametrize(

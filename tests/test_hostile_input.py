@@ -32,7 +32,7 @@ from test_acr import acr_env, with_key
 
 from credctl.errors import CredctlError
 from credctl.protocol import encode_credentials, parse_credentials, read_server_url, respond
-from credctl.stores import STORES
+from credctl.stores import STORES, open_store, program_name
 
 STORE_NAMES = tuple(STORES)
 EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
@@ -252,7 +252,7 @@ def use_environment(monkeypatch, env: dict[str, str]) -> None:
 
 def call(store: str, args: list[str], stdin: bytes) -> tuple[int, bytes]:
     out = io.BytesIO()
-    status = respond(store, args, io.BytesIO(stdin), out)
+    status = respond(open_store(store), program_name(store), args, io.BytesIO(stdin), out)
     return status, out.getvalue()
 
 

@@ -287,7 +287,7 @@ def test_a_warm_call_needs_neither_the_sdk_nor_the_cli(rrsa, tmp_path, pod):
     assert [name for name in modules if name.split(".")[0] in HEAVY or name == "credctl.acr.tokens"] == []
     assert rrsa.requests == before
     # nor the stdlib modules that cost milliseconds each (docs/benchmarks.md): json's C scanner
-    # (credctl.quickjson) instead of json, no re, dataclasses or base64
+    # (credctl.gojson) instead of json, no re, dataclasses or base64
     startup = imported_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
     assert sorted(set(modules) - set(startup) & {"json", "re", "dataclasses", "base64", "inspect", "enum"}) == []
 

@@ -39,12 +39,6 @@ def both_formats(env: dict[str, str], *args: str) -> dict:
     return document
 
 
-def usage_error(result) -> str:
-    assert (result.returncode, result.stdout) == (2, ""), result.stdout
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr.removeprefix("error: ").rstrip("\n")
-
-
 # --- credctl kubelet config --------------------------------------------------------------------
 
 
@@ -210,7 +204,8 @@ def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error)
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, line):
-    assert usage_error(credctl(node_env(tmp_path, NO_COLOR="1"), "kubelet", "config", *args)) == line
+    result = credctl(node_env(tmp_path, NO_COLOR="1"), "kubelet", "config", *args)
+    assert world.usage_error(result, "kubelet config") == line
 
 
 def test_a_secret_in_env_is_warned_about(tmp_path):
@@ -310,4 +305,7 @@ def test_an_acr_pull_secret_warns_that_it_expires(aliyun, tmp_path):
 )
 def test_pull_secret_refusals(tmp_path, args, status, line):
     result = credctl(node_env(tmp_path, NO_COLOR="1"), "k8s", "pull-secret", *args)
-    assert (result.returncode, result.stdout, result.stderr) == (status, "", f"error: {line}\n")
+    if status == 2:
+        assert world.usage_error(result, "k8s pull-secret") == line
+    else:
+        assert (result.returncode, result.stdout, result.stderr) == (status, "", f"error: {line}\n")

@@ -8,7 +8,8 @@ import pytest
 from world import run_helper
 
 from credctl import __version__
-from credctl.protocol import encode_credentials, encode_listing, join_lines, json_string
+from credctl.gojson import json_string
+from credctl.protocol import encode_credentials, encode_listing, join_lines
 
 NOT_FOUND = b"credentials not found in native keychain\n"
 USAGE = b"Usage: docker-credential-pass <store|get|erase|list|version>\n"

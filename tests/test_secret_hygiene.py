@@ -29,6 +29,7 @@ from test_acr import acr_env, with_key, write_credentials
 from test_hostile_input import SECRET_SERVICE_BACKEND, use_environment, wait_for_default_keyring
 
 from credctl.protocol import encode_credentials, respond
+from credctl.stores import open_store, program_name
 
 TIMEOUT = 60
 EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
@@ -347,7 +348,7 @@ def test_no_error_shows_the_secret(store, request, tmp_path, monkeypatch, caplog
         caplog.set_level(logging.DEBUG)
         for name, data in inputs.items():
             out = io.BytesIO()
-            respond(store, [name.split()[0]], io.BytesIO(data), out)
+            respond(open_store(store), program_name(store), [name.split()[0]], io.BytesIO(data), out)
             no_secret_in(secret, out.getvalue(), caplog.text)
     for path in files_under(tmp_path):
         if path.suffix != ".gpg":

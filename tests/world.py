@@ -11,6 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from credctl.errors import CredentialsNotFound
+from credctl.stores.base import Health, Store
+
 GO_PASS = "/usr/bin/docker-credential-pass"
 BIN = Path(sys.executable).parent  # where pip put our console scripts
 
@@ -446,3 +449,60 @@ def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+# -- proto lane ------------------------------------------------------------------------------
+
+
+class MemoryStore(Store):
+    """A credctl Store in a dict, for driving the protocol in-process (tests/test_protocol_memory.py).
+
+    It behaves as the real stores do: one (username, secret) per server URL, a new login replaces
+    the old one, CredentialsNotFound for a server it has not got (get and delete). With `error`,
+    every operation raises that exception instead, as a store whose disk or bus fails would.
+    """
+
+    def __init__(self, logins: dict[str, tuple[str, str]] | None = None, error: BaseException | None = None) -> None:
+        self.logins = dict(logins or {})
+        self.error = error
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        self._check()
+        self.logins[server_url] = (username, secret)
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        self._check()
+        if server_url not in self.logins:
+            raise CredentialsNotFound()
+        return self.logins[server_url]
+
+    def delete(self, server_url: str) -> None:
+        self._check()
+        if self.logins.pop(server_url, None) is None:
+            raise CredentialsNotFound()
+
+    def list(self) -> dict[str, str]:
+        self._check()
+        return {server_url: username for server_url, (username, _secret) in self.logins.items()}
+
+    def health(self) -> Health:
+        return Health(self.error is None, "in memory")
+
+
+def usage_error(result: subprocess.CompletedProcess, command: str) -> str:
+    """The message of a usage error of `credctl COMMAND`, checked to be in click's shape exactly:
+    exit status 2, nothing on stdout, and on stderr the command's usage line, the hint to its
+    help, a blank line and `Error: MESSAGE`, as click reports a missing argument. The output may
+    be text or bytes."""
+    stdout, stderr = (out.decode() if isinstance(out, bytes) else out for out in (result.stdout, result.stderr))
+    assert (result.returncode, stdout) == (2, ""), (result.returncode, stdout, stderr)
+    lines = stderr.split("\n")
+    assert len(lines) == 5 and lines[4] == "", stderr
+    assert lines[0].startswith(f"Usage: credctl {command} [OPTIONS]"), stderr
+    assert lines[1:3] == [f"Try 'credctl {command} -h' for help.", ""], stderr
+    assert lines[3].startswith("Error: "), stderr
+    return lines[3].removeprefix("Error: ")

@@ -23,7 +23,7 @@ import os
 import time
 
 from credctl.errors import BadInput, StoreUnavailable
-from credctl.quickjson import loads
+from credctl.gojson import loads
 
 ROLE_ARN = "acr.credctl.io/role-arn"
 ROLE_NAME = "pod-identity.alibabacloud.com/role-name"

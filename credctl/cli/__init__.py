@@ -5,12 +5,13 @@ from typing import Annotated, Any
 
 import typer
 from typer import _click as click
+from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from credctl import __version__
 from credctl.cli import acr_cmd, k8s_cmd, kubelet_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
-from credctl.cli.output import fail
-from credctl.errors import CredctlError
+from credctl.cli.output import error
+from credctl.errors import CredctlError, UsageError, exit_status, one_line
 
 
 class _PlainArgument(TyperArgument):
@@ -26,9 +27,23 @@ class _PlainArgument(TyperArgument):
         return None if record is None else (f"{self.metavar}{'...' if self.nargs != 1 else ''}", record[1])
 
 
+class _Context(click.Context):
+    """A command's context. A usage error credctl raises in a command (errors.UsageError) becomes
+    click's, in this context, so that click reports it as it reports a missing argument: the
+    command's usage line, "Try 'credctl COMMAND -h' for help.", "Error: MESSAGE", exit status 2."""
+
+    def invoke(self, callback: Any, /, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().invoke(callback, *args, **kwargs)
+        except UsageError as err:
+            raise ClickUsageError(str(err), self) from None
+
+
 def plain_usage(command: click.Command) -> None:
-    """Give command and its subcommands conventional usage: arguments as _PlainArgument, and an
-    upper-case metavar for every option that takes a value and has none (not `<str>`)."""
+    """Give command and its subcommands conventional usage: arguments as _PlainArgument, an
+    upper-case metavar for every option that takes a value and has none (not `<str>`), and
+    credctl's usage errors in click's shape (_Context)."""
+    command.context_class = _Context
     for param in command.params:
         if isinstance(param, TyperArgument):
             param.metavar = param.metavar or (param.name or "value").upper()
@@ -95,38 +110,20 @@ def _root(
     ctx.obj = {"config_dir": str(config) if config else None}
 
 
-def os_error_line(err: OSError) -> str:
-    """One line for a file the system would not let credctl read or write, with what to do.
-
-    a full disk or a read-only config folder ended `credctl map` (and every
-    other command that writes) in a traceback. Nothing was changed then: writes are atomic.
-    """
-    import errno
-
-    where = f"{err.filename}: " if err.filename else ""
-    what = err.strerror or type(err).__name__
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free some space there (or raise the quota), then run the command again"
-    elif err.errno == errno.EROFS:
-        fix = "that file system is mounted read-only: remount it read-write or point credctl elsewhere"
-    elif err.errno in (errno.EACCES, errno.EPERM):
-        fix = "check who owns it and its permissions (credctl writes as the user who runs it)"
-    else:
-        fix = "check that path, then try again"
-    return f"{where}{what}: {fix}"
-
-
 def run() -> int:
+    """`credctl COMMAND`; returns the exit status.
+
+    Every failure credctl expects (a CredctlError, or a file the system would not let it read or
+    write) is one line on stderr, `error: ...`, with the exit status errors.exit_status gives;
+    nothing was changed then (writes are atomic). Usage errors, click's and credctl's, are
+    reported in click's shape (_Context). Anything else is a bug and keeps its traceback.
+    """
     try:
         app()
-    except CredctlError as err:  # every expected failure: one line, exit 1
-        message = str(err)
-    except OSError as err:
-        message = os_error_line(err)
-    else:
-        return 0
-    try:
-        fail(message)
-    except typer.Exit as exit_:
-        return exit_.exit_code
-    return 1
+    except (CredctlError, OSError) as err:
+        if isinstance(err, UsageError):  # raised outside a command: there is no usage line to show
+            ClickUsageError(str(err)).show()
+        else:
+            error(one_line(err, advice=True))
+        return exit_status(err)
+    return 0

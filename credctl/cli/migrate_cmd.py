@@ -12,7 +12,7 @@ import typer
 from credctl.cli import complete
 from credctl.cli.output import docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import SECRET_FIELDS, ConfigFile, edit, plaintext_credentials, preview
-from credctl.errors import ConfigError, CredctlError
+from credctl.errors import ConfigError, CredctlError, UsageError
 from credctl.names import helper_key, registry_host
 from credctl.stores import LOGIN_STORES
 
@@ -116,7 +116,7 @@ def migrate(
     Each is stored, read back and compared before it leaves config.json.
     """
     if to is not None and to not in LOGIN_STORES:
-        raise typer.BadParameter(f"choose one of {STORE_NAMES}", param_hint="--to")
+        raise UsageError(f"choose one of {STORE_NAMES}", option="--to")
     migrate_file(docker_config(ctx), to, dry_run, yes)
 
 

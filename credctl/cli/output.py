@@ -13,6 +13,7 @@ from typing import NoReturn
 import typer
 
 from credctl import terminal
+from credctl.errors import CredctlError, UsageError
 
 _consoles: dict[bool, object] = {}
 
@@ -54,10 +55,18 @@ def warn(message: str) -> None:
     _console(stderr=True).print(f"[yellow]warning:[/yellow] {_escape(message)}")
 
 
-def fail(message: str, status: int = 1) -> NoReturn:
-    """One line naming what went wrong and what to do next, then exit."""
+def error(message: str) -> None:
+    """The one line naming what went wrong and what to do next (cli.run prints every error so)."""
     _console(stderr=True).print(f"[red]error:[/red] {_escape(message)}")
-    raise typer.Exit(status)
+
+
+def fail(message: str, status: int = 1) -> NoReturn:
+    """Stop the command with message as its one line; status 2 makes it a usage error.
+
+    It raises (errors.CredctlError or errors.UsageError): cli.run prints it, once every `with`
+    block has been left, and exits with that status.
+    """
+    raise UsageError(message) if status == 2 else CredctlError(message)
 
 
 def show_table(

@@ -10,7 +10,7 @@ import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
-from credctl.errors import GpgUnavailable
+from credctl.errors import GpgUnavailable, UsageError
 from credctl.stores.passstore import GENERATE_HINT, store_dir, trust_hint
 
 app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
@@ -52,7 +52,7 @@ def init(
         if shutil.which(program) is None:
             fail(f"{program} is not installed: install it first (sudo apt-get install {package})")
     if generate and gpg_id:
-        raise typer.BadParameter("use either --gpg-id or --generate, not both", param_hint="--generate")
+        raise UsageError("use either --gpg-id or --generate, not both", option="--generate")
     root = str((store or Path(store_dir(os.environ))).expanduser().absolute())
     try:
         keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else None
@@ -82,17 +82,15 @@ def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
 
 def _generate(name: str | None, email: str | None, no_passphrase: bool) -> gpg.Key:
     if not interactive() and not (name and email):
-        raise typer.BadParameter(
-            "--generate needs --name and --email when not run in a terminal", param_hint="--generate"
-        )
+        raise UsageError("--generate needs --name and --email when not run in a terminal", option="--generate")
     name = name or typer.prompt("Real name for the new key")
     email = email or typer.prompt("Email for the new key")
     passphrase = None
     if not no_passphrase:
         if not interactive():
-            raise typer.BadParameter(
+            raise UsageError(
                 "cannot ask for a passphrase without a terminal: add --no-passphrase, or run this in a terminal",
-                param_hint="--generate",
+                option="--generate",
             )
         passphrase = (
             typer.prompt(

@@ -22,7 +22,7 @@ from credctl.cli.map_cmd import helper_problem, helper_suffix, helpers_change, r
 from credctl.cli.migrate_cmd import Move, mapped_helper, plan, report, show, store_all, store_and_verify, strip_verified
 from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit, podman_auth_path, preview
-from credctl.errors import CredctlError, HelperFailed
+from credctl.errors import CredctlError, HelperFailed, UsageError
 from credctl.names import helper_key
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
 from credctl.stores.base import Health
@@ -132,7 +132,7 @@ def parse_maps(maps: list[str]) -> dict[str, str]:
         try:
             registry, helper = parse_map(item)
         except ValueError as err:
-            raise typer.BadParameter(str(err), param_hint="--map") from None
+            raise UsageError(str(err), option="--map") from None
         mapping[registry] = helper
     return mapping
 
@@ -353,7 +353,7 @@ def setup(
     """
     asking = interactive() and not yes
     if store is not None and store not in LOGIN_STORES:
-        raise typer.BadParameter(f"choose one of {STORE_CHOICES}", param_hint="--store")
+        raise UsageError(f"choose one of {STORE_CHOICES}", option="--store")
     mapping = parse_maps(maps or [])
     health = store_health()
     store = store or choose_store(health, asking)

@@ -1,4 +1,4 @@
-"""credctl.quickjson: the same values and the same errors as json.loads, without importing json.
+"""credctl.gojson's loads: the same values and the same errors as json.loads, without importing json.
 
 Checked against json itself in a fresh interpreter (where json.decoder is not imported yet, the
 case the kubelet plugin is in) and in-process over generated documents and arbitrary text.
@@ -12,7 +12,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credctl.quickjson import dumps, loads
+from credctl.gojson import dumps, loads
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 _documents = st.recursive(
@@ -49,7 +49,7 @@ def test_errors_in_a_fresh_interpreter_are_jsons_own():
     """Before anything imported json.decoder, the C scanner cannot raise its error (3.11)."""
     program = (
         "import sys\n"
-        "from credctl.quickjson import loads\n"
+        "from credctl.gojson import loads\n"
         "assert 'json.decoder' not in sys.modules\n"
         "assert loads(' {\"a\": [1, 2.5, null]} ') == {'a': [1, 2.5, None]}\n"
         "assert 'json.decoder' not in sys.modules\n"

@@ -1,11 +1,13 @@
-"""JSON on hot paths without `import json`: Go's string escaping (the docker helpers' output),
-json.loads and a compact json.dumps (the kubelet plugin).
+"""JSON as Go's encoding/json reads and writes it, without `import json` on hot paths.
 
-`import json` costs about 7 ms per process, nearly all of it `re` and `enum`, which only the
-json module's pure-Python parts need. Well-formed documents are decoded by CPython's C scanner
-(`_json`, the one json itself uses); anything else goes to json.loads, so results and error
-messages are exactly json's. Encoding covers what credctl writes on hot paths (objects, arrays,
-strings, numbers, booleans, null), with Go's escaping: the output is what a Go program writes.
+- Encoding: Go's string escaping (json_string, the docker helpers' output) and a compact dumps
+  (the kubelet plugin). It covers what credctl writes on hot paths (objects, arrays, strings,
+  numbers, booleans, null); the output is what a Go program writes.
+- Decoding: loads, json.loads' values and errors through CPython's C scanner (`_json`, the one
+  json itself uses), since `import json` costs about 7 ms per process, nearly all of it `re` and
+  `enum`; and Go's decoding into a struct of string fields (first_json_value, string_fields),
+  as the helpers' `store` and credctl.client read JSON.
+
 Standard library only, and nothing imported at module level: the helpers' hot path imports this.
 """
 
@@ -86,3 +88,65 @@ def dumps(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON here")
+
+
+class JSONObject(list):
+    """A JSON object kept as its (key, value) pairs, so duplicate keys resolve as in Go."""
+
+
+def first_json_value(text: str) -> object:
+    """The first JSON value in text, read as Go's json.Decoder reads it: anything after it is
+    ignored, NaN and Infinity are refused. Raises ValueError with a reason that never quotes text.
+    """
+    import json  # not needed on get/list
+
+    start = len(text) - len(text.lstrip(JSON_SPACE))
+    if start == len(text):
+        raise ValueError("no JSON value")
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"not valid JSON: {constant} is not a JSON value")
+
+    try:
+        value, _ = json.JSONDecoder(object_pairs_hook=JSONObject, parse_constant=refuse).raw_decode(text, start)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not valid JSON: {err.msg} (character {err.pos})") from None
+    return value
+
+
+def string_fields(value: object, names: tuple[str, ...]) -> dict[str, str]:
+    """Go's decoding of a JSON value into a struct of string fields (the present ones).
+
+    Keys match the field names case-insensitively, unknown keys are ignored, null leaves a
+    field as it was, and invalid Unicode becomes U+FFFD. Raises ValueError with the reason.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, JSONObject):
+        raise ValueError(f"expected a JSON object, not {json_type(value)}")
+    canonical = {name.casefold(): name for name in names}
+    fields = {}
+    for key, item in value:
+        name = canonical.get(key.casefold())
+        if name is None or item is None:
+            continue
+        if not isinstance(item, str):
+            raise ValueError(f"{name} must be a string, not {json_type(item)}")
+        fields[name] = valid_unicode(item)
+    return fields
+
+
+def json_type(value: object) -> str:
+    """The JSON type of a decoded value, as an error message names it: "a number", "an object"."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, JSONObject):
+        return "an object"
+    return "an array" if isinstance(value, list) else "a string"
+
+
+def valid_unicode(text: str) -> str:
+    """Replace lone surrogates (from \\ud800-style escapes) with U+FFFD, as Go does."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

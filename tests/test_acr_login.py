@@ -22,7 +22,7 @@ import credctl
 from credctl.acr import cache, get_credentials, login, profiles
 from credctl.acr.domains import AcrRegistry
 from credctl.errors import CredentialsNotFound, ProfileError, StoreError
-from credctl.quickjson import dumps
+from credctl.gojson import dumps
 from credctl.stores import PREFIX, program_name
 from credctl.stores.acr import AcrStore
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from credctl.stores import PREFIX, STORES
 
 # The helpers credctl installs as console scripts, beside its own interpreter.
-CONSOLE_SCRIPTS = frozenset(suffix for _module, _class, suffix in STORES.values())
+CONSOLE_SCRIPTS = frozenset(spec.suffix for spec in STORES.values())
 PROFILE_PREFIX = "acr-helper-"  # docker-credential-acr-helper-NAME: a wrapper `credctl acr add-profile` wrote
 # Where install.sh (and pipx) link credctl's programs, so that a login shell finds them.
 LINK_DIRS = ("~/.local/bin", "/usr/local/bin")

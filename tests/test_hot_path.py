@@ -73,7 +73,7 @@ def test_store_path_has_no_heavy_libraries(stored, startup):
     store, env = stored
     body = b'{"ServerURL":"x.example","Username":"u","Secret":"s"}'
     modules = imported_modules([world.ours(f"docker-credential-{store}"), "store"], body, env) - startup
-    assert STORES[store][0] in modules  # the store's own module
+    assert STORES[store].module in modules  # the store's own module
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
 
 

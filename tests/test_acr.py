@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
 from credctl.acr.domains import AcrRegistry, parse_domain, resolve
 from credctl.errors import CredentialsNotFound

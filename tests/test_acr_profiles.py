@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 from test_acr import (
     EE,
     HELPER,
@@ -30,6 +29,7 @@ from test_acr import (
     write_cli_config,
     write_credentials,
 )
+from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
 CREDCTL = world.ours("credctl")
 WRAPPER = "docker-credential-acr-helper-{}"

@@ -298,7 +298,7 @@ def test_a_pull_secret_really_pulls(registry, image, env, tmp_path):
 def test_an_acr_token_from_the_kubelet_plugin_really_pulls(aliyun, registry, image, env, tmp_path):
     """A registry known to credctl as a custom ACR domain, whose token the fake API issues as the
     real registry's password: the plugin's answer opens it."""
-    from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+    from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
     aliyun.fixed_token, aliyun.username = registry.password, registry.user
     settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"

@@ -24,10 +24,9 @@ from pathlib import Path
 import pytest
 import secretstorage
 import world
-from conftest import need
 from test_acr import EE, PERSONAL, acr_env, answer, cache_files, clean, with_key, write_credentials
 from test_dockerconfig import cli_env
-from world import run_helper
+from world import need, run_helper
 
 from credctl.protocol import encode_credentials
 

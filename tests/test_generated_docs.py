@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import typer.main
 import world
-from conftest import need
+from world import need
 
 from credctl.cli import app
 from credctl.stores import LOGIN_STORES, STORES, program_name

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_acr import acr_env, with_key
+from world import ALIYUN_INSTANCE
 
 from credctl.errors import CredctlError
 from credctl.protocol import encode_credentials, parse_credentials, read_server_url, respond

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import need
+from world import need
 
 from credctl import __version__
 

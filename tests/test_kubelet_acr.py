@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID
 from kubelet_rules import matches
 from test_acr import (
     KEY2_ID,
@@ -28,6 +27,7 @@ from test_acr import (
     write_credentials,
 )
 from test_kubelet import PROVIDER, V1, answered, provide, refused, request
+from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID
 
 from credctl.kubelet import parse_go_duration
 

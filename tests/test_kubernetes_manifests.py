@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import world
 import yaml
-from conftest import ALIYUN_INSTANCE, need
 from kubelet_rules import config_errors, matches
 from test_acr import ENTERPRISE_HOSTS, PERSONAL_HOSTS, acr_env, with_key
 from test_kubelet import PASSWORD, node_env, provide, request, store_in_pass, write_docker_config
+from world import ALIYUN_INSTANCE, need
 
 CREDCTL = world.ours("credctl")
 ANNOTATIONS = ["acr.credctl.io/role-arn", "pod-identity.alibabacloud.com/role-name", "acr.credctl.io/oidc-provider-arn"]

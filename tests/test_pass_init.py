@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
 from terminal import StillRunning, Terminal, screen
-from world import credctl, run_helper
+from world import credctl, need, run_helper
 
 from credctl import __version__
 from credctl.protocol import encode_credentials

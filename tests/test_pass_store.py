@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 import world
-from conftest import need
-from world import run_helper
+from world import need, run_helper
 
 from credctl.stores.passstore import folder_name, server_of
 

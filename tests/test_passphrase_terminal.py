@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
 from terminal import StillRunning, Terminal, screen
 from test_pass_init import protected_key
+from world import need
 
 from credctl.stores.passstore import FOLDER
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, need
 from test_acr import acr_env, with_key, write_credentials
 from test_hostile_input import SECRET_SERVICE_BACKEND, use_environment, wait_for_default_keyring
+from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID, need
 
 from credctl.protocol import encode_credentials, respond
 

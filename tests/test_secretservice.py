@@ -10,8 +10,7 @@ import time
 import pytest
 import secretstorage
 import world
-from conftest import need
-from world import run_helper
+from world import need, run_helper
 
 from credctl import __version__
 from credctl.protocol import encode_credentials, encode_listing

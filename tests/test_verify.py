@@ -17,8 +17,7 @@ from typing import ClassVar
 
 import pytest
 import world
-from conftest import need
-from world import credctl
+from world import credctl, need
 
 from credctl.names import DOCKER_HUB
 

@@ -33,6 +33,9 @@ DOCKER_CLIS = {name: path for name, path in WORLD_PROGRAMS.items() if name.start
 KUBECTL = WORLD_PROGRAMS["kubectl"]
 
 
+REQUIRE_REAL = os.environ.get("CREDCTL_REQUIRE_REAL") == "1"  # CI: a missing real part fails, never skips
+
+
 def ours(program: str = "docker-credential-pass") -> str:
     return str(BIN / program)
 
@@ -40,6 +43,28 @@ def ours(program: str = "docker-credential-pass") -> str:
 def missing(*programs: str) -> list[str]:
     """Programs (names or absolute paths) this machine lacks."""
     return [p for p in programs if not (os.access(p, os.X_OK) if os.path.isabs(p) else shutil.which(p))]
+
+
+def need(*programs: str) -> None:
+    """Skip the test (or, under REQUIRE_REAL, fail it) unless these programs are installed."""
+    import pytest  # tests only: bench/ imports this module too
+
+    absent = missing(*programs)
+    if absent:
+        reason = f"not installed here: {', '.join(absent)}"
+        if REQUIRE_REAL:
+            pytest.fail(f"CREDCTL_REQUIRE_REAL=1 but {reason}")
+        pytest.skip(reason)
+
+
+def installed(program: str) -> str:
+    """The path of one of our console scripts; fails the test when credctl is not installed here."""
+    import pytest
+
+    path = ours(program)
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: install credctl into this interpreter's environment first")
+    return path
 
 
 def make_gnupg_home() -> Path:
@@ -446,3 +471,10 @@ def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+# -- Alibaba Cloud: the loopback fake OpenAPI (fake_aliyun.py), the one fake in the test world --
+
+ALIYUN_KEY_ID = "LTAI5tCredctlTestKey1"  # the access key the `aliyun` fixture's fake accepts
+ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
+ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import world
-from test_dockerconfig import HUB, b64, cli_env, credctl, layout, one_error_line, write
+from world import HUB, b64, cli_env, credctl, layout, one_error_line, write
 
 PASS = world.ours("docker-credential-pass")
 NOSUCH = "docker-credential-nosuch not found on PATH"

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import world
 from terminal import Terminal, screen
-from test_dockerconfig import HUB, cli_env, credctl, one_error_line
 from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
-from world import need
+from world import HUB, cli_env, credctl, need, one_error_line
 
 from credctl.cli.map_cmd import registry_problem
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import world
 from test_acr import EE, TEMP_USER, acr_env, answer, cache_folder, with_key
-from test_dockerconfig import CREDCTL, LOCK, b64, cli_env
-from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, run_helper
+from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, CREDCTL, LOCK, b64, cli_env, run_helper
 
 from credctl.acr import cache
 from credctl.protocol import encode_credentials

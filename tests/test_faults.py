@@ -25,8 +25,7 @@ import pytest
 import secretstorage
 import world
 from test_acr import EE, PERSONAL, acr_env, answer, cache_files, clean, with_key, write_credentials
-from test_dockerconfig import cli_env
-from world import need, run_helper
+from world import cli_env, need, run_helper
 
 from credctl.protocol import encode_credentials
 

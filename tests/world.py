@@ -3,11 +3,13 @@
 Everything here is real (gpg, pass, Debian's Go helpers); nothing is mocked.
 """
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -478,3 +480,66 @@ def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: f
 ALIYUN_KEY_ID = "LTAI5tCredctlTestKey1"  # the access key the `aliyun` fixture's fake accepts
 ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
 ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)
+
+
+# -- a person's shell running credctl, and Docker config files --------------------------------------
+
+CREDCTL = ours("credctl")
+LOCK = ".config.json.credctl-lock"
+HUB = "https://index.docker.io/v1/"
+# Variables from the developer's session that would point credctl (or a helper) elsewhere.
+_NOT_FOR_CLI = ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
+
+
+def cli_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """What a person's shell would give credctl: throwaway HOME and XDG dirs, plain output.
+
+    base is e.g. pass_env (whose GNUPGHOME and PASSWORD_STORE_DIR are kept); without it, the
+    session's gpg and pass settings are left out too. extra overrides anything.
+    """
+    source = os.environ if base is None else base
+    env = {
+        name: value
+        for name, value in source.items()
+        if name not in _NOT_FOR_CLI
+        and not (base is None and (name == "GNUPGHOME" or name.startswith("PASSWORD_STORE_")))
+    }
+    home, runtime = tmp_path / "home", tmp_path / "run"
+    home.mkdir(exist_ok=True)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        NO_COLOR="1",
+        COLUMNS="200",
+        PATH=f"{BIN}:/usr/bin:/bin",
+    )
+    env.update(extra)
+    return env
+
+
+def layout(text: str, indent: str = "\t", newline: bool = False) -> bytes:
+    """JSON text written below with 4 spaces per level, re-indented with indent (as MarshalIndent)."""
+    lines = []
+    for line in textwrap.dedent(text).strip("\n").split("\n"):
+        stripped = line.lstrip(" ")
+        lines.append(indent * ((len(line) - len(stripped)) // 4) + stripped)
+    return ("\n".join(lines) + ("\n" if newline else "")).encode()
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """stderr when it is exactly one `error: …` line."""
+    assert result.stderr.startswith("error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    path.write_bytes(data)
+    path.chmod(mode)

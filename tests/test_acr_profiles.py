@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import world
-from test_acr import (
+from world import (
+    ALIYUN_KEY_ID,
+    ALIYUN_KEY_SECRET,
     EE,
     HELPER,
     INSTANCE_ID,
@@ -29,7 +31,6 @@ from test_acr import (
     write_cli_config,
     write_credentials,
 )
-from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
 CREDCTL = world.ours("credctl")
 WRAPPER = "docker-credential-acr-helper-{}"

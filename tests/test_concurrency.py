@@ -14,14 +14,27 @@ from pathlib import Path
 
 import pytest
 import world
-from test_acr import EE, TEMP_USER, acr_env, answer, cache_folder, with_key
-from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, CREDCTL, LOCK, b64, cli_env, run_helper
+from world import (
+    ALIYUN_KEY_ID,
+    ALIYUN_KEY_SECRET,
+    CREDCTL,
+    EE,
+    LOCK,
+    NOT_FOUND,
+    TEMP_USER,
+    acr_env,
+    answer,
+    b64,
+    cache_folder,
+    cli_env,
+    run_helper,
+    with_key,
+)
 
 from credctl.acr import cache
 from credctl.protocol import encode_credentials
 
 TIMEOUT = 120  # seconds; a guard against hangs, not an expectation
-NOT_FOUND = b"credentials not found in native keychain\n"
 WRITERS = 8
 READERS = 8
 

@@ -24,8 +24,20 @@ from pathlib import Path
 import pytest
 import secretstorage
 import world
-from test_acr import EE, PERSONAL, acr_env, answer, cache_files, clean, with_key, write_credentials
-from world import cli_env, need, run_helper
+from world import (
+    EE,
+    NOT_FOUND,
+    PERSONAL,
+    acr_env,
+    answer,
+    cache_files,
+    clean,
+    cli_env,
+    need,
+    run_helper,
+    with_key,
+    write_credentials,
+)
 
 from credctl.protocol import encode_credentials
 
@@ -35,7 +47,6 @@ KEYRING = world.ours("docker-credential-keyring")
 ACR = world.ours("docker-credential-acr-helper")
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-NOT_FOUND = b"credentials not found in native keychain\n"
 INIT_HINT = "run `credctl pass init`"
 URL = "registry.example.com:5000"
 

@@ -27,15 +27,13 @@ import pytest
 import world
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_acr import acr_env, with_key
-from world import ALIYUN_INSTANCE
+from world import ALIYUN_INSTANCE, EE, acr_env, with_key
 
 from credctl.errors import CredctlError
 from credctl.protocol import encode_credentials, parse_credentials, read_server_url, respond
 from credctl.stores import STORES
 
 STORE_NAMES = tuple(STORES)
-EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
 KNOWN_URL = "https://known.credctl.test:5443/v1/"
 KNOWN_USER = "known-user"
 KNOWN_SECRET = 'known-s3cret <&> "q" é\u2028'

@@ -12,18 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import secretstorage
 import world
-from world import run_helper
+from world import HUB, NOT_FOUND, run_helper
 
 from credctl.protocol import encode_credentials
 
-NOT_FOUND = b"credentials not found in native keychain\n"
 SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 NO_BACKEND = (
     "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
     "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
 )
 INDEX = {"service": "credctl:index", "username": "docker-credential-keyring"}
-HUB = "https://index.docker.io/v1/"
 REGISTRY = "registry.example.com:5000"
 ACTIONS = [
     ("get", REGISTRY.encode()),

@@ -17,7 +17,7 @@ import world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubelet_rules import matches
-from test_acr import acr_env
+from world import acr_env
 
 from credctl.kubelet import go_duration, parse_go_duration, run
 from credctl.names import image_registry

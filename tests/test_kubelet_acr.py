@@ -16,23 +16,23 @@ from pathlib import Path
 import pytest
 import world
 from kubelet_rules import matches
-from test_acr import (
+from test_kubelet import PROVIDER, V1, answered, provide, refused, request
+from world import (
+    ALIYUN_KEY_ID,
+    EE,
     KEY2_ID,
     KEY2_SECRET,
+    REGION,
     SDK_MODULES,
     acr_env,
     cache_files,
-    imported_modules,
+    importtime_modules,
     with_key,
     write_credentials,
 )
-from test_kubelet import PROVIDER, V1, answered, provide, refused, request
-from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID
 
 from credctl.kubelet import parse_go_duration
 
-INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
-EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
 PERSONAL = f"registry-vpc.{REGION}.aliyuncs.com"
 ACCOUNT = "1234567890123456"
 PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c0ffee"
@@ -282,13 +282,13 @@ def test_a_warm_call_needs_neither_the_sdk_nor_the_cli(rrsa, tmp_path, pod):
     before = rrsa.requests
     warm = provide(env, payload, program=[sys.executable, "-X", "importtime", PROVIDER])
     assert warm.returncode == 0 and json.loads(warm.stdout)["auth"]
-    modules = imported_modules(warm.stderr)
+    modules = importtime_modules(warm.stderr)
     assert "credctl.kubelet" in modules, "no import timings: is this the plugin?"
     assert [name for name in modules if name.split(".")[0] in HEAVY or name == "credctl.acr.tokens"] == []
     assert rrsa.requests == before
     # nor the stdlib modules that cost milliseconds each (docs/benchmarks.md): json's C scanner
     # (credctl.quickjson) instead of json, no re, dataclasses or base64
-    startup = imported_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
+    startup = importtime_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
     assert sorted(set(modules) - set(startup) & {"json", "re", "dataclasses", "base64", "inspect", "enum"}) == []
 
 

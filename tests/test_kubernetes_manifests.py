@@ -15,9 +15,8 @@ import pytest
 import world
 import yaml
 from kubelet_rules import config_errors, matches
-from test_acr import ENTERPRISE_HOSTS, PERSONAL_HOSTS, acr_env, with_key
 from test_kubelet import PASSWORD, node_env, provide, request, store_in_pass, write_docker_config
-from world import ALIYUN_INSTANCE, need
+from world import ALIYUN_INSTANCE, ENTERPRISE_HOSTS, PERSONAL_HOSTS, acr_env, need, with_key
 
 CREDCTL = world.ours("credctl")
 ANNOTATIONS = ["acr.credctl.io/role-arn", "pod-identity.alibabacloud.com/role-name", "acr.credctl.io/oidc-provider-arn"]

@@ -5,12 +5,11 @@ stdout bytes and exit status (reference: docker-credential-helpers.md §1).
 """
 
 import pytest
-from world import run_helper
+from world import NOT_FOUND, run_helper
 
 from credctl import __version__
 from credctl.protocol import encode_credentials, encode_listing, join_lines, json_string
 
-NOT_FOUND = b"credentials not found in native keychain\n"
 USAGE = b"Usage: docker-credential-pass <store|get|erase|list|version>\n"
 
 

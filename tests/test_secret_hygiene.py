@@ -24,15 +24,12 @@ from pathlib import Path
 
 import pytest
 import world
-from test_acr import acr_env, with_key, write_credentials
 from test_hostile_input import SECRET_SERVICE_BACKEND, use_environment, wait_for_default_keyring
-from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID, need
+from world import ALIYUN_KEY_ID, EE, REGION, acr_env, need, with_key, write_credentials
 
 from credctl.protocol import encode_credentials, respond
 
 TIMEOUT = 60
-EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
-REGION = ALIYUN_INSTANCE[2]
 HELPERS = {
     "pass": world.ours("docker-credential-pass"),
     "secretservice": world.ours("docker-credential-secretservice"),

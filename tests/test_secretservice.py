@@ -10,12 +10,11 @@ import time
 import pytest
 import secretstorage
 import world
-from world import need, run_helper
+from world import NOT_FOUND, need, run_helper
 
 from credctl import __version__
 from credctl.protocol import encode_credentials, encode_listing
 
-NOT_FOUND = b"credentials not found in native keychain\n"
 HEADLESS_HINT = "on a headless machine use the pass store (`credctl pass init`), or run under dbus-run-session"
 HOW_TO_UNLOCK = (
     "unlock it from your desktop session, or with `gnome-keyring-daemon --unlock` (type the password, then Ctrl-D)"

@@ -4,6 +4,7 @@ Everything here is real (gpg, pass, Debian's Go helpers); nothing is mocked.
 """
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -130,10 +131,19 @@ def init_pass(env: dict[str, str], *key_ids: str) -> None:
     subprocess.run(["pass", "init", *key_ids], env=env, check=True, capture_output=True)
 
 
+NOT_FOUND = b"credentials not found in native keychain\n"  # a helper's answer when it has nothing
+TIMEOUT = 60  # seconds a program of the test world may take: a guard against hangs, not an expectation
+
+
+def run(args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Run a program with stdin (text is UTF-8 encoded); returns the CompletedProcess (bytes)."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run(args, input=data, capture_output=True, env=env, cwd=cwd, timeout=TIMEOUT)
+
+
 def run_helper(program: str, action: str, stdin: bytes | str = b"", env: dict[str, str] | None = None):
     """Run a docker-credential-* program as Docker does; returns the CompletedProcess (bytes)."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([program, action], input=data, capture_output=True, env=env, timeout=60)
+    return run([program, action], stdin, env)
 
 
 GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
@@ -543,3 +553,135 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 def write(path: Path, data: bytes, mode: int = 0o600) -> None:
     path.write_bytes(data)
     path.chmod(mode)
+
+
+# -- Alibaba Cloud Container Registry: the helper's environment, keys, hosts and token cache --------
+
+HELPER = ours("docker-credential-acr-helper")
+INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
+EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
+PERSONAL = f"registry.{REGION}.aliyuncs.com"
+TEMP_USER = "cr_temp_user"
+KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2", "credctl-test-secret-2-do-not-leak"
+SECRETS = [ALIYUN_KEY_SECRET, KEY2_SECRET]
+# What the environment of a developer or CI job must not lend the helper.
+_NOT_FOR_ACR_PREFIXES = ("ALIBABA_CLOUD_", "ALIBABACLOUD_", "ALICLOUD_", "DOCKER_CREDENTIAL_ACR_HELPER_", "CREDCTL_")
+_NOT_FOR_ACR = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "DEBUG")
+_NOT_FOR_ACR += ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE")
+SDK_MODULES = ("alibabacloud", "Tea", "darabonba", "aiohttp", "requests", "apscheduler")
+
+
+def acr_env(tmp_path: Path, fake=None, **extra: str) -> dict[str, str]:
+    """The environment Docker would give the helper: a throwaway HOME, cache and config, the
+    fake as the API endpoint (without one, a closed loopback port), the ECS metadata service
+    (100.100.100.200) never asked, no proxy, and nothing Alibaba Cloud from the parent. extra
+    overrides; a None value removes."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _NOT_FOR_ACR and not name.startswith(_NOT_FOR_ACR_PREFIXES)
+    }
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        DOCKER_CONFIG=str(tmp_path / "docker"),
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+        CREDCTL_ACR_ENDPOINT=fake.url if fake else "http://127.0.0.1:9",
+        PATH=f"{BIN}:/usr/bin:/bin",
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def with_key(env: dict[str, str], key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> dict[str, str]:
+    return {**env, "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
+
+
+def write_credentials(path: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
+    """An INI credentials file in the seed README's own layout (comments after the values), 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(
+        "[default] # Default client\n"
+        "type = access_key # The authentication method is access_key\n"
+        f"access_key_id = {key_id} # Key\n"
+        f"access_key_secret = {secret} # Secret\n"
+    )
+    return path
+
+
+def write_cli_config(home: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
+    """The Alibaba Cloud CLI's ~/.aliyun/config.json with one access-key profile, 0600."""
+    path = home / ".aliyun" / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    profile = {"name": "default", "mode": "AK", "access_key_id": key_id, "access_key_secret": secret}
+    path.write_text(json.dumps({"current": "default", "profiles": [{**profile, "region_id": REGION}]}))
+    return path
+
+
+def clean(result, *secrets: str) -> None:
+    """Nothing on stderr, no traceback and no secret anywhere."""
+    both = result.stdout + result.stderr
+    assert b"Traceback" not in both, both
+    for secret in (*SECRETS, *secrets):
+        assert secret.encode() not in both, f"{secret!r} was shown"
+    assert result.stderr == b"", result.stderr
+
+
+def answer(server: str, token: str, username: str = TEMP_USER) -> bytes:
+    """The helper's `get` output, byte for byte (these values need no JSON escaping)."""
+    return f'{{"ServerURL":"{server}","Username":"{username}","Secret":"{token}"}}\n'.encode()
+
+
+def cache_folder(tmp_path: Path) -> Path:
+    return tmp_path / "cache" / "credctl" / "acr"
+
+
+def cache_files(tmp_path: Path) -> list[Path]:
+    folder = cache_folder(tmp_path)
+    return sorted(folder.glob("*.token")) if folder.is_dir() else []
+
+
+PERSONAL_HOSTS = [
+    ("registry.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-vpc.cn-beijing.aliyuncs.com", "cn-beijing"),
+    ("registry-internal.cn-beijing.aliyuncs.com", "cn-beijing"),
+    ("registry-intl.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
+    ("registry-intl-vpc.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
+    ("registry-vpc-internal.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-intl-vpc-internal.eu-central-1.aliyuncs.com", "eu-central-1"),
+    ("registry.distributed.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-vpc.distributed.cn-shanghai.aliyuncs.com", "cn-shanghai"),
+]
+
+
+ENTERPRISE_HOSTS = [
+    ("foobar-registry.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
+    ("foobar-registry-vpc.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
+    ("foo-bar-registry.cn-hangzhou.cr.aliyuncs.com", "foo-bar", "cn-hangzhou"),
+    ("my-team-2-registry-intl.ap-southeast-1.cr.aliyuncs.com", "my-team-2", "ap-southeast-1"),
+    ("foo-registry-intl-vpc.ap-southeast-1.cr.aliyuncs.com", "foo", "ap-southeast-1"),
+    ("foo-registry.cn-hangzhou.aliyuncs.com", "foo", "cn-hangzhou"),  # no `.cr`: the Go helper's own test domain
+    ("registry-registry.cn-hangzhou.cr.aliyuncs.com", "registry", "cn-hangzhou"),
+]
+
+
+def importtime_modules(importtime_stderr: bytes) -> list[str]:
+    """Module names from `python -X importtime` output, in import order."""
+    names = []
+    for line in importtime_stderr.decode().splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":
+                names.append(name)
+    return names

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import world
 from terminal import Terminal, screen
-from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
-from world import HUB, cli_env, credctl, need, one_error_line
+from world import CLI_MD, HUB, MAN_PAGE, cli_env, command_paths, credctl, need, one_error_line
 
 from credctl.cli.map_cmd import registry_problem
 

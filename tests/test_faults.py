@@ -33,6 +33,7 @@ from world import (
     cache_files,
     clean,
     cli_env,
+    expire,
     need,
     run_helper,
     with_key,
@@ -193,27 +194,6 @@ def own_key(tmp_path: Path):
     finally:
         world.stop_agent(home)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def expire(env: dict[str, str], fpr: str) -> None:
-    """Make the key (and its subkeys) expire a second from now, and wait for it."""
-    for which in ([], ["*"]):
-        subprocess.run(
-            ["gpg", "--batch", "--quick-set-expire", fpr, "seconds=1", *which],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=TIMEOUT,
-        )
-    deadline = time.monotonic() + 10  # expiry is counted in whole seconds
-    while True:
-        listing = subprocess.run(
-            ["gpg", "--with-colons", "--list-keys", fpr], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        if "\npub:e:" in listing:
-            return
-        assert time.monotonic() < deadline, listing
-        time.sleep(0.25)
 
 
 def revoke(env: dict[str, str], fpr: str) -> None:

@@ -27,7 +27,7 @@ import pytest
 import world
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from world import ALIYUN_INSTANCE, EE, acr_env, with_key
+from world import ALIYUN_INSTANCE, EE, SECRET_SERVICE_BACKEND, acr_env, use_environment, with_key
 
 from credctl.errors import CredctlError
 from credctl.protocol import encode_credentials, parse_credentials, read_server_url, respond
@@ -37,7 +37,6 @@ STORE_NAMES = tuple(STORES)
 KNOWN_URL = "https://known.credctl.test:5443/v1/"
 KNOWN_USER = "known-user"
 KNOWN_SECRET = 'known-s3cret <&> "q" é\u2028'
-SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
 TIMEOUT = 60
 
 # Examples per (store, property): thousands in all, fast. `store` on pass runs pass and gpg.
@@ -214,40 +213,6 @@ class World:
         return (registry.region, registry.instance_name) == (ALIYUN_INSTANCE[2], ALIYUN_INSTANCE[1])
 
 
-def wait_for_default_keyring(env: dict[str, str], timeout: float = 10.0) -> None:
-    """`gnome-keyring-daemon --unlock` returns before its daemon has claimed the Secret Service's
-    bus name. A call in that moment makes the bus activate a second daemon, which has no login
-    keyring and wins the name (keyring's backend then tries to create a collection, with a
-    prompt nobody can answer). Subprocess helpers start too slowly to hit it; in-process calls
-    do. So wait, without activating anything, until the name has an owner."""
-    import time
-
-    from credctl.dbus import Connection
-
-    deadline = time.monotonic() + timeout
-    with Connection(env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
-        while not bus.call(*BUS_DAEMON, "NameHasOwner", "s", "org.freedesktop.secrets")[0]:
-            assert time.monotonic() < deadline, "gnome-keyring never claimed org.freedesktop.secrets"
-            time.sleep(0.01)
-        alias = bus.call(
-            "org.freedesktop.secrets", "/org/freedesktop/secrets", SECRET_SERVICE, "ReadAlias", "s", "default"
-        )
-        assert alias != ("/",), "gnome-keyring has no default (login) keyring"
-
-
-BUS_DAEMON = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
-SECRET_SERVICE = "org.freedesktop.Secret.Service"
-
-
-def use_environment(monkeypatch, env: dict[str, str]) -> None:
-    """Make os.environ exactly env (but pytest's own variables), for the in-process stores."""
-    for name in list(os.environ):
-        if name not in env and not name.startswith("PYTEST_"):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-
 def call(store: str, args: list[str], stdin: bytes) -> tuple[int, bytes]:
     out = io.BytesIO()
     status = respond(store, args, io.BytesIO(stdin), out)
@@ -269,7 +234,6 @@ def hostile(request, tmp_path: Path, monkeypatch) -> World:
         known = World(store, env, tmp_path, allowed, KNOWN_URL)
     elif store in ("secretservice", "keyring"):
         service = request.getfixturevalue("secret_service")
-        wait_for_default_keyring(service.env)
         env = dict(service.env)
         if store == "keyring":
             env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
@@ -439,7 +403,6 @@ def helper_world(request, tmp_path: Path) -> tuple[str, dict[str, str]]:
         env = dict(request.getfixturevalue("pass_env"))
     elif store in ("secretservice", "keyring"):
         env = dict(request.getfixturevalue("secret_service").env)
-        wait_for_default_keyring(env)
         if store == "keyring":
             env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
     else:

@@ -12,11 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import secretstorage
 import world
-from world import HUB, NOT_FOUND, run_helper
+from world import HUB, NOT_FOUND, SECRET_SERVICE_BACKEND, run_helper
 
 from credctl.protocol import encode_credentials
 
-SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 NO_BACKEND = (
     "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
     "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
@@ -58,7 +57,7 @@ def index_of(bus) -> dict[str, str]:
 @pytest.fixture
 def env(secret_service) -> dict[str, str]:
     """The fixture session with keyring's SecretService backend named explicitly."""
-    return {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE}
+    return {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE_BACKEND}
 
 
 @pytest.fixture
@@ -137,7 +136,7 @@ def test_backend_is_detected_once_and_remembered(ours_keyring, detecting_env):
     assert output == b"{}\n"
     assert set(DETECTION_ONLY) <= modules  # detection ran
     with open(path, encoding="utf-8") as file:
-        assert json.load(file) == {"keyring_backend": SECRET_SERVICE}
+        assert json.load(file) == {"keyring_backend": SECRET_SERVICE_BACKEND}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
     output, modules = imported_by_list(ours_keyring, detecting_env)
@@ -167,7 +166,7 @@ def test_fail_backend(ours_keyring, tmp_path, action, stdin):
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_named_backend_that_cannot_work_here(ours_keyring, tmp_path, action, stdin):
-    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE)  # but there is no session bus
+    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND)  # but there is no session bus
     expected = (
         "the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here "
         "(Unable to initialize SecretService: Environment variable DBUS_SESSION_BUS_ADDRESS is unset)\n"

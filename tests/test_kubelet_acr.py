@@ -16,17 +16,27 @@ from pathlib import Path
 import pytest
 import world
 from kubelet_rules import matches
-from test_kubelet import PROVIDER, V1, answered, provide, refused, request
 from world import (
+    ACCOUNT,
     ALIYUN_KEY_ID,
     EE,
     KEY2_ID,
     KEY2_SECRET,
+    PROVIDER,
+    PROVIDER_ARN,
     REGION,
+    ROLE_A,
+    ROLE_B,
     SDK_MODULES,
+    V1,
     acr_env,
+    answered,
     cache_files,
     importtime_modules,
+    provide,
+    refused,
+    request,
+    sa_token,
     with_key,
     write_credentials,
 )
@@ -34,10 +44,7 @@ from world import (
 from credctl.kubelet import parse_go_duration
 
 PERSONAL = f"registry-vpc.{REGION}.aliyuncs.com"
-ACCOUNT = "1234567890123456"
-PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c0ffee"
 ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c0ffee"
-ROLE_A, ROLE_B = f"acs:ram::{ACCOUNT}:role/puller-a", f"acs:ram::{ACCOUNT}:role/puller-b"
 MARGIN = 300  # credctl.acr.cache.MARGIN
 
 
@@ -61,10 +68,6 @@ def rrsa(aliyun):
     aliyun.add_oidc_role(ROLE_A, PROVIDER_ARN, subjects=["system:serviceaccount:team-a:puller"])
     aliyun.add_oidc_role(ROLE_B, PROVIDER_ARN, subjects=["system:serviceaccount:team-b:puller"])
     return aliyun
-
-
-def sa_token(fake, namespace: str, uid: str, **options) -> str:
-    return fake.service_account_token(PROVIDER_ARN, namespace, "puller", uid=uid, **options)
 
 
 def given(response: dict, registry: str) -> str:

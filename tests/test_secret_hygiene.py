@@ -24,8 +24,17 @@ from pathlib import Path
 
 import pytest
 import world
-from test_hostile_input import SECRET_SERVICE_BACKEND, use_environment, wait_for_default_keyring
-from world import ALIYUN_KEY_ID, EE, REGION, acr_env, need, with_key, write_credentials
+from world import (
+    ALIYUN_KEY_ID,
+    EE,
+    REGION,
+    SECRET_SERVICE_BACKEND,
+    acr_env,
+    need,
+    use_environment,
+    with_key,
+    write_credentials,
+)
 
 from credctl.protocol import encode_credentials, respond
 
@@ -134,7 +143,6 @@ def store_env(store: str, request, tmp_path: Path) -> dict[str, str]:
     if store == "pass":
         return dict(request.getfixturevalue("pass_env"))
     service = request.getfixturevalue("secret_service")
-    wait_for_default_keyring(service.env)
     env = dict(service.env)
     if store == "keyring":
         env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
@@ -240,7 +248,7 @@ def test_acr_token_fetches_keep_the_access_key_secret_to_the_helper(aliyun, tmp_
 def test_a_pods_service_account_token_stays_in_memory(aliyun, tmp_path):
     """The kubelet plugin's pod token: never in argv or environ of any process, never in a file
     (the SDK reads it from a memfd), never in output; refused requests included."""
-    from test_kubelet_acr import PROVIDER_ARN, ROLE_A, sa_token
+    from world import PROVIDER_ARN, ROLE_A, sa_token
 
     aliyun.add_oidc_provider(PROVIDER_ARN, "https://oidc.hygiene.example")
     aliyun.add_oidc_role(ROLE_A, PROVIDER_ARN, subjects=["system:serviceaccount:team-a:puller"])

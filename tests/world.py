@@ -14,13 +14,14 @@ import textwrap
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
 GO_PASS = "/usr/bin/docker-credential-pass"
 BIN = Path(sys.executable).parent  # where pip put our console scripts
 
 
 # The client programs scripts/test.sh takes out of Debian packages (tests/world_programs.txt)
 # into WORLD_BIN; a test runs these, never whatever docker or kubectl happens to be on PATH.
-WORLD = Path(os.environ.get("CREDCTL_TEST_WORLD") or Path(__file__).resolve().parent.parent / ".world")
+WORLD = Path(os.environ.get("CREDCTL_TEST_WORLD") or ROOT / ".world")
 WORLD_BIN = WORLD / "bin"
 
 
@@ -572,10 +573,10 @@ SDK_MODULES = ("alibabacloud", "Tea", "darabonba", "aiohttp", "requests", "apsch
 
 
 def acr_env(tmp_path: Path, fake=None, **extra: str) -> dict[str, str]:
-    """The environment Docker would give the helper: a throwaway HOME, cache and config, the
-    fake as the API endpoint (without one, a closed loopback port), the ECS metadata service
-    (100.100.100.200) never asked, no proxy, and nothing Alibaba Cloud from the parent. extra
-    overrides; a None value removes."""
+    """The environment Docker gives the ACR helper, or a node its kubelet plugin: a throwaway
+    HOME, cache, config and DOCKER_CONFIG, the fake as the API endpoint (without one, a closed
+    loopback port), the ECS metadata service (100.100.100.200) never asked, no proxy, and
+    nothing Alibaba Cloud from the parent. extra overrides; a None value removes."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -685,3 +686,228 @@ def importtime_modules(importtime_stderr: bytes) -> list[str]:
             if name != "package":
                 names.append(name)
     return names
+
+
+# -- gpg keys and `credctl pass init` on a terminal -------------------------------------------------
+
+NEXT = "Next: run `credctl setup` to make Docker keep its logins in this store."
+NO_KEY = (
+    "error: no gpg key here can encrypt: run `credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
+)
+ALICE = "Alice Example <alice@example.invalid>"
+
+
+def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        ["gpg", "--batch", *args],
+        env={**os.environ, "GNUPGHOME": str(home)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    return result.stdout
+
+
+def protected_key(home: Path, uid: str, passphrase: str) -> str:
+    """A key with a passphrase, which travels on gpg's stdin, never on argv."""
+    loopback = ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
+    gpg(home, *loopback, "--quick-gen-key", uid, "future-default", "default", "never", stdin=passphrase)
+    return fingerprint(home, uid)
+
+
+def ready(store: Path, *uids: str) -> str:
+    return f"✓ password store {store} is ready; credentials will be encrypted to {', '.join(uids)}"
+
+
+def on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
+    """Run credctl on a pseudo-terminal of its own, typing each answer once its prompt has appeared.
+
+    Prompts end in their trailing space: click prints that last, after getpass has turned echo
+    off and flushed the input, so an answer typed on seeing it is neither echoed nor lost.
+    Returns the exit status and what the terminal showed, escape sequences removed. Fails,
+    rather than hangs, when credctl has not finished within TIMEOUT.
+    """
+    import pytest
+    from terminal import StillRunning, Terminal, screen  # tests only: bench/ imports this module too
+
+    pending, answered_to = list(answers), 0
+
+    def answer(shown: bytes) -> bytes:
+        nonlocal answered_to
+        if not pending:
+            return b""
+        at = screen(shown).find(pending[0][0], answered_to)
+        if at < 0:
+            return b""
+        answered_to = at + len(pending[0][0])
+        return pending.pop(0)[1].encode() + b"\n"
+
+    with Terminal([CREDCTL, *args], env) as terminal:
+        try:
+            status = terminal.run(answer, TIMEOUT)
+        except StillRunning as err:
+            pytest.fail(f"credctl {err} on a terminal; it showed:\n{screen(terminal.shown)}")
+        shown = screen(terminal.shown)
+    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{shown}"
+    return status, shown
+
+
+def copy_key(source: Path, target: Path, fpr: str, *, secret: bool = False, trusted: bool = False) -> None:
+    """Import a key from one GNUPGHOME into another, as a person copies theirs to a new machine."""
+    what = ["--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys"] if secret else ["--export"]
+    exported = subprocess.run(
+        ["gpg", "--batch", *what, fpr],
+        env={**os.environ, "GNUPGHOME": str(source)},
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=True,
+    ).stdout
+    assert exported
+    into_target = {"env": {**os.environ, "GNUPGHOME": str(target)}, "capture_output": True, "timeout": TIMEOUT}
+    subprocess.run(["gpg", "--batch", "--import"], input=exported, check=True, **into_target)
+    if trusted:  # what `gpg --edit-key FPR trust` → 5 does
+        subprocess.run(
+            ["gpg", "--batch", "--import-ownertrust"], input=f"{fpr}:6:\n".encode(), check=True, **into_target
+        )
+
+
+def untrusted(fpr: str) -> str:
+    return (
+        f"warning: gpg does not trust {fpr}, so storing credentials will fail: if it is your key, trust it with "
+        f"`echo {fpr}:6: | gpg --import-ownertrust` (or `gpg --edit-key {fpr} trust`, then 5)"
+    )
+
+
+def expire(env: dict[str, str], fpr: str) -> None:
+    """Make the key (and its subkeys) expire a second from now, and wait for it."""
+    for which in ([], ["*"]):
+        subprocess.run(
+            ["gpg", "--batch", "--quick-set-expire", fpr, "seconds=1", *which],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
+    deadline = time.monotonic() + 10  # expiry is counted in whole seconds
+    while True:
+        listing = subprocess.run(
+            ["gpg", "--with-colons", "--list-keys", fpr], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        if "\npub:e:" in listing:
+            return
+        assert time.monotonic() < deadline, listing
+        time.sleep(0.25)
+
+
+# -- the kubelet's credential provider plugin -------------------------------------------------------
+
+PROVIDER = ours("credctl-kubelet-provider")
+GROUP = "credentialprovider.kubelet.k8s.io"
+V1 = f"{GROUP}/v1"
+PASSWORD = "kubelet-pass-w0rd"  # the stored secret; never on stderr
+
+
+def request(image: str, api_version: str = V1, **fields) -> dict:
+    return {"apiVersion": api_version, "kind": "CredentialProviderRequest", "image": image, **fields}
+
+
+def provide(env: dict[str, str], payload: dict | bytes, *args: str, program: list[str] | None = None):
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return subprocess.run(
+        [*(program or [PROVIDER]), *args], input=data, capture_output=True, env=env, timeout=60, check=False
+    )
+
+
+def answered(result) -> dict:
+    """The response of a run that succeeded: exit 0, nothing on stderr, one JSON line."""
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    assert result.stdout.endswith(b"\n") and result.stdout.count(b"\n") == 1
+    return json.loads(result.stdout)
+
+
+def refused(result) -> str:
+    """The one stderr line of a run that failed (exit 1, nothing on stdout)."""
+    assert (result.returncode, result.stdout) == (1, b""), result.stdout
+    text = result.stderr.decode()
+    assert text.startswith("credctl-kubelet-provider: ") and text.count("\n") == 1, text
+    assert "Traceback" not in text and PASSWORD not in text
+    return text.removeprefix("credctl-kubelet-provider: ").rstrip("\n")
+
+
+def write_docker_config(env: dict[str, str], config: dict) -> None:
+    folder = Path(env["DOCKER_CONFIG"])
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def store_in_pass(env: dict[str, str], server: str, username: str = "kube-user", secret: str = PASSWORD) -> None:
+    data = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    result = run_helper(ours("docker-credential-pass"), "store", data, env)
+    assert (result.returncode, result.stdout) == (0, b""), result.stdout
+
+
+# -- the checkout's generated documents -------------------------------------------------------------
+
+CLI_MD = ROOT / "docs" / "cli.md"
+MAN_PAGE = ROOT / "man" / "credctl.1"
+
+
+def command_paths() -> list[str]:
+    """Every command and subcommand of the app, as typed: "credctl acr add-profile"."""
+    import typer.main
+
+    from credctl.cli import app
+
+    paths = []
+
+    def walk(command, words: list[str]) -> None:
+        paths.append(" ".join(words))
+        for name, sub in getattr(command, "commands", {}).items():
+            if not sub.hidden:
+                walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), ["credctl"])
+    return paths
+
+
+# -- RRSA: the cluster's OIDC provider and a pod's role ---------------------------------------------
+
+ACCOUNT = "1234567890123456"
+PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c0ffee"
+ROLE_A, ROLE_B = f"acs:ram::{ACCOUNT}:role/puller-a", f"acs:ram::{ACCOUNT}:role/puller-b"
+
+
+def sa_token(fake, namespace: str, uid: str, **options) -> str:
+    return fake.service_account_token(PROVIDER_ARN, namespace, "puller", uid=uid, **options)
+
+
+# -- what must not show or change -------------------------------------------------------------------
+
+
+def assert_no_secret(secrets: list[str], *texts: str) -> None:
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} was shown"
+
+
+def unchanged(path: Path, before: os.stat_result, content: bytes) -> None:
+    """path still holds content and was not even rewritten."""
+    after = path.stat()
+    assert path.read_bytes() == content
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+# -- the stores' worlds -----------------------------------------------------------------------------
+
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
+
+
+def use_environment(monkeypatch, env: dict[str, str]) -> None:
+    """Make os.environ exactly env (but pytest's own variables), for the in-process stores."""
+    for name in list(os.environ):
+        if name not in env and not name.startswith("PYTEST_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)

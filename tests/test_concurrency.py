@@ -241,16 +241,14 @@ USERNAMES = pytest.mark.parametrize(
 
 
 @pytest.fixture(params=["secretservice", "keyring"])
-def bus_store(request, secret_service) -> tuple[str, dict[str, str], int]:
+def bus_store(request) -> tuple[str, dict[str, str], int]:
     """(helper program, environment, readers) of a store on secret_service's private session bus.
 
     The keyring helper costs 0.3 s of CPU a call (keyring, secretstorage): fewer readers, so that
     on a small CI machine they do not starve the writers.
     """
-    if request.param == "secretservice":
-        return world.ours("docker-credential-secretservice"), secret_service.env, READERS
-    backend = {"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
-    return world.ours("docker-credential-keyring"), {**secret_service.env, **backend}, 4
+    store = world.store_world(request.param, request)
+    return store.program, store.env, {"secretservice": READERS, "keyring": 4}[store.name]
 
 
 @USERNAMES

@@ -911,3 +911,83 @@ def use_environment(monkeypatch, env: dict[str, str]) -> None:
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+
+
+class StoreWorld:
+    """One store's real world, as store_world builds it for a test.
+
+    env is what the store's helper is given (and os.environ for an in-process store, through
+    use_environment); root is the test's folder, of which only writable (the store's own files,
+    its runtime sockets and credctl's cache) may change; registry is, for a store that issues
+    tokens, a registry this world issues them for (None for a login store).
+    """
+
+    def __init__(self, name: str, env: dict[str, str], root: Path, writable: list[Path], registry: str | None = None):
+        from credctl.stores import program_name
+
+        self.name, self.env, self.root, self.registry = name, env, root, registry
+        self.writable = [str(path) for path in writable]
+        self.program = ours(program_name(name))
+
+    def outside(self) -> dict[str, tuple]:
+        """Everything under root outside the writable folders: mode, and size and mtime of files."""
+        found = {}
+        for top, folders, files in os.walk(self.root):
+            folders[:] = [name for name in folders if os.path.join(top, name) not in self.writable]
+            for name in folders + files:
+                path = os.path.join(top, name)
+                if any(allowed.startswith(path + os.sep) for allowed in self.writable):
+                    continue  # a folder on the way to the store or cache (made with it)
+                status = os.lstat(path)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    found[path] = (status.st_mode,)  # its entries are checked one by one
+                else:
+                    found[path] = (status.st_mode, status.st_size, status.st_mtime_ns)
+        return found
+
+
+def _pass_world(request, root: Path) -> StoreWorld:
+    """pass with the session's gpg key (the pass_env fixture), and a throwaway HOME."""
+    env = dict(request.getfixturevalue("pass_env"))
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"))
+    writable = [Path(env["PASSWORD_STORE_DIR"]), Path(env["XDG_CACHE_HOME"]) / "credctl"]
+    return StoreWorld("pass", env, root, writable)
+
+
+def _bus_world(name: str, request, **extra: str) -> StoreWorld:
+    """A store on the secret_service fixture's gnome-keyring, on its private bus."""
+    service = request.getfixturevalue("secret_service")
+    env = {**service.env, **extra}
+    # gnome-keyring's own files (the store) and runtime sockets, and credctl's cache.
+    writable = [service.home / ".local/share/keyrings", Path(env["XDG_RUNTIME_DIR"]), service.home / ".cache/credctl"]
+    return StoreWorld(name, env, request.getfixturevalue("tmp_path"), writable)
+
+
+def _acr_world(request, root: Path) -> StoreWorld:
+    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE."""
+    env = with_key(acr_env(root, request.getfixturevalue("aliyun"), CREDCTL_ACR_TIMEOUT="5"))
+    return StoreWorld("acr", env, root, [root / "cache" / "credctl"], registry=EE)
+
+
+# One world per store of credctl.stores.STORES (tests/test_store_specs.py checks that each has one).
+STORE_WORLDS = {
+    "pass": _pass_world,
+    "secretservice": lambda request, root: _bus_world("secretservice", request),
+    "keyring": lambda request, root: _bus_world("keyring", request, PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND),
+    "acr": _acr_world,
+}
+
+
+def store_world(name: str, request) -> StoreWorld:
+    """The real world of the store name, built from the fixtures of request (pytest's) in the
+    test's tmp_path. Raises UnknownStore for a store credctl does not have, and LookupError for
+    one that has no world here yet."""
+    from credctl.stores import spec_of
+
+    spec_of(name)
+    build = STORE_WORLDS.get(name)
+    if build is None:
+        raise LookupError(f"tests/world.py has no world for the store {name!r}: add one to STORE_WORLDS")
+    return build(request, request.getfixturevalue("tmp_path"))

@@ -147,6 +147,12 @@ def run_helper(program: str, action: str, stdin: bytes | str = b"", env: dict[st
     return run([program, action], stdin, env)
 
 
+def outcome(program: str, action: str, stdin: bytes | str = b"", env: dict[str, str] | None = None):
+    """(exit status, stdout, stderr) of a docker-credential-* program run as Docker does."""
+    result = run_helper(program, action, stdin, env)
+    return result.returncode, result.stdout, result.stderr
+
+
 GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
 KEYRING_PASSWORD = b"credctl-test-keyring"
 _BUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")

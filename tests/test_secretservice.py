@@ -12,7 +12,6 @@ import secretstorage
 import world
 from world import NOT_FOUND, need, outcome
 
-from credctl import __version__
 from credctl.protocol import encode_credentials, encode_listing
 
 HEADLESS_HINT = "on a headless machine use the pass store (`credctl pass init`), or run under dbus-run-session"
@@ -79,19 +78,6 @@ def test_store_get_list_erase_round_trip(ours_secretservice, env, url, user, sec
     assert outcome(ours_secretservice, "erase", url, env) == (0, b"", b"")
     assert outcome(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
     assert outcome(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
-
-
-def test_get_of_a_missing_server(ours_secretservice, env):
-    assert outcome(ours_secretservice, "get", "missing.example", env) == (1, NOT_FOUND, b"")
-
-
-def test_list_of_an_empty_keyring(ours_secretservice, env):
-    assert outcome(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
-
-
-def test_version(ours_secretservice, env):
-    expected = f"docker-credential-secretservice (credctl) {__version__}\n".encode()
-    assert outcome(ours_secretservice, "version", b"", env) == (0, expected, b"")
 
 
 def test_erase_of_a_missing_server_succeeds_like_go(ours_secretservice, go_secretservice, env):

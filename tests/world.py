@@ -1,6 +1,10 @@
-"""The real test world, shared by tests/ and bench/: throwaway gpg homes and pass stores.
+"""The real test world, shared by tests/ and bench/: every builder and constant the tests share.
 
-Everything here is real (gpg, pass, Debian's Go helpers); nothing is mocked.
+Everything here is real (gpg and pass, gnome-keyring on a private D-Bus, docker-registry,
+Debian's Go helpers and docker CLIs); the one fake is Alibaba Cloud's API (fake_aliyun.py).
+Test modules import from here, never from one another; conftest.py makes fixtures of it, and
+store_world builds each store's world from those. pytest, the CLI and the terminal are imported
+inside the functions that need them: bench/ imports this module too.
 """
 
 import base64
@@ -499,7 +503,7 @@ ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
 ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)
 
 
-# -- a person's shell running credctl, and Docker config files --------------------------------------
+# -- environments: a person's shell running credctl, a Docker user; Docker config files ------------
 
 CREDCTL = ours("credctl")
 LOCK = ".config.json.credctl-lock"
@@ -535,6 +539,42 @@ def cli_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) ->
     )
     env.update(extra)
     return env
+
+
+def docker_env(
+    base: dict[str, str], tmp_path: Path, config: object | None = None, first: list[str] = (), ours: bool = True
+) -> dict[str, str]:
+    """A Docker user's environment: base (e.g. pass_env, or a SecretService's env) with a throwaway
+    DOCKER_CONFIG whose config.json is config (tab-indented as docker writes it; none when None;
+    a str is written as it is), HOME and XDG folders under tmp_path, plain output, and PATH =
+    first, then our console scripts (unless not ours), then /usr/bin:/bin. Nothing of the
+    developer's REGISTRY_AUTH_FILE or DOCKER_AUTH_CONFIG."""
+    docker, home, runtime = tmp_path / "docker", tmp_path / "home", tmp_path / "run"
+    docker.mkdir(exist_ok=True)
+    home.mkdir(exist_ok=True)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    if config is not None:
+        text = config if isinstance(config, str) else json.dumps(config, indent="\t")
+        (docker / "config.json").write_text(text)
+    env = {
+        **base,
+        "DOCKER_CONFIG": str(docker),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "PATH": os.pathsep.join([*first, *([str(BIN)] if ours else []), "/usr/bin", "/bin"]),
+    }
+    env.pop("REGISTRY_AUTH_FILE", None)
+    env.pop("DOCKER_AUTH_CONFIG", None)
+    return env
+
+
+def on_path(env: dict[str, str], *folders: Path | str) -> dict[str, str]:
+    """env with folders first on its PATH, as a shell whose user added them."""
+    return {**env, "PATH": os.pathsep.join([*map(str, folders), env["PATH"]])}
 
 
 def layout(text: str, indent: str = "\t", newline: bool = False) -> bytes:

@@ -91,6 +91,13 @@ def registry(tmp_path_factory):
 
 
 @pytest.fixture
+def pass_node(pass_env, tmp_path: Path) -> dict[str, str]:
+    """A node's kubelet-plugin environment (world.acr_env) with pass_env's gpg home and store, for
+    registries its Docker config maps to pass."""
+    return world.acr_env(tmp_path, **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
+
+
+@pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """An empty Docker config directory (for --config / DOCKER_CONFIG)."""
     directory = tmp_path / "docker"

@@ -182,11 +182,6 @@ def test_the_kubelet_rules_model(pattern, image, expected):
 # --- logins from credctl's stores -----------------------------------------------------------------
 
 
-@pytest.fixture
-def pass_node(pass_env, tmp_path) -> dict[str, str]:
-    return acr_env(tmp_path, **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
-
-
 def test_a_registry_mapped_to_pass_is_served_from_it(pass_node):
     store_in_pass(pass_node, "127.0.0.1:5000")
     write_docker_config(pass_node, {"credHelpers": {"127.0.0.1:5000": "pass"}})

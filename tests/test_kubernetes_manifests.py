@@ -248,11 +248,6 @@ def kubectl_secret(server: str, username: str, password: str) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.fixture
-def pass_node(pass_env, tmp_path) -> dict[str, str]:
-    return acr_env(tmp_path, NO_COLOR="1", **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
-
-
 def test_a_pull_secret_holds_what_kubectl_would(pass_node):
     store_in_pass(pass_node, "registry.example.com:5000")
     write_docker_config(pass_node, {"credHelpers": {"registry.example.com:5000": "pass"}})

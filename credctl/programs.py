@@ -18,7 +18,7 @@ from credctl.acr.login import profile_of, recorded_profiles
 from credctl.stores import PREFIX, STORES
 
 # The helpers credctl installs as console scripts, beside its own interpreter.
-CONSOLE_SCRIPTS = frozenset(suffix for _module, _class, suffix in STORES.values())
+CONSOLE_SCRIPTS = frozenset(spec.suffix for spec in STORES.values())
 # Where install.sh (and pipx) link credctl's programs, so that a login shell finds them.
 LINK_DIRS = ("~/.local/bin", "/usr/local/bin")
 WHICH_PATH = "this process's PATH, which a Docker started from here inherits"

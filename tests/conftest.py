@@ -1,27 +1,17 @@
-"""Fixtures for the real test world (see world.py).
+"""Fixtures for the real test world: only fixtures; what they build, and every helper and
+constant tests share, lives in world.py.
 
-A test whose real part is missing skips with the reason; under CREDCTL_REQUIRE_REAL=1 (CI)
-that skip is a failure instead, so CI can never go green without the real world.
+A test whose real part is missing skips with the reason (world.need); under
+CREDCTL_REQUIRE_REAL=1 (CI) that skip is a failure instead, so CI can never go green without
+the real world.
 """
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 import world
-
-REQUIRE_REAL = os.environ.get("CREDCTL_REQUIRE_REAL") == "1"
-
-
-def need(*programs: str) -> None:
-    """Skip (or, in CI, fail) unless these programs are installed."""
-    absent = world.missing(*programs)
-    if absent:
-        reason = f"not installed here: {', '.join(absent)}"
-        if REQUIRE_REAL:
-            pytest.fail(f"CREDCTL_REQUIRE_REAL=1 but {reason}")
-        pytest.skip(reason)
+from world import need
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +37,7 @@ def pass_env(gnupg_home, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def ours() -> str:
-    return _our_program("docker-credential-pass")
+    return world.installed("docker-credential-pass")
 
 
 @pytest.fixture
@@ -81,21 +71,14 @@ def go_secretservice() -> str:
     return world.GO_SECRETSERVICE
 
 
-def _our_program(name: str) -> str:
-    program = world.ours(name)
-    if not os.access(program, os.X_OK):
-        pytest.fail(f"{program} is missing: install credctl into this interpreter's environment first")
-    return program
-
-
 @pytest.fixture
 def ours_secretservice() -> str:
-    return _our_program("docker-credential-secretservice")
+    return world.installed("docker-credential-secretservice")
 
 
 @pytest.fixture
 def ours_keyring() -> str:
-    return _our_program("docker-credential-keyring")
+    return world.installed("docker-credential-keyring")
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +88,13 @@ def registry(tmp_path_factory):
     server = world.Registry(tmp_path_factory.mktemp("registry"))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def pass_node(pass_env, tmp_path: Path) -> dict[str, str]:
+    """A node's kubelet-plugin environment (world.acr_env) with pass_env's gpg home and store, for
+    registries its Docker config maps to pass."""
+    return world.acr_env(tmp_path, **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
 
 
 @pytest.fixture
@@ -131,22 +121,15 @@ def docker_cli(request) -> str:
     return program
 
 
-# -- Alibaba Cloud: the loopback fake OpenAPI (fake_aliyun.py), the one fake in the test world --
-
-ALIYUN_KEY_ID = "LTAI5tCredctlTestKey1"
-ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
-ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)
-
-
 @pytest.fixture
 def aliyun():
-    """A FakeAliyun on 127.0.0.1, fresh per test, that accepts one access key (ALIYUN_KEY_ID and
-    ALIYUN_KEY_SECRET) and has one Enterprise Edition instance (ALIYUN_INSTANCE). A bug in the
+    """A FakeAliyun on 127.0.0.1, fresh per test, that accepts one access key (world.ALIYUN_KEY_ID
+    and world.ALIYUN_KEY_SECRET) and has one Enterprise Edition instance (world.ALIYUN_INSTANCE). A bug in the
     fake itself (it answers 500 InternalError) fails the test."""
     from fake_aliyun import FakeAliyun
 
     with FakeAliyun() as fake:
-        fake.add_access_key(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET)
-        fake.add_instance(*ALIYUN_INSTANCE)
+        fake.add_access_key(world.ALIYUN_KEY_ID, world.ALIYUN_KEY_SECRET)
+        fake.add_instance(*world.ALIYUN_INSTANCE)
         yield fake
         assert fake.errors == [], "the fake Alibaba Cloud API failed:\n" + "\n".join(fake.errors)

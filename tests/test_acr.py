@@ -7,127 +7,60 @@ Cold calls import the SDK (about half a second each), so each test makes as few 
 """
 
 import json
-import os
 import socket
 import stat
-import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+from world import (
+    ALIYUN_INSTANCE,
+    ALIYUN_KEY_ID,
+    ALIYUN_KEY_SECRET,
+    EE,
+    ENTERPRISE_HOSTS,
+    HELPER,
+    INSTANCE_ID,
+    INSTANCE_NAME,
+    KEY2_ID,
+    KEY2_SECRET,
+    NOT_FOUND,
+    PERSONAL,
+    PERSONAL_HOSTS,
+    REGION,
+    SDK_MODULES,
+    TEMP_USER,
+    acr_env,
+    answer,
+    cache_files,
+    cache_folder,
+    clean,
+    importtime_modules,
+    run,
+    with_key,
+    write_cli_config,
+    write_credentials,
+)
 
 from credctl.acr.domains import AcrRegistry, parse_domain, resolve
 from credctl.acr.login import find_registry
 from credctl.errors import CredentialsNotFound
 from credctl.names import bare_host
 
-HELPER = world.ours("docker-credential-acr-helper")
 CREDCTL = world.ours("credctl")
-TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
 
-INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
-EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
-PERSONAL = f"registry.{REGION}.aliyuncs.com"
-TEMP_USER = "cr_temp_user"
-KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2", "credctl-test-secret-2-do-not-leak"
-SECRETS = [ALIYUN_KEY_SECRET, KEY2_SECRET]
-NOT_FOUND = b"credentials not found in native keychain\n"
 NO_CREDENTIALS = (
     "no Alibaba Cloud credentials for {}: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
     "write ~/.alibabacloud/credentials, or make a profile (`credctl acr add-profile`)\n"
 )
-# What the environment of a developer or CI job must not lend the helper.
-_DROPPED_PREFIXES = ("ALIBABA_CLOUD_", "ALIBABACLOUD_", "ALICLOUD_", "DOCKER_CREDENTIAL_ACR_HELPER_", "CREDCTL_")
-_DROPPED = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "DEBUG")
-_DROPPED += ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE")
-SDK_MODULES = ("alibabacloud", "Tea", "darabonba", "aiohttp", "requests", "apscheduler")
 
 
 # --- the world ---------------------------------------------------------------------------------
 
 
-def acr_env(tmp_path: Path, fake=None, **extra: str) -> dict[str, str]:
-    """The environment Docker would give the helper: a throwaway HOME, cache and config, the
-    fake as the API endpoint (without one, a closed loopback port), the ECS metadata service
-    (100.100.100.200) never asked, no proxy, and nothing Alibaba Cloud from the parent. extra
-    overrides; a None value removes."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in _DROPPED and not name.startswith(_DROPPED_PREFIXES)
-    }
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env.update(
-        HOME=str(home),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        DOCKER_CONFIG=str(tmp_path / "docker"),
-        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
-        CREDCTL_ACR_ENDPOINT=fake.url if fake else "http://127.0.0.1:9",
-        PATH=f"{world.BIN}:/usr/bin:/bin",
-        NO_COLOR="1",
-        COLUMNS="200",
-    )
-    for name, value in extra.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
-
-
-def with_key(env: dict[str, str], key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> dict[str, str]:
-    return {**env, "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
-
-
-def write_credentials(path: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
-    """An INI credentials file in the seed README's own layout (comments after the values), 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(
-        "[default] # Default client\n"
-        "type = access_key # The authentication method is access_key\n"
-        f"access_key_id = {key_id} # Key\n"
-        f"access_key_secret = {secret} # Secret\n"
-    )
-    return path
-
-
-def write_cli_config(home: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
-    """The Alibaba Cloud CLI's ~/.aliyun/config.json with one access-key profile, 0600."""
-    path = home / ".aliyun" / "config.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    profile = {"name": "default", "mode": "AK", "access_key_id": key_id, "access_key_secret": secret}
-    path.write_text(json.dumps({"current": "default", "profiles": [{**profile, "region_id": REGION}]}))
-    return path
-
-
-def run(args: list[str], stdin: bytes | str, env: dict[str, str], cwd: Path | None = None):
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run(args, input=data, capture_output=True, env=env, cwd=cwd, timeout=TIMEOUT)
-
-
 def helper(action: str, stdin: bytes | str, env: dict[str, str], program: str = HELPER):
     return run([program, action], stdin, env)
-
-
-def clean(result, *secrets: str) -> None:
-    """Nothing on stderr, no traceback and no secret anywhere."""
-    both = result.stdout + result.stderr
-    assert b"Traceback" not in both, both
-    for secret in (*SECRETS, *secrets):
-        assert secret.encode() not in both, f"{secret!r} was shown"
-    assert result.stderr == b"", result.stderr
-
-
-def answer(server: str, token: str, username: str = TEMP_USER) -> bytes:
-    """The helper's `get` output, byte for byte (these values need no JSON escaping)."""
-    return f'{{"ServerURL":"{server}","Username":"{username}","Secret":"{token}"}}\n'.encode()
 
 
 def get_token(env: dict[str, str], server: str, fake, *secrets: str, token: str = "") -> str:
@@ -148,15 +81,6 @@ def fails(env: dict[str, str], server: str, *secrets: str) -> bytes:
     return result.stdout
 
 
-def cache_folder(tmp_path: Path) -> Path:
-    return tmp_path / "cache" / "credctl" / "acr"
-
-
-def cache_files(tmp_path: Path) -> list[Path]:
-    folder = cache_folder(tmp_path)
-    return sorted(folder.glob("*.token")) if folder.is_dir() else []
-
-
 def all_signed_by(fake, key_id: str) -> None:
     """Every request reached the fake signed (ACS3-HMAC-SHA256, verified there) by key_id."""
     assert fake.requests
@@ -165,26 +89,6 @@ def all_signed_by(fake, key_id: str) -> None:
 
 # --- the domain table (standard library, in process) ----------------------------------------------
 
-PERSONAL_HOSTS = [
-    ("registry.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
-    ("registry-vpc.cn-beijing.aliyuncs.com", "cn-beijing"),
-    ("registry-internal.cn-beijing.aliyuncs.com", "cn-beijing"),
-    ("registry-intl.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
-    ("registry-intl-vpc.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
-    ("registry-vpc-internal.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
-    ("registry-intl-vpc-internal.eu-central-1.aliyuncs.com", "eu-central-1"),
-    ("registry.distributed.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
-    ("registry-vpc.distributed.cn-shanghai.aliyuncs.com", "cn-shanghai"),
-]
-ENTERPRISE_HOSTS = [
-    ("foobar-registry.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
-    ("foobar-registry-vpc.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
-    ("foo-bar-registry.cn-hangzhou.cr.aliyuncs.com", "foo-bar", "cn-hangzhou"),
-    ("my-team-2-registry-intl.ap-southeast-1.cr.aliyuncs.com", "my-team-2", "ap-southeast-1"),
-    ("foo-registry-intl-vpc.ap-southeast-1.cr.aliyuncs.com", "foo", "ap-southeast-1"),
-    ("foo-registry.cn-hangzhou.aliyuncs.com", "foo", "cn-hangzhou"),  # no `.cr`: the Go helper's own test domain
-    ("registry-registry.cn-hangzhou.cr.aliyuncs.com", "registry", "cn-hangzhou"),
-]
 NOT_ACR = [
     "registry.cn-hangzhou.aliyuncs.com.evil.com",
     "evilregistry.cn-hangzhou.aliyuncs.com",
@@ -429,17 +333,6 @@ def test_the_real_api_endpoint_is_cr_region_aliyuncs_com(aliyun, tmp_path):
 # --- the token cache ---------------------------------------------------------------------------------
 
 
-def imported_modules(importtime_stderr: bytes) -> list[str]:
-    """Module names from `python -X importtime` output."""
-    names = []
-    for line in importtime_stderr.decode().splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            if name != "package":
-                names.append(name)
-    return names
-
-
 def test_a_warm_get_is_served_from_a_private_cache_without_the_sdk(aliyun, tmp_path):
     credentials = write_credentials(tmp_path / "acct.ini")
     env = acr_env(tmp_path, aliyun, ALIBABA_CLOUD_CREDENTIALS_FILE=str(credentials))
@@ -450,7 +343,7 @@ def test_a_warm_get_is_served_from_a_private_cache_without_the_sdk(aliyun, tmp_p
     get_token(env, EE, aliyun, token=token)
     warm = run([sys.executable, "-X", "importtime", HELPER, "get"], EE, env)
     assert (warm.returncode, warm.stdout) == (0, answer(EE, token))
-    modules = imported_modules(warm.stderr)
+    modules = importtime_modules(warm.stderr)
     assert "credctl.stores.acr" in modules, "no import timings: is this the helper?"
     assert [name for name in modules if name.split(".")[0] in SDK_MODULES or name == "credctl.acr.tokens"] == []
     assert aliyun.requests == before

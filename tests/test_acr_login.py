@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, EE, INSTANCE_ID, INSTANCE_NAME, PERSONAL, REGION, TEMP_USER
 
 import credctl
 from credctl.acr import cache, get_credentials, login, profiles
@@ -26,12 +26,8 @@ from credctl.gojson import dumps
 from credctl.stores import PREFIX, program_name
 from credctl.stores.acr import AcrStore
 
-INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
-EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
 EE_VPC = f"{INSTANCE_NAME}-registry-vpc.{REGION}.cr.aliyuncs.com"
-PERSONAL = f"registry.{REGION}.aliyuncs.com"
 CUSTOM = "images.example.com"
-TEMP_USER = "cr_temp_user"
 KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2ForLogin", "credctl-test-secret-2-login-do-not-leak"
 NOT_A_NAME = "{!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)"
 NO_CREDENTIALS = (

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
-from test_acr import (
+from world import (
+    ALIYUN_KEY_ID,
+    ALIYUN_KEY_SECRET,
     EE,
     HELPER,
     INSTANCE_ID,
@@ -25,6 +26,7 @@ from test_acr import (
     answer,
     cache_files,
     clean,
+    on_path,
     run,
     with_key,
     write_cli_config,
@@ -36,13 +38,6 @@ WRAPPER = "docker-credential-acr-helper-{}"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def cli_env(tmp_path: Path, fake, bin_dir: Path) -> dict[str, str]:
-    """A person's shell: the profile's bin folder first on PATH, as add-profile asks."""
-    env = acr_env(tmp_path, fake)
-    env["PATH"] = f"{bin_dir}:{env['PATH']}"
-    return env
 
 
 def credctl(env: dict[str, str], *args: str, cwd: Path | None = None):
@@ -85,7 +80,7 @@ def test_a_profile_serves_its_own_account_as_docker_runs_it(aliyun, tmp_path):
     aliyun.add_access_key(KEY2_ID, KEY2_SECRET)
     credentials = write_credentials(tmp_path / "accounts" / "team1.ini")
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
 
     result = add_profile(env, "team1", credentials, bin_dir, f"https://{EE}/v2/")
     wrapper = bin_dir / WRAPPER.format("team1")
@@ -133,7 +128,7 @@ def test_two_profiles_list_remove(aliyun, tmp_path):
     first = write_credentials(tmp_path / "team1.ini")
     second = write_credentials(tmp_path / "team2.ini", KEY2_ID, KEY2_SECRET)
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     assert add_profile(env, "team1", first, bin_dir, EE).returncode == 0
     assert (
         add_profile(env, "team-2", second, bin_dir, PERSONAL, "registry-vpc.cn-hangzhou.aliyuncs.com").returncode == 0
@@ -198,7 +193,7 @@ def test_two_profiles_list_remove(aliyun, tmp_path):
 def test_hostile_names_are_refused_and_nothing_is_written(aliyun, tmp_path, name):
     credentials = write_credentials(tmp_path / "team.ini")
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     result = add_profile(env, name, credentials, bin_dir, EE, extra=["--region", REGION])
     assert result.returncode != 0
     assert result.stdout == b""
@@ -213,7 +208,7 @@ def test_paths_are_quoted_so_nothing_in_them_runs(aliyun, tmp_path):
     odd = tmp_path / 'it\'s a "odd" $(touch pwned) `touch pwned2` place'
     credentials = write_credentials(odd / "creds $(touch pwned3).ini")
     bin_dir = odd / "bin 'dir' $HOME;touch pwned4"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     result = add_profile(env, "team1", credentials, bin_dir, EE, PERSONAL)
     assert (result.returncode, result.stderr) == (0, b""), result.stderr
     wrapper = bin_dir / WRAPPER.format("team1")
@@ -235,7 +230,7 @@ def test_a_file_credctl_did_not_make_is_never_overwritten(aliyun, tmp_path):
     theirs = bin_dir / WRAPPER.format("team1")
     theirs.write_text("#!/bin/sh\necho someone else's helper\n")
     theirs.chmod(0o700)
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     extra = ["--registry", "my.example.com", "--region", REGION, "--instance-id", INSTANCE_ID]
     result = add_profile(env, "team1", credentials, bin_dir, EE, extra=extra)
     assert result.returncode == 1
@@ -250,7 +245,7 @@ def test_a_file_credctl_did_not_make_is_never_overwritten(aliyun, tmp_path):
 
 def test_the_credentials_file_must_exist_and_should_be_private(aliyun, tmp_path):
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     missing = add_profile(env, "team1", tmp_path / "nowhere.ini", bin_dir, EE)
     assert missing.returncode == 1
     assert "is not a file" in one_error_line(missing)
@@ -269,7 +264,7 @@ def test_the_credentials_file_must_exist_and_should_be_private(aliyun, tmp_path)
 def test_a_custom_domain_with_its_instance_id(aliyun, tmp_path):
     credentials = write_credentials(tmp_path / "team.ini")
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
     extra = ["--region", REGION, "--instance-id", INSTANCE_ID]
     result = add_profile(env, "team1", credentials, bin_dir, "https://My.Example.com/v2/", extra=extra)
     assert (result.returncode, result.stderr) == (0, b"")
@@ -290,7 +285,7 @@ def test_a_custom_domain_is_found_with_list_instance_endpoint(aliyun, tmp_path):
     )
     credentials = write_credentials(tmp_path / "team.ini")
     bin_dir = tmp_path / "bin"
-    env = cli_env(tmp_path, aliyun, bin_dir)
+    env = on_path(acr_env(tmp_path, aliyun), bin_dir)
 
     result = add_profile(env, "team1", credentials, bin_dir, "reg.example.org", extra=["--region", REGION])
     assert (result.returncode, result.stderr) == (0, b""), result.stderr

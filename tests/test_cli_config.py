@@ -5,13 +5,12 @@ the real docker-credential-pass (ours) into a real pass store with a real gpg ke
 """
 
 import json
-import os
 import stat
 from pathlib import Path
 
 import pytest
 import world
-from test_dockerconfig import HUB, b64, cli_env, credctl, layout, one_error_line, write
+from world import HUB, assert_no_secret, b64, cli_env, credctl, layout, one_error_line, unchanged, write
 
 PASS = world.ours("docker-credential-pass")
 NOSUCH = "docker-credential-nosuch not found on PATH"
@@ -46,19 +45,6 @@ def pass_list(env: dict[str, str]) -> dict[str, str]:
 def creds(server_url: str, username: str, secret: str) -> dict[str, str]:
     """A helper's `get` answer."""
     return {"ServerURL": server_url, "Username": username, "Secret": secret}
-
-
-def assert_no_secret(secrets: list[str], *texts: str) -> None:
-    for text in texts:
-        for secret in secrets:
-            assert secret not in text, f"{secret!r} was shown"
-
-
-def unchanged(path: Path, before: os.stat_result, content: bytes) -> None:
-    """path still holds content and was not even rewritten."""
-    after = path.stat()
-    assert path.read_bytes() == content
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
 from terminal import Terminal, screen
-from test_dockerconfig import HUB, cli_env, credctl
-from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
+from world import CLI_MD, HUB, MAN_PAGE, cli_env, command_paths, credctl, need
 
 from credctl.cli.map_cmd import registry_problem
 

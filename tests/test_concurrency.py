@@ -14,16 +14,27 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
-from test_acr import EE, TEMP_USER, acr_env, answer, cache_folder, with_key
-from test_dockerconfig import CREDCTL, LOCK, b64, cli_env
-from world import run_helper
+from world import (
+    ALIYUN_KEY_ID,
+    ALIYUN_KEY_SECRET,
+    CREDCTL,
+    EE,
+    LOCK,
+    NOT_FOUND,
+    TEMP_USER,
+    acr_env,
+    answer,
+    b64,
+    cache_folder,
+    cli_env,
+    run_helper,
+    with_key,
+)
 
 from credctl.acr import cache
 from credctl.protocol import encode_credentials
 
 TIMEOUT = 120  # seconds; a guard against hangs, not an expectation
-NOT_FOUND = b"credentials not found in native keychain\n"
 WRITERS = 8
 READERS = 8
 
@@ -230,16 +241,14 @@ USERNAMES = pytest.mark.parametrize(
 
 
 @pytest.fixture(params=["secretservice", "keyring"])
-def bus_store(request, secret_service) -> tuple[str, dict[str, str], int]:
+def bus_store(request) -> tuple[str, dict[str, str], int]:
     """(helper program, environment, readers) of a store on secret_service's private session bus.
 
     The keyring helper costs 0.3 s of CPU a call (keyring, secretstorage): fewer readers, so that
     on a small CI machine they do not starve the writers.
     """
-    if request.param == "secretservice":
-        return world.ours("docker-credential-secretservice"), secret_service.env, READERS
-    backend = {"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
-    return world.ours("docker-credential-keyring"), {**secret_service.env, **backend}, 4
+    store = world.store_world(request.param, request)
+    return store.program, store.env, {"secretservice": READERS, "keyring": 4}[store.name]
 
 
 @USERNAMES

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 import world
-from test_acr import EE, acr_env, cache_folder, with_key, write_credentials
-from test_dockerconfig import CREDCTL, LOCK, b64, cli_env
-from world import run_helper
+from world import CREDCTL, EE, LOCK, acr_env, b64, cache_folder, cli_env, run_helper, with_key, write_credentials
 
 from credctl.acr import cache
 from credctl.protocol import encode_credentials

@@ -5,17 +5,14 @@ module itself where a rule is clearer there (keys, plaintext decoding, locations
 assertion on a file is on its exact bytes.
 """
 
-import base64
 import json
 import os
 import stat
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
-import world
-from world import credctl
+from world import CREDCTL, HUB, LOCK, b64, cli_env, credctl, layout, one_error_line, write
 
 from credctl.dockerconfig import (
     ConfigFile,
@@ -27,64 +24,10 @@ from credctl.dockerconfig import (
 from credctl.errors import ConfigError
 from credctl.names import helper_key
 
-CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-LOCK = ".config.json.credctl-lock"
-HUB = "https://index.docker.io/v1/"
-
-# Variables from the developer's session that would point credctl (or a helper) elsewhere.
-_DROPPED = ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
 
 
 # --- shared with test_cli_config.py ------------------------------------------------------------
-
-
-def cli_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
-    """What a person's shell would give credctl: throwaway HOME and XDG dirs, plain output.
-
-    base is e.g. pass_env (whose GNUPGHOME and PASSWORD_STORE_DIR are kept); without it, the
-    session's gpg and pass settings are left out too. extra overrides anything.
-    """
-    source = os.environ if base is None else base
-    env = {
-        name: value
-        for name, value in source.items()
-        if name not in _DROPPED and not (base is None and (name == "GNUPGHOME" or name.startswith("PASSWORD_STORE_")))
-    }
-    home, runtime = tmp_path / "home", tmp_path / "run"
-    home.mkdir(exist_ok=True)
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
-        XDG_RUNTIME_DIR=str(runtime),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        NO_COLOR="1",
-        COLUMNS="200",
-        PATH=f"{world.BIN}:/usr/bin:/bin",
-    )
-    env.update(extra)
-    return env
-
-
-def layout(text: str, indent: str = "\t", newline: bool = False) -> bytes:
-    """JSON text written below with 4 spaces per level, re-indented with indent (as MarshalIndent)."""
-    lines = []
-    for line in textwrap.dedent(text).strip("\n").split("\n"):
-        stripped = line.lstrip(" ")
-        lines.append(indent * ((len(line) - len(stripped)) // 4) + stripped)
-    return ("\n".join(lines) + ("\n" if newline else "")).encode()
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    """stderr when it is exactly one `error: …` line."""
-    assert result.stderr.startswith("error: "), result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
 
 
 # --- local fixtures ----------------------------------------------------------------------------
@@ -93,11 +36,6 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return cli_env(tmp_path)
-
-
-def write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    path.write_bytes(data)
-    path.chmod(mode)
 
 
 # --- keep everything credctl does not change ---------------------------------------------------

@@ -47,24 +47,7 @@ def reference(registry, manifest: str = "oci") -> str:
 @pytest.fixture
 def env(pass_env, tmp_path: Path) -> dict[str, str]:
     """A user with {"credsStore": "pass"}: HOME, XDG dirs and DOCKER_CONFIG in tmp_path, our bin first on PATH."""
-    home = tmp_path / "home"
-    runtime = tmp_path / "run"
-    docker = tmp_path / "docker"
-    for directory in (home, runtime, docker):
-        directory.mkdir(mode=0o700)
-    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}, indent="\t"))
-    result = {
-        **pass_env,
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "DOCKER_CONFIG": str(docker),
-        "PATH": f"{world.BIN}:/usr/bin:/bin",
-        "NO_COLOR": "1",
-    }
-    result.pop("REGISTRY_AUTH_FILE", None)
-    result.pop("DOCKER_AUTH_CONFIG", None)
+    result = world.docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     # What docker runs for credsStore "pass" is the first docker-credential-pass on this PATH
     # (Go's exec.LookPath, the same rule as shutil.which): ours, not Debian's Go helper.
     assert shutil.which("docker-credential-pass", path=result["PATH"]) == world.ours()
@@ -298,7 +281,7 @@ def test_a_pull_secret_really_pulls(registry, image, env, tmp_path):
 def test_an_acr_token_from_the_kubelet_plugin_really_pulls(aliyun, registry, image, env, tmp_path):
     """A registry known to credctl as a custom ACR domain, whose token the fake API issues as the
     real registry's password: the plugin's answer opens it."""
-    from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
+    from world import ALIYUN_INSTANCE, ALIYUN_KEY_ID, ALIYUN_KEY_SECRET
 
     aliyun.fixed_token, aliyun.username = registry.password, registry.user
     settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"

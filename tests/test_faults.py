@@ -24,10 +24,21 @@ from pathlib import Path
 import pytest
 import secretstorage
 import world
-from conftest import need
-from test_acr import EE, PERSONAL, acr_env, answer, cache_files, clean, with_key, write_credentials
-from test_dockerconfig import cli_env
-from world import run_helper
+from world import (
+    EE,
+    NOT_FOUND,
+    PERSONAL,
+    acr_env,
+    answer,
+    cache_files,
+    clean,
+    cli_env,
+    expire,
+    need,
+    run_helper,
+    with_key,
+    write_credentials,
+)
 
 from credctl.protocol import encode_credentials
 
@@ -37,7 +48,6 @@ KEYRING = world.ours("docker-credential-keyring")
 ACR = world.ours("docker-credential-acr-helper")
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-NOT_FOUND = b"credentials not found in native keychain\n"
 INIT_HINT = "run `credctl pass init`"
 URL = "registry.example.com:5000"
 
@@ -184,27 +194,6 @@ def own_key(tmp_path: Path):
     finally:
         world.stop_agent(home)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def expire(env: dict[str, str], fpr: str) -> None:
-    """Make the key (and its subkeys) expire a second from now, and wait for it."""
-    for which in ([], ["*"]):
-        subprocess.run(
-            ["gpg", "--batch", "--quick-set-expire", fpr, "seconds=1", *which],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=TIMEOUT,
-        )
-    deadline = time.monotonic() + 10  # expiry is counted in whole seconds
-    while True:
-        listing = subprocess.run(
-            ["gpg", "--with-colons", "--list-keys", fpr], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        if "\npub:e:" in listing:
-            return
-        assert time.monotonic() < deadline, listing
-        time.sleep(0.25)
 
 
 def revoke(env: dict[str, str], fpr: str) -> None:

@@ -14,32 +14,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import typer.main
 import world
-from conftest import need
+from world import CLI_MD, MAN_PAGE, ROOT, command_paths, need
 
-from credctl.cli import app
 from credctl.stores import LOGIN_STORES, STORES, program_name
 
-ROOT = Path(__file__).resolve().parent.parent
 GEN_DOCS = ROOT / "scripts" / "gen_docs.py"
 BASH_FILE = ROOT / "completions" / "credctl.bash"
-CLI_MD = ROOT / "docs" / "cli.md"
-MAN_PAGE = ROOT / "man" / "credctl.1"
-
-
-def command_paths() -> list[str]:
-    """Every command and subcommand of the app, as typed: "credctl acr add-profile"."""
-    paths = []
-
-    def walk(command, words: list[str]) -> None:
-        paths.append(" ".join(words))
-        for name, sub in getattr(command, "commands", {}).items():
-            if not sub.hidden:
-                walk(sub, [*words, name])
-
-    walk(typer.main.get_command(app), ["credctl"])
-    return paths
 
 
 def completion_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -13,10 +13,7 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
-from test_faults import expire
-from test_pass_init import ALICE, NEXT, NO_KEY, copy_key, ready, untrusted
-from world import credctl, run_helper
+from world import ALICE, NEXT, NO_KEY, copy_key, credctl, expire, need, ready, run_helper, untrusted
 
 from credctl.protocol import encode_credentials
 

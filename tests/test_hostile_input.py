@@ -18,29 +18,24 @@ no hypothesis test takes function-scoped fixtures itself.
 
 import io
 import json
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_acr import acr_env, with_key
+from world import ALIYUN_INSTANCE, TEMP_USER, run, use_environment
 
 from credctl.errors import CredctlError
 from credctl.protocol import encode_credentials, parse_credentials, read_server_url, respond
 from credctl.stores import STORES, open_store, program_name
 
 STORE_NAMES = tuple(STORES)
-EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
 KNOWN_URL = "https://known.credctl.test:5443/v1/"
 KNOWN_USER = "known-user"
 KNOWN_SECRET = 'known-s3cret <&> "q" é\u2028'
-SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
-TIMEOUT = 60
 
 # Examples per (store, property): thousands in all, fast. `store` on pass runs pass and gpg.
 EXAMPLES = {
@@ -177,77 +172,27 @@ argument = st.one_of(hostile_text, st.sampled_from(["get", "store", "erase", "li
 # --- the worlds --------------------------------------------------------------------------------
 
 
-class World:
-    """One store's real world: env for os.environ, the only folders that may change, and the
-    `get` output of the credentials stored before any fuzzing."""
+class Fuzzed(NamedTuple):
+    """A store's world and what it held before the fuzzing: the known credentials' server URL,
+    their `get` output, and the files outside the store."""
 
-    def __init__(self, store: str, env: dict[str, str], root: Path, allowed: list[Path], known_url: str) -> None:
-        self.store, self.env, self.root, self.known_url = store, env, root, known_url
-        self.allowed = [str(path) for path in allowed]
-        self.known_output = b""
-        self.snapshot = {}
-
-    def tree(self) -> dict[str, tuple]:
-        """Everything under root outside the allowed folders: mode, and size and mtime of files."""
-        found = {}
-        for top, folders, files in os.walk(self.root):
-            folders[:] = [name for name in folders if os.path.join(top, name) not in self.allowed]
-            for name in folders + files:
-                path = os.path.join(top, name)
-                if any(allowed.startswith(path + os.sep) for allowed in self.allowed):
-                    continue  # a folder on the way to the store or cache (made with it)
-                status = os.lstat(path)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    found[path] = (status.st_mode,)  # its entries are checked one by one
-                else:
-                    found[path] = (status.st_mode, status.st_size, status.st_mtime_ns)
-        return found
-
-    def touches_known(self, server_url: str) -> bool:
-        """Whether an erase of server_url may legitimately remove the known credentials."""
-        if self.store != "acr":
-            return server_url == self.known_url
-        from credctl.acr.login import find_registry
-
-        try:
-            registry = find_registry(server_url, self.env)
-        except CredctlError:
-            return False
-        return (registry.region, registry.instance_name) == (ALIYUN_INSTANCE[2], ALIYUN_INSTANCE[1])
+    store: world.StoreWorld
+    url: str
+    output: bytes
+    snapshot: dict
 
 
-def wait_for_default_keyring(env: dict[str, str], timeout: float = 10.0) -> None:
-    """`gnome-keyring-daemon --unlock` returns before its daemon has claimed the Secret Service's
-    bus name. A call in that moment makes the bus activate a second daemon, which has no login
-    keyring and wins the name (keyring's backend then tries to create a collection, with a
-    prompt nobody can answer). Subprocess helpers start too slowly to hit it; in-process calls
-    do. So wait, without activating anything, until the name has an owner."""
-    import time
+def touches_known(fuzzed: Fuzzed, server_url: str) -> bool:
+    """Whether an erase of server_url may legitimately remove the known credentials."""
+    if fuzzed.store.registry is None:
+        return server_url == fuzzed.url
+    from credctl.acr.login import find_registry
 
-    from credctl.dbus import Connection
-
-    deadline = time.monotonic() + timeout
-    with Connection(env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
-        while not bus.call(*BUS_DAEMON, "NameHasOwner", "s", "org.freedesktop.secrets")[0]:
-            assert time.monotonic() < deadline, "gnome-keyring never claimed org.freedesktop.secrets"
-            time.sleep(0.01)
-        alias = bus.call(
-            "org.freedesktop.secrets", "/org/freedesktop/secrets", SECRET_SERVICE, "ReadAlias", "s", "default"
-        )
-        assert alias != ("/",), "gnome-keyring has no default (login) keyring"
-
-
-BUS_DAEMON = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
-SECRET_SERVICE = "org.freedesktop.Secret.Service"
-
-
-def use_environment(monkeypatch, env: dict[str, str]) -> None:
-    """Make os.environ exactly env (but pytest's own variables), for the in-process stores."""
-    for name in list(os.environ):
-        if name not in env and not name.startswith("PYTEST_"):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    try:
+        registry = find_registry(server_url, fuzzed.store.env)
+    except CredctlError:
+        return False
+    return (registry.region, registry.instance_name) == (ALIYUN_INSTANCE[2], ALIYUN_INSTANCE[1])
 
 
 def call(store: str, args: list[str], stdin: bytes) -> tuple[int, bytes]:
@@ -257,53 +202,28 @@ def call(store: str, args: list[str], stdin: bytes) -> tuple[int, bytes]:
 
 
 @pytest.fixture(params=STORE_NAMES)
-def hostile(request, tmp_path: Path, monkeypatch) -> World:
-    store = request.param
+def hostile(request, tmp_path: Path, monkeypatch) -> Fuzzed:
+    store = world.store_world(request.param, request)
     cwd = tmp_path / "cwd"  # relative paths would land here, inside the watched tree
     cwd.mkdir()
-    if store == "pass":
-        env = dict(request.getfixturevalue("pass_env"))
-        home = tmp_path / "home"
-        home.mkdir()
-        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"))
-        store_dir = Path(env["PASSWORD_STORE_DIR"])
-        allowed = [store_dir, Path(env["XDG_CACHE_HOME"]) / "credctl"]
-        known = World(store, env, tmp_path, allowed, KNOWN_URL)
-    elif store in ("secretservice", "keyring"):
-        service = request.getfixturevalue("secret_service")
-        wait_for_default_keyring(service.env)
-        env = dict(service.env)
-        if store == "keyring":
-            env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
-        # gnome-keyring's own files (the store) and runtime sockets, and credctl's cache.
-        allowed = [
-            service.home / ".local/share/keyrings",
-            Path(env["XDG_RUNTIME_DIR"]),
-            service.home / ".cache/credctl",
-        ]
-        known = World(store, env, tmp_path, allowed, KNOWN_URL)
-    else:
-        fake = request.getfixturevalue("aliyun")
-        env = with_key(acr_env(tmp_path, fake, CREDCTL_ACR_TIMEOUT="5"))
-        known = World(store, env, tmp_path, [tmp_path / "cache" / "credctl"], EE)
-    use_environment(monkeypatch, known.env)
+    use_environment(monkeypatch, store.env)
     monkeypatch.chdir(cwd)
-    if store != "acr":
-        assert call(store, ["store"], encode_credentials(KNOWN_URL, KNOWN_USER, KNOWN_SECRET)) == (0, b"")
-    status, output = call(store, ["get"], known.known_url.encode())
+    known_url = store.registry or KNOWN_URL
+    if store.registry is None:
+        assert call(store.name, ["store"], encode_credentials(KNOWN_URL, KNOWN_USER, KNOWN_SECRET)) == (0, b"")
+    status, output = call(store.name, ["get"], known_url.encode())
     assert status == 0, output
-    if store != "acr":
+    if store.registry is None:
         assert output == encode_credentials(KNOWN_URL, KNOWN_USER, KNOWN_SECRET)
-    known.known_output = output
-    known.snapshot = known.tree()
+    known = Fuzzed(store, known_url, output, store.outside())
     yield known
     # Nothing stored before the fuzzing was lost or changed, and nothing escaped the store.
-    assert call(store, ["get"], known.known_url.encode()) == (0, known.known_output)
-    assert known.tree() == known.snapshot
+    assert call(store.name, ["get"], known_url.encode()) == (0, known.output)
+    assert store.outside() == known.snapshot
 
 
-def check(hostile: World, capfd, args: list[str], stdin: bytes) -> tuple[int, bytes]:
-    status, output = call(hostile.store, args, stdin)
+def check(hostile: Fuzzed, capfd, args: list[str], stdin: bytes) -> tuple[int, bytes]:
+    status, output = call(hostile.store.name, args, stdin)
     assert status in (0, 1), (status, output)
     assert output == b"" or (output.endswith(b"\n") and output.count(b"\n") == 1), output
     assert b"Traceback" not in output, output
@@ -320,7 +240,7 @@ def check(hostile: World, capfd, args: list[str], stdin: bytes) -> tuple[int, by
         assert output == b""
     captured = capfd.readouterr()
     assert (captured.out, captured.err) == ("", ""), captured
-    assert hostile.tree() == hostile.snapshot, "a file changed outside the store and the cache"
+    assert hostile.store.outside() == hostile.snapshot, "a file changed outside the store and the cache"
     return status, output
 
 
@@ -328,7 +248,7 @@ def check(hostile: World, capfd, args: list[str], stdin: bytes) -> tuple[int, by
 
 
 def test_get(hostile, capfd):
-    @fuzz_settings(EXAMPLES["get"][hostile.store])
+    @fuzz_settings(EXAMPLES["get"][hostile.store.name])
     @given(server_input)
     def fuzz(stdin: bytes) -> None:
         status, output = check(hostile, capfd, ["get"], stdin)
@@ -339,43 +259,43 @@ def test_get(hostile, capfd):
 
 
 def test_erase(hostile, capfd):
-    @fuzz_settings(EXAMPLES["erase"][hostile.store])
+    @fuzz_settings(EXAMPLES["erase"][hostile.store.name])
     @given(server_input)
     def fuzz(stdin: bytes) -> None:
         try:
             server_url = read_server_url(io.BytesIO(stdin))
         except CredctlError:
             server_url = ""
-        assume(not hostile.touches_known(server_url))
+        assume(not touches_known(hostile, server_url))
         check(hostile, capfd, ["erase"], stdin)
 
     fuzz()
 
 
 def test_store(hostile, capfd):
-    @fuzz_settings(EXAMPLES["store"][hostile.store])
+    @fuzz_settings(EXAMPLES["store"][hostile.store.name])
     @given(store_input)
     def fuzz(stdin: bytes) -> None:
         try:
             server_url = parse_credentials(stdin)[0]
         except CredctlError:
             server_url = ""
-        assume(server_url != hostile.known_url)
+        assume(server_url != hostile.url)
         status, _ = check(hostile, capfd, ["store"], stdin)
-        if hostile.store == "acr":
-            assert status == 1  # ACR tokens are issued, never stored
+        if hostile.store.registry is not None:
+            assert status == 1  # tokens are issued, never stored
 
     fuzz()
 
 
 def test_list(hostile, capfd):
-    @fuzz_settings(EXAMPLES["list"][hostile.store])
+    @fuzz_settings(EXAMPLES["list"][hostile.store.name])
     @given(any_input)
     def fuzz(stdin: bytes) -> None:
         status, output = check(hostile, capfd, ["list"], stdin)
         assert status == 0, output
-        expected = "cr_temp_user" if hostile.store == "acr" else KNOWN_USER
-        assert json.loads(output).get(hostile.known_url) == expected, output
+        expected = TEMP_USER if hostile.store.registry else KNOWN_USER
+        assert json.loads(output).get(hostile.url) == expected, output
 
     fuzz()
 
@@ -383,7 +303,7 @@ def test_list(hostile, capfd):
 def test_arguments(hostile, capfd):
     """Unknown actions, several arguments, none: a usage or unknown-action line, status 1."""
 
-    @fuzz_settings(EXAMPLES["args"][hostile.store])
+    @fuzz_settings(EXAMPLES["args"][hostile.store.name])
     @given(st.lists(argument, max_size=3), any_input)
     def fuzz(args: list[str], stdin: bytes) -> None:
         assume(not (len(args) == 1 and args[0] in ("get", "store", "erase", "list")))
@@ -397,13 +317,6 @@ def test_arguments(hostile, capfd):
 
 
 # --- fixed nasties through the real console scripts ---------------------------------------------
-
-PROGRAMS = {
-    "pass": "docker-credential-pass",
-    "secretservice": "docker-credential-secretservice",
-    "keyring": "docker-credential-keyring",
-    "acr": "docker-credential-acr-helper",
-}
 
 
 def _creds(server: object, user: object, secret: object) -> bytes:
@@ -434,43 +347,25 @@ ACTIONS = ("store", "get", "erase", "list")
 
 
 @pytest.fixture(params=STORE_NAMES)
-def helper_world(request, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """(store, env) of a real store with the known credentials in it (stored by the helper)."""
-    store = request.param
-    if store == "pass":
-        env = dict(request.getfixturevalue("pass_env"))
-    elif store in ("secretservice", "keyring"):
-        env = dict(request.getfixturevalue("secret_service").env)
-        wait_for_default_keyring(env)
-        if store == "keyring":
-            env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
-    else:
-        env = with_key(acr_env(tmp_path, request.getfixturevalue("aliyun"), CREDCTL_ACR_TIMEOUT="5"))
-    return store, env
-
-
-def run_helper(program: str, action: str, stdin: bytes, env: dict[str, str], cwd: Path):
-    return subprocess.run(
-        [world.ours(program), action], input=stdin, capture_output=True, env=env, cwd=cwd, timeout=TIMEOUT
-    )
+def helper_world(request) -> world.StoreWorld:
+    return world.store_world(request.param, request)
 
 
 def test_nasties_through_the_console_scripts(helper_world, tmp_path):
-    store, env = helper_world
-    program = PROGRAMS[store]
+    program, env = helper_world.program, helper_world.env
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    known_url = EE if store == "acr" else KNOWN_URL
-    if store != "acr":
-        stored = run_helper(program, "store", encode_credentials(KNOWN_URL, KNOWN_USER, KNOWN_SECRET), env, cwd)
+    known_url = helper_world.registry or KNOWN_URL
+    if helper_world.registry is None:
+        stored = run([program, "store"], encode_credentials(KNOWN_URL, KNOWN_USER, KNOWN_SECRET), env, cwd)
         assert (stored.returncode, stored.stdout, stored.stderr) == (0, b"", b"")
-    before = run_helper(program, "get", known_url.encode(), env, cwd)
+    before = run([program, "get"], known_url.encode(), env, cwd)
     assert (before.returncode, before.stderr) == (0, b""), before.stdout
 
     cases = [(action, name, data) for action in ACTIONS for name, data in NASTIES.items()]
     # Two at a time: the machine has few cores, and the stores must cope with it anyway.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda case: run_helper(program, case[0], case[2], env, cwd), cases))
+        results = list(pool.map(lambda case: run([program, case[0]], case[2], env, cwd), cases))
     for (action, name, _data), result in zip(cases, results, strict=True):
         what = f"{program} {action} <{name}>: {result.stdout[:300]!r} {result.stderr[:300]!r}"
         assert result.returncode in (0, 1), what
@@ -480,7 +375,7 @@ def test_nasties_through_the_console_scripts(helper_world, tmp_path):
         if action == "get" and result.returncode == 0:
             assert list(json.loads(result.stdout)) == list(FIELDS), what
 
-    after = run_helper(program, "get", known_url.encode(), env, cwd)
+    after = run([program, "get"], known_url.encode(), env, cwd)
     assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, b"")
     assert list(cwd.iterdir()) == []
     assert list(tmp_path.rglob("pwned*")) == []

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import world
-from world import run_helper
+from world import importtime_modules, run_helper
 
 from credctl.stores import STORES
 
@@ -22,11 +22,7 @@ def imported_modules(argv: list[str], stdin: bytes, env: dict[str, str]) -> set[
     result = subprocess.run(
         [sys.executable, "-X", "importtime", *argv], input=stdin, env=env, capture_output=True, timeout=60
     )
-    names = set()
-    for line in result.stderr.decode().splitlines():
-        if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip())
-    names.discard("package")  # the header line
+    names = set(importtime_modules(result.stderr))
     assert names, result.stderr
     return names
 
@@ -45,14 +41,11 @@ BODY = b'{"ServerURL":"h.example","Username":"u","Secret":"s"}'
 
 
 @pytest.fixture(params=["pass", "secretservice"])
-def stored(request):
-    """(store, env) with one credential for h.example stored through our helper."""
-    if request.param == "pass":
-        env = request.getfixturevalue("pass_env")
-    else:
-        env = request.getfixturevalue("secret_service").env
-    assert run_helper(world.ours(f"docker-credential-{request.param}"), "store", BODY, env).returncode == 0
-    return request.param, env
+def stored(request) -> world.StoreWorld:
+    """The store's world with one credential for h.example stored through our helper."""
+    store = world.store_world(request.param, request)
+    assert run_helper(store.program, "store", BODY, store.env).returncode == 0
+    return store
 
 
 @pytest.mark.parametrize(
@@ -61,27 +54,25 @@ def stored(request):
 )
 @pytest.mark.parametrize("form", ["program", "credctl helper"])
 def test_helper_paths_stay_light(stored, startup, form, argv_tail, stdin):
-    store, env = stored
-    argv = [world.ours(f"docker-credential-{store}")] if form == "program" else [world.ours("credctl"), "helper", store]
-    modules = imported_modules([*argv, *argv_tail], stdin, env) - startup
+    argv = [stored.program] if form == "program" else [world.ours("credctl"), "helper", stored.name]
+    modules = imported_modules([*argv, *argv_tail], stdin, stored.env) - startup
     assert "credctl.protocol" in modules
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
 
 
 def test_store_path_has_no_heavy_libraries(stored, startup):
-    store, env = stored
     body = b'{"ServerURL":"x.example","Username":"u","Secret":"s"}'
-    modules = imported_modules([world.ours(f"docker-credential-{store}"), "store"], body, env) - startup
-    assert STORES[store][0] in modules  # the store's own module
+    modules = imported_modules([stored.program, "store"], body, stored.env) - startup
+    assert STORES[stored.name].module in modules  # the store's own module
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
 
 
-def test_keyring_store_loads_only_its_backend(ours_keyring, secret_service, startup):
+def test_keyring_store_loads_only_its_backend(request, startup):
     """With the backend named, the keyring helper imports keyring and that backend, nothing heavier."""
-    env = {**secret_service.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
-    assert run_helper(ours_keyring, "store", BODY, env).returncode == 0
-    modules = imported_modules([ours_keyring, "get"], b"h.example", env) - startup
+    store = world.store_world("keyring", request)
+    assert run_helper(store.program, "store", BODY, store.env).returncode == 0
+    modules = imported_modules([store.program, "get"], b"h.example", store.env) - startup
     assert "keyring.backends.SecretService" in modules
     heavy = set(HEAVY) - {"keyring", "secretstorage"}  # what this store strictly needs
     assert roots(modules).isdisjoint(heavy), sorted(roots(modules) & heavy)

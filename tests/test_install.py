@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import need
+from world import ROOT, need
 
 from credctl import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
 INSTALL = "scripts/install.sh"
 PROGRAMS = [
     "credctl",

@@ -12,18 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import secretstorage
 import world
-from world import run_helper
+from world import HUB, NOT_FOUND, SECRET_SERVICE_BACKEND, outcome
 
 from credctl.protocol import encode_credentials
 
-NOT_FOUND = b"credentials not found in native keychain\n"
-SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 NO_BACKEND = (
     "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
     "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
 )
 INDEX = {"service": "credctl:index", "username": "docker-credential-keyring"}
-HUB = "https://index.docker.io/v1/"
 REGISTRY = "registry.example.com:5000"
 ACTIONS = [
     ("get", REGISTRY.encode()),
@@ -35,13 +32,8 @@ ACTIONS = [
 DETECTION_ONLY = ("keyring.backends.kwallet", "keyring.backends.macOS", "keyring.backends.Windows")
 
 
-def run(program: str, action: str, stdin: bytes | str = b"", env=None) -> tuple[int, bytes, bytes]:
-    result = run_helper(program, action, stdin, env)
-    return result.returncode, result.stdout, result.stderr
-
-
 def store(program: str, env, url: str, user: str, secret: str) -> None:
-    assert run(program, "store", encode_credentials(url, user, secret), env) == (0, b"", b"")
+    assert outcome(program, "store", encode_credentials(url, user, secret), env) == (0, b"", b"")
 
 
 def entries(bus, service: str) -> list[tuple[str, bytes]]:
@@ -60,7 +52,7 @@ def index_of(bus) -> dict[str, str]:
 @pytest.fixture
 def env(secret_service) -> dict[str, str]:
     """The fixture session with keyring's SecretService backend named explicitly."""
-    return {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE}
+    return {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE_BACKEND}
 
 
 @pytest.fixture
@@ -75,22 +67,26 @@ def detecting_env(secret_service) -> dict[str, str]:
 def test_round_trip(ours_keyring, env, secret_bus):
     secret = 'pä$$wörd <&> "q" ✓'
     store(ours_keyring, env, HUB, "<token>", secret)
-    assert run(ours_keyring, "get", HUB, env) == (0, encode_credentials(HUB, "<token>", secret), b"")
+    assert outcome(ours_keyring, "get", HUB, env) == (0, encode_credentials(HUB, "<token>", secret), b"")
     store(ours_keyring, env, REGISTRY, "bob", "first")
     store(ours_keyring, env, REGISTRY, "alice", "second")
     assert entries(secret_bus, f"credctl:{REGISTRY}") == [("alice", b"second")]  # bob's entry is gone
-    assert run(ours_keyring, "get", REGISTRY, env) == (0, encode_credentials(REGISTRY, "alice", "second"), b"")
+    assert outcome(ours_keyring, "get", REGISTRY, env) == (0, encode_credentials(REGISTRY, "alice", "second"), b"")
     expected = b'{"https://index.docker.io/v1/":"\\u003ctoken\\u003e","registry.example.com:5000":"alice"}\n'
-    assert run(ours_keyring, "list", b"", env) == (0, expected, b"")
+    assert outcome(ours_keyring, "list", b"", env) == (0, expected, b"")
 
-    assert run(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")
+    assert outcome(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")
     assert entries(secret_bus, f"credctl:{REGISTRY}") == []
-    assert run(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
-    assert run(ours_keyring, "erase", REGISTRY, env) == (1, NOT_FOUND, b"")
-    assert run(ours_keyring, "list", b"", env) == (0, b'{"https://index.docker.io/v1/":"\\u003ctoken\\u003e"}\n', b"")
-    assert run(ours_keyring, "erase", HUB, env) == (0, b"", b"")
-    assert run(ours_keyring, "list", b"", env) == (0, b"{}\n", b"")
-    assert run(ours_keyring, "get", HUB, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_keyring, "erase", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_keyring, "list", b"", env) == (
+        0,
+        b'{"https://index.docker.io/v1/":"\\u003ctoken\\u003e"}\n',
+        b"",
+    )
+    assert outcome(ours_keyring, "erase", HUB, env) == (0, b"", b"")
+    assert outcome(ours_keyring, "list", b"", env) == (0, b"{}\n", b"")
+    assert outcome(ours_keyring, "get", HUB, env) == (1, NOT_FOUND, b"")
 
 
 def test_entries_layout(ours_keyring, env, secret_bus):
@@ -110,8 +106,8 @@ def test_entry_deleted_behind_our_back(ours_keyring, env, secret_bus):
     store(ours_keyring, env, REGISTRY, "u", "pw")
     (item,) = secretstorage.search_items(secret_bus, {"service": f"credctl:{REGISTRY}"})
     item.delete()  # removed behind credctl's back (e.g. in Seahorse)
-    assert run(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
-    assert run(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")  # the index entry goes too
+    assert outcome(ours_keyring, "get", REGISTRY, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_keyring, "erase", REGISTRY, env) == (0, b"", b"")  # the index entry goes too
     assert index_of(secret_bus) == {}
 
 
@@ -139,7 +135,7 @@ def test_backend_is_detected_once_and_remembered(ours_keyring, detecting_env):
     assert output == b"{}\n"
     assert set(DETECTION_ONLY) <= modules  # detection ran
     with open(path, encoding="utf-8") as file:
-        assert json.load(file) == {"keyring_backend": SECRET_SERVICE}
+        assert json.load(file) == {"keyring_backend": SECRET_SERVICE_BACKEND}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
     output, modules = imported_by_list(ours_keyring, detecting_env)
@@ -149,19 +145,19 @@ def test_backend_is_detected_once_and_remembered(ours_keyring, detecting_env):
 
     # And the remembered backend really works.
     store(ours_keyring, detecting_env, REGISTRY, "u", "pw")
-    assert run(ours_keyring, "get", REGISTRY, detecting_env) == (0, encode_credentials(REGISTRY, "u", "pw"), b"")
+    assert outcome(ours_keyring, "get", REGISTRY, detecting_env) == (0, encode_credentials(REGISTRY, "u", "pw"), b"")
 
 
 def test_named_backend_wins_over_the_remembered_one(ours_keyring, detecting_env):
-    assert run(ours_keyring, "list", b"", detecting_env) == (0, b"{}\n", b"")  # remembers SecretService
+    assert outcome(ours_keyring, "list", b"", detecting_env) == (0, b"{}\n", b"")  # remembers SecretService
     env = {**detecting_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    assert run(ours_keyring, "list", b"", env) == (1, f"{NO_BACKEND}\n".encode(), b"")
+    assert outcome(ours_keyring, "list", b"", env) == (1, f"{NO_BACKEND}\n".encode(), b"")
 
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_fail_backend(ours_keyring, tmp_path, action, stdin):
     env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    result = run(ours_keyring, action, stdin, env)
+    result = outcome(ours_keyring, action, stdin, env)
     assert result == (1, f"{NO_BACKEND}\n".encode(), b"")
     assert result[1].startswith(b"no usable keyring backend here")
     assert not os.path.exists(tmp_path / ".config" / "credctl" / "settings.json")  # nothing remembered
@@ -169,12 +165,12 @@ def test_fail_backend(ours_keyring, tmp_path, action, stdin):
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_named_backend_that_cannot_work_here(ours_keyring, tmp_path, action, stdin):
-    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE)  # but there is no session bus
+    env = world.without_bus(tmp_path, PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND)  # but there is no session bus
     expected = (
         "the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here "
         "(Unable to initialize SecretService: Environment variable DBUS_SESSION_BUS_ADDRESS is unset)\n"
     )
-    result = run(ours_keyring, action, stdin, env)
+    result = outcome(ours_keyring, action, stdin, env)
     assert result == (1, expected.encode(), b"")
 
 
@@ -183,13 +179,13 @@ def test_concurrent_stores_keep_every_index_entry(ours_keyring, env, secret_bus)
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:
         results = list(
             pool.map(
-                lambda pair: run(ours_keyring, "store", encode_credentials(pair[0], pair[1], "pw-" + pair[1]), env),
+                lambda pair: outcome(ours_keyring, "store", encode_credentials(pair[0], pair[1], "pw-" + pair[1]), env),
                 servers.items(),
             )
         )
     assert results == [(0, b"", b"")] * len(servers)
     expected = "{" + ",".join(f'"{url}":"{user}"' for url, user in sorted(servers.items())) + "}\n"
-    assert run(ours_keyring, "list", b"", env) == (0, expected.encode(), b"")
+    assert outcome(ours_keyring, "list", b"", env) == (0, expected.encode(), b"")
     assert index_of(secret_bus) == servers
     for url, user in servers.items():
         assert entries(secret_bus, f"credctl:{url}") == [(user, f"pw-{user}".encode())]

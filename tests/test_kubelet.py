@@ -9,7 +9,6 @@ bad request. The plugin runs as the kubelet runs it: the installed program, stdi
 
 import io
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,55 +16,23 @@ import world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubelet_rules import matches
-from test_acr import acr_env
+from world import (
+    GROUP,
+    PASSWORD,
+    V1,
+    acr_env,
+    answered,
+    provide,
+    refused,
+    request,
+    store_in_pass,
+    write_docker_config,
+)
 
 from credctl.kubelet import go_duration, parse_go_duration, run
 from credctl.names import image_registry
 
-PROVIDER = world.ours("credctl-kubelet-provider")
-GROUP = "credentialprovider.kubelet.k8s.io"
-V1 = f"{GROUP}/v1"
 VERSIONS = [V1, f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1"]
-PASSWORD = "kubelet-pass-w0rd"  # the stored secret; never on stderr
-
-
-def node_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A node's plugin environment: a throwaway HOME, Docker config, settings and cache; the ACR
-    API a closed loopback port."""
-    return acr_env(tmp_path, **extra)
-
-
-def request(image: str, api_version: str = V1, **fields) -> dict:
-    return {"apiVersion": api_version, "kind": "CredentialProviderRequest", "image": image, **fields}
-
-
-def provide(env: dict[str, str], payload: dict | bytes, *args: str, program: list[str] | None = None):
-    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return subprocess.run(
-        [*(program or [PROVIDER]), *args], input=data, capture_output=True, env=env, timeout=60, check=False
-    )
-
-
-def answered(result) -> dict:
-    """The response of a run that succeeded: exit 0, nothing on stderr, one JSON line."""
-    assert (result.returncode, result.stderr) == (0, b""), result.stderr
-    assert result.stdout.endswith(b"\n") and result.stdout.count(b"\n") == 1
-    return json.loads(result.stdout)
-
-
-def refused(result) -> str:
-    """The one stderr line of a run that failed (exit 1, nothing on stdout)."""
-    assert (result.returncode, result.stdout) == (1, b""), result.stdout
-    text = result.stderr.decode()
-    assert text.startswith("credctl-kubelet-provider: ") and text.count("\n") == 1, text
-    assert "Traceback" not in text and PASSWORD not in text
-    return text.removeprefix("credctl-kubelet-provider: ").rstrip("\n")
-
-
-def write_docker_config(env: dict[str, str], config: dict) -> None:
-    folder = Path(env["DOCKER_CONFIG"])
-    folder.mkdir(exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(config))
 
 
 # --- the contract ------------------------------------------------------------------------------
@@ -73,7 +40,7 @@ def write_docker_config(env: dict[str, str], config: dict) -> None:
 
 @pytest.mark.parametrize("api_version", VERSIONS)
 def test_no_login_is_a_valid_response_with_empty_auth(tmp_path, api_version):
-    result = provide(node_env(tmp_path), request("registry.example.com/team/app:1", api_version))
+    result = provide(acr_env(tmp_path), request("registry.example.com/team/app:1", api_version))
     assert (result.returncode, result.stderr) == (0, b"")
     expected = (
         f'{{"apiVersion":"{api_version}","kind":"CredentialProviderResponse","cacheKeyType":"Registry","auth":{{}}}}\n'
@@ -82,7 +49,7 @@ def test_no_login_is_a_valid_response_with_empty_auth(tmp_path, api_version):
 
 
 def test_credctl_helper_kubelet_is_the_same_plugin(tmp_path):
-    env = node_env(tmp_path)
+    env = acr_env(tmp_path)
     payload = request("registry.example.com/team/app:1")
     hidden = provide(env, payload, program=[world.ours("credctl"), "helper", "kubelet"])
     assert (hidden.returncode, hidden.stdout, hidden.stderr) == (0, provide(env, payload).stdout, b"")
@@ -91,7 +58,7 @@ def test_credctl_helper_kubelet_is_the_same_plugin(tmp_path):
 def test_unknown_request_fields_are_ignored(tmp_path):
     """The kubelet's decoder is not strict, and later versions add fields."""
     payload = request("registry.example.com/app", someFutureField={"x": 1}, serviceAccountAnnotations=None)
-    assert answered(provide(node_env(tmp_path), payload))["auth"] == {}
+    assert answered(provide(acr_env(tmp_path), payload))["auth"] == {}
 
 
 @pytest.mark.parametrize(
@@ -134,20 +101,20 @@ def test_unknown_request_fields_are_ignored(tmp_path):
     ],
 )
 def test_a_malformed_request_gets_one_line_and_exit_1(tmp_path, payload, line):
-    assert refused(provide(node_env(tmp_path), payload)) == line
+    assert refused(provide(acr_env(tmp_path), payload)) == line
 
 
 def test_the_token_is_never_echoed(tmp_path):
     token = "eyJhbGciOiJSUzI1NiJ9.not-a-claims-part.sig-" + PASSWORD
     payload = request("a.io/b", serviceAccountToken=token, serviceAccountAnnotations={"acr.credctl.io/role-arn": "x"})
-    env = node_env(tmp_path, ALIBABA_CLOUD_OIDC_PROVIDER_ARN="acs:ram::1234567890:oidc-provider/ack-rrsa-c1")
+    env = acr_env(tmp_path, ALIBABA_CLOUD_OIDC_PROVIDER_ARN="acs:ram::1234567890:oidc-provider/ack-rrsa-c1")
     line = refused(provide(env, payload))
     assert line == "acr.credctl.io/role-arn must look like acs:ram::<account>:role/<name>, not 'x'"
     assert token not in line
 
 
 def test_version_help_and_arguments(tmp_path):
-    env = node_env(tmp_path)
+    env = acr_env(tmp_path)
     version = provide(env, b"", "--version")
     assert (version.returncode, version.stdout) == (0, b"credctl-kubelet-provider (credctl) 0.1.0\n")
     usage = (
@@ -215,17 +182,6 @@ def test_the_kubelet_rules_model(pattern, image, expected):
 # --- logins from credctl's stores -----------------------------------------------------------------
 
 
-def store_in_pass(env: dict[str, str], server: str, username: str = "kube-user", secret: str = PASSWORD) -> None:
-    data = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
-    result = world.run_helper(world.ours("docker-credential-pass"), "store", data, env)
-    assert (result.returncode, result.stdout) == (0, b""), result.stdout
-
-
-@pytest.fixture
-def pass_node(pass_env, tmp_path) -> dict[str, str]:
-    return node_env(tmp_path, **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
-
-
 def test_a_registry_mapped_to_pass_is_served_from_it(pass_node):
     store_in_pass(pass_node, "127.0.0.1:5000")
     write_docker_config(pass_node, {"credHelpers": {"127.0.0.1:5000": "pass"}})
@@ -279,7 +235,7 @@ def test_any_docker_credential_helper_serves_through_the_client(pass_node, go_pa
 
 @pytest.mark.parametrize("text", ['{"credHelpers": ', '{"a":' * 50_000 + "1" + "}" * 50_000])
 def test_a_malformed_docker_config_is_one_line(tmp_path, text):
-    env = node_env(tmp_path)
+    env = acr_env(tmp_path)
     Path(env["DOCKER_CONFIG"]).mkdir()
     (Path(env["DOCKER_CONFIG"]) / "config.json").write_text(text)
     line = refused(provide(env, request("registry.example.com/app")))
@@ -306,7 +262,7 @@ _requests = st.fixed_dictionaries(
 @given(payload=st.one_of(_requests.map(lambda r: json.dumps(r).encode()), st.binary(max_size=200)))
 def test_any_request_gets_a_response_or_one_line(tmp_path, payload):
     stdout, stderr = io.BytesIO(), io.StringIO()
-    status = run([], io.BytesIO(payload), stdout, stderr, node_env(tmp_path))
+    status = run([], io.BytesIO(payload), stdout, stderr, acr_env(tmp_path))
     if status == 0:
         response = json.loads(stdout.getvalue())
         assert response["apiVersion"] == json.loads(payload)["apiVersion"] and stderr.getvalue() == ""
@@ -326,7 +282,7 @@ def test_any_request_gets_a_response_or_one_line(tmp_path, payload):
 )
 def test_a_malformed_profile_entry_runs_the_mapped_program_itself(tmp_path, profiles):
     """credHelpers names acr-helper-team, but credctl's settings cannot say which file: Docker's way."""
-    env = node_env(tmp_path)
+    env = acr_env(tmp_path)
     settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
     settings.parent.mkdir(parents=True)
     settings.write_text(f'{{"acr_profiles": {profiles}}}')

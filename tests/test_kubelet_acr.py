@@ -15,29 +15,36 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID
 from kubelet_rules import matches
-from test_acr import (
+from world import (
+    ACCOUNT,
+    ALIYUN_KEY_ID,
+    EE,
     KEY2_ID,
     KEY2_SECRET,
+    PROVIDER,
+    PROVIDER_ARN,
+    REGION,
+    ROLE_A,
+    ROLE_B,
     SDK_MODULES,
+    V1,
     acr_env,
+    answered,
     cache_files,
-    imported_modules,
+    importtime_modules,
+    provide,
+    refused,
+    request,
+    sa_token,
     with_key,
     write_credentials,
 )
-from test_kubelet import PROVIDER, V1, answered, provide, refused, request
 
 from credctl.kubelet import parse_go_duration
 
-INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
-EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
 PERSONAL = f"registry-vpc.{REGION}.aliyuncs.com"
-ACCOUNT = "1234567890123456"
-PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c0ffee"
 ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c0ffee"
-ROLE_A, ROLE_B = f"acs:ram::{ACCOUNT}:role/puller-a", f"acs:ram::{ACCOUNT}:role/puller-b"
 MARGIN = 300  # credctl.acr.cache.MARGIN
 
 
@@ -61,10 +68,6 @@ def rrsa(aliyun):
     aliyun.add_oidc_role(ROLE_A, PROVIDER_ARN, subjects=["system:serviceaccount:team-a:puller"])
     aliyun.add_oidc_role(ROLE_B, PROVIDER_ARN, subjects=["system:serviceaccount:team-b:puller"])
     return aliyun
-
-
-def sa_token(fake, namespace: str, uid: str, **options) -> str:
-    return fake.service_account_token(PROVIDER_ARN, namespace, "puller", uid=uid, **options)
 
 
 def given(response: dict, registry: str) -> str:
@@ -282,13 +285,13 @@ def test_a_warm_call_needs_neither_the_sdk_nor_the_cli(rrsa, tmp_path, pod):
     before = rrsa.requests
     warm = provide(env, payload, program=[sys.executable, "-X", "importtime", PROVIDER])
     assert warm.returncode == 0 and json.loads(warm.stdout)["auth"]
-    modules = imported_modules(warm.stderr)
+    modules = importtime_modules(warm.stderr)
     assert "credctl.kubelet" in modules, "no import timings: is this the plugin?"
     assert [name for name in modules if name.split(".")[0] in HEAVY or name == "credctl.acr.tokens"] == []
     assert rrsa.requests == before
     # nor the stdlib modules that cost milliseconds each (docs/benchmarks.md): json's C scanner
     # (credctl.gojson) instead of json, no re, dataclasses or base64
-    startup = imported_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
+    startup = importtime_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
     assert sorted(set(modules) - set(startup) & {"json", "re", "dataclasses", "base64", "inspect", "enum"}) == []
 
 

@@ -14,10 +14,20 @@ from pathlib import Path
 import pytest
 import world
 import yaml
-from conftest import ALIYUN_INSTANCE, need
 from kubelet_rules import config_errors, matches
-from test_acr import ENTERPRISE_HOSTS, PERSONAL_HOSTS, acr_env, with_key
-from test_kubelet import PASSWORD, node_env, provide, request, store_in_pass, write_docker_config
+from world import (
+    ALIYUN_INSTANCE,
+    ENTERPRISE_HOSTS,
+    PASSWORD,
+    PERSONAL_HOSTS,
+    acr_env,
+    need,
+    provide,
+    request,
+    store_in_pass,
+    with_key,
+    write_docker_config,
+)
 
 CREDCTL = world.ours("credctl")
 ANNOTATIONS = ["acr.credctl.io/role-arn", "pod-identity.alibabacloud.com/role-name", "acr.credctl.io/oidc-provider-arn"]
@@ -43,7 +53,7 @@ def both_formats(env: dict[str, str], *args: str) -> dict:
 
 
 def test_the_default_config(tmp_path):
-    config = both_formats(node_env(tmp_path, NO_COLOR="1"), "kubelet", "config")
+    config = both_formats(acr_env(tmp_path, NO_COLOR="1"), "kubelet", "config")
     assert config == {
         "apiVersion": "kubelet.config.k8s.io/v1",
         "kind": "CredentialProviderConfig",
@@ -65,7 +75,7 @@ def test_the_default_config(tmp_path):
 
 @pytest.mark.parametrize("host", [host for host, *_ in PERSONAL_HOSTS + ENTERPRISE_HOSTS])
 def test_every_acr_domain_form_is_selected(tmp_path, host):
-    patterns = both_formats(node_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
+    patterns = both_formats(acr_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
     image = f"{host}/team/app:1"
     assert [pattern for pattern in patterns if matches(pattern, image)], f"no pattern selects {image}"
 
@@ -74,7 +84,7 @@ def test_every_acr_domain_form_is_selected(tmp_path, host):
     "host", ["oss-cn-hangzhou.aliyuncs.com", "ecs.cn-hangzhou.aliyuncs.com", "registry.example.com", "docker.io"]
 )
 def test_other_registries_are_not_selected(tmp_path, host):
-    patterns = both_formats(node_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
+    patterns = both_formats(acr_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
     assert not [pattern for pattern in patterns if matches(pattern, f"{host}/team/app:1")]
 
 
@@ -89,7 +99,7 @@ def test_other_registries_are_not_selected(tmp_path, host):
 def test_look_alikes_the_patterns_select_get_no_login(tmp_path, host):
     """The patterns are wider than ACR's grammar; the plugin itself then gives nothing (and asks
     no API: its endpoint here is a closed port)."""
-    env = node_env(tmp_path)
+    env = acr_env(tmp_path)
     patterns = both_formats(env, "kubelet", "config")["providers"][0]["matchImages"]
     assert [pattern for pattern in patterns if matches(pattern, f"{host}/app")]
     result = provide(env, request(f"{host}/app"))
@@ -97,7 +107,7 @@ def test_look_alikes_the_patterns_select_get_no_login(tmp_path, host):
 
 
 def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
-    env = node_env(tmp_path, NO_COLOR="1")
+    env = acr_env(tmp_path, NO_COLOR="1")
     for registry, helper in (("127.0.0.1:5000", "pass"), ("https://index.docker.io/v1/", "pass"), ("quay.io", "x")):
         assert credctl(env, "map", registry, helper).returncode == 0
     settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
@@ -112,7 +122,7 @@ def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
 def test_pod_identity_sends_service_account_tokens(tmp_path):
     args = ("kubelet", "config", "--pod-identity", "--default-cache-duration", "30m")
     args += ("--env", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN=acs:ram::1234567890:oidc-provider/ack-rrsa-c1")
-    provider = both_formats(node_env(tmp_path), *args)["providers"][0]
+    provider = both_formats(acr_env(tmp_path), *args)["providers"][0]
     assert provider["defaultCacheDuration"] == "30m"
     assert provider["env"] == [
         {"name": "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "value": "acs:ram::1234567890:oidc-provider/ack-rrsa-c1"}
@@ -126,7 +136,7 @@ def test_pod_identity_sends_service_account_tokens(tmp_path):
 
 
 def test_v1beta1_for_older_kubelets(tmp_path):
-    config = both_formats(node_env(tmp_path), "kubelet", "config", "--api-version", "v1beta1")
+    config = both_formats(acr_env(tmp_path), "kubelet", "config", "--api-version", "v1beta1")
     assert config["apiVersion"] == "kubelet.config.k8s.io/v1beta1"
     assert config["providers"][0]["apiVersion"] == "credentialprovider.kubelet.k8s.io/v1beta1"
 
@@ -143,7 +153,7 @@ def test_v1beta1_for_older_kubelets(tmp_path):
 )
 def test_the_kubelet_would_load_every_config(tmp_path, args):
     """Checked against the kubelet's own rules for this file (kubelet_rules.config_errors)."""
-    env = node_env(tmp_path, NO_COLOR="1")
+    env = acr_env(tmp_path, NO_COLOR="1")
     assert credctl(env, "map", "127.0.0.1:5000", "pass").returncode == 0
     config = both_formats(env, "kubelet", "config", *args)
     assert config_errors(config) == []
@@ -174,7 +184,7 @@ def test_the_kubelet_would_load_every_config(tmp_path, args):
     ],
 )
 def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error):
-    config = both_formats(node_env(tmp_path), "kubelet", "config", "--pod-identity")
+    config = both_formats(acr_env(tmp_path), "kubelet", "config", "--pod-identity")
     change(config)
     assert any(error in line for line in config_errors(config)), config_errors(config)
 
@@ -204,14 +214,12 @@ def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error)
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, line):
-    result = credctl(node_env(tmp_path, NO_COLOR="1"), "kubelet", "config", *args)
+    result = credctl(acr_env(tmp_path, NO_COLOR="1"), "kubelet", "config", *args)
     assert world.usage_error(result, "kubelet config") == line
 
 
 def test_a_secret_in_env_is_warned_about(tmp_path):
-    result = credctl(
-        node_env(tmp_path, NO_COLOR="1"), "kubelet", "config", "--env", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=s"
-    )
+    result = credctl(acr_env(tmp_path, NO_COLOR="1"), "kubelet", "config", "--env", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=s")
     assert result.returncode == 0
     assert result.stderr == (
         "warning: ALIBABA_CLOUD_ACCESS_KEY_SECRET would be written in plain text into the kubelet's config: "
@@ -233,11 +241,6 @@ def kubectl_secret(server: str, username: str, password: str) -> dict:
     args += [f"--docker-username={username}", f"--docker-password={password}", "--dry-run=client", "-o", "json"]
     result = subprocess.run(args, capture_output=True, encoding="utf-8", timeout=60, check=True)
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def pass_node(pass_env, tmp_path) -> dict[str, str]:
-    return node_env(tmp_path, NO_COLOR="1", **{k: pass_env[k] for k in ("GNUPGHOME", "PASSWORD_STORE_DIR")})
 
 
 def test_a_pull_secret_holds_what_kubectl_would(pass_node):
@@ -304,7 +307,7 @@ def test_an_acr_pull_secret_warns_that_it_expires(aliyun, tmp_path):
     ],
 )
 def test_pull_secret_refusals(tmp_path, args, status, line):
-    result = credctl(node_env(tmp_path, NO_COLOR="1"), "k8s", "pull-secret", *args)
+    result = credctl(acr_env(tmp_path, NO_COLOR="1"), "k8s", "pull-secret", *args)
     if status == 2:
         assert world.usage_error(result, "k8s pull-secret") == line
     else:

@@ -12,9 +12,20 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
-from terminal import StillRunning, Terminal, screen
-from world import credctl, run_helper
+from world import (
+    ALICE,
+    NEXT,
+    NO_KEY,
+    copy_key,
+    credctl,
+    gpg,
+    need,
+    on_terminal,
+    protected_key,
+    ready,
+    run_helper,
+    untrusted,
+)
 
 from credctl import __version__
 from credctl.protocol import encode_credentials
@@ -22,11 +33,6 @@ from credctl.stores.passstore import FOLDER, folder_name
 
 CREDCTL = str(world.BIN / "credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation
-NEXT = "Next: run `credctl setup` to make Docker keep its logins in this store."
-NO_KEY = (
-    "error: no gpg key here can encrypt: run `credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
-)
-ALICE = "Alice Example <alice@example.invalid>"
 BOB = "Bob Example <bob@example.invalid>"
 ROW = re.compile(r"│\s*(\d+)\s*│\s*([0-9A-F]{40})\s*│")
 
@@ -48,26 +54,6 @@ def home():
 def env(home: Path, tmp_path: Path) -> dict[str, str]:
     """What a person's shell would give credctl, minus a display and any pass settings."""
     return world.person_env(home, tmp_path)
-
-
-def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        ["gpg", "--batch", *args],
-        env={**os.environ, "GNUPGHOME": str(home)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=True,
-    )
-    return result.stdout
-
-
-def protected_key(home: Path, uid: str, passphrase: str) -> str:
-    """A key with a passphrase, which travels on gpg's stdin, never on argv."""
-    loopback = ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
-    gpg(home, *loopback, "--quick-gen-key", uid, "future-default", "default", "never", stdin=passphrase)
-    return world.fingerprint(home, uid)
 
 
 def sign_only_key(home: Path, uid: str) -> str:
@@ -111,45 +97,11 @@ def assert_round_trip(env: dict[str, str], store: Path) -> None:
     assert (got.returncode, got.stdout) == (0, encode_credentials(url, user, secret))
 
 
-def ready(store: Path, *uids: str) -> str:
-    return f"✓ password store {store} is ready; credentials will be encrypted to {', '.join(uids)}"
-
-
 def elsewhere(store: Path) -> str:
     return f"Docker's helper finds this store only with PASSWORD_STORE_DIR={store} in its environment."
 
 
 # --- a real terminal ---------------------------------------------------------------------------
-
-
-def on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
-    """Run credctl on a pseudo-terminal of its own, typing each answer once its prompt has appeared.
-
-    Prompts end in their trailing space: click prints that last, after getpass has turned echo
-    off and flushed the input, so an answer typed on seeing it is neither echoed nor lost.
-    Returns the exit status and what the terminal showed, escape sequences removed. Fails,
-    rather than hangs, when credctl has not finished within TIMEOUT.
-    """
-    pending, answered_to = list(answers), 0
-
-    def answer(shown: bytes) -> bytes:
-        nonlocal answered_to
-        if not pending:
-            return b""
-        at = screen(shown).find(pending[0][0], answered_to)
-        if at < 0:
-            return b""
-        answered_to = at + len(pending[0][0])
-        return pending.pop(0)[1].encode() + b"\n"
-
-    with Terminal([CREDCTL, *args], env) as terminal:
-        try:
-            status = terminal.run(answer, TIMEOUT)
-        except StillRunning as err:
-            pytest.fail(f"credctl {err} on a terminal; it showed:\n{screen(terminal.shown)}")
-        shown = screen(terminal.shown)
-    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{shown}"
-    return status, shown
 
 
 def table_rows(text: str) -> dict[int, str]:
@@ -280,36 +232,10 @@ def test_unknown_gpg_id(home, env, tmp_path, ident):
     assert not store.exists()
 
 
-def copy_key(source: Path, target: Path, fpr: str, *, secret: bool = False, trusted: bool = False) -> None:
-    """Import a key from one GNUPGHOME into another, as a person copies theirs to a new machine."""
-    what = ["--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys"] if secret else ["--export"]
-    exported = subprocess.run(
-        ["gpg", "--batch", *what, fpr],
-        env={**os.environ, "GNUPGHOME": str(source)},
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=True,
-    ).stdout
-    assert exported
-    into_target = {"env": {**os.environ, "GNUPGHOME": str(target)}, "capture_output": True, "timeout": TIMEOUT}
-    subprocess.run(["gpg", "--batch", "--import"], input=exported, check=True, **into_target)
-    if trusted:  # what `gpg --edit-key FPR trust` → 5 does
-        subprocess.run(
-            ["gpg", "--batch", "--import-ownertrust"], input=f"{fpr}:6:\n".encode(), check=True, **into_target
-        )
-
-
 def secret_part_missing(fpr: str) -> str:
     return (
         f"warning: the secret part of {fpr} is not on this machine: credentials encrypted to it can be "
         "decrypted only where it is"
-    )
-
-
-def untrusted(fpr: str) -> str:
-    return (
-        f"warning: gpg does not trust {fpr}, so storing credentials will fail: if it is your key, trust it with "
-        f"`echo {fpr}:6: | gpg --import-ownertrust` (or `gpg --edit-key {fpr} trust`, then 5)"
     )
 
 

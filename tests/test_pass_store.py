@@ -8,12 +8,9 @@ import time
 from pathlib import Path
 
 import world
-from conftest import need
-from world import run_helper
+from world import NOT_FOUND, need, run_helper
 
 from credctl.stores.passstore import folder_name, server_of
-
-NOT_FOUND = b"credentials not found in native keychain\n"
 
 
 def store_root(env) -> Path:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
 from terminal import StillRunning, Terminal, screen
-from test_pass_init import protected_key
+from world import need, protected_key
 
 from credctl.stores.passstore import FOLDER
 

@@ -5,13 +5,12 @@ stdout bytes and exit status (reference: docker-credential-helpers.md §1).
 """
 
 import pytest
-from world import run_helper
+from world import NOT_FOUND, run_helper
 
 from credctl import __version__
 from credctl.gojson import json_string
 from credctl.protocol import encode_credentials, encode_listing, join_lines
 
-NOT_FOUND = b"credentials not found in native keychain\n"
 USAGE = b"Usage: docker-credential-pass <store|get|erase|list|version>\n"
 
 
@@ -55,11 +54,6 @@ def test_missing_server_url(ours, pass_env, action, stdin):
     assert (result.returncode, result.stdout, result.stderr) == (1, b"no credentials server URL\n", b"")
 
 
-def test_get_not_found(ours, pass_env):
-    result = run_helper(ours, "get", "https://missing.example.com/v1", pass_env)
-    assert (result.returncode, result.stdout) == (1, NOT_FOUND)
-
-
 def test_get_trims_and_joins_lines_as_go(ours, pass_env):
     store(ours, pass_env, "https://index.docker.io/v1/", "alice", "s3cr3t")
     expected = b'{"ServerURL":"https://index.docker.io/v1/","Username":"alice","Secret":"s3cr3t"}\n'
@@ -70,17 +64,6 @@ def test_get_trims_and_joins_lines_as_go(ours, pass_env):
     ]:
         result = run_helper(ours, "get", stdin, pass_env)
         assert (result.returncode, result.stdout, result.stderr) == (0, expected, b"")
-
-
-def test_get_escapes_like_go(ours, pass_env):
-    secret = 'a<b>&c"d\\e\n\t\x01\x7f\u2028\u2029é/'
-    store(ours, pass_env, "registry.example.com:5000", "<token>", secret)
-    result = run_helper(ours, "get", "registry.example.com:5000", pass_env)
-    assert result.returncode == 0
-    assert result.stdout == (
-        b'{"ServerURL":"registry.example.com:5000","Username":"\\u003ctoken\\u003e",'
-        b'"Secret":"a\\u003cb\\u003e\\u0026c\\"d\\\\e\\n\\t\\u0001\x7f\\u2028\\u2029\xc3\xa9/"}\n'
-    )
 
 
 def test_go_trims_trailing_newlines_of_the_secret(ours, pass_env):
@@ -175,11 +158,6 @@ def test_hostile_stdin_gives_one_line(ours, pass_env, action, stdin):
 def test_oversized_input_is_refused(ours, pass_env):
     result = run_helper(ours, "store", b" " * (1024 * 1024 + 1), pass_env)
     assert (result.returncode, result.stdout) == (1, b"input on stdin is larger than 1024 KiB\n")
-
-
-def test_list_empty_store(ours, pass_env):
-    result = run_helper(ours, "list", b"unused", pass_env)
-    assert (result.returncode, result.stdout, result.stderr) == (0, b"{}\n", b"")
 
 
 def test_list_sorted_with_identity_token(ours, pass_env):

@@ -24,22 +24,21 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import ALIYUN_INSTANCE, ALIYUN_KEY_ID, need
-from test_acr import acr_env, with_key, write_credentials
-from test_hostile_input import SECRET_SERVICE_BACKEND, use_environment, wait_for_default_keyring
+from world import (
+    ALIYUN_KEY_ID,
+    EE,
+    REGION,
+    acr_env,
+    need,
+    use_environment,
+    with_key,
+    write_credentials,
+)
 
 from credctl.protocol import encode_credentials, respond
-from credctl.stores import open_store, program_name
+from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
 
 TIMEOUT = 60
-EE = "{1}-registry.{2}.cr.aliyuncs.com".format(*ALIYUN_INSTANCE)
-REGION = ALIYUN_INSTANCE[2]
-HELPERS = {
-    "pass": world.ours("docker-credential-pass"),
-    "secretservice": world.ours("docker-credential-secretservice"),
-    "keyring": world.ours("docker-credential-keyring"),
-    "acr": world.ours("docker-credential-acr-helper"),
-}
 CREDCTL = world.ours("credctl")
 CUSTOM = "registry.hygiene.example"
 ROUNDS = 4  # store/get rounds per helper: more chances to catch a short-lived gpg
@@ -120,8 +119,7 @@ def watched(needles: list[str], exempt=()) -> ProcWatcher:
 
 
 def helper(store: str, action: str, stdin: bytes | str, env: dict[str, str]):
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([HELPERS[store], action], input=data, capture_output=True, env=env, timeout=TIMEOUT)
+    return world.run_helper(world.ours(program_name(store)), action, stdin, env)
 
 
 def no_secret_in(secret: str, *texts: bytes | str) -> None:
@@ -134,23 +132,12 @@ def files_under(*folders: Path) -> list[Path]:
     return [path for folder in folders if folder.exists() for path in folder.rglob("*") if path.is_file()]
 
 
-def store_env(store: str, request, tmp_path: Path) -> dict[str, str]:
-    if store == "pass":
-        return dict(request.getfixturevalue("pass_env"))
-    service = request.getfixturevalue("secret_service")
-    wait_for_default_keyring(service.env)
-    env = dict(service.env)
-    if store == "keyring":
-        env["PYTHON_KEYRING_BACKEND"] = SECRET_SERVICE_BACKEND
-    return env
-
-
 # --- 1. nothing in any process's argv or environment --------------------------------------------
 
 
-@pytest.mark.parametrize("store", ["pass", "secretservice", "keyring"])
+@pytest.mark.parametrize("store", LOGIN_STORES)
 def test_a_secret_never_reaches_argv_or_environ(store, request, tmp_path):
-    env = store_env(store, request, tmp_path)
+    env = world.store_world(store, request).env
     secret = fresh_secret()
     server = f"hygiene-{store}.example.com"
     outputs = []
@@ -208,7 +195,7 @@ def test_acr_token_fetches_keep_the_access_key_secret_to_the_helper(aliyun, tmp_
     aliyun.add_instance("cri-hygiene", "hygiene", REGION, ["hygiene-registry.cn-hangzhou.cr.aliyuncs.com", CUSTOM])
     env = acr_env(tmp_path, aliyun)
     keyed = with_key(env, key_id, secret)
-    exempt = ((HELPERS["acr"], f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}".encode()),)
+    exempt = ((world.HELPER, f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}".encode()),)
     credentials = write_credentials(tmp_path / "accounts" / "team.ini", key_id, secret)
     bin_dir = tmp_path / "bin"
     outputs = []
@@ -244,7 +231,7 @@ def test_acr_token_fetches_keep_the_access_key_secret_to_the_helper(aliyun, tmp_
 def test_a_pods_service_account_token_stays_in_memory(aliyun, tmp_path):
     """The kubelet plugin's pod token: never in argv or environ of any process, never in a file
     (the SDK reads it from a memfd), never in output; refused requests included."""
-    from test_kubelet_acr import PROVIDER_ARN, ROLE_A, sa_token
+    from world import PROVIDER_ARN, ROLE_A, sa_token
 
     aliyun.add_oidc_provider(PROVIDER_ARN, "https://oidc.hygiene.example")
     aliyun.add_oidc_role(ROLE_A, PROVIDER_ARN, subjects=["system:serviceaccount:team-a:puller"])
@@ -285,31 +272,46 @@ def test_a_pods_service_account_token_stays_in_memory(aliyun, tmp_path):
 # --- 2. errors, logs and files ------------------------------------------------------------------
 
 
-def failures(store: str, request, tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
-    """(what, env) of worlds in which that helper fails."""
-    nowhere = str(tmp_path / "nowhere")
-    if store == "pass":
-        good = dict(request.getfixturevalue("pass_env"))
-        wrong_key = {**good, "PASSWORD_STORE_DIR": str(tmp_path / "wrong-key-store")}
-        world.init_pass(wrong_key, "0123456789ABCDEF0123456789ABCDEF01234567")  # a key nobody has
-        empty_gpg = tmp_path / "empty-gnupg"
-        empty_gpg.mkdir(mode=0o700)
-        return [
-            ("wrong key", wrong_key),
-            ("missing store", {**good, "PASSWORD_STORE_DIR": nowhere}),
-            ("no secret key", {**good, "GNUPGHOME": str(empty_gpg)}),
-            ("no pass or gpg", {**good, "PATH": nowhere}),
-        ]
-    if store == "acr":
-        env = acr_env(tmp_path, request.getfixturevalue("aliyun"))
-        return [("wrong key", with_key(env, ALIYUN_KEY_ID, "not-the-secret")), ("no credentials", env)]
-    env = store_env(store, request, tmp_path)
+def _pass_failures(request, tmp_path: Path, nowhere: str) -> list[tuple[str, dict[str, str]]]:
+    good = world.store_world("pass", request).env
+    wrong_key = {**good, "PASSWORD_STORE_DIR": str(tmp_path / "wrong-key-store")}
+    world.init_pass(wrong_key, "0123456789ABCDEF0123456789ABCDEF01234567")  # a key nobody has
+    empty_gpg = tmp_path / "empty-gnupg"
+    empty_gpg.mkdir(mode=0o700)
+    return [
+        ("wrong key", wrong_key),
+        ("missing store", {**good, "PASSWORD_STORE_DIR": nowhere}),
+        ("no secret key", {**good, "GNUPGHOME": str(empty_gpg)}),
+        ("no pass or gpg", {**good, "PATH": nowhere}),
+    ]
+
+
+def _bus_failures(store: str, request, nowhere: str) -> list[tuple[str, dict[str, str]]]:
+    env = world.store_world(store, request).env
     locked_env = dict(env)
     lock_keyring(env)
     cases = [("locked keyring", locked_env), ("no bus", {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={nowhere}"})]
     if store == "keyring":
         cases.append(("no backend", {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}))
     return cases
+
+
+def _acr_failures(request, tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
+    env = acr_env(tmp_path, request.getfixturevalue("aliyun"))
+    return [("wrong key", with_key(env, ALIYUN_KEY_ID, "not-the-secret")), ("no credentials", env)]
+
+
+FAILURES = {  # store -> (request, tmp_path, a path that does not exist) -> its failure worlds
+    "pass": _pass_failures,
+    "secretservice": lambda request, tmp_path, nowhere: _bus_failures("secretservice", request, nowhere),
+    "keyring": lambda request, tmp_path, nowhere: _bus_failures("keyring", request, nowhere),
+    "acr": lambda request, tmp_path, nowhere: _acr_failures(request, tmp_path),
+}
+
+
+def failures(store: str, request, tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
+    """(what, env) of worlds in which that store's helper fails (a KeyError for a store without any)."""
+    return FAILURES[store](request, tmp_path, str(tmp_path / "nowhere"))
 
 
 def lock_keyring(env: dict[str, str]) -> None:
@@ -321,7 +323,7 @@ def lock_keyring(env: dict[str, str]) -> None:
         bus.call(*service, "Lock", "ao", [collection])
 
 
-@pytest.mark.parametrize("store", ["pass", "secretservice", "keyring", "acr"])
+@pytest.mark.parametrize("store", tuple(STORES))
 def test_no_error_shows_the_secret(store, request, tmp_path, monkeypatch, caplog):
     secret = fresh_secret()
     server = f"https://{EE}/v2/" if store == "acr" else "errors.example.com"
@@ -386,7 +388,7 @@ def test_every_file_credctl_creates_is_private(request, aliyun, tmp_path):
     modes_ok(pass_cache)
 
     # secretservice and keyring (backend detected, so remembered in settings.json): locks, settings.
-    service_env = store_env("secretservice", request, tmp_path)
+    service_env = dict(world.store_world("secretservice", request).env)
     service_env["XDG_CONFIG_HOME"] = str(tmp_path / "ss-config")
     assert helper("secretservice", "store", encode_credentials("m.example.com", "u", "s"), service_env).returncode == 0
     assert helper("keyring", "store", encode_credentials("m.example.com", "u", "s"), service_env).returncode == 0

@@ -10,13 +10,10 @@ import time
 import pytest
 import secretstorage
 import world
-from conftest import need
-from world import run_helper
+from world import NOT_FOUND, need, outcome
 
-from credctl import __version__
 from credctl.protocol import encode_credentials, encode_listing
 
-NOT_FOUND = b"credentials not found in native keychain\n"
 HEADLESS_HINT = "on a headless machine use the pass store (`credctl pass init`), or run under dbus-run-session"
 HOW_TO_UNLOCK = (
     "unlock it from your desktop session, or with `gnome-keyring-daemon --unlock` (type the password, then Ctrl-D)"
@@ -43,13 +40,8 @@ ACTIONS = [
 ]
 
 
-def run(program: str, action: str, stdin: bytes | str = b"", env=None) -> tuple[int, bytes, bytes]:
-    result = run_helper(program, action, stdin, env)
-    return result.returncode, result.stdout, result.stderr
-
-
 def store(program: str, env, url: str, user: str, secret: str) -> None:
-    assert run(program, "store", encode_credentials(url, user, secret), env) == (0, b"", b"")
+    assert outcome(program, "store", encode_credentials(url, user, secret), env) == (0, b"", b"")
 
 
 def go_attributes(server: str, username: str) -> dict[str, str]:
@@ -79,31 +71,18 @@ def env(secret_service) -> dict[str, str]:
 @pytest.mark.parametrize(("url", "user", "secret"), CASES)
 def test_store_get_list_erase_round_trip(ours_secretservice, env, url, user, secret):
     store(ours_secretservice, env, url, user, secret)
-    assert run(ours_secretservice, "get", url, env) == (0, encode_credentials(url, user, secret), b"")
+    assert outcome(ours_secretservice, "get", url, env) == (0, encode_credentials(url, user, secret), b"")
     # Trailing whitespace and a CRLF around the URL are trimmed, as Go does.
-    assert run(ours_secretservice, "get", f"  {url}\r\n", env) == (0, encode_credentials(url, user, secret), b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, encode_listing({url: user}), b"")
-    assert run(ours_secretservice, "erase", url, env) == (0, b"", b"")
-    assert run(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
-
-
-def test_get_of_a_missing_server(ours_secretservice, env):
-    assert run(ours_secretservice, "get", "missing.example", env) == (1, NOT_FOUND, b"")
-
-
-def test_list_of_an_empty_keyring(ours_secretservice, env):
-    assert run(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
-
-
-def test_version(ours_secretservice, env):
-    expected = f"docker-credential-secretservice (credctl) {__version__}\n".encode()
-    assert run(ours_secretservice, "version", b"", env) == (0, expected, b"")
+    assert outcome(ours_secretservice, "get", f"  {url}\r\n", env) == (0, encode_credentials(url, user, secret), b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, encode_listing({url: user}), b"")
+    assert outcome(ours_secretservice, "erase", url, env) == (0, b"", b"")
+    assert outcome(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
 
 
 def test_erase_of_a_missing_server_succeeds_like_go(ours_secretservice, go_secretservice, env):
-    assert run(ours_secretservice, "erase", "missing.example", env) == (0, b"", b"")
-    assert run(go_secretservice, "erase", "missing.example", env) == (0, b"", b"")
+    assert outcome(ours_secretservice, "erase", "missing.example", env) == (0, b"", b"")
+    assert outcome(go_secretservice, "erase", "missing.example", env) == (0, b"", b"")
 
 
 def test_list_is_sorted_and_escaped(ours_secretservice, env):
@@ -113,7 +92,7 @@ def test_list_is_sorted_and_escaped(ours_secretservice, env):
         '{"127.0.0.1:5000/some/path":"\\u003ctoken\\u003e","https://index.docker.io/v1/":"alice",'
         '"https://ünïcode.example/v2/":"jürgen","registry.example.com:5000":"\\u003ctoken\\u003e"}\n'
     )
-    assert run(ours_secretservice, "list", b"", env) == (0, expected.encode(), b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, expected.encode(), b"")
 
 
 # --- the same items as the Go helper --------------------------------------------------------
@@ -122,48 +101,48 @@ def test_list_is_sorted_and_escaped(ours_secretservice, env):
 @pytest.mark.parametrize(("url", "user", "secret"), CASES)
 def test_stored_by_go_read_by_ours(ours_secretservice, go_secretservice, env, url, user, secret):
     store(go_secretservice, env, url, user, secret)
-    ours = run(ours_secretservice, "get", url, env)
+    ours = outcome(ours_secretservice, "get", url, env)
     assert ours == (0, encode_credentials(url, user, secret), b"")
-    assert ours == run(go_secretservice, "get", url, env)  # byte for byte
+    assert ours == outcome(go_secretservice, "get", url, env)  # byte for byte
 
 
 @pytest.mark.parametrize(("url", "user", "secret"), CASES)
 def test_stored_by_ours_read_by_go(ours_secretservice, go_secretservice, env, url, user, secret):
     store(ours_secretservice, env, url, user, secret)
-    assert run(go_secretservice, "get", url, env) == (0, encode_credentials(url, user, secret), b"")
+    assert outcome(go_secretservice, "get", url, env) == (0, encode_credentials(url, user, secret), b"")
 
 
 def test_lists_agree_with_go_on_items_labelled_by_url(ours_secretservice, go_secretservice, env):
     for index, (url, user, secret) in enumerate(CASES):
         store(ours_secretservice if index % 2 else go_secretservice, env, url, user, secret)
-    ours = run(ours_secretservice, "list", b"", env)
+    ours = outcome(ours_secretservice, "list", b"", env)
     assert ours[0] == 0
-    assert ours == run(go_secretservice, "list", b"", env)
+    assert ours == outcome(go_secretservice, "list", b"", env)
 
 
 def test_erased_by_ours_gone_for_go(ours_secretservice, go_secretservice, env):
     url, user, secret = CASES[1]
     store(go_secretservice, env, url, user, secret)
     store(go_secretservice, env, "other.example", "bob", "pw")
-    assert run(ours_secretservice, "erase", url, env) == (0, b"", b"")
-    assert run(go_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
-    assert run(go_secretservice, "list", b"", env) == (0, b'{"other.example":"bob"}\n', b"")
+    assert outcome(ours_secretservice, "erase", url, env) == (0, b"", b"")
+    assert outcome(go_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
+    assert outcome(go_secretservice, "list", b"", env) == (0, b'{"other.example":"bob"}\n', b"")
 
 
 def test_erased_by_go_gone_for_ours(ours_secretservice, go_secretservice, env):
     url, user, secret = CASES[2]
     store(ours_secretservice, env, url, user, secret)
-    assert run(go_secretservice, "erase", url, env) == (0, b"", b"")
-    assert run(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
+    assert outcome(go_secretservice, "erase", url, env) == (0, b"", b"")
+    assert outcome(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, b"{}\n", b"")
 
 
 def test_empty_secret_reads_as_not_found_like_go(ours_secretservice, go_secretservice, env):
     store(go_secretservice, env, "go.example", "u", "")
     store(ours_secretservice, env, "ours.example", "u", "")
     for url in ("go.example", "ours.example"):
-        assert run(go_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
-        assert run(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
+        assert outcome(go_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
+        assert outcome(ours_secretservice, "get", url, env) == (1, NOT_FOUND, b"")
 
 
 # --- the item on the bus --------------------------------------------------------------------
@@ -196,17 +175,17 @@ def test_list_keys_are_server_urls(ours_secretservice, go_secretservice, env, se
     default.create_item("unrelated", {"service": "something", "username": "someone"}, b"x")
 
     expected = b'{"go.example":"gopher","v9.example":"nine"}\n'
-    assert run(ours_secretservice, "list", b"", env) == (0, expected, b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, expected, b"")
     v9_item = encode_credentials("v9.example", "nine", "pw9")
-    assert run(ours_secretservice, "get", "v9.example", env) == (0, v9_item, b"")
+    assert outcome(ours_secretservice, "get", "v9.example", env) == (0, v9_item, b"")
     for foreign in ("other.example", "nocli.example", "fake.example"):
-        assert run(ours_secretservice, "get", foreign, env) == (1, NOT_FOUND, b"")
+        assert outcome(ours_secretservice, "get", foreign, env) == (1, NOT_FOUND, b"")
     # The difference, pinned: Go's keys are display labels, and it lists any label=Docker Credentials.
     go_list = (
         b'{"Registry credentials for v9.example":"nine","fake docker":"m","go.example":"gopher",'
         b'"no docker_cli":"mallory","other schema":"mallory"}\n'
     )
-    assert run(go_secretservice, "list", b"", env) == (0, go_list, b"")
+    assert outcome(go_secretservice, "list", b"", env) == (0, go_list, b"")
 
 
 # --- one item per server --------------------------------------------------------------------
@@ -216,12 +195,16 @@ def test_restore_leaves_one_item(ours_secretservice, env, secret_bus):
     store(ours_secretservice, env, URL, "u1", "one")
     store(ours_secretservice, env, URL, "u2", "two")
     assert [(i.get_attributes()["username"], i.get_secret()) for i in items_for(secret_bus, URL)] == [("u2", b"two")]
-    assert run(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, "u2", "two"), b"")
+    assert outcome(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, "u2", "two"), b"")
     store(ours_secretservice, env, URL, "u2", "three")  # same username: replaced in place
     assert [(i.get_attributes()["username"], i.get_secret()) for i in items_for(secret_bus, URL)] == [("u2", b"three")]
     store(ours_secretservice, env, "other.example", "u1", "x")  # other servers are left alone
     assert len(items_for(secret_bus, URL)) == 1
-    assert run(ours_secretservice, "list", b"", env) == (0, f'{{"other.example":"u1","{URL}":"u2"}}\n'.encode(), b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (
+        0,
+        f'{{"other.example":"u1","{URL}":"u2"}}\n'.encode(),
+        b"",
+    )
 
 
 def test_go_duplicates_newest_wins_then_store_cleans_up(ours_secretservice, go_secretservice, env, secret_bus):
@@ -232,23 +215,23 @@ def test_go_duplicates_newest_wins_then_store_cleans_up(ours_secretservice, go_s
     # The newest (Modified has whole seconds); among equals the last listed, which is Go's pick.
     newest = max(range(len(listed)), key=lambda index: (listed[index][0], index))
     user = listed[newest][1]
-    ours = run(ours_secretservice, "get", URL, env)
+    ours = outcome(ours_secretservice, "get", URL, env)
     assert ours == (0, encode_credentials(URL, user, f"pw-{user}"), b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"{user}"}}\n'.encode(), b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"{user}"}}\n'.encode(), b"")
     if len({modified for modified, _ in listed}) == 1:  # all stored within one second
-        assert ours == run(go_secretservice, "get", URL, env)
+        assert ours == outcome(go_secretservice, "get", URL, env)
 
     # Touch an item that is not the answer: now it is the newest, and ours returns it.
     older = next(item for item in items_for(secret_bus, URL) if item.get_attributes()["username"] != user)
     time.sleep(1.1)
     older.set_secret(b"renewed")
     renewed = older.get_attributes()["username"]
-    assert run(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, renewed, "renewed"), b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"{renewed}"}}\n'.encode(), b"")
+    assert outcome(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, renewed, "renewed"), b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"{renewed}"}}\n'.encode(), b"")
 
     store(ours_secretservice, env, URL, "u4", "pw-u4")
     assert [(i.get_attributes()["username"], i.get_secret()) for i in items_for(secret_bus, URL)] == [("u4", b"pw-u4")]
-    assert run(go_secretservice, "get", URL, env) == (0, encode_credentials(URL, "u4", "pw-u4"), b"")
+    assert outcome(go_secretservice, "get", URL, env) == (0, encode_credentials(URL, "u4", "pw-u4"), b"")
 
 
 # --- a locked keyring -----------------------------------------------------------------------
@@ -261,13 +244,13 @@ def test_locked_keyring(ours_secretservice, env, secret_bus):
     assert default.is_locked()
     assert "DISPLAY" not in env and "WAYLAND_DISPLAY" not in env
 
-    assert run(ours_secretservice, "get", URL, env) == (1, LOCKED_LINE, b"")
+    assert outcome(ours_secretservice, "get", URL, env) == (1, LOCKED_LINE, b"")
     # Searching needs no unlocking: a registry with nothing stored is simply not found, and
     # list (attributes only) works, so Docker can still enumerate.
-    assert run(ours_secretservice, "get", "missing.example", env) == (1, NOT_FOUND, b"")
-    assert run(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"u"}}\n'.encode(), b"")
-    assert run(ours_secretservice, "store", encode_credentials(URL, "v", "new"), env) == (1, LOCKED_LINE, b"")
-    assert run(ours_secretservice, "erase", URL, env) == (1, LOCKED_LINE, b"")
+    assert outcome(ours_secretservice, "get", "missing.example", env) == (1, NOT_FOUND, b"")
+    assert outcome(ours_secretservice, "list", b"", env) == (0, f'{{"{URL}":"u"}}\n'.encode(), b"")
+    assert outcome(ours_secretservice, "store", encode_credentials(URL, "v", "new"), env) == (1, LOCKED_LINE, b"")
+    assert outcome(ours_secretservice, "erase", URL, env) == (1, LOCKED_LINE, b"")
     assert default.is_locked()
     assert [item.get_attributes()["username"] for item in items_for(secret_bus, URL)] == ["u"]  # untouched
 
@@ -277,7 +260,7 @@ def test_locked_keyring_with_a_display_that_cannot_prompt(ours_secretservice, en
     secretstorage.get_default_collection(secret_bus).lock()
     # A display is set, so the unlock prompt is tried; gnome-keyring cannot show it and reports
     # the prompt as dismissed.
-    result = run(ours_secretservice, "get", URL, {**env, "DISPLAY": ":4242"})
+    result = outcome(ours_secretservice, "get", URL, {**env, "DISPLAY": ":4242"})
     assert result == (1, b"the keyring prompt was dismissed, so nothing was unlocked or stored\n", b"")
 
 
@@ -286,7 +269,7 @@ def test_locked_keyring_with_a_display_that_cannot_prompt(ours_secretservice, en
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_no_session_bus(ours_secretservice, tmp_path, action, stdin):
-    result = run(ours_secretservice, action, stdin, world.without_bus(tmp_path))
+    result = outcome(ours_secretservice, action, stdin, world.without_bus(tmp_path))
     assert result == (1, NO_BUS_LINE, b"")
     assert result[1].startswith(b"no D-Bus session bus here")
 
@@ -299,7 +282,7 @@ def test_bus_found_through_xdg_runtime_dir(ours_secretservice, env, tmp_path):
     runtime = tmp_path / "other-runtime"
     runtime.mkdir(mode=0o700)
     (runtime / "bus").symlink_to(socket)
-    result = run(ours_secretservice, "get", URL, {**world.without_bus(tmp_path), "XDG_RUNTIME_DIR": str(runtime)})
+    result = outcome(ours_secretservice, "get", URL, {**world.without_bus(tmp_path), "XDG_RUNTIME_DIR": str(runtime)})
     assert result == (0, encode_credentials(URL, "u", "pw"), b"")
 
 
@@ -307,7 +290,7 @@ def test_unreachable_session_bus(ours_secretservice, tmp_path):
     env = world.without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path}/no-such-socket")
     expected = f"cannot reach the D-Bus session bus (No such file or directory): {HEADLESS_HINT}\n".encode()
     for action, stdin in ACTIONS:
-        result = run(ours_secretservice, action, stdin, env)
+        result = outcome(ours_secretservice, action, stdin, env)
         assert result == (1, expected, b"")
         assert result[1].startswith(b"cannot reach the D-Bus session bus")
 
@@ -354,7 +337,7 @@ def bare_bus(tmp_path):
 
 @pytest.mark.parametrize(("action", "stdin"), ACTIONS)
 def test_no_secret_service_on_the_bus(ours_secretservice, tmp_path, bare_bus, action, stdin):
-    result = run(ours_secretservice, action, stdin, world.without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=bare_bus))
+    result = outcome(ours_secretservice, action, stdin, world.without_bus(tmp_path, DBUS_SESSION_BUS_ADDRESS=bare_bus))
     assert result == (1, NO_SERVICE_LINE, b"")
     assert result[1].startswith(b"no Secret Service is running")
 
@@ -369,8 +352,8 @@ def test_credctl_helper_serves_the_same_bytes(ours_secretservice, env):
         via = subprocess.run(
             [credctl, "helper", "secretservice", action], input=stdin.encode(), capture_output=True, env=env, timeout=60
         )
-        assert (via.returncode, via.stdout, via.stderr) == run(ours_secretservice, action, stdin, env)
-    assert run(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, "<token>", "pw <&>"), b"")
+        assert (via.returncode, via.stdout, via.stderr) == outcome(ours_secretservice, action, stdin, env)
+    assert outcome(ours_secretservice, "get", URL, env) == (0, encode_credentials(URL, "<token>", "pw <&>"), b"")
 
 
 # --- gnome-keyring's transient answers under concurrent writers ----------------------------------

@@ -11,10 +11,19 @@ from pathlib import Path
 
 import pytest
 import world
-from conftest import need
-from test_cli_config import assert_no_secret, unchanged
-from test_dockerconfig import HUB, b64, cli_env, credctl, layout, one_error_line, write
-from test_pass_init import on_terminal
+from world import (
+    HUB,
+    assert_no_secret,
+    b64,
+    cli_env,
+    credctl,
+    layout,
+    need,
+    on_terminal,
+    one_error_line,
+    unchanged,
+    write,
+)
 
 from credctl.protocol import encode_credentials
 from credctl.stores.passstore import FOLDER, folder_name

@@ -17,8 +17,7 @@ from typing import ClassVar
 
 import pytest
 import world
-from conftest import need
-from world import credctl
+from world import credctl, docker_env, need
 
 from credctl.names import DOCKER_HUB
 
@@ -27,32 +26,6 @@ CLI_TIMEOUT = 120
 
 
 # -- running credctl ----------------------------------------------------------------------------
-
-
-def cli_env(
-    base_env: dict[str, str], tmp_path: Path, config: object | None, first: list[str] = (), ours: bool = True
-) -> dict[str, str]:
-    """base_env with a throwaway DOCKER_CONFIG (config.json = config, unless None), HOME and XDG dirs,
-    and PATH = first + our venv's bin (unless not ours) + /usr/bin:/bin."""
-    docker = tmp_path / "docker"
-    docker.mkdir(exist_ok=True)
-    if config is not None:
-        text = config if isinstance(config, str) else json.dumps(config, indent="\t")
-        (docker / "config.json").write_text(text)
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        **base_env,
-        "DOCKER_CONFIG": str(docker),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_RUNTIME_DIR": str(home),
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-        "PATH": os.pathsep.join([*first, *([str(world.BIN)] if ours else []), "/usr/bin", "/bin"]),
-    }
-    env.pop("REGISTRY_AUTH_FILE", None)
-    return env
 
 
 def verify_json(env: dict[str, str], *args: str) -> tuple[int, list[dict]]:
@@ -96,7 +69,7 @@ def listing(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_healthy_pass_setup(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "currentContext": "default"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass", "currentContext": "default"})
     config_path = Path(env["DOCKER_CONFIG"]) / "config.json"
     before = config_path.read_bytes()
     store(env, "registry.example:5000", "alice", "alice-s3cret")
@@ -129,7 +102,7 @@ def test_healthy_pass_setup(pass_env, tmp_path):
 
 
 def test_table_for_people(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     result = credctl(env, "verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "\x1b[" not in result.stdout  # NO_COLOR and no terminal: plain text
@@ -139,7 +112,7 @@ def test_table_for_people(pass_env, tmp_path):
 
 
 def test_malformed_config_is_reported_and_left_alone(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, '{"credsStore": "pass",\n  "auths": {oops}\n')
+    env = docker_env(pass_env, tmp_path, '{"credsStore": "pass",\n  "auths": {oops}\n')
     config_path = Path(env["DOCKER_CONFIG"]) / "config.json"
     before = config_path.read_bytes()
 
@@ -179,7 +152,7 @@ def go_version() -> str:
 
 
 def test_missing_helper_fails(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ghcr.io": "nosuchhelper"}})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ghcr.io": "nosuchhelper"}})
 
     status, rows = verify_json(env)
 
@@ -202,7 +175,7 @@ def test_a_helper_credctl_does_not_provide_is_judged_on_path_only(pass_env, tmp_
     ecr = other_dir / "docker-credential-ecr-login"
     ecr.write_text('#!/bin/sh\nif [ "$1" = version ]; then echo "ecr-login 0.9"; else echo "{}"; fi\n')
     ecr.chmod(0o755)
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ecr.example": "ecr-login"}})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"ecr.example": "ecr-login"}})
     env["PATH"] += f":{other_dir}"
 
     status, rows = verify_json(env, "ecr.example")
@@ -225,7 +198,7 @@ def test_shadowing_helper_is_a_warning_naming_both(pass_env, tmp_path):
         f'exec {world.ours()} "$@"\n'
     )
     shadow.chmod(0o755)
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[str(shadow_dir)])
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[str(shadow_dir)])
 
     status, rows = verify_json(env)
 
@@ -241,7 +214,7 @@ def test_shadowing_helper_is_a_warning_naming_both(pass_env, tmp_path):
 
 def test_go_helper_first_on_path_is_a_warning(pass_env, tmp_path, go_pass):
     """Debian's Go helper ahead of ours: docker runs it, on the same store (so the round trip works)."""
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[os.path.dirname(go_pass)])
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[os.path.dirname(go_pass)])
 
     status, rows = verify_json(env)
 
@@ -271,7 +244,7 @@ def test_a_link_into_the_venv_is_credctls(pass_env, tmp_path):
     """~/.local/bin/docker-credential-pass → the venv's, first on PATH (the venv's bin is not on it)."""
     links = install_links(tmp_path / "home", "docker-credential-pass")
     link = str(links / "docker-credential-pass")
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[str(links)], ours=False)
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"}, first=[str(links)], ours=False)
 
     status, rows = verify_json(env)
 
@@ -284,7 +257,7 @@ def test_a_link_into_the_venv_is_credctls(pass_env, tmp_path):
 
 def test_go_helper_before_the_link_names_the_links_folder(pass_env, tmp_path, go_pass):
     links = install_links(tmp_path / "home", "docker-credential-pass")
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"}, ours=False)
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"}, ours=False)
     env["PATH"] += f":{links}"
 
     status, rows = verify_json(env)
@@ -303,7 +276,7 @@ def test_credctls_helper_not_on_path_fails_naming_the_folder(tmp_path, linked):
     folder to add is the installer's link folder when there is one, else the venv's bin."""
     home = tmp_path / "home"
     folder = install_links(home, "docker-credential-keyring") if linked else world.BIN
-    env = cli_env(dict(os.environ), tmp_path, {"credsStore": "keyring"}, ours=False)
+    env = docker_env(dict(os.environ), tmp_path, {"credsStore": "keyring"}, ours=False)
 
     status, rows = verify_json(env)
 
@@ -323,11 +296,11 @@ def test_credctls_helper_not_on_path_fails_naming_the_folder(tmp_path, linked):
 
 
 def test_map_warns_when_another_helper_is_first(tmp_path, go_pass):
-    env = cli_env(dict(os.environ), tmp_path, None, first=[os.path.dirname(go_pass)])
+    env = docker_env(dict(os.environ), tmp_path, None, first=[os.path.dirname(go_pass)])
     mapped = credctl(env, "map", "registry.example", "pass")
     assert mapped.returncode == 0, mapped.stderr
     assert mapped.stderr == f"warning: {shadowed(go_pass, world.ours())}\n"
-    quiet = credctl(cli_env(dict(os.environ), tmp_path, None), "map", "other.example", "pass")
+    quiet = credctl(docker_env(dict(os.environ), tmp_path, None), "map", "other.example", "pass")
     assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
@@ -344,7 +317,7 @@ def acr_profile(tmp_path: Path, env: dict[str, str], bin_dir: Path) -> Path:
 
 def test_acr_profile_wrapper_is_credctls(tmp_path):
     bin_dir = tmp_path / "profiles"
-    env = cli_env(dict(os.environ), tmp_path, {"credHelpers": {"team1.example": "acr-helper-team1"}})
+    env = docker_env(dict(os.environ), tmp_path, {"credHelpers": {"team1.example": "acr-helper-team1"}})
     env["CREDCTL_ACR_ENDPOINT"] = "http://127.0.0.1:9"  # never a real cloud endpoint
     env["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 
@@ -365,7 +338,7 @@ def test_acr_profile_wrapper_is_credctls(tmp_path):
 
 def test_add_profile_warns_when_its_folder_is_not_on_path(tmp_path):
     bin_dir = tmp_path / "profiles"
-    env = cli_env(dict(os.environ), tmp_path, None)
+    env = docker_env(dict(os.environ), tmp_path, None)
     credentials = tmp_path / "team1.ini"
     credentials.touch(mode=0o600)
     args = ["acr", "add-profile", "team1", "--credentials-file", str(credentials), "--bin-dir", str(bin_dir)]
@@ -378,7 +351,7 @@ def test_uninitialised_pass_store_fails_health(gnupg_home, tmp_path):
     need("pass")
     home, _fpr = gnupg_home
     empty = tmp_path / "no-store"
-    env = cli_env(world.helper_env(home, empty), tmp_path, {"credsStore": "pass"})
+    env = docker_env(world.helper_env(home, empty), tmp_path, {"credsStore": "pass"})
 
     status, rows = verify_json(env)
 
@@ -392,7 +365,7 @@ def test_uninitialised_pass_store_fails_health(gnupg_home, tmp_path):
 
 
 def test_registry_arguments_restrict_and_normalise(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"other.example": "pass"}})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass", "credHelpers": {"other.example": "pass"}})
     store(env, "one.example", "u1", "p1")
     store(env, "two.example", "u2", "p2")
 
@@ -414,7 +387,7 @@ def test_registry_arguments_restrict_and_normalise(pass_env, tmp_path):
 def test_plaintext_and_unconfigured(tmp_path):
     """No helper at all: the plaintext login is a warning, and nothing fails."""
     auth = base64.b64encode(b"bob:bob-secret").decode()
-    env = cli_env(dict(os.environ), tmp_path, {"auths": {"plain.example": {"auth": auth}}})
+    env = docker_env(dict(os.environ), tmp_path, {"auths": {"plain.example": {"auth": auth}}})
 
     status, rows = verify_json(env)
 
@@ -429,7 +402,7 @@ def test_plaintext_and_unconfigured(tmp_path):
 
 
 def test_podman_credsstore_is_a_warning(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     auth_json = Path(env["XDG_CONFIG_HOME"]) / "containers" / "auth.json"
     auth_json.parent.mkdir(parents=True)
     auth_json.write_text(json.dumps({"credsStore": "pass", "credHelpers": {"quay.io": "nosuch-podman"}}))
@@ -447,7 +420,7 @@ def test_podman_credsstore_is_a_warning(pass_env, tmp_path):
 
 
 def test_online_login_ok(pass_env, tmp_path, registry):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, registry.user, registry.password)
 
     status, rows = verify_json(env, "--online")
@@ -461,7 +434,7 @@ def test_online_login_ok(pass_env, tmp_path, registry):
 
 def test_online_wrong_password_is_unauthorized(pass_env, tmp_path, registry):
     wrong = "wrong-" + secrets.token_hex(8)
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, registry.user, wrong)
 
     status, rows = verify_json(env, "--online", registry.address)
@@ -478,7 +451,7 @@ def test_online_wrong_password_is_unauthorized(pass_env, tmp_path, registry):
 
 
 def test_online_identity_token_cannot_use_basic(pass_env, tmp_path, registry):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, "<token>", "an-identity-token")
 
     status, rows = verify_json(env, "--online", registry.address)
@@ -490,7 +463,7 @@ def test_online_identity_token_cannot_use_basic(pass_env, tmp_path, registry):
 
 
 def test_online_without_credentials(pass_env, tmp_path, registry):
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
 
     status, rows = verify_json(env, "--online", registry.address)
 
@@ -506,7 +479,7 @@ def test_online_without_credentials(pass_env, tmp_path, registry):
 
 def test_online_nothing_listening(pass_env, tmp_path):
     address = f"127.0.0.1:{world.free_port()}"
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, address, "alice", "alice-pw")
 
     status, rows = verify_json(env, "--online")
@@ -680,7 +653,7 @@ def token_registry(tmp_path_factory):
 
 def test_online_bearer_with_password(pass_env, tmp_path, token_registry):
     registry, tokens = token_registry
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, "tina", TOKEN_USERS["tina"])
     tokens.requests.clear()
 
@@ -696,7 +669,7 @@ def test_online_bearer_with_password(pass_env, tmp_path, token_registry):
 def test_online_bearer_with_identity_token(pass_env, tmp_path, token_registry):
     registry, tokens = token_registry
     refresh_token = next(iter(REFRESH_TOKENS))
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, "<token>", refresh_token)
     tokens.requests.clear()
 
@@ -724,7 +697,7 @@ def test_online_bearer_with_identity_token(pass_env, tmp_path, token_registry):
 )
 def test_online_bearer_unauthorized(pass_env, tmp_path, token_registry, username, secret, rejected_by):
     registry, _tokens = token_registry
-    env = cli_env(pass_env, tmp_path, {"credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"credsStore": "pass"})
     store(env, registry.address, username, secret)
 
     status, rows = verify_json(env, "--online", registry.address)
@@ -738,7 +711,7 @@ def test_online_bearer_unauthorized(pass_env, tmp_path, token_registry, username
 
 
 def test_undecodable_auth_fails_the_config(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, {"auths": {"bad.example": {"auth": "not base64!"}}, "credsStore": "pass"})
+    env = docker_env(pass_env, tmp_path, {"auths": {"bad.example": {"auth": "not base64!"}}, "credsStore": "pass"})
 
     status, rows = verify_json(env)
 
@@ -749,7 +722,7 @@ def test_undecodable_auth_fails_the_config(pass_env, tmp_path):
 
 
 def test_config_option_wins_over_docker_config(pass_env, tmp_path):
-    env = cli_env(pass_env, tmp_path, "{broken")  # $DOCKER_CONFIG holds a broken file
+    env = docker_env(pass_env, tmp_path, "{broken")  # $DOCKER_CONFIG holds a broken file
     other = tmp_path / "other"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"credsStore": "pass"}))
@@ -816,7 +789,7 @@ def test_authorization_is_dropped_on_redirect_to_another_host():
 def test_no_config_file_means_docker_picks_pass(pass_env, tmp_path):
     """No auth settings at all: docker chooses credsStore "pass" by itself (pass and its helper are
     on PATH); verify says so and checks that store as docker will use it."""
-    env = cli_env(pass_env, tmp_path, None)
+    env = docker_env(pass_env, tmp_path, None)
 
     status, rows = verify_json(env)
 
@@ -832,7 +805,7 @@ def test_no_config_file_means_docker_picks_pass(pass_env, tmp_path):
 
 def test_setup_warns_when_another_helper_is_first(pass_env, tmp_path, go_pass):
     """setup's warning is verify's finding (warn_if_missing asks credctl.programs too)."""
-    env = cli_env(pass_env, tmp_path, None, first=[os.path.dirname(go_pass)])
+    env = docker_env(pass_env, tmp_path, None, first=[os.path.dirname(go_pass)])
     result = credctl(env, "setup", "--store", "pass", "--no-podman", "--yes")
     assert result.returncode == 0, result.stderr
     assert f"warning: {shadowed(go_pass, world.ours())}" in result.stderr.splitlines()

@@ -1,26 +1,34 @@
-"""The real test world, shared by tests/ and bench/: throwaway gpg homes and pass stores.
+"""The real test world, shared by tests/ and bench/: every builder and constant the tests share.
 
-Everything here is real (gpg, pass, Debian's Go helpers); nothing is mocked.
+Everything here is real (gpg and pass, gnome-keyring on a private D-Bus, docker-registry,
+Debian's Go helpers and docker CLIs); the one fake is Alibaba Cloud's API (fake_aliyun.py).
+Test modules import from here, never from one another; conftest.py makes fixtures of it, and
+store_world builds each store's world from those. pytest, the CLI and the terminal are imported
+inside the functions that need them: bench/ imports this module too.
 """
 
+import base64
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
 from credctl.errors import CredentialsNotFound
 from credctl.stores.base import Health, Store
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
 GO_PASS = "/usr/bin/docker-credential-pass"
 BIN = Path(sys.executable).parent  # where pip put our console scripts
 
 
 # The client programs scripts/test.sh takes out of Debian packages (tests/world_programs.txt)
 # into WORLD_BIN; a test runs these, never whatever docker or kubectl happens to be on PATH.
-WORLD = Path(os.environ.get("CREDCTL_TEST_WORLD") or Path(__file__).resolve().parent.parent / ".world")
+WORLD = Path(os.environ.get("CREDCTL_TEST_WORLD") or ROOT / ".world")
 WORLD_BIN = WORLD / "bin"
 
 
@@ -36,6 +44,9 @@ DOCKER_CLIS = {name: path for name, path in WORLD_PROGRAMS.items() if name.start
 KUBECTL = WORLD_PROGRAMS["kubectl"]
 
 
+REQUIRE_REAL = os.environ.get("CREDCTL_REQUIRE_REAL") == "1"  # CI: a missing real part fails, never skips
+
+
 def ours(program: str = "docker-credential-pass") -> str:
     return str(BIN / program)
 
@@ -43,6 +54,28 @@ def ours(program: str = "docker-credential-pass") -> str:
 def missing(*programs: str) -> list[str]:
     """Programs (names or absolute paths) this machine lacks."""
     return [p for p in programs if not (os.access(p, os.X_OK) if os.path.isabs(p) else shutil.which(p))]
+
+
+def need(*programs: str) -> None:
+    """Skip the test (or, under REQUIRE_REAL, fail it) unless these programs are installed."""
+    import pytest  # tests only: bench/ imports this module too
+
+    absent = missing(*programs)
+    if absent:
+        reason = f"not installed here: {', '.join(absent)}"
+        if REQUIRE_REAL:
+            pytest.fail(f"CREDCTL_REQUIRE_REAL=1 but {reason}")
+        pytest.skip(reason)
+
+
+def installed(program: str) -> str:
+    """The path of one of our console scripts; fails the test when credctl is not installed here."""
+    import pytest
+
+    path = ours(program)
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: install credctl into this interpreter's environment first")
+    return path
 
 
 def make_gnupg_home() -> Path:
@@ -106,10 +139,25 @@ def init_pass(env: dict[str, str], *key_ids: str) -> None:
     subprocess.run(["pass", "init", *key_ids], env=env, check=True, capture_output=True)
 
 
+NOT_FOUND = b"credentials not found in native keychain\n"  # a helper's answer when it has nothing
+TIMEOUT = 60  # seconds a program of the test world may take: a guard against hangs, not an expectation
+
+
+def run(args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Run a program with stdin (text is UTF-8 encoded); returns the CompletedProcess (bytes)."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run(args, input=data, capture_output=True, env=env, cwd=cwd, timeout=TIMEOUT)
+
+
 def run_helper(program: str, action: str, stdin: bytes | str = b"", env: dict[str, str] | None = None):
     """Run a docker-credential-* program as Docker does; returns the CompletedProcess (bytes)."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([program, action], input=data, capture_output=True, env=env, timeout=60)
+    return run([program, action], stdin, env)
+
+
+def outcome(program: str, action: str, stdin: bytes | str = b"", env: dict[str, str] | None = None):
+    """(exit status, stdout, stderr) of a docker-credential-* program run as Docker does."""
+    result = run_helper(program, action, stdin, env)
+    return result.returncode, result.stdout, result.stderr
 
 
 GO_SECRETSERVICE = "/usr/bin/docker-credential-secretservice"
@@ -449,6 +497,549 @@ def credctl(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+# -- Alibaba Cloud: the loopback fake OpenAPI (fake_aliyun.py), the one fake in the test world --
+
+ALIYUN_KEY_ID = "LTAI5tCredctlTestKey1"  # the access key the `aliyun` fixture's fake accepts
+ALIYUN_KEY_SECRET = "credctl-test-secret-1-do-not-leak"
+ALIYUN_INSTANCE = ("cri-myteam0000001", "myteam", "cn-hangzhou")  # (instance id, name, region)
+
+
+# -- environments: a person's shell running credctl, a Docker user; Docker config files ------------
+
+CREDCTL = ours("credctl")
+LOCK = ".config.json.credctl-lock"
+HUB = "https://index.docker.io/v1/"
+# Variables from the developer's session that would point credctl (or a helper) elsewhere.
+_NOT_FOR_CLI = ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
+
+
+def cli_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """What a person's shell would give credctl: throwaway HOME and XDG dirs, plain output.
+
+    base is e.g. pass_env (whose GNUPGHOME and PASSWORD_STORE_DIR are kept); without it, the
+    session's gpg and pass settings are left out too. extra overrides anything.
+    """
+    source = os.environ if base is None else base
+    env = {
+        name: value
+        for name, value in source.items()
+        if name not in _NOT_FOR_CLI
+        and not (base is None and (name == "GNUPGHOME" or name.startswith("PASSWORD_STORE_")))
+    }
+    home, runtime = tmp_path / "home", tmp_path / "run"
+    home.mkdir(exist_ok=True)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        NO_COLOR="1",
+        COLUMNS="200",
+        PATH=f"{BIN}:/usr/bin:/bin",
+    )
+    env.update(extra)
+    return env
+
+
+def docker_env(
+    base: dict[str, str], tmp_path: Path, config: object | None = None, first: list[str] = (), ours: bool = True
+) -> dict[str, str]:
+    """A Docker user's environment: base (e.g. pass_env, or a SecretService's env) with a throwaway
+    DOCKER_CONFIG whose config.json is config (tab-indented as docker writes it; none when None;
+    a str is written as it is), HOME and XDG folders under tmp_path, plain output, and PATH =
+    first, then our console scripts (unless not ours), then /usr/bin:/bin. Nothing of the
+    developer's REGISTRY_AUTH_FILE or DOCKER_AUTH_CONFIG."""
+    docker, home, runtime = tmp_path / "docker", tmp_path / "home", tmp_path / "run"
+    docker.mkdir(exist_ok=True)
+    home.mkdir(exist_ok=True)
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    if config is not None:
+        text = config if isinstance(config, str) else json.dumps(config, indent="\t")
+        (docker / "config.json").write_text(text)
+    env = {
+        **base,
+        "DOCKER_CONFIG": str(docker),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "PATH": os.pathsep.join([*first, *([str(BIN)] if ours else []), "/usr/bin", "/bin"]),
+    }
+    env.pop("REGISTRY_AUTH_FILE", None)
+    env.pop("DOCKER_AUTH_CONFIG", None)
+    return env
+
+
+def on_path(env: dict[str, str], *folders: Path | str) -> dict[str, str]:
+    """env with folders first on its PATH, as a shell whose user added them."""
+    return {**env, "PATH": os.pathsep.join([*map(str, folders), env["PATH"]])}
+
+
+def layout(text: str, indent: str = "\t", newline: bool = False) -> bytes:
+    """JSON text written below with 4 spaces per level, re-indented with indent (as MarshalIndent)."""
+    lines = []
+    for line in textwrap.dedent(text).strip("\n").split("\n"):
+        stripped = line.lstrip(" ")
+        lines.append(indent * ((len(line) - len(stripped)) // 4) + stripped)
+    return ("\n".join(lines) + ("\n" if newline else "")).encode()
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """stderr when it is exactly one `error: …` line."""
+    assert result.stderr.startswith("error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    path.write_bytes(data)
+    path.chmod(mode)
+
+
+# -- Alibaba Cloud Container Registry: the helper's environment, keys, hosts and token cache --------
+
+HELPER = ours("docker-credential-acr-helper")
+INSTANCE_ID, INSTANCE_NAME, REGION = ALIYUN_INSTANCE
+EE = f"{INSTANCE_NAME}-registry.{REGION}.cr.aliyuncs.com"
+PERSONAL = f"registry.{REGION}.aliyuncs.com"
+TEMP_USER = "cr_temp_user"
+KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2", "credctl-test-secret-2-do-not-leak"
+SECRETS = [ALIYUN_KEY_SECRET, KEY2_SECRET]
+# What the environment of a developer or CI job must not lend the helper.
+_NOT_FOR_ACR_PREFIXES = ("ALIBABA_CLOUD_", "ALIBABACLOUD_", "ALICLOUD_", "DOCKER_CREDENTIAL_ACR_HELPER_", "CREDCTL_")
+_NOT_FOR_ACR = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "DEBUG")
+_NOT_FOR_ACR += ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE")
+SDK_MODULES = ("alibabacloud", "Tea", "darabonba", "aiohttp", "requests", "apscheduler")
+
+
+def acr_env(tmp_path: Path, fake=None, **extra: str) -> dict[str, str]:
+    """The environment Docker gives the ACR helper, or a node its kubelet plugin: a throwaway
+    HOME, cache, config and DOCKER_CONFIG, the fake as the API endpoint (without one, a closed
+    loopback port), the ECS metadata service (100.100.100.200) never asked, no proxy, and
+    nothing Alibaba Cloud from the parent. extra overrides; a None value removes."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _NOT_FOR_ACR and not name.startswith(_NOT_FOR_ACR_PREFIXES)
+    }
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        DOCKER_CONFIG=str(tmp_path / "docker"),
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+        CREDCTL_ACR_ENDPOINT=fake.url if fake else "http://127.0.0.1:9",
+        PATH=f"{BIN}:/usr/bin:/bin",
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def with_key(env: dict[str, str], key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> dict[str, str]:
+    return {**env, "ALIBABA_CLOUD_ACCESS_KEY_ID": key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}
+
+
+def write_credentials(path: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
+    """An INI credentials file in the seed README's own layout (comments after the values), 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(
+        "[default] # Default client\n"
+        "type = access_key # The authentication method is access_key\n"
+        f"access_key_id = {key_id} # Key\n"
+        f"access_key_secret = {secret} # Secret\n"
+    )
+    return path
+
+
+def write_cli_config(home: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
+    """The Alibaba Cloud CLI's ~/.aliyun/config.json with one access-key profile, 0600."""
+    path = home / ".aliyun" / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    profile = {"name": "default", "mode": "AK", "access_key_id": key_id, "access_key_secret": secret}
+    path.write_text(json.dumps({"current": "default", "profiles": [{**profile, "region_id": REGION}]}))
+    return path
+
+
+def clean(result, *secrets: str) -> None:
+    """Nothing on stderr, no traceback and no secret anywhere."""
+    both = result.stdout + result.stderr
+    assert b"Traceback" not in both, both
+    for secret in (*SECRETS, *secrets):
+        assert secret.encode() not in both, f"{secret!r} was shown"
+    assert result.stderr == b"", result.stderr
+
+
+def answer(server: str, token: str, username: str = TEMP_USER) -> bytes:
+    """The helper's `get` output, byte for byte (these values need no JSON escaping)."""
+    return f'{{"ServerURL":"{server}","Username":"{username}","Secret":"{token}"}}\n'.encode()
+
+
+def cache_folder(tmp_path: Path) -> Path:
+    return tmp_path / "cache" / "credctl" / "acr"
+
+
+def cache_files(tmp_path: Path) -> list[Path]:
+    folder = cache_folder(tmp_path)
+    return sorted(folder.glob("*.token")) if folder.is_dir() else []
+
+
+PERSONAL_HOSTS = [
+    ("registry.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-vpc.cn-beijing.aliyuncs.com", "cn-beijing"),
+    ("registry-internal.cn-beijing.aliyuncs.com", "cn-beijing"),
+    ("registry-intl.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
+    ("registry-intl-vpc.ap-southeast-1.aliyuncs.com", "ap-southeast-1"),
+    ("registry-vpc-internal.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-intl-vpc-internal.eu-central-1.aliyuncs.com", "eu-central-1"),
+    ("registry.distributed.cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+    ("registry-vpc.distributed.cn-shanghai.aliyuncs.com", "cn-shanghai"),
+]
+
+
+ENTERPRISE_HOSTS = [
+    ("foobar-registry.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
+    ("foobar-registry-vpc.cn-beijing.cr.aliyuncs.com", "foobar", "cn-beijing"),
+    ("foo-bar-registry.cn-hangzhou.cr.aliyuncs.com", "foo-bar", "cn-hangzhou"),
+    ("my-team-2-registry-intl.ap-southeast-1.cr.aliyuncs.com", "my-team-2", "ap-southeast-1"),
+    ("foo-registry-intl-vpc.ap-southeast-1.cr.aliyuncs.com", "foo", "ap-southeast-1"),
+    ("foo-registry.cn-hangzhou.aliyuncs.com", "foo", "cn-hangzhou"),  # no `.cr`: the Go helper's own test domain
+    ("registry-registry.cn-hangzhou.cr.aliyuncs.com", "registry", "cn-hangzhou"),
+]
+
+
+def importtime_modules(importtime_stderr: bytes) -> list[str]:
+    """Module names from `python -X importtime` output, in import order."""
+    names = []
+    for line in importtime_stderr.decode().splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":
+                names.append(name)
+    return names
+
+
+# -- gpg keys and `credctl pass init` on a terminal -------------------------------------------------
+
+NEXT = "Next: run `credctl setup` to make Docker keep its logins in this store."
+NO_KEY = (
+    "error: no gpg key here can encrypt: run `credctl pass init --generate --no-passphrase --name NAME --email EMAIL`\n"
+)
+ALICE = "Alice Example <alice@example.invalid>"
+
+
+def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        ["gpg", "--batch", *args],
+        env={**os.environ, "GNUPGHOME": str(home)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    return result.stdout
+
+
+def protected_key(home: Path, uid: str, passphrase: str) -> str:
+    """A key with a passphrase, which travels on gpg's stdin, never on argv."""
+    loopback = ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
+    gpg(home, *loopback, "--quick-gen-key", uid, "future-default", "default", "never", stdin=passphrase)
+    return fingerprint(home, uid)
+
+
+def ready(store: Path, *uids: str) -> str:
+    return f"✓ password store {store} is ready; credentials will be encrypted to {', '.join(uids)}"
+
+
+def on_terminal(env: dict[str, str], args: list[str], answers: list[tuple[str, str]]) -> tuple[int, str]:
+    """Run credctl on a pseudo-terminal of its own, typing each answer once its prompt has appeared.
+
+    Prompts end in their trailing space: click prints that last, after getpass has turned echo
+    off and flushed the input, so an answer typed on seeing it is neither echoed nor lost.
+    Returns the exit status and what the terminal showed, escape sequences removed. Fails,
+    rather than hangs, when credctl has not finished within TIMEOUT.
+    """
+    import pytest
+    from terminal import StillRunning, Terminal, screen  # tests only: bench/ imports this module too
+
+    pending, answered_to = list(answers), 0
+
+    def answer(shown: bytes) -> bytes:
+        nonlocal answered_to
+        if not pending:
+            return b""
+        at = screen(shown).find(pending[0][0], answered_to)
+        if at < 0:
+            return b""
+        answered_to = at + len(pending[0][0])
+        return pending.pop(0)[1].encode() + b"\n"
+
+    with Terminal([CREDCTL, *args], env) as terminal:
+        try:
+            status = terminal.run(answer, TIMEOUT)
+        except StillRunning as err:
+            pytest.fail(f"credctl {err} on a terminal; it showed:\n{screen(terminal.shown)}")
+        shown = screen(terminal.shown)
+    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{shown}"
+    return status, shown
+
+
+def copy_key(source: Path, target: Path, fpr: str, *, secret: bool = False, trusted: bool = False) -> None:
+    """Import a key from one GNUPGHOME into another, as a person copies theirs to a new machine."""
+    what = ["--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys"] if secret else ["--export"]
+    exported = subprocess.run(
+        ["gpg", "--batch", *what, fpr],
+        env={**os.environ, "GNUPGHOME": str(source)},
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=True,
+    ).stdout
+    assert exported
+    into_target = {"env": {**os.environ, "GNUPGHOME": str(target)}, "capture_output": True, "timeout": TIMEOUT}
+    subprocess.run(["gpg", "--batch", "--import"], input=exported, check=True, **into_target)
+    if trusted:  # what `gpg --edit-key FPR trust` → 5 does
+        subprocess.run(
+            ["gpg", "--batch", "--import-ownertrust"], input=f"{fpr}:6:\n".encode(), check=True, **into_target
+        )
+
+
+def untrusted(fpr: str) -> str:
+    return (
+        f"warning: gpg does not trust {fpr}, so storing credentials will fail: if it is your key, trust it with "
+        f"`echo {fpr}:6: | gpg --import-ownertrust` (or `gpg --edit-key {fpr} trust`, then 5)"
+    )
+
+
+def expire(env: dict[str, str], fpr: str) -> None:
+    """Make the key (and its subkeys) expire a second from now, and wait for it."""
+    for which in ([], ["*"]):
+        subprocess.run(
+            ["gpg", "--batch", "--quick-set-expire", fpr, "seconds=1", *which],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
+    deadline = time.monotonic() + 10  # expiry is counted in whole seconds
+    while True:
+        listing = subprocess.run(
+            ["gpg", "--with-colons", "--list-keys", fpr], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        if "\npub:e:" in listing:
+            return
+        assert time.monotonic() < deadline, listing
+        time.sleep(0.25)
+
+
+# -- the kubelet's credential provider plugin -------------------------------------------------------
+
+PROVIDER = ours("credctl-kubelet-provider")
+GROUP = "credentialprovider.kubelet.k8s.io"
+V1 = f"{GROUP}/v1"
+PASSWORD = "kubelet-pass-w0rd"  # the stored secret; never on stderr
+
+
+def request(image: str, api_version: str = V1, **fields) -> dict:
+    return {"apiVersion": api_version, "kind": "CredentialProviderRequest", "image": image, **fields}
+
+
+def provide(env: dict[str, str], payload: dict | bytes, *args: str, program: list[str] | None = None):
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return subprocess.run(
+        [*(program or [PROVIDER]), *args], input=data, capture_output=True, env=env, timeout=60, check=False
+    )
+
+
+def answered(result) -> dict:
+    """The response of a run that succeeded: exit 0, nothing on stderr, one JSON line."""
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    assert result.stdout.endswith(b"\n") and result.stdout.count(b"\n") == 1
+    return json.loads(result.stdout)
+
+
+def refused(result) -> str:
+    """The one stderr line of a run that failed (exit 1, nothing on stdout)."""
+    assert (result.returncode, result.stdout) == (1, b""), result.stdout
+    text = result.stderr.decode()
+    assert text.startswith("credctl-kubelet-provider: ") and text.count("\n") == 1, text
+    assert "Traceback" not in text and PASSWORD not in text
+    return text.removeprefix("credctl-kubelet-provider: ").rstrip("\n")
+
+
+def write_docker_config(env: dict[str, str], config: dict) -> None:
+    folder = Path(env["DOCKER_CONFIG"])
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def store_in_pass(env: dict[str, str], server: str, username: str = "kube-user", secret: str = PASSWORD) -> None:
+    data = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+    result = run_helper(ours("docker-credential-pass"), "store", data, env)
+    assert (result.returncode, result.stdout) == (0, b""), result.stdout
+
+
+# -- the checkout's generated documents -------------------------------------------------------------
+
+CLI_MD = ROOT / "docs" / "cli.md"
+MAN_PAGE = ROOT / "man" / "credctl.1"
+
+
+def command_paths() -> list[str]:
+    """Every command and subcommand of the app, as typed: "credctl acr add-profile"."""
+    import typer.main
+
+    from credctl.cli import app
+
+    paths = []
+
+    def walk(command, words: list[str]) -> None:
+        paths.append(" ".join(words))
+        for name, sub in getattr(command, "commands", {}).items():
+            if not sub.hidden:
+                walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), ["credctl"])
+    return paths
+
+
+# -- RRSA: the cluster's OIDC provider and a pod's role ---------------------------------------------
+
+ACCOUNT = "1234567890123456"
+PROVIDER_ARN = f"acs:ram::{ACCOUNT}:oidc-provider/ack-rrsa-c0ffee"
+ROLE_A, ROLE_B = f"acs:ram::{ACCOUNT}:role/puller-a", f"acs:ram::{ACCOUNT}:role/puller-b"
+
+
+def sa_token(fake, namespace: str, uid: str, **options) -> str:
+    return fake.service_account_token(PROVIDER_ARN, namespace, "puller", uid=uid, **options)
+
+
+# -- what must not show or change -------------------------------------------------------------------
+
+
+def assert_no_secret(secrets: list[str], *texts: str) -> None:
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} was shown"
+
+
+def unchanged(path: Path, before: os.stat_result, content: bytes) -> None:
+    """path still holds content and was not even rewritten."""
+    after = path.stat()
+    assert path.read_bytes() == content
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+# -- the stores' worlds -----------------------------------------------------------------------------
+
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
+
+
+def use_environment(monkeypatch, env: dict[str, str]) -> None:
+    """Make os.environ exactly env (but pytest's own variables), for the in-process stores."""
+    for name in list(os.environ):
+        if name not in env and not name.startswith("PYTEST_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+class StoreWorld:
+    """One store's real world, as store_world builds it for a test.
+
+    env is what the store's helper is given (and os.environ for an in-process store, through
+    use_environment); root is the test's folder, of which only writable (the store's own files,
+    its runtime sockets and credctl's cache) may change; registry is, for a store that issues
+    tokens, a registry this world issues them for (None for a login store).
+    """
+
+    def __init__(self, name: str, env: dict[str, str], root: Path, writable: list[Path], registry: str | None = None):
+        from credctl.stores import program_name
+
+        self.name, self.env, self.root, self.registry = name, env, root, registry
+        self.writable = [str(path) for path in writable]
+        self.program = ours(program_name(name))
+
+    def outside(self) -> dict[str, tuple]:
+        """Everything under root outside the writable folders: mode, and size and mtime of files."""
+        found = {}
+        for top, folders, files in os.walk(self.root):
+            folders[:] = [name for name in folders if os.path.join(top, name) not in self.writable]
+            for name in folders + files:
+                path = os.path.join(top, name)
+                if any(allowed.startswith(path + os.sep) for allowed in self.writable):
+                    continue  # a folder on the way to the store or cache (made with it)
+                status = os.lstat(path)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    found[path] = (status.st_mode,)  # its entries are checked one by one
+                else:
+                    found[path] = (status.st_mode, status.st_size, status.st_mtime_ns)
+        return found
+
+
+def _pass_world(request, root: Path) -> StoreWorld:
+    """pass with the session's gpg key (the pass_env fixture), and a throwaway HOME."""
+    env = dict(request.getfixturevalue("pass_env"))
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"))
+    writable = [Path(env["PASSWORD_STORE_DIR"]), Path(env["XDG_CACHE_HOME"]) / "credctl"]
+    return StoreWorld("pass", env, root, writable)
+
+
+def _bus_world(name: str, request, **extra: str) -> StoreWorld:
+    """A store on the secret_service fixture's gnome-keyring, on its private bus."""
+    service = request.getfixturevalue("secret_service")
+    env = {**service.env, **extra}
+    # gnome-keyring's own files (the store) and runtime sockets, and credctl's cache.
+    writable = [service.home / ".local/share/keyrings", Path(env["XDG_RUNTIME_DIR"]), service.home / ".cache/credctl"]
+    return StoreWorld(name, env, request.getfixturevalue("tmp_path"), writable)
+
+
+def _acr_world(request, root: Path) -> StoreWorld:
+    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE."""
+    env = with_key(acr_env(root, request.getfixturevalue("aliyun"), CREDCTL_ACR_TIMEOUT="5"))
+    return StoreWorld("acr", env, root, [root / "cache" / "credctl"], registry=EE)
+
+
+# One world per store of credctl.stores.STORES (tests/test_store_specs.py checks that each has one).
+STORE_WORLDS = {
+    "pass": _pass_world,
+    "secretservice": lambda request, root: _bus_world("secretservice", request),
+    "keyring": lambda request, root: _bus_world("keyring", request, PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND),
+    "acr": _acr_world,
+}
+
+
+def store_world(name: str, request) -> StoreWorld:
+    """The real world of the store name, built from the fixtures of request (pytest's) in the
+    test's tmp_path. Raises UnknownStore for a store credctl does not have, and LookupError for
+    one that has no world here yet."""
+    from credctl.stores import spec_of
+
+    spec_of(name)
+    build = STORE_WORLDS.get(name)
+    if build is None:
+        raise LookupError(f"tests/world.py has no world for the store {name!r}: add one to STORE_WORLDS")
+    return build(request, request.getfixturevalue("tmp_path"))
 
 
 # -- proto lane ------------------------------------------------------------------------------

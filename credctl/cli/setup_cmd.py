@@ -201,7 +201,7 @@ def plaintext_moves(after: ConfigFile, store: str, setting_store: bool, migrate:
     if not moves:
         return []
     show(moves, "Plaintext credentials to move")
-    if consent(migrate, asking, MIGRATE_PROMPT.format(program=PREFIX + STORES[store][2])):
+    if consent(migrate, asking, MIGRATE_PROMPT.format(program=program_name(store))):
         return moves
     stranded = [move.registry for move in moves if not move.mapped]
     if setting_store and stranded:
@@ -252,11 +252,11 @@ def agree_to_switch(moves: list[Move], previous: str, store: str, migrate: bool 
         return
     source = PREFIX + previous
     show(moves, f"Logins in {source} to move")
-    if not consent(migrate, asking, SWITCH_PROMPT.format(program=PREFIX + STORES[store][2])):
+    if not consent(migrate, asking, SWITCH_PROMPT.format(program=program_name(store))):
         registries = [move.registry for move in moves]
         fail(
             f"{len(moves)} login(s) in {source} ({named(registries)}) would stop working once credsStore is "
-            f"{STORES[store][2]}: let setup move them ({refusal_hint(migrate)}) or keep --store {previous}"
+            f"{STORES[store].suffix}: let setup move them ({refusal_hint(migrate)}) or keep --store {previous}"
         )
 
 
@@ -364,7 +364,7 @@ def setup(
     wizard_maps = ask_maps() if asking and not mapping else {}
     docker_path, podman_path = docker_config(ctx), podman_auth_path()
     podman = want_podman(podman, podman_path, asking)
-    suffix = STORES[store][2]
+    suffix = STORES[store].suffix
     docker_change = _docker_change(suffix, {**mapping, **wizard_maps})
 
     before = ConfigFile.read(docker_path)
@@ -445,7 +445,7 @@ def _preview(
 
 
 def _podman_change(docker_path: str, store: str, mapping: dict[str, str]) -> Change:
-    suffix = STORES[store][2]
+    suffix = STORES[store].suffix
 
     def change(config: ConfigFile) -> None:
         # Podman ignores credsStore: every registry must be named, Docker Hub as docker.io.

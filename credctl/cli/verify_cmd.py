@@ -45,7 +45,7 @@ PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real regi
 PROBE_USER = "credctl-verify"
 HELPER_TIMEOUT = 30.0
 VERSION_TIMEOUT = 10.0
-STORE_OF_SUFFIX = {suffix: name for name, (_module, _class, suffix) in STORES.items()}
+STORE_OF_SUFFIX = {spec.suffix: name for name, spec in STORES.items()}
 _STYLES = {"ok": "green", "warning": "yellow", "failed": "red"}
 
 

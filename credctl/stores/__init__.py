@@ -1,35 +1,100 @@
 """Which stores exist and the program each one is served as: the one place to add a store.
 
+Each store is one StoreSpec in STORES. Everything else that lists stores reads it: the helper
+programs' names, the login stores setup and migrate offer, the generated docs, the test worlds.
+A new store also needs its console script in pyproject.toml (an entry.py function), its page
+in docs/stores/ and its world in tests/world.py; tests/test_store_specs.py checks all three.
+
 Store modules are imported only when asked for, so a helper pays for its own store alone.
 """
+
+from __future__ import annotations
 
 from credctl.errors import UnknownStore
 from credctl.stores.base import Store
 
 PREFIX = "docker-credential-"  # Docker runs PREFIX + the name in credsStore or credHelpers
 
-# store name -> (module, class, docker-credential-* program suffix)
+
+class StoreSpec:
+    """One store: where its class lives, the program that serves it, and what it is for.
+
+    login: the store keeps the logins Docker stores (a credsStore candidate, a migration target);
+    otherwise it issues tokens per registry (mapped with credHelpers) and stores nothing.
+    """
+
+    __slots__ = ("class_name", "docs", "login", "module", "name", "suffix", "summary")
+
+    def __init__(self, name: str, module: str, class_name: str, suffix: str, login: bool, summary: str) -> None:
+        self.name, self.module, self.class_name, self.suffix = name, module, class_name, suffix
+        self.login, self.summary = login, summary
+        self.docs = f"docs/stores/{name}.md"  # what the store keeps where, for people
+
+    @property
+    def program(self) -> str:
+        """The docker-credential-* program that serves this store."""
+        return PREFIX + self.suffix
+
+    def __repr__(self) -> str:
+        return f"StoreSpec({self.name!r})"
+
+
 STORES = {
-    "pass": ("credctl.stores.passstore", "PassStore", "pass"),
-    "secretservice": ("credctl.stores.secretservice", "SecretServiceStore", "secretservice"),
-    "keyring": ("credctl.stores.keyringstore", "KeyringStore", "keyring"),
-    "acr": ("credctl.stores.acr", "AcrStore", "acr-helper"),
+    spec.name: spec
+    for spec in (
+        StoreSpec(
+            "pass",
+            "credctl.stores.passstore",
+            "PassStore",
+            "pass",
+            login=True,
+            summary="your gpg-encrypted password store (`pass`), in the Go helper's layout",
+        ),
+        StoreSpec(
+            "secretservice",
+            "credctl.stores.secretservice",
+            "SecretServiceStore",
+            "secretservice",
+            login=True,
+            summary="the desktop's Secret Service (GNOME Keyring, KeePassXC, KWallet) over D-Bus",
+        ),
+        StoreSpec(
+            "keyring",
+            "credctl.stores.keyringstore",
+            "KeyringStore",
+            "keyring",
+            login=True,
+            summary="any backend of the Python `keyring` library (macOS Keychain, Windows Credential Manager, …)",
+        ),
+        StoreSpec(
+            "acr",
+            "credctl.stores.acr",
+            "AcrStore",
+            "acr-helper",
+            login=False,
+            summary="none stored: `get` answers with a temporary Alibaba Cloud Container Registry token (cached "
+            "on disk); `store` exits 1, `erase` drops the cached tokens",
+        ),
+    )
 }
-# The stores that keep the credentials Docker logs in with: candidates for credsStore and
-# migration. ACR issues tokens per registry instead (mapped with credHelpers).
-LOGIN_STORES = ("pass", "secretservice", "keyring")
+# The stores that keep the credentials Docker logs in with, in STORES order.
+LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+
+
+def spec_of(store: str) -> StoreSpec:
+    """The StoreSpec of a store name; raises UnknownStore (naming the known ones) for any other."""
+    spec = STORES.get(store)
+    if spec is None:
+        raise UnknownStore(store, tuple(STORES))
+    return spec
 
 
 def program_name(store: str) -> str:
     """The docker-credential-* program that serves this store."""
-    if store not in STORES:
-        raise UnknownStore(store, tuple(STORES))
-    return PREFIX + STORES[store][2]
+    return spec_of(store).program
 
 
 def open_store(store: str) -> Store:
-    if store not in STORES:
-        raise UnknownStore(store, tuple(STORES))
-    module_name, class_name, _ = STORES[store]
-    module = __import__(module_name, fromlist=[class_name])
-    return getattr(module, class_name)()
+    spec = spec_of(store)
+    module = __import__(spec.module, fromlist=[spec.class_name])
+    return getattr(module, spec.class_name)()

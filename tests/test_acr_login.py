@@ -187,7 +187,7 @@ def environ(aliyun, tmp_path, monkeypatch) -> dict[str, str]:
     }
 
 
-def cache_files(environ: dict[str, str]) -> list[Path]:
+def tokens_under_home(environ: dict[str, str]) -> list[Path]:
     folder = Path(environ["HOME"]) / ".cache" / "credctl" / "acr"
     return sorted(folder.glob("*.token")) if folder.is_dir() else []
 
@@ -202,7 +202,7 @@ def test_a_token_is_issued_once_then_served_from_environs_cache(aliyun, environ,
         issued.token,
         issued.expire_ms // 1000,
     )
-    [path] = cache_files(environ)
+    [path] = tokens_under_home(environ)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not (tmp_path / "not-this-process-home").exists()
 
@@ -220,10 +220,10 @@ def test_no_cache_asks_every_time_and_keeps_nothing(aliyun, environ):
     one, two = login.token_for(PERSONAL, environ), login.token_for(PERSONAL, environ)
     assert [one.password, two.password] == [issued.token for issued in aliyun.issued]
     assert one.password != two.password
-    assert cache_files(environ) == []
+    assert tokens_under_home(environ) == []
     environ["CREDCTL_ACR_NO_CACHE"] = "0"  # 0 is off
     three = login.token_for(PERSONAL, environ)
-    assert len(cache_files(environ)) == 1
+    assert len(tokens_under_home(environ)) == 1
     assert login.token_for(PERSONAL, environ).password == three.password
     assert len(aliyun.issued) == 3
 
@@ -236,7 +236,7 @@ def test_a_token_that_has_already_expired_is_refused_and_not_cached(aliyun, envi
         f"Alibaba Cloud issued a token for {EE} that has already expired: "
         "check this machine's clock (`timedatectl`), then try again"
     )
-    assert cache_files(environ) == []
+    assert tokens_under_home(environ) == []
 
 
 def test_a_server_that_is_not_acr_asks_nothing(aliyun, environ):
@@ -264,7 +264,7 @@ def test_listing_and_erase_are_per_identity(aliyun, environ):
     assert login.cached(other) == {PERSONAL: TEMP_USER}
     login.erase(PERSONAL, environ)  # a domain's tokens go, whoever they were issued to
     assert login.cached(other) == {}
-    assert cache_files(environ) == []
+    assert tokens_under_home(environ) == []
 
 
 def seed_credentials(home: Path) -> Path:
@@ -304,7 +304,7 @@ def test_a_profile_environment_gets_its_own_token(aliyun, environ, tmp_path):
 
 def test_the_cache_follows_environs_home_and_xdg_cache_home(aliyun, environ, tmp_path):
     login.token_for(EE, environ)
-    [in_home] = cache_files(environ)
+    [in_home] = tokens_under_home(environ)
     assert in_home.parent == Path(environ["HOME"]) / ".cache" / "credctl" / "acr"
     xdg = {**environ, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
     assert login.cached(xdg) == {}

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 import world
-from world import MemoryStore
+from world import NOT_FOUND, MemoryStore
 
 from credctl import __version__
 from credctl.errors import CredctlError, StoreError, UnknownStore
@@ -25,7 +25,6 @@ from credctl.protocol import MAX_INPUT, respond, serve
 PROGRAM = "docker-credential-memory"
 USAGE = b"Usage: docker-credential-memory <store|get|erase|list|version>\n"
 VERSION = f"docker-credential-memory (credctl) {__version__}\n".encode()
-NOT_FOUND = b"credentials not found in native keychain\n"
 NO_SERVER = b"no credentials server URL\n"
 NO_USERNAME = b"no credentials username\n"
 BUG = "unexpected {}; please report this as a credctl bug"

@@ -15,14 +15,14 @@ from collections.abc import Callable
 
 from credctl.errors import ConfigError
 from credctl.names import IDENTITY_TOKEN_USER
-from credctl.paths import locked, make_private_dirs, write_atomically
+from credctl.paths import expand_home, home, locked, make_private_dirs, write_atomically
 from credctl.quickjson import loads
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:
     """Docker's rule: --config DIR, else $DOCKER_CONFIG, else ~/.docker; then config.json."""
-    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    return os.path.join(os.path.abspath(os.path.expanduser(directory)), "config.json")
+    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(home(environ), ".docker")
+    return os.path.join(os.path.abspath(expand_home(directory, environ)), "config.json")
 
 
 def podman_auth_path(environ=os.environ) -> str:
@@ -34,8 +34,8 @@ def podman_auth_path(environ=os.environ) -> str:
     """
     explicit = environ.get("REGISTRY_AUTH_FILE")
     if explicit:
-        return os.path.abspath(os.path.expanduser(explicit))
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+        return os.path.abspath(expand_home(explicit, environ))
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home(environ), ".config")
     return os.path.join(base, "containers", "auth.json")
 
 

@@ -5,9 +5,28 @@ from __future__ import annotations
 import os
 
 
+def home(environ=os.environ) -> str:
+    """The home folder of the environment a path is being found for: its $HOME, else the
+    account's home from the password database (Go's os.UserHomeDir and Python's expanduser
+    both read $HOME first). Never the running process's $HOME when environ is another one."""
+    found = environ.get("HOME")
+    if found:
+        return found
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_dir
+
+
+def expand_home(path: str, environ=os.environ) -> str:
+    """path with a leading ~ (or ~/...) read as home(environ); ~user is the password database's."""
+    if path == "~" or path.startswith("~/"):
+        return home(environ) + path[1:]
+    return os.path.expanduser(path)
+
+
 def cache_dir(environ=os.environ) -> str:
     """$XDG_CACHE_HOME/credctl, else ~/.cache/credctl."""
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(home(environ), ".cache")
     return os.path.join(base, "credctl")
 
 

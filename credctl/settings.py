@@ -6,12 +6,12 @@ that docker-credential-keyring need not detect it on every call. Deleting the fi
 
 import os
 
-from credctl.paths import locked, write_atomically
+from credctl.paths import home, locked, write_atomically
 from credctl.quickjson import loads
 
 
 def settings_path(environ=os.environ) -> str:
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home(environ), ".config")
     return os.path.join(base, "credctl", "settings.json")
 
 

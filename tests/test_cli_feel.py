@@ -20,7 +20,7 @@ from terminal import Terminal, screen
 from test_dockerconfig import HUB, cli_env, credctl, one_error_line
 from test_generated_docs import CLI_MD, MAN_PAGE, command_paths
 
-from credctl.cli.map_cmd import registry_problem
+from credctl.cli.common import registry_problem
 
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation

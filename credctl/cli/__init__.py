@@ -119,14 +119,14 @@ def os_error_line(err: OSError) -> str:
 def run() -> int:
     try:
         app()
-    except CredctlError as err:  # every expected failure: one line, exit 1
-        message = str(err)
+    except CredctlError as err:  # every expected failure: one line, exit 1 (a UsageError: 2)
+        message, status = str(err), getattr(err, "exit_status", 1)
     except OSError as err:
-        message = os_error_line(err)
+        message, status = os_error_line(err), 1
     else:
         return 0
     try:
-        fail(message)
+        fail(message, status)
     except typer.Exit as exit_:
         return exit_.exit_code
     return 1

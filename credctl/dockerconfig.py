@@ -15,14 +15,14 @@ from collections.abc import Callable
 
 from credctl.errors import ConfigError
 from credctl.gojson import loads
-from credctl.names import IDENTITY_TOKEN_USER
-from credctl.paths import locked, make_private_dirs, write_atomically
+from credctl.names import IDENTITY_TOKEN_USER, helper_key
+from credctl.paths import expand_home, home, locked, make_private_dirs, write_atomically
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:
     """Docker's rule: --config DIR, else $DOCKER_CONFIG, else ~/.docker; then config.json."""
-    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    return os.path.join(os.path.abspath(os.path.expanduser(directory)), "config.json")
+    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(home(environ), ".docker")
+    return os.path.join(os.path.abspath(expand_home(directory, environ)), "config.json")
 
 
 def podman_auth_path(environ=os.environ) -> str:
@@ -34,8 +34,8 @@ def podman_auth_path(environ=os.environ) -> str:
     """
     explicit = environ.get("REGISTRY_AUTH_FILE")
     if explicit:
-        return os.path.abspath(os.path.expanduser(explicit))
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+        return os.path.abspath(expand_home(explicit, environ))
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home(environ), ".config")
     return os.path.join(base, "containers", "auth.json")
 
 
@@ -94,10 +94,9 @@ class ConfigFile:
             if value is not None and not isinstance(value, kind):
                 wanted = "an object" if kind is dict else "a string"
                 raise ConfigError(f"{self.path}: {key!r} must be {wanted}: fix it, credctl will not guess")
-        for key in ("auths", "credHelpers"):
-            for name, value in (self.get(key) or {}).items():
-                if key == "credHelpers" and not isinstance(value, str):
-                    raise ConfigError(f"{self.path}: credHelpers[{name!r}] must be a string: fix it")
+        for name, value in self.helpers.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{self.path}: credHelpers[{name!r}] must be a string: fix it")
 
     def _actual_key(self, key: str) -> str | None:
         """Go reads keys case-insensitively; find the spelling this file uses."""
@@ -122,13 +121,91 @@ class ConfigFile:
         if actual is not None:
             del self.data[actual]
 
-    def section(self, key: str) -> dict:
-        """A mapping section (auths, credHelpers), created empty at the end when missing."""
-        value = self.get(key)
-        if value is None:
-            value = {}
-            self.set(key, value)
-        return value  # type: ignore[return-value]
+    # -- the sections credctl reads and edits (read() has checked their types) --
+
+    @property
+    def helpers(self) -> dict[str, str]:
+        """credHelpers: registry key → helper suffix; {} when the file has none. Change it with set_helpers."""
+        value = self.get("credHelpers")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def auths(self) -> dict[str, dict]:
+        """auths: registry key → its entry (plaintext login, or Docker's {} marker); {} when absent."""
+        value = self.get("auths")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def creds_store(self) -> str:
+        """credsStore, the default helper's suffix; "" when the file names none (as docker reads it)."""
+        value = self.get("credsStore")
+        return value if isinstance(value, str) else ""
+
+    @creds_store.setter
+    def creds_store(self, suffix: str) -> None:
+        self.set("credsStore", suffix)
+
+    @property
+    def contains_auth(self) -> bool:
+        """docker's ContainsAuth: a credsStore, a credHelpers entry or an auths entry."""
+        return bool(self.creds_store or self.helpers or self.auths)
+
+    def set_helpers(self, changes: dict[str, str | None]) -> None:
+        """Set credHelpers entries (key → suffix), or remove them (key → None).
+
+        An entry goes where the file has credHelpers, or a new section at the end; the section
+        is removed when its last entry is, as docker writes no empty credHelpers."""
+        section = self.get("credHelpers")
+        if not isinstance(section, dict):
+            if all(suffix is None for suffix in changes.values()):
+                return  # nothing to remove
+            section = {}
+            self.set("credHelpers", section)
+        for key, suffix in changes.items():
+            if suffix is not None:
+                section[key] = suffix
+            elif section.pop(key, None) is not None and not section:
+                self.remove("credHelpers")
+
+    def set_auth(self, key: str, entry: dict) -> None:
+        """Replace (or add) the auths entry for key."""
+        section = self.get("auths")
+        if not isinstance(section, dict):
+            section = {}
+            self.set("auths", section)
+        section[key] = entry
+
+    def helper_for(self, registry: str, podman: bool = False, automatic: bool = False) -> Route:
+        """Which helper serves registry by this file: credctl's one answer, for every command.
+
+        docker/cli (configfile.GetCredentialsStore): the credHelpers entry under Docker's key
+        (names.helper_key: that exact key, no other spelling counts); an entry whose value is ""
+        sends the registry to the file's auths (plaintext), not to credsStore. Else credsStore,
+        else the auths. registry "" asks for the default alone, as docker's
+        GetCredentialsStore("") does.
+
+        automatic: also docker's own default (config.LoadDefaultConfigFile), which only docker's
+        CLI applies: a file with no credsStore, no credHelpers and no auths gets the platform's
+        store when its docker-credential-* program is on PATH (_automatic_store).
+
+        podman: containers/image's rule instead (pkg/docker/config findCredentialsInFile): the
+        credHelpers entry under its key (docker.io for Docker Hub), whatever its value (an
+        empty one names the program docker-credential-, which does not exist); credsStore is
+        ignored; else the auths.
+        """
+        key = helper_key(registry, podman) if registry else ""
+        helpers = self.helpers
+        if key and key in helpers:
+            if helpers[key] or podman:
+                return Route(helpers[key], CRED_HELPERS, key)
+            return Route("", PLAINTEXT, key)
+        if not podman and self.creds_store:
+            return Route(self.creds_store, CREDS_STORE, key)
+        if automatic and not podman and not self.contains_auth:
+            default = _automatic_store()
+            if default:
+                return Route(default, AUTOMATIC, key)
+        return Route("", PLAINTEXT, key)
 
     def render(self, masked: bool = False) -> str:
         """The text Docker's MarshalIndent would write for this data, in this file's indentation.
@@ -146,6 +223,45 @@ class ConfigFile:
     @property
     def changed(self) -> bool:
         return self.data != self.original
+
+
+# Route.via: why a helper serves a registry.
+CRED_HELPERS, CREDS_STORE, AUTOMATIC, PLAINTEXT = "credHelpers", "credsStore", "automatic", "plaintext"
+
+
+class Route:
+    """ConfigFile.helper_for's answer: the helper a tool runs for one registry, and why.
+
+    helper: the docker-credential-* suffix, "" when no program runs (the file's auths serve).
+    via: CRED_HELPERS, CREDS_STORE, AUTOMATIC (docker's own default store) or PLAINTEXT.
+    key: the credHelpers key the tool looked up ("" when only the default was asked for)."""
+
+    __slots__ = ("helper", "key", "via")
+
+    def __init__(self, helper: str, via: str, key: str) -> None:
+        self.helper, self.via, self.key = helper, via, key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Route) and (self.helper, self.via, self.key) == (other.helper, other.via, other.key)
+
+    def __repr__(self) -> str:
+        return f"Route(helper={self.helper!r}, via={self.via!r}, key={self.key!r})"
+
+
+def _automatic_store() -> str:
+    """docker's credentials.DetectDefaultStore(""): the platform's store, "" unless its
+    docker-credential-* program is on PATH. Linux: pass when the `pass` program is on PATH,
+    else secretservice; macOS: osxkeychain; Windows: wincred; other systems: none."""
+    import sys
+
+    from credctl.programs import on_path  # admin path only: the kubelet never asks for this
+    from credctl.stores import PREFIX
+
+    if sys.platform.startswith("linux"):
+        default = "pass" if on_path("pass") else "secretservice"
+    else:
+        default = {"darwin": "osxkeychain", "win32": "wincred"}.get(sys.platform, "")
+    return default if default and on_path(PREFIX + default) else ""
 
 
 _GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))

@@ -3,12 +3,12 @@
 For consumers that are not Docker: the kubelet plugin (credctl.kubelet) and `credctl k8s
 pull-secret`. The order follows the user's wiring in Docker's config.json:
 
-1. credHelpers[registry], the explicit mapping: credctl's own stores run in-process, an ACR
-   profile (acr-helper-NAME) with its credentials file, any other docker-credential-* program
-   through credctl.client;
+1. the registry's credHelpers entry, as docker finds it (ConfigFile.helper_for): credctl's own
+   stores run in-process, an ACR profile (acr-helper-NAME) with its credentials file, any other
+   docker-credential-* program through credctl.client;
 2. an ACR registry (by name, a custom domain in the settings, or the Go helper's environment
    pair): a token from the cache or from Alibaba Cloud, with a pod's RAM role when one is given;
-3. credsStore, the same way as 1.
+3. credsStore, the same way as 1, unless an empty credHelpers entry keeps docker in the file.
 
 Standard library only on the ACR and own-store paths (the kubelet runs this per image pull).
 """
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 
-from credctl.dockerconfig import ConfigFile, docker_config_path
+from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
-from credctl.names import IDENTITY_TOKEN_USER, helper_key
+from credctl.names import IDENTITY_TOKEN_USER
 from credctl.stores import LOGIN_STORES, PREFIX, open_store
 
 
@@ -41,17 +41,13 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
     pod: a credctl.acr.podidentity.PodIdentity, used for ACR registries instead of the node's
     (the environment's) Alibaba Cloud credentials. config_path: Docker's config.json (default:
     $DOCKER_CONFIG or ~/.docker)."""
-    config = ConfigFile.read(config_path or docker_config_path(environ=environ))
-    key = helper_key(registry)
-    helpers = config.get("credHelpers") or {}
-    mapped = helpers.get(key) if isinstance(helpers, dict) else None
-    if mapped:
-        return _from_helper(mapped, key, environ, pod)
+    route = ConfigFile.read(config_path or docker_config_path(environ=environ)).helper_for(registry)
+    if route.via == CRED_HELPERS:
+        return _from_helper(route.helper, route.key, environ, pod)
     login = _acr(registry, environ, pod)
     if login is not None:
         return login
-    default = config.get("credsStore")
-    return _from_helper(default, key, environ, pod) if default else None
+    return _from_helper(route.helper, route.key, environ, pod) if route.via == CREDS_STORE else None
 
 
 def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None:

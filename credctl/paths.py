@@ -19,6 +19,13 @@ def home(environ=os.environ) -> str:
         return "~"  # a uid without an entry: left as os.path.expanduser leaves it
 
 
+def expand_home(path: str, environ=os.environ) -> str:
+    """path with a leading ~ (or ~/...) read as home(environ); ~user is the password database's."""
+    if path == "~" or path.startswith("~/"):
+        return home(environ) + path[1:]
+    return os.path.expanduser(path)
+
+
 def cache_dir(environ=os.environ) -> str:
     """$XDG_CACHE_HOME/credctl, else ~/.cache/credctl (~: home(environ))."""
     base = environ.get("XDG_CACHE_HOME") or os.path.join(home(environ), ".cache")

@@ -18,7 +18,7 @@ import world
 from terminal import Terminal, screen
 from world import CLI_MD, HUB, MAN_PAGE, cli_env, command_paths, credctl, need
 
-from credctl.cli.map_cmd import registry_problem
+from credctl.cli.common import registry_problem
 
 CREDCTL = world.ours("credctl")
 TIMEOUT = 60  # seconds; a guard against hangs, not an expectation

@@ -504,13 +504,13 @@ def test_config_flag_beats_docker_config_which_beats_home(env, tmp_path):
     assert (tmp_path / "rel" / "config.json").read_bytes() == mapped("four.example")
 
 
-def test_docker_config_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    assert docker_config_path(None, {}) == str(tmp_path / "h" / ".docker" / "config.json")
-    assert docker_config_path(None, {"DOCKER_CONFIG": ""}) == str(tmp_path / "h" / ".docker" / "config.json")
+def test_docker_config_path(tmp_path):
+    home = {"HOME": str(tmp_path / "h")}
+    assert docker_config_path(None, home) == str(tmp_path / "h" / ".docker" / "config.json")
+    assert docker_config_path(None, {**home, "DOCKER_CONFIG": ""}) == str(tmp_path / "h" / ".docker" / "config.json")
     assert docker_config_path(None, {"DOCKER_CONFIG": "/etc/dc"}) == "/etc/dc/config.json"
     assert docker_config_path("/opt/flag", {"DOCKER_CONFIG": "/etc/dc"}) == "/opt/flag/config.json"
-    assert docker_config_path("~/x", {}) == str(tmp_path / "h" / "x" / "config.json")
+    assert docker_config_path("~/x", home) == str(tmp_path / "h" / "x" / "config.json")
 
 
 def test_podman_file_is_registry_auth_file_else_xdg_config_home(env, config_dir, tmp_path):
@@ -530,9 +530,9 @@ def test_podman_file_is_registry_auth_file_else_xdg_config_home(env, config_dir,
     assert not (tmp_path / "run" / "containers").exists()
 
 
-def test_podman_auth_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    assert podman_auth_path({}) == str(tmp_path / "h" / ".config" / "containers" / "auth.json")
+def test_podman_auth_path(tmp_path):
+    home = {"HOME": str(tmp_path / "h")}
+    assert podman_auth_path(home) == str(tmp_path / "h" / ".config" / "containers" / "auth.json")
     assert podman_auth_path({"XDG_CONFIG_HOME": "/xdg"}) == "/xdg/containers/auth.json"
     assert podman_auth_path({"XDG_CONFIG_HOME": "/xdg", "REGISTRY_AUTH_FILE": "/ra/auth.json"}) == "/ra/auth.json"
-    assert podman_auth_path({"REGISTRY_AUTH_FILE": "~/a.json"}) == str(tmp_path / "h" / "a.json")
+    assert podman_auth_path({**home, "REGISTRY_AUTH_FILE": "~/a.json"}) == str(tmp_path / "h" / "a.json")

@@ -410,8 +410,8 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
         (STORE_PROMPT, "pas"),
         (STORE_PROMPT, "pass"),
         (MAP_PROMPT, "nonsense"),
-        (MAP_PROMPT, "bad.example=not a helper"),  # map_cmd.helper_problem says why, then asked again
-        (MAP_PROMPT, "bad example=pass"),  # map_cmd.registry_problem likewise
+        (MAP_PROMPT, "bad.example=not a helper"),  # common.helper_problem says why, then asked again
+        (MAP_PROMPT, "bad example=pass"),  # common.registry_problem likewise
         (MAP_PROMPT, "acr.example=nosuch"),
         (MAP_PROMPT, ""),
     ]

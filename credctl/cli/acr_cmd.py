@@ -10,8 +10,8 @@ from credctl import settings
 from credctl.acr import login, profiles
 from credctl.acr.domains import is_region, parse_domain
 from credctl.cli import complete
-from credctl.cli.map_cmd import helpers_change, warn_if_missing
-from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table, success, warn
+from credctl.cli.common import docker_config, warn_if_missing
+from credctl.cli.output import busy, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
 from credctl.names import bare_host
 
@@ -68,7 +68,7 @@ def add_profile(
         _register_custom(custom, region, instance_id, login.profile_environ(name, str(credentials)))
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
     if domains:
-        edit(docker_config(ctx), helpers_change(dict.fromkeys(domains, suffix)))
+        edit(docker_config(ctx), lambda config: config.set_helpers(dict.fromkeys(domains, suffix)))
     entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
     settings.update(**{SETTING: {**_profiles(), name: entry}})
     success(f"profile {name}: {wrapper}" + (f" serves {', '.join(domains)}" if domains else ""))
@@ -140,11 +140,11 @@ def remove_profile(
     wrapper = str(entry.get("wrapper", ""))
     # read the config before removing the wrapper; a malformed one used to
     # fail after it, leaving registries mapped to a helper that no longer existed.
-    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
+    helpers = ConfigFile.read(docker_config(ctx)).helpers
     if profiles.is_ours(wrapper):
         os.unlink(wrapper)
-    mapped = [registry for registry, helper in helpers.items() if helper == suffix]  # type: ignore[union-attr]
+    mapped = [registry for registry, helper in helpers.items() if helper == suffix]
     if mapped:
-        edit(docker_config(ctx), helpers_change(dict.fromkeys(mapped)))
+        edit(docker_config(ctx), lambda config: config.set_helpers(dict.fromkeys(mapped)))
     settings.update(**{SETTING: {other: value for other, value in _profiles().items() if other != name}})
     success(f"profile {name} removed" + (f"; {', '.join(mapped)} no longer mapped" if mapped else ""))

@@ -1,7 +1,7 @@
 """Values for shell completion: the `autocompletion=` callbacks of credctl's options and arguments.
 
-Every TAB runs credctl afresh, so these read their files directly (json, no ConfigFile checks)
-and never fail: a missing, unreadable or malformed file completes nothing. Each returns
+Every TAB runs credctl afresh, so these read their files directly and never fail: a missing,
+unreadable or malformed file completes nothing. Each returns
 (value, help) pairs; Typer keeps those starting with what was typed, and zsh and fish show the help.
 """
 
@@ -46,16 +46,14 @@ def mapped_registries(ctx, incomplete: str) -> list[tuple[str, str]]:
     That config is the one `--config DIR` (parsed already, on the root command), $DOCKER_CONFIG
     or ~/.docker names, as for the command itself.
     """
-    from credctl.dockerconfig import docker_config_path
+    from credctl.dockerconfig import ConfigFile, docker_config_path
+    from credctl.errors import ConfigError
 
     config_dir = ctx.find_root().params.get("config") if ctx is not None else None
-    data = _json_object(docker_config_path(str(config_dir) if config_dir else None))
-    # Docker reads keys case-insensitively, so does this.
-    helpers = next((value for key, value in data.items() if key.lower() == "credhelpers"), None)
-    if not isinstance(helpers, dict):
+    try:
+        helpers = ConfigFile.read(docker_config_path(str(config_dir) if config_dir else None)).helpers
+    except ConfigError:
         return []
     return [
-        (registry, PREFIX + str(helper))
-        for registry, helper in sorted(helpers.items())
-        if registry.startswith(incomplete)
+        (registry, PREFIX + helper) for registry, helper in sorted(helpers.items()) if registry.startswith(incomplete)
     ]

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from credctl.cli.kubelet_cmd import check_format, write_document
-from credctl.cli.output import docker_config, fail, warn
+from credctl.cli.common import check_format, docker_config, write_document
+from credctl.cli.output import fail, warn
 from credctl.lookup import find_login
 from credctl.names import DOCKER_HUB, is_docker_hub, registry_host
 

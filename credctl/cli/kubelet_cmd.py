@@ -7,8 +7,9 @@ import typer
 
 from credctl.acr import podidentity
 from credctl.acr.login import custom_domains
-from credctl.cli.output import docker_config, fail, warn
-from credctl.dockerconfig import ConfigFile
+from credctl.cli.common import check_format, docker_config, write_document
+from credctl.cli.output import fail, warn
+from credctl.dockerconfig import CRED_HELPERS, ConfigFile
 from credctl.kubelet import ACR_MATCH_IMAGES, CONFIG_GROUP, GROUP, PROGRAM, parse_go_duration
 from credctl.names import is_docker_hub, registry_host
 
@@ -92,29 +93,15 @@ _HEADER = (
 )
 
 
-def check_format(output_format: str) -> None:
-    if output_format not in ("yaml", "json"):
-        fail(f"--format must be yaml or json, not {output_format!r}", 2)
-
-
-def write_document(document: dict, output_format: str, header: str = "") -> None:
-    """A Kubernetes document on stdout, as YAML (with header comments) or JSON."""
-    if output_format == "json":
-        import json
-
-        typer.echo(json.dumps(document, indent=2))
-    else:
-        import yaml
-
-        typer.echo(header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False), nl=False)
-
-
 def _known_registries(ctx: typer.Context) -> list[str]:
-    """ACR custom domains from the settings, and every registry Docker's credHelpers map."""
+    """ACR custom domains from the settings, and every registry Docker's credHelpers send to a helper
+    (an entry under a key Docker never looks up, or an empty one, serves nothing)."""
     found = list(custom_domains())
-    helpers = ConfigFile.read(docker_config(ctx)).get("credHelpers") or {}
-    for registry in helpers:  # type: ignore[union-attr]
-        found.append("docker.io" if is_docker_hub(registry) else registry_host(registry))
+    config = ConfigFile.read(docker_config(ctx))
+    for registry in config.helpers:
+        route = config.helper_for(registry)
+        if route.via == CRED_HELPERS and route.key == registry:
+            found.append("docker.io" if is_docker_hub(registry) else registry_host(registry))
     return found
 
 

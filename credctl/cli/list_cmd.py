@@ -5,42 +5,66 @@ from typing import Annotated
 
 import typer
 
-from credctl.cli.output import docker_config, info, print_json, show_table, warn
-from credctl.dockerconfig import ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.cli.common import docker_config
+from credctl.cli.output import info, print_json, show_table, warn
+from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError
-from credctl.names import is_docker_hub, registry_host
-from credctl.protocol import DOCKER_HUB_KEYS
+from credctl.names import DOCKER_HUB_KEYS, is_docker_hub
+from credctl.stores import PREFIX
 
 
-def registry_sources(path: str, listings: dict[str, dict[str, str] | str]) -> list[dict[str, str]]:
-    """One row per registry a config file gives credentials for.
+def registry_sources(
+    path: str, listings: dict[str, dict[str, str] | str], podman: bool = False
+) -> list[dict[str, str]]:
+    """One row per registry a config file gives credentials for, as its tool reads it
+    (ConfigFile.helper_for: Docker's rule, or Podman's, which ignores credsStore).
 
     listings caches each helper's `list` answer (or the error text) across files.
     """
     config = ConfigFile.read(path)
-    helpers: dict[str, str] = config.get("credHelpers") or {}  # type: ignore[assignment]
-    store = config.get("credsStore") if isinstance(config.get("credsStore"), str) else ""
     rows = []
-    for registry, helper in helpers.items():
-        rows.append(_row(path, registry, "credHelpers", helper, _listing(helper, listings)))
+    for registry, helper in config.helpers.items():
+        route = config.helper_for(registry, podman)
+        if route.key != registry:
+            rows.append(_unused(path, registry, helper, f"never used: {_tool(podman)} looks up {route.key}"))
+        elif not route.helper:
+            rows.append(_unused(path, registry, helper, _EMPTY[podman]))
+        else:
+            rows.append(_row(path, registry, "credHelpers", helper, _listing(helper, listings)))
+    store = config.creds_store if not podman else ""
     if store:
         listing = _listing(store, listings)
         for registry in sorted(listing) if isinstance(listing, dict) else []:
-            if registry_host(registry) not in helpers and registry not in helpers:
+            if config.helper_for(registry).via == CREDS_STORE:
                 rows.append(_row(path, registry, "credsStore", store, listing))
         if isinstance(listing, str):
             rows.append(_row(path, "*", "credsStore", store, listing))
-    for registry, entry in (config.get("auths") or {}).items():  # type: ignore[union-attr]
+    for registry, entry in config.auths.items():
         try:
             found = plaintext_credentials(entry)
         except ConfigError as err:
             rows.append(_plaintext(path, registry, "?", f"unreadable: {err}"))
             continue
         if found is not None:
-            covered = registry in helpers or registry_host(registry) in helpers or bool(store)
+            covered = config.helper_for(registry, podman).via != PLAINTEXT
             note = "ignored by Docker: a helper serves this registry" if covered else "run `credctl migrate`"
             rows.append(_plaintext(path, registry, found[0], f"plaintext in the file: {note}"))
     return rows
+
+
+_EMPTY = {  # what each tool does with a credHelpers entry of ""
+    False: "empty: docker reads this registry's login from auths",
+    True: f"empty: Podman runs {PREFIX}, which does not exist",
+}
+
+
+def _tool(podman: bool) -> str:
+    return "Podman" if podman else "docker"
+
+
+def _unused(path: str, registry: str, helper: str, note: str) -> dict[str, str]:
+    """A credHelpers entry the tool never runs."""
+    return {"registry": registry, "via": "credHelpers", "helper": helper, "username": "", "file": path, "note": note}
 
 
 def _listing(helper: str, listings: dict[str, dict[str, str] | str]) -> dict[str, str] | str:
@@ -84,7 +108,7 @@ def list_registries(
     rows = registry_sources(docker_config(ctx), listings)
     podman = podman_auth_path()
     if os.path.exists(podman):
-        rows += registry_sources(podman, listings)
+        rows += registry_sources(podman, listings, podman=True)
     if as_json:
         print_json(rows)
         return

@@ -10,8 +10,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-import typer
-
 from credctl import terminal
 from credctl.errors import CredctlError, UsageError
 
@@ -232,10 +230,3 @@ def print_json(data: object) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def docker_config(ctx: typer.Context) -> str:
-    """The config.json this run works on (--config, $DOCKER_CONFIG, ~/.docker)."""
-    from credctl.dockerconfig import docker_config_path
-
-    return docker_config_path((ctx.obj or {}).get("config_dir"))

@@ -2,23 +2,18 @@
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from credctl import gpg
-from credctl.cli.output import busy, fail, info, interactive, show_table, success, warn
+from credctl.cli.common import initialise_store, new_key
+from credctl.cli.output import fail, info, warn
 from credctl.errors import GpgUnavailable, UsageError
-from credctl.stores.passstore import GENERATE_HINT, store_dir, trust_hint
+from credctl.stores.passstore import store_dir
 
 app = typer.Typer(help="Set up the pass (password-store) backend.", no_args_is_help=True, rich_markup_mode=None)
-
-NO_PASSPHRASE_WARNING = (
-    "the new key has no passphrase: anyone who can read your ~/.gnupg can decrypt your registry "
-    "credentials (fine for a dedicated headless machine, not for a shared one)"
-)
 
 
 @app.command("init")
@@ -55,7 +50,7 @@ def init(
         raise UsageError("use either --gpg-id or --generate, not both", option="--generate")
     root = str((store or Path(store_dir(os.environ))).expanduser().absolute())
     try:
-        keys = [_generate(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else None
+        keys = [new_key(name, email, no_passphrase)] if generate else _named_keys(gpg_id) if gpg_id else None
     except GpgUnavailable as err:
         fail(str(err))
     initialise_store(root, keys)
@@ -63,54 +58,6 @@ def init(
     if root != str(Path(store_dir(os.environ))):
         info(f"Docker's helper finds this store only with PASSWORD_STORE_DIR={root} in its environment.")
     info("Next: run `credctl setup` to make Docker keep its logins in this store.")
-
-
-def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
-    """Initialise the store at root for keys (without keys: pick one, or offer to generate one).
-
-    The flow of `credctl pass init`, also run by `credctl setup`.
-    """
-    try:
-        keys = keys or [_pick_key()]
-    except GpgUnavailable as err:
-        fail(str(err))
-    _check_trust(keys)
-    _pass_init(root, [key.fingerprint for key in keys])
-    success(f"password store {root} is ready; credentials will be encrypted to {', '.join(k.uid for k in keys)}")
-    _explain_passphrase(keys)
-
-
-def _generate(name: str | None, email: str | None, no_passphrase: bool) -> gpg.Key:
-    if not interactive() and not (name and email):
-        raise UsageError("--generate needs --name and --email when not run in a terminal", option="--generate")
-    name = name or typer.prompt("Real name for the new key")
-    email = email or typer.prompt("Email for the new key")
-    passphrase = None
-    if not no_passphrase:
-        if not interactive():
-            raise UsageError(
-                "cannot ask for a passphrase without a terminal: add --no-passphrase, or run this in a terminal",
-                option="--generate",
-            )
-        passphrase = (
-            typer.prompt(
-                "Passphrase for the new key (empty for none)",
-                hide_input=True,
-                confirmation_prompt=True,
-                default="",
-                show_default=False,
-            )
-            or None
-        )
-    if passphrase is None:
-        warn(NO_PASSPHRASE_WARNING)
-    with busy("Generating an ed25519/cv25519 key…"):
-        fingerprint = gpg.generate_key(name, email, passphrase)
-    key = gpg.find_key(fingerprint)
-    if key is None:
-        fail(f"gpg generated {fingerprint} but cannot find it to encrypt with")
-    success(f"generated key {fingerprint} ({key.uid})")
-    return key
 
 
 def _named_keys(idents: list[str]) -> list[gpg.Key]:
@@ -126,65 +73,3 @@ def _named_keys(idents: list[str]) -> list[gpg.Key]:
             )
         keys.append(key)
     return keys
-
-
-def _pick_key() -> gpg.Key:
-    keys = gpg.usable_keys()
-    if not keys:
-        if interactive() and typer.confirm("No gpg key here can encrypt. Generate one now?", default=True):
-            return _generate(None, None, no_passphrase=False)
-        fail(f"no gpg key here can encrypt: run `{GENERATE_HINT}`")
-    if len(keys) == 1:
-        return keys[0]
-    _show_keys(keys)
-    if not interactive():
-        fail("several gpg keys can encrypt: choose one with `credctl pass init --gpg-id FINGERPRINT`")
-    return keys[_ask_number(len(keys)) - 1]
-
-
-def _ask_number(count: int) -> int:
-    """A row number of the table; checked here because typer no longer re-exports click's IntRange."""
-    while True:
-        choice = typer.prompt("Key to use", type=int, default=1)
-        if 1 <= choice <= count:
-            return choice
-        warn(f"{choice} is not a row of the table: choose 1 to {count}")
-
-
-def _show_keys(keys: list[gpg.Key]) -> None:
-    rows = [[str(number), key.fingerprint, key.uid, key.created, key.expires] for number, key in enumerate(keys, 1)]
-    show_table("gpg keys that can encrypt", ("#", "fingerprint", "user id", "created", "expires"), rows)
-
-
-def _check_trust(keys: list[gpg.Key]) -> None:
-    """pass init accepts any key, but every later `pass insert` fails on one gpg does not trust."""
-    for key in keys:
-        if not gpg.encrypts_to(key):
-            warn(
-                f"gpg does not trust {key.fingerprint}, so storing credentials will fail: {trust_hint(key.fingerprint)}"
-            )
-
-
-def _pass_init(root: str, fingerprints: list[str]) -> None:
-    env = {**os.environ, "PASSWORD_STORE_DIR": root}
-    result = subprocess.run(["pass", "init", *fingerprints], env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-        fail(f"pass init failed: {lines[-1] if lines else f'exit status {result.returncode}'}")
-
-
-def _explain_passphrase(keys: list[gpg.Key]) -> None:
-    """Say now, not at the first `docker pull`, when gpg-agent will need a way to ask."""
-    if not any(key.has_secret and gpg.passphrase_needed(key) for key in keys):
-        return
-    if interactive():
-        info(
-            "This key has a passphrase: gpg-agent will ask for it when Docker first needs a credential. "
-            "Put `export GPG_TTY=$(tty)` in your shell profile so it can ask in a terminal."
-        )
-    elif not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        warn(
-            "this key has a passphrase and this session has no terminal or display for pinentry: "
-            "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
-            f"or preset it with gpg-preset-passphrase), or re-run with `{GENERATE_HINT}`"
-        )

@@ -18,10 +18,23 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.map_cmd import helper_problem, helper_suffix, helpers_change, registry_problem, warn_if_missing
-from credctl.cli.migrate_cmd import Move, mapped_helper, plan, report, show, store_all, store_and_verify, strip_verified
-from credctl.cli.output import busy, docker_config, fail, info, interactive, plain, show_table, success, warn
-from credctl.dockerconfig import ConfigFile, edit, podman_auth_path, preview
+from credctl.cli.common import (
+    Move,
+    docker_config,
+    helper_problem,
+    helper_suffix,
+    initialise_store,
+    plan,
+    registry_problem,
+    report,
+    show,
+    store_all,
+    store_and_verify,
+    strip_verified,
+    warn_if_missing,
+)
+from credctl.cli.output import busy, fail, info, interactive, plain, show_table, success, warn
+from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, UsageError
 from credctl.names import helper_key
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
@@ -105,8 +118,6 @@ def ready_store(store: str, health: Health, asking: bool) -> Health:
         )
     if not typer.confirm(INIT_PROMPT, default=True):
         return health
-    from credctl.cli.pass_cmd import initialise_store
-
     initialise_store(root)
     return _health(store)
 
@@ -165,7 +176,7 @@ def registries_for_podman(docker_path: str, store: str) -> set[str]:
     """Registries whose credentials Docker's store holds or will hold (Podman needs each named)."""
     from credctl import client
 
-    known = set(ConfigFile.read(docker_path).get("auths") or {})  # type: ignore[arg-type]
+    known = set(ConfigFile.read(docker_path).auths)
     try:
         known |= set(client.list_credentials(store))
     except CredctlError:
@@ -234,15 +245,19 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix
             f"cannot list the logins in {program} ({err}): switching credsStore away from it would strand "
             f"whatever it holds; run setup where {program} works, or remove credsStore from {before.path} first"
         )
-    kept = sorted(registry for registry in held if mapped_helper(after, registry) == previous)
+    routes = {registry: after.helper_for(registry) for registry in held}
+    kept = sorted(
+        registry for registry, route in routes.items() if route.via == CRED_HELPERS and route.helper == previous
+    )
     if kept:
         info(f"{named(kept)}: credHelpers still sends them to {program}, which keeps them: nothing is lost")
-    served = sorted(registry for registry in held if mapped_helper(before, registry) is None)  # by credsStore
+    served = sorted(registry for registry in held if before.helper_for(registry).via == CREDS_STORE)
     moves = []
     for registry in served:
-        helper = mapped_helper(after, registry)
-        if helper != previous:
-            moves.append(Move(registry, held[registry], "", helper or suffix, helper is not None))
+        route = routes[registry]
+        if route.helper != previous:
+            mapped = route.via == CRED_HELPERS
+            moves.append(Move(registry, held[registry], "", route.helper if mapped else suffix, mapped))
     return moves
 
 
@@ -370,7 +385,7 @@ def setup(
     before = ConfigFile.read(docker_path)
     after = ConfigFile.read(docker_path)
     docker_change(after)
-    previous = before.get("credsStore") or None
+    previous = before.creds_store or None
     logins = previous_logins(before, after, str(previous), suffix) if previous not in (None, suffix) else []
     agree_to_switch(logins, str(previous), store, migrate, asking)
     moves = plaintext_moves(after, store, previous is None, migrate, asking)
@@ -445,36 +460,42 @@ def _preview(
 
 
 def _podman_change(docker_path: str, store: str, mapping: dict[str, str]) -> Change:
+    """Podman's credHelpers for what Docker's config.json, as setup leaves it, sends to a helper.
+
+    Podman ignores credsStore, so every registry Docker's store holds (or will hold) is named,
+    Docker Hub as docker.io; each goes to the helper Docker runs for it (ConfigFile.helper_for):
+    the store, or the helper an earlier `credctl map` or --map chose.
+    """
     suffix = STORES[store].suffix
 
     def change(config: ConfigFile) -> None:
-        # Podman ignores credsStore: every registry must be named, Docker Hub as docker.io.
-        wanted = {
-            helper_key(registry, podman=True): suffix for registry in sorted(registries_for_podman(docker_path, store))
-        }
-        # A registry Docker already sends to another helper (an earlier `credctl map`) must go
-        # to that helper in Podman too, not to the store, which does not hold its credentials.
-        docker_helpers: dict[str, str] = ConfigFile.read(docker_path).get("credHelpers") or {}  # type: ignore[assignment]
-        wanted.update({helper_key(registry, podman=True): helper for registry, helper in docker_helpers.items()})
-        wanted.update({helper_key(registry, podman=True): helper for registry, helper in mapping.items()})
-        helpers_change(wanted)(config)  # type: ignore[arg-type]
+        docker = ConfigFile.read(docker_path)
+        _docker_change(suffix, mapping)(docker)
+        registries = [*sorted(registries_for_podman(docker_path, store)), *docker.helpers]
+        wanted: dict[str, str | None] = {}
+        for registry in dict.fromkeys(registries):
+            route = docker.helper_for(registry)
+            if route.helper:
+                wanted[helper_key(registry, podman=True)] = route.helper
+        config.set_helpers(wanted)
 
     return change
 
 
 def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:
     def change(config: ConfigFile) -> None:
-        config.set("credsStore", suffix)
-        helpers_change({helper_key(registry): helper for registry, helper in mapping.items()})(config)
+        config.creds_store = suffix
+        config.set_helpers({helper_key(registry): helper for registry, helper in mapping.items()})
 
     return change
 
 
 def _with_moves(moves: list[Move], change: Change) -> Change:
-    """change, after the secrets of the verified moves have left `auths`."""
+    """change, then the secrets of the verified moves out of `auths` (each mapped where Docker,
+    with change made, would not ask its new helper)."""
 
     def both(config: ConfigFile) -> None:
-        strip_verified(moves, None, config)
         change(config)
+        strip_verified(moves, None, config)
 
     return both

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -34,8 +32,9 @@ from typing import Annotated
 import typer
 
 from credctl import client
-from credctl.cli.output import busy, docker_config, fail, info, print_json, show_table
-from credctl.dockerconfig import ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.cli.common import docker_config
+from credctl.cli.output import busy, fail, info, print_json, show_table
+from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.programs import find_helper
@@ -93,85 +92,64 @@ def verify(
 
     Exit status 0 when nothing failed (warnings are allowed), 1 otherwise.
     """
-    rows: list[Row] = []
     with busy("Checking…", show=not json_output):
-        _run_checks(rows, docker_config(ctx), registries or [], online)
+        rows = _run_checks(docker_config(ctx), registries or [], online)
     _show(rows, json_output)
     failed = sum(row.status == "failed" for row in rows)
     if failed:
         fail(f"{failed} check{'s' if failed != 1 else ''} failed: see the details above")
 
 
-def _run_checks(rows: list[Row], docker_path: str, wanted: list[str], online: bool) -> None:
-    docker = _read_config(rows, "config", docker_path)
+def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
+    docker, rows = _read_config("config", docker_path)
     if docker is None:
-        return  # nothing else can be judged without Docker's config
-    creds_store, automatic = _effective_store(docker)
-    _describe_docker(rows, docker, creds_store, automatic)
+        return rows  # nothing else can be judged without Docker's config
+    default = docker.helper_for("", automatic=True)  # docker's own answer for a registry with no entry
+    rows += _describe_docker(docker, default)
     podman = None
     podman_path = podman_auth_path()
     if os.path.exists(podman_path) and os.path.realpath(podman_path) != os.path.realpath(docker_path):
-        podman = _read_config(rows, "podman config", podman_path)
+        podman, podman_rows = _read_config("podman config", podman_path)
+        rows += podman_rows
         if podman is not None:
-            _describe_podman(rows, podman)
+            rows += _describe_podman(podman)
 
-    helpers = _referenced_helpers(docker, podman, creds_store, automatic)
-    for helper in helpers.values():
-        _check_helper(rows, helper)
+    helpers = _referenced_helpers(docker, podman, default)
+    rows += [_check_helper(helper) for helper in helpers.values()]
     for helper in helpers.values():
         if helper.path is not None:
-            _check_store(rows, helper)
+            rows += _check_store(helper)
 
-    keys = [helper_key(name) for name in wanted] if wanted else _known_registries(docker, helpers, creds_store)
+    keys = [helper_key(name) for name in wanted] if wanted else _known_registries(docker, helpers, default)
     for key in dict.fromkeys(keys):
-        found = _check_registry(rows, docker, key, creds_store, automatic, helpers)
+        registry_rows, found = _check_registry(docker, key, helpers)
+        rows += registry_rows
         if online:
             if found is not None:
-                _check_login(rows, key, found)
+                rows.append(_check_login(key, found))
             elif wanted:
                 rows.append(Row("login", key, "warning", "not checked: no credentials stored"))
+    return rows
 
 
 # -- config files ------------------------------------------------------------------------------
 
 
-def _read_config(rows: list[Row], check: str, path: str) -> ConfigFile | None:
+def _read_config(check: str, path: str) -> tuple[ConfigFile | None, list[Row]]:
     try:
-        config = ConfigFile.read(path)
+        return ConfigFile.read(path), []
     except ConfigError as err:
-        rows.append(Row(check, path, "failed", str(err)))
-        return None
-    return config
+        return None, [Row(check, path, "failed", str(err))]
 
 
-def _effective_store(docker: ConfigFile) -> tuple[str | None, bool]:
-    """(credsStore docker uses, whether docker chose it itself).
-
-    docker's LoadDefaultConfigFile: a file with no credsStore, no credHelpers and no auths gets
-    the platform's default store, if its helper is on PATH (Linux: pass when `pass` is installed,
-    else secretservice).
-    """
-    configured = docker.get("credsStore")
-    if configured:
-        return str(configured), False
-    if docker.get("credHelpers") or docker.get("auths"):
-        return None, False
-    if sys.platform == "darwin":
-        default = "osxkeychain"
-    elif sys.platform == "win32":
-        default = "wincred"
-    else:
-        default = "pass" if shutil.which("pass") else "secretservice"
-    return (default, True) if find_helper(default).runs else (None, False)
-
-
-def _describe_docker(rows: list[Row], docker: ConfigFile, creds_store: str | None, automatic: bool) -> None:
-    helpers = docker.get("credHelpers") or {}
+def _describe_docker(docker: ConfigFile, default: Route) -> list[Row]:
+    """The config row: what docker makes of the file (default: its answer for an unmapped registry)."""
+    helpers, creds_store = docker.helpers, default.helper
     mapped = f"{len(helpers)} credHelpers entr{'y' if len(helpers) == 1 else 'ies'}"
     state = "valid" if docker.text.strip() else "does not exist yet" if not os.path.exists(docker.path) else "empty"
     bad = _undecodable(docker)
     if bad:
-        rows.append(
+        return [
             Row(
                 "config",
                 docker.path,
@@ -179,9 +157,9 @@ def _describe_docker(rows: list[Row], docker: ConfigFile, creds_store: str | Non
                 f"{'; '.join(bad)}: docker cannot load this file (it warns and carries on with what it read "
                 "before the error); fix or remove those entries",
             )
-        )
-    elif automatic:
-        rows.append(
+        ]
+    if default.via == AUTOMATIC:
+        return [
             Row(
                 "config",
                 docker.path,
@@ -189,27 +167,26 @@ def _describe_docker(rows: list[Row], docker: ConfigFile, creds_store: str | Non
                 f"{state}; no credsStore, credHelpers or auths, so docker picks credsStore {creds_store!r} by itself "
                 f"while {PREFIX}{creds_store} is on PATH: make it explicit with `credctl setup`",
             )
+        ]
+    if creds_store:
+        return [Row("config", docker.path, "ok", f"{state}; credsStore {creds_store!r}, {mapped}")]
+    if helpers:
+        return [Row("config", docker.path, "ok", f"{state}; no credsStore, {mapped}")]
+    return [
+        Row(
+            "config",
+            docker.path,
+            "warning",
+            f"{state}; no credential helper: docker saves logins in plaintext here (run `credctl setup`)",
         )
-    elif creds_store:
-        rows.append(Row("config", docker.path, "ok", f"{state}; credsStore {creds_store!r}, {mapped}"))
-    elif helpers:
-        rows.append(Row("config", docker.path, "ok", f"{state}; no credsStore, {mapped}"))
-    else:
-        rows.append(
-            Row(
-                "config",
-                docker.path,
-                "warning",
-                f"{state}; no credential helper: docker saves logins in plaintext here (run `credctl setup`)",
-            )
-        )
+    ]
 
 
-def _describe_podman(rows: list[Row], podman: ConfigFile) -> None:
-    helpers = podman.get("credHelpers") or {}
+def _describe_podman(podman: ConfigFile) -> list[Row]:
+    helpers = podman.helpers
     mapped = f"{len(helpers)} credHelpers entr{'y' if len(helpers) == 1 else 'ies'}"
-    if podman.get("credsStore"):
-        rows.append(
+    if podman.creds_store:
+        return [
             Row(
                 "podman config",
                 podman.path,
@@ -217,25 +194,22 @@ def _describe_podman(rows: list[Row], podman: ConfigFile) -> None:
                 f"{mapped}; its credsStore is ignored by Podman, Skopeo and Buildah: map registries with "
                 "credHelpers instead (`credctl setup --podman`)",
             )
-        )
-    else:
-        rows.append(Row("podman config", podman.path, "ok", f"valid; {mapped}"))
+        ]
+    return [Row("podman config", podman.path, "ok", f"valid; {mapped}")]
 
 
-def _referenced_helpers(
-    docker: ConfigFile, podman: ConfigFile | None, creds_store: str | None, automatic: bool
-) -> dict[str, _Helper]:
+def _referenced_helpers(docker: ConfigFile, podman: ConfigFile | None, default: Route) -> dict[str, _Helper]:
     helpers: dict[str, _Helper] = {}
 
     def use(suffix: object, where: str) -> None:
         if isinstance(suffix, str) and suffix:
             helpers.setdefault(suffix, _Helper(suffix, [])).uses.append(where)
 
-    use(creds_store, "credsStore (docker's automatic choice)" if automatic else "credsStore")
-    for key, suffix in (docker.get("credHelpers") or {}).items():
+    use(default.helper, "credsStore (docker's automatic choice)" if default.via == AUTOMATIC else "credsStore")
+    for key, suffix in docker.helpers.items():
         use(suffix, f"credHelpers[{key}]")
     if podman is not None:
-        for key, suffix in (podman.get("credHelpers") or {}).items():
+        for key, suffix in podman.helpers.items():
             use(suffix, f"Podman credHelpers[{key}]")
     return helpers
 
@@ -266,14 +240,13 @@ def _uses(helper: _Helper) -> str:
     return "used by " + ", ".join(shown)
 
 
-def _check_helper(rows: list[Row], helper: _Helper) -> None:
+def _check_helper(helper: _Helper) -> Row:
     """The program Docker runs for the helper (programs.find_helper), and whether it is credctl's."""
     found = find_helper(helper.suffix)
     helper.path = found.runs
     facts = {"runs": found.runs, "credctl": found.runs_ours, "credctl_path": found.ours}
     if found.runs is None:
-        rows.append(Row("helper", helper.program, found.status, f"{found.problem}; {_uses(helper)}", facts))
-        return
+        return Row("helper", helper.program, found.status, f"{found.problem}; {_uses(helper)}", facts)
     version = _version(found.runs) or "no version"
     if found.problem is not None:
         detail = f"{found.problem}; {found.runs} answers version: {version}; {_uses(helper)}"
@@ -281,13 +254,14 @@ def _check_helper(rows: list[Row], helper: _Helper) -> None:
         whose = "credctl's" if found.runs_ours else "first on PATH"
         others = f"; also on PATH, not used: {', '.join(found.candidates[1:])}" if found.candidates[1:] else ""
         detail = f"Docker runs {found.runs} ({whose}; {version}){others}; {_uses(helper)}"
-    rows.append(Row("helper", helper.program, found.status, detail, facts))
+    return Row("helper", helper.program, found.status, detail, facts)
 
 
-def _check_store(rows: list[Row], helper: _Helper) -> None:
+def _check_store(helper: _Helper) -> list[Row]:
     """list for any helper; for credctl's stores also health and a probe round trip."""
     store = STORE_OF_SUFFIX.get(helper.suffix)
     healthy = False
+    rows = []
     if store is not None:
         try:
             health = open_store(store).health()
@@ -305,6 +279,7 @@ def _check_store(rows: list[Row], helper: _Helper) -> None:
         rows.append(Row("list", helper.program, "ok", f"answers list: {count} credential{'s' * (count != 1)}"))
     if healthy and store in LOGIN_STORES:  # ACR issues tokens: nothing to store and read back
         rows.append(Row("round trip", helper.program, *_round_trip(helper.suffix)))
+    return rows
 
 
 def _round_trip(suffix: str) -> tuple[str, str]:
@@ -335,19 +310,18 @@ def _round_trip(suffix: str) -> tuple[str, str]:
 # -- registries ---------------------------------------------------------------------------------
 
 
-def _known_registries(docker: ConfigFile, helpers: dict[str, _Helper], creds_store: str | None) -> list[str]:
+def _known_registries(docker: ConfigFile, helpers: dict[str, _Helper], default: Route) -> list[str]:
     """Every registry the config or the default store knows, as docker's keys."""
-    keys: list[str] = list(docker.get("credHelpers") or {})
-    keys += list(docker.get("auths") or {})
-    default = helpers.get(creds_store) if creds_store else None
-    if default is not None and default.listing:
-        keys += list(default.listing)
+    keys = [*docker.helpers, *docker.auths]
+    store = helpers.get(default.helper) if default.helper else None
+    if store is not None and store.listing:
+        keys += list(store.listing)
     return [key for key in dict.fromkeys(helper_key(key) for key in keys) if key and key != PROBE_SERVER]
 
 
 def _auths_entry(docker: ConfigFile, key: str) -> object:
     """The auths entry docker's file store uses for key: exact, else the first with that hostname."""
-    auths = docker.get("auths") or {}
+    auths = docker.auths
     entry = auths.get(key)
     if entry is None:
         entry = next((value for name, value in auths.items() if helper_key(name) == key), None)
@@ -366,7 +340,7 @@ def _plaintext(entry: object) -> client.Credentials | None:
 def _undecodable(docker: ConfigFile) -> list[str]:
     """auths entries whose `auth` docker rejects (it then warns and ignores the whole file)."""
     bad = []
-    for key, entry in (docker.get("auths") or {}).items():
+    for key, entry in docker.auths.items():
         try:
             plaintext_credentials(entry)
         except ConfigError as err:
@@ -375,37 +349,30 @@ def _undecodable(docker: ConfigFile) -> list[str]:
 
 
 def _check_registry(
-    rows: list[Row],
-    docker: ConfigFile,
-    key: str,
-    creds_store: str | None,
-    automatic: bool,
-    helpers: dict[str, _Helper],
-) -> client.Credentials | None:
-    """Rows for which helper serves key and whether it has credentials; returns them, if any."""
-    mapped = (docker.get("credHelpers") or {}).get(key)
-    suffix = mapped or creds_store
+    docker: ConfigFile, key: str, helpers: dict[str, _Helper]
+) -> tuple[list[Row], client.Credentials | None]:
+    """Rows for which helper docker runs for key (ConfigFile.helper_for) and whether it has
+    credentials; with the credentials, if any."""
+    route = docker.helper_for(key, automatic=True)
     stale = _plaintext(_auths_entry(docker, key))
-    if suffix is None:
+    if not route.helper:
         if stale is None:
-            rows.append(
-                Row("registry", key, "warning", "no helper serves it: docker would save a login in plaintext here")
-            )
-            rows.append(Row("credentials", key, "warning", "no credentials stored"))
-            return None
-        rows.append(
-            Row("registry", key, "warning", "plaintext login in config.json auths: move it with `credctl migrate`")
-        )
-        rows.append(Row("credentials", key, "ok", f"{_who(stale)} (plaintext)"))
-        return stale
-    how = "credHelpers" if mapped else "credsStore, chosen by docker" if automatic else "credsStore"
+            return [
+                Row("registry", key, "warning", "no helper serves it: docker would save a login in plaintext here"),
+                Row("credentials", key, "warning", "no credentials stored"),
+            ], None
+        return [
+            Row("registry", key, "warning", "plaintext login in config.json auths: move it with `credctl migrate`"),
+            Row("credentials", key, "ok", f"{_who(stale)} (plaintext)"),
+        ], stale
+    suffix = route.helper
+    how = {CRED_HELPERS: "credHelpers", AUTOMATIC: "credsStore, chosen by docker"}.get(route.via, "credsStore")
     helper = helpers.get(suffix)
     where = f"{PREFIX}{suffix} ({how})"
     if helper is None or helper.path is None:
-        rows.append(Row("registry", key, "failed", f"served by {where}, which is not on PATH"))
-        return None
+        return [Row("registry", key, "failed", f"served by {where}, which is not on PATH")], None
     if stale is not None:
-        rows.append(
+        rows = [
             Row(
                 "registry",
                 key,
@@ -413,19 +380,16 @@ def _check_registry(
                 f"served by {where}; an old plaintext login for it is still in config.json auths (docker ignores "
                 "it, others may not): move it with `credctl migrate`",
             )
-        )
+        ]
     else:
-        rows.append(Row("registry", key, "ok", f"served by {where}"))
+        rows = [Row("registry", key, "ok", f"served by {where}")]
     try:
         found = client.get(suffix, key, timeout=HELPER_TIMEOUT)
     except CredentialsNotFound:
-        rows.append(Row("credentials", key, "warning", "no credentials stored"))
-        return None
+        return [*rows, Row("credentials", key, "warning", "no credentials stored")], None
     except CredctlError as err:
-        rows.append(Row("credentials", key, "failed", str(err)))
-        return None
-    rows.append(Row("credentials", key, "ok", f"{_who(found)} in {PREFIX}{suffix}"))
-    return found
+        return [*rows, Row("credentials", key, "failed", str(err))], None
+    return [*rows, Row("credentials", key, "ok", f"{_who(found)} in {PREFIX}{suffix}")], found
 
 
 def _who(credentials: client.Credentials) -> str:
@@ -434,11 +398,11 @@ def _who(credentials: client.Credentials) -> str:
     return f"user {credentials.username!r}"
 
 
-def _check_login(rows: list[Row], key: str, credentials: client.Credentials) -> None:
+def _check_login(key: str, credentials: client.Credentials) -> Row:
     from credctl.registry import check_login  # urllib: only when asked for
 
     result = check_login(key, credentials.username, credentials.secret)
-    rows.append(Row("login", key, result.status, result.detail))
+    return Row("login", key, result.status, result.detail)
 
 
 # -- output -------------------------------------------------------------------------------------

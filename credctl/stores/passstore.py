@@ -18,7 +18,7 @@ import os
 import time
 
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
-from credctl.paths import cache_dir, locked, write_atomically
+from credctl.paths import cache_dir, home, locked, write_atomically
 from credctl.spawn import on_path, run
 from credctl.stores.base import Health, Store
 
@@ -255,7 +255,7 @@ def _locked(root: str, exclusive: bool) -> locked:
 
 def store_dir(environ: Mapping[str, str]) -> str:
     """pass's own rule: $PASSWORD_STORE_DIR, else ~/.password-store."""
-    return environ.get("PASSWORD_STORE_DIR") or os.path.join(os.path.expanduser("~"), ".password-store")
+    return environ.get("PASSWORD_STORE_DIR") or os.path.join(home(environ), ".password-store")
 
 
 def gpg_program(environ: Mapping[str, str]) -> str:

@@ -1,0 +1,327 @@
+"""What more than one command needs: the config file of this run, checked registry and helper
+names, moving logins into a store, initialising a pass store, printing a Kubernetes document.
+
+Command modules (*_cmd.py) import this module and never each other. Nothing here ends the run:
+a failure is raised (credctl.errors; UsageError for a command line that cannot work, exit 2),
+and credctl.cli.run prints it as one line.
+"""
+
+import os
+import re
+import subprocess
+
+import typer
+
+from credctl import gpg
+from credctl.cli.output import busy, info, interactive, show_table, success, warn
+from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
+from credctl.errors import ConfigError, CredctlError, GpgUnavailable, StoreError, UsageError
+from credctl.names import helper_key
+from credctl.stores import LOGIN_STORES, PREFIX
+from credctl.stores.passstore import GENERATE_HINT, trust_hint
+
+STORE_NAMES = ", ".join(LOGIN_STORES)
+
+
+def docker_config(ctx: typer.Context) -> str:
+    """The config.json this run works on (--config, $DOCKER_CONFIG, ~/.docker)."""
+    return docker_config_path((ctx.obj or {}).get("config_dir"))
+
+
+# --- registry and helper names on a command line ---------------------------------------------
+
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# docker/distribution's reference grammar for a registry: DNS labels joined by dots (or an
+# IPv6 address in brackets), then an optional port.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+# The paths Docker's own keys carry (https://index.docker.io/v1/, https://host/v2/): dropped.
+_API_PATHS = ("", "/", "/v1", "/v1/", "/v2", "/v2/")
+_EXAMPLE = "give a host or host:port, e.g. registry.example.com or localhost:5000"
+
+
+def registry_problem(registry: str) -> str | None:
+    """Why registry cannot name a credHelpers entry, or None when it can.
+
+    What it accepts is what Docker reduces to the same key (names.registry_host): a host
+    with an optional port, optionally as an http(s) URL ending in an API path such as /v2/.
+    A longer path is refused, not dropped: credHelpers map whole registries, never one
+    repository of them.
+    """
+    if not registry.strip():
+        return f"the registry name is empty: {_EXAMPLE}"
+    if any(char.isspace() or not char.isprintable() for char in registry):
+        return f"{registry!r} is not a registry name: it contains a space or a control character"
+    scheme, separator, address = registry.partition("://")
+    if not separator:
+        address = registry
+    elif scheme.lower() not in ("http", "https"):
+        return f"{registry!r} is not a registry name: only an http:// or https:// URL can name a registry"
+    host, slash, path = address.partition("/")
+    if not _HOST.fullmatch(host):
+        return f"{registry!r} is not a registry name: {_EXAMPLE}"
+    if (slash + path).lower() not in _API_PATHS:
+        return f"{registry!r} names a repository, but credHelpers map whole registries: give {host}"
+    return None
+
+
+def checked_registry(registry: str) -> str:
+    """registry, or UsageError saying why it names no registry."""
+    problem = registry_problem(registry)
+    if problem:
+        raise UsageError(problem)
+    return registry
+
+
+def helper_problem(helper: str) -> str | None:
+    """Why helper names no docker-credential-* program, or None when it does."""
+    if _HELPER_NAME.fullmatch(helper.removeprefix(PREFIX)):
+        return None
+    return f"{helper!r} is not a helper name: give the suffix of a docker-credential-* program, e.g. pass"
+
+
+def helper_suffix(helper: str) -> str:
+    """HELPER as config.json wants it: the part after docker-credential-; UsageError if it names no helper."""
+    problem = helper_problem(helper)
+    if problem:
+        raise UsageError(problem)
+    return helper.removeprefix(PREFIX)
+
+
+def warn_if_missing(suffix: str) -> None:
+    """Warn when Docker would run no docker-credential-SUFFIX, or another one than credctl's."""
+    from credctl.programs import find_helper
+
+    problem = find_helper(suffix).problem
+    if problem is not None:
+        warn(problem)
+
+
+# --- moving logins into a store, verified (migrate and setup) ---------------------------------
+
+
+class Move:
+    """One login and the helper it goes to."""
+
+    def __init__(self, registry: str, username: str, secret: str, helper: str, mapped: bool) -> None:
+        self.registry, self.username, self.secret, self.helper = registry, username, secret, helper
+        self.mapped = mapped  # served by a credHelpers entry already
+        self.outcome = "planned"
+
+
+def plan(config: ConfigFile, to: str | None) -> list[Move]:
+    """The plaintext logins of config, each going to the helper Docker runs for its registry;
+    to (a store) instead of the default. ConfigError when no helper would take one."""
+    moves = []
+    for registry, entry in config.auths.items():
+        try:
+            found = plaintext_credentials(entry)
+        except ConfigError as err:
+            warn(f"{registry}: {err}; left as it is")
+            continue
+        if found is None:
+            continue
+        route = config.helper_for(registry)
+        mapped = route.via == CRED_HELPERS
+        helper = route.helper if mapped else to or config.creds_store
+        if not helper:
+            raise ConfigError(f"no secure store is configured for {registry}: choose one with --to ({STORE_NAMES})")
+        moves.append(Move(registry, found[0], found[1], helper, mapped))
+    return moves
+
+
+def store_and_verify(move: Move) -> None:
+    from credctl import client
+
+    credentials = client.Credentials(move.registry, move.username, move.secret)
+    try:
+        client.store(move.helper, credentials)
+        back = client.get(move.helper, move.registry)
+    except CredctlError as err:
+        move.outcome = f"failed: {err}"
+        return
+    if (back.username, back.secret) == (move.username, move.secret):
+        move.outcome = "moved"
+    else:
+        move.outcome = "failed: the helper returned different credentials; the file keeps them"
+
+
+def store_all(moves: list[Move]) -> None:
+    # No spinner: gpg-agent may draw pinentry on this terminal to ask for a passphrase.
+    for move in moves:
+        store_and_verify(move)
+
+
+# What a verified move takes out of its `auths` entry. "username" too: a lone username left
+# behind reads as a plaintext login with an empty password, which the next migrate would
+# store over the real one.
+STRIPPED = (*SECRET_FIELDS, "username")
+
+
+def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> None:
+    """The edit: secrets of verified moves out of `auths`; then Docker asks the helper that holds each.
+
+    With to: the credsStore becomes to when the file has none and every login moved (a
+    credsStore would make Docker ignore those left in plaintext). Every moved registry Docker
+    would still not send to its new helper (another credsStore, or none) is mapped in credHelpers.
+    """
+    moved = [move for move in moves if move.outcome == "moved"]
+    if not moved:
+        return  # nothing verified stored: the file stays exactly as it was
+    for move in moved:
+        entry = config.auths[move.registry]
+        config.set_auth(move.registry, {k: v for k, v in entry.items() if k not in STRIPPED})
+    if to and not config.creds_store and len(moved) == len(moves):
+        config.creds_store = to
+    elsewhere = [move for move in moved if config.helper_for(move.registry).helper != move.helper]
+    config.set_helpers({helper_key(move.registry): move.helper for move in elsewhere})
+
+
+def report(moves: list[Move], path: str) -> None:
+    """The result table, then success; StoreError when some credentials stay in plaintext."""
+    show(moves, "Migration")
+    moved = sum(move.outcome == "moved" for move in moves)
+    if moved != len(moves):
+        raise StoreError(f"{len(moves) - moved} of {len(moves)} credential(s) stay in plaintext: see the table above")
+    success(f"moved {moved} credential(s) out of {path}")
+
+
+def show(moves: list[Move], title: str) -> None:
+    rows = [[move.registry, move.username, f"{PREFIX}{move.helper}", move.outcome] for move in moves]
+    show_table(title, ("registry", "user", "into", "result"), rows)
+
+
+# --- initialising a pass store (pass init and setup) ------------------------------------------
+
+NO_PASSPHRASE_WARNING = (
+    "the new key has no passphrase: anyone who can read your ~/.gnupg can decrypt your registry "
+    "credentials (fine for a dedicated headless machine, not for a shared one)"
+)
+
+
+def initialise_store(root: str, keys: list[gpg.Key] | None = None) -> None:
+    """Initialise the store at root for keys (without keys: pick one, or offer to generate one).
+
+    The flow of `credctl pass init`, also run by `credctl setup`.
+    """
+    keys = keys or [_pick_key()]
+    _check_trust(keys)
+    _pass_init(root, [key.fingerprint for key in keys])
+    success(f"password store {root} is ready; credentials will be encrypted to {', '.join(k.uid for k in keys)}")
+    _explain_passphrase(keys)
+
+
+def new_key(name: str | None, email: str | None, no_passphrase: bool) -> gpg.Key:
+    """A new key for the store, its name, email and passphrase asked for where not given."""
+    if not interactive() and not (name and email):
+        raise UsageError("--generate needs --name and --email when not run in a terminal", option="--generate")
+    name = name or typer.prompt("Real name for the new key")
+    email = email or typer.prompt("Email for the new key")
+    passphrase = None
+    if not no_passphrase:
+        if not interactive():
+            raise UsageError(
+                "cannot ask for a passphrase without a terminal: add --no-passphrase, or run this in a terminal",
+                option="--generate",
+            )
+        passphrase = (
+            typer.prompt(
+                "Passphrase for the new key (empty for none)",
+                hide_input=True,
+                confirmation_prompt=True,
+                default="",
+                show_default=False,
+            )
+            or None
+        )
+    if passphrase is None:
+        warn(NO_PASSPHRASE_WARNING)
+    with busy("Generating an ed25519/cv25519 key…"):
+        fingerprint = gpg.generate_key(name, email, passphrase)
+    key = gpg.find_key(fingerprint)
+    if key is None:
+        raise GpgUnavailable(f"gpg generated {fingerprint} but cannot find it to encrypt with")
+    success(f"generated key {fingerprint} ({key.uid})")
+    return key
+
+
+def _pick_key() -> gpg.Key:
+    keys = gpg.usable_keys()
+    if not keys:
+        if interactive() and typer.confirm("No gpg key here can encrypt. Generate one now?", default=True):
+            return new_key(None, None, no_passphrase=False)
+        raise GpgUnavailable(f"no gpg key here can encrypt: run `{GENERATE_HINT}`")
+    if len(keys) == 1:
+        return keys[0]
+    _show_keys(keys)
+    if not interactive():
+        raise GpgUnavailable("several gpg keys can encrypt: choose one with `credctl pass init --gpg-id FINGERPRINT`")
+    return keys[_ask_number(len(keys)) - 1]
+
+
+def _ask_number(count: int) -> int:
+    """A row number of the table; checked here because typer no longer re-exports click's IntRange."""
+    while True:
+        choice = typer.prompt("Key to use", type=int, default=1)
+        if 1 <= choice <= count:
+            return choice
+        warn(f"{choice} is not a row of the table: choose 1 to {count}")
+
+
+def _show_keys(keys: list[gpg.Key]) -> None:
+    rows = [[str(number), key.fingerprint, key.uid, key.created, key.expires] for number, key in enumerate(keys, 1)]
+    show_table("gpg keys that can encrypt", ("#", "fingerprint", "user id", "created", "expires"), rows)
+
+
+def _check_trust(keys: list[gpg.Key]) -> None:
+    """pass init accepts any key, but every later `pass insert` fails on one gpg does not trust."""
+    for key in keys:
+        if not gpg.encrypts_to(key):
+            warn(
+                f"gpg does not trust {key.fingerprint}, so storing credentials will fail: {trust_hint(key.fingerprint)}"
+            )
+
+
+def _pass_init(root: str, fingerprints: list[str]) -> None:
+    env = {**os.environ, "PASSWORD_STORE_DIR": root}
+    result = subprocess.run(["pass", "init", *fingerprints], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise StoreError(f"pass init failed: {lines[-1] if lines else f'exit status {result.returncode}'}")
+
+
+def _explain_passphrase(keys: list[gpg.Key]) -> None:
+    """Say now, not at the first `docker pull`, when gpg-agent will need a way to ask."""
+    if not any(key.has_secret and gpg.passphrase_needed(key) for key in keys):
+        return
+    if interactive():
+        info(
+            "This key has a passphrase: gpg-agent will ask for it when Docker first needs a credential. "
+            "Put `export GPG_TTY=$(tty)` in your shell profile so it can ask in a terminal."
+        )
+    elif not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        warn(
+            "this key has a passphrase and this session has no terminal or display for pinentry: "
+            "Docker's helper calls will fail until gpg-agent has it cached (decrypt once in a terminal, "
+            f"or preset it with gpg-preset-passphrase), or re-run with `{GENERATE_HINT}`"
+        )
+
+
+# --- Kubernetes documents (kubelet config and k8s pull-secret) --------------------------------
+
+
+def check_format(output_format: str) -> None:
+    if output_format not in ("yaml", "json"):
+        raise UsageError(f"--format must be yaml or json, not {output_format!r}")
+
+
+def write_document(document: dict, output_format: str, header: str = "") -> None:
+    """A Kubernetes document on stdout, as YAML (with header comments) or JSON."""
+    if output_format == "json":
+        import json
+
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        import yaml
+
+        typer.echo(header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False), nl=False)

@@ -7,7 +7,6 @@ what the test gives it: HOME, the cache and the settings come from there, never 
 process. And the layering: nothing in credctl/acr imports credctl/stores.
 """
 
-import ast
 import os
 import stat
 import subprocess
@@ -18,7 +17,6 @@ import pytest
 import world
 from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, EE, INSTANCE_ID, INSTANCE_NAME, PERSONAL, REGION, TEMP_USER
 
-import credctl
 from credctl.acr import cache, get_credentials, login, profiles
 from credctl.acr.domains import AcrRegistry
 from credctl.errors import CredentialsNotFound, ProfileError, StoreError
@@ -317,47 +315,6 @@ def test_the_cache_follows_environs_home_and_xdg_cache_home(aliyun, environ, tmp
 
 
 # --- layering and speed ---------------------------------------------------------------------------
-
-PACKAGE = Path(credctl.__file__).parent
-
-
-def imports_of(path: Path) -> set[str]:
-    """Every module a source file imports, at the top or inside a function."""
-    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    if path.name == "__init__.py":
-        package += ".__init__"
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: resolved against the importing module's package
-                parent = package.rsplit(".", node.level)[0]
-                base = f"{parent}.{base}" if base else parent
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-            found.add(base)
-    return found
-
-
-def test_nothing_in_credctl_acr_imports_credctl_stores():
-    modules = sorted((PACKAGE / "acr").rglob("*.py"))
-    assert PACKAGE / "acr" / "login.py" in modules
-    upward = {
-        str(path.relative_to(PACKAGE)): sorted(name for name in imports_of(path) if name.startswith("credctl.stores"))
-        for path in modules
-    }
-    assert {path: names for path, names in upward.items() if names} == {}
-
-
-def test_only_the_store_registry_names_the_acr_store_module():
-    """The kubelet lookup and the library ask credctl.acr.login; the adapter is Docker's alone."""
-    users = sorted(
-        str(path.relative_to(PACKAGE))
-        for path in PACKAGE.rglob("*.py")
-        if any(name.startswith("credctl.stores.acr") for name in imports_of(path))
-    )
-    assert users == []
 
 
 def warm_modules(argv: list[str], stdin: bytes, environ: dict[str, str]) -> set[str]:

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from world import HUB
 
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, CREDS_STORE, PLAINTEXT, ConfigFile, Route, edit
 
-HUB = "https://index.docker.io/v1/"
 # docker/cli cli/config/config_test.go (TestJSONWithCredentialHelpers, TestJSONWithCredentialStore)
 HUB_LOGIN = {HUB: {"auth": "am9lam9lOmhlbGxv", "email": "user@example.com"}}
 

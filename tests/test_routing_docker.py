@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import world
+from world import HUB
 
-HUB = "https://index.docker.io/v1/"
 NOBODY = "127.0.0.1:9"  # loopback, nothing listening: docker fails after asking its helper
 OTHER = "127.0.0.2:9"
 RECORDER = """#!/bin/sh

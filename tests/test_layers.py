@@ -1,0 +1,66 @@
+"""The package's layers, as docs/design.md draws them, read from the source (ast): which module
+may import which. A function-level import counts as much as one at the top."""
+
+import ast
+from pathlib import Path
+
+import credctl
+
+PACKAGE = Path(credctl.__file__).parent
+CLI = PACKAGE / "cli"
+COMMANDS = frozenset(path.stem for path in CLI.glob("*_cmd.py"))
+PEOPLE_LIBRARIES = ("typer", "rich", "click")  # the admin CLI's, never below it
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a source file imports, and each imported name as module.name (from credctl.cli
+    import x_cmd imports credctl.cli.x_cmd); relative imports resolved against path's package."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if path.name == "__init__.py":
+        package += ".__init__"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level)[0]
+                base = f"{parent}.{base}" if base else parent
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def offenders(paths, wrong) -> dict[str, list[str]]:
+    """{file: the imports of it that wrong(name) refuses}, for the files that have any."""
+    found = {str(path.relative_to(PACKAGE)): sorted(filter(wrong, imports_of(path))) for path in paths}
+    return {path: names for path, names in found.items() if names}
+
+
+def test_the_layers_are_there():
+    assert {"map_cmd", "migrate_cmd", "setup_cmd", "verify_cmd"} <= COMMANDS
+    assert (PACKAGE / "acr" / "login.py").is_file() and (CLI / "common.py").is_file()
+
+
+def test_no_command_module_imports_another():
+    def other_command(name: str) -> bool:
+        return name.rsplit(".", 1)[-1] in COMMANDS
+
+    modules = [CLI / f"{command}.py" for command in sorted(COMMANDS)] + [CLI / "common.py"]
+    assert offenders(modules, other_command) == {}
+
+
+def test_nothing_in_credctl_acr_imports_credctl_stores():
+    assert offenders(sorted((PACKAGE / "acr").rglob("*.py")), lambda name: name.startswith("credctl.stores")) == {}
+
+
+def test_only_the_store_table_names_the_acr_store_module():
+    """The kubelet lookup and the library ask credctl.acr.login; the adapter is Docker's alone
+    (credctl.stores names it by string, in its StoreSpec)."""
+    assert offenders(sorted(PACKAGE.rglob("*.py")), lambda name: name.startswith("credctl.stores.acr")) == {}
+
+
+def test_nothing_below_the_cli_imports_its_libraries():
+    below = [path for path in sorted(PACKAGE.rglob("*.py")) if CLI not in path.parents]
+    assert offenders(below, lambda name: name.split(".")[0] in PEOPLE_LIBRARIES) == {}

@@ -330,7 +330,7 @@ class Connection:
         while remaining:
             try:
                 chunk = self.sock.recv(min(remaining, 65536))
-            except ConnectionError:  # a reset (the bus killed mid-call) was an OSError, not a DBusError
+            except ConnectionError:  # a reset (the bus killed mid-call) is an OSError, not a DBusError
                 chunk = b""
             if not chunk:
                 raise DBusError("credctl.Disconnected", "the D-Bus session bus closed the connection")

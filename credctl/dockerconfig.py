@@ -5,7 +5,7 @@ change: unknown keys, key order, the file's indentation (Docker's tab by default
 atomic (a temporary file beside the real one, fsync, rename onto the symlink's target, so a
 symlinked config stays a symlink), keeps the file's mode and owner (new files 0600, new
 folders 0700), and runs under a lock, so concurrent credctl runs never lose each other's
-change. A file that does not parse is never written (docker/cli overwrites it: cli#5075).
+change. A file that does not parse is never written (docker/cli overwrites it: docker/cli#5075).
 """
 
 from __future__ import annotations

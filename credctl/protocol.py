@@ -205,7 +205,7 @@ def serve(store_name: str, args: list[str]) -> int:
     program = program_name(store_name)
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     if stdin is not None and args[:1] in (["get"], ["erase"], ["store"]) and stdin.isatty():
-        # Go's helpers wait silently here, which users mistake for a hang (helpers #184).
+        # Go's helpers wait silently here, which users mistake for a hang (docker/docker-credential-helpers#184).
         sys.stderr.write("reading from stdin; end the input with Ctrl-D\n")
     try:
         return respond(_OpenedOnFirstUse(store_name), program, args, stdin, sys.stdout.buffer)

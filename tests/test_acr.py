@@ -205,7 +205,7 @@ def test_both_editions_end_to_end(aliyun, tmp_path, source):
     elif source == "ALIBABA_CLOUD_CREDENTIALS_FILE":
         env["ALIBABA_CLOUD_CREDENTIALS_FILE"] = str(write_credentials(tmp_path / "secret place" / "acct.ini"))
     elif source == "~/.alibabacloud/credentials":
-        # The seed's (and the Go helper's) default path; the Python SDK alone reads credentials.ini.
+        # The Go helper's default path; the Python SDK alone reads credentials.ini.
         write_credentials(tmp_path / "home" / ".alibabacloud" / "credentials")
     else:
         write_cli_config(tmp_path / "home")
@@ -313,7 +313,7 @@ class ConnectRecorder:
 
 def test_the_real_api_endpoint_is_cr_region_aliyuncs_com(aliyun, tmp_path):
     """Without CREDCTL_ACR_ENDPOINT both editions talk HTTPS to cr.<region>.aliyuncs.com (asked of
-    a loopback proxy that never connects anywhere; the personal edition used to ask host None)."""
+    a loopback proxy that never connects anywhere; both editions name the host)."""
     proxy = ConnectRecorder()
     try:
         env = with_key(acr_env(tmp_path, aliyun, CREDCTL_ACR_ENDPOINT=None, HTTPS_PROXY=proxy.url))
@@ -621,8 +621,8 @@ print(json.dumps([[t.username, t.password, t.expires] for t in (first, second, a
 
 def test_library_api(aliyun, tmp_path):
     """credctl.acr.get_credentials in a program of its own (the SDK reads the environment when
-    imported), called again with other credentials: each gets its own token (this used to be
-    the first credentials' token, then cached under the second's name)."""
+    imported), called again with other credentials: each gets its own token, never
+    the first credentials' token cached under the second's name."""
     aliyun.add_access_key(KEY2_ID, KEY2_SECRET)
     env = with_key(acr_env(tmp_path, aliyun))
     other = {"ALIBABA_CLOUD_ACCESS_KEY_ID": KEY2_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": KEY2_SECRET}

@@ -266,7 +266,7 @@ def test_listing_and_erase_are_per_identity(aliyun, environ):
 
 
 def seed_credentials(home: Path) -> Path:
-    """The seed README's ~/.alibabacloud/credentials (the file names the source, not its content)."""
+    """The Go ACR helper's ~/.alibabacloud/credentials (the file names the source, not its content)."""
     path = home / ".alibabacloud" / "credentials"
     path.parent.mkdir(parents=True)
     path.write_text(f"[default]\ntype = access_key\naccess_key_id = {ALIYUN_KEY_ID}\n")

@@ -1,4 +1,4 @@
-"""Many writers and readers at once, each a real helper or `credctl` subprocess (issue 7, item 2).
+"""Many writers and readers at once, each a real helper or `credctl` subprocess.
 
 Readers must only ever see a whole credential that some writer stored (never one writer's
 username with another's secret, never an error but not-found before the first store finished);
@@ -229,9 +229,9 @@ def test_go_readers_never_see_a_half_written_entry(ours, go_pass, pass_env):
 # --- Secret Service and keyring -------------------------------------------------------------------
 
 # A store that changes a server's username creates the new item, then deletes the old one; a
-# get that found the old one a moment before used to fail ("No such interface ... Properties",
-# keyring's ItemNotFoundException, or not-found when every item it found had gone): both
-# stores' get now search again when what they found has vanished. gnome-keyring itself, under
+# get that found the old one a moment before would fail ("No such interface ... Properties",
+# keyring's ItemNotFoundException, or not-found when every item it found had gone) if it did not
+# search again: both stores' get do when what they found has vanished. gnome-keyring itself, under
 # these writers, briefly answers UnknownMethod or has no default collection while it reloads
 # its file: both stores ask again (tests/test_secretservice.py, tests/test_keyring.py).
 USERNAMES = pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""kill -9 at random moments during every write credctl makes (issue 7, item 3).
+"""kill -9 at random moments during every write credctl makes.
 
 Each target is run many times and killed (its whole process group: pass, gpg and all, as a
 crash would) after a random delay within its typical run time. After each kill the file is

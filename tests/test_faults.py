@@ -1,4 +1,4 @@
-"""Faults injected into the real parts (issue 7, item 5): each gives one clear line naming the
+"""Faults injected into the real parts: each gives one clear line naming the
 fix, exit status 1, nothing on stderr from a docker-credential-* program, no traceback, and
 loses nothing: a credential stored before the fault is still readable after it, and no file is
 left half-written.

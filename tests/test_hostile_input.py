@@ -1,4 +1,4 @@
-"""Hostile helper input, for every docker-credential-* program and every action (issue 7, item 1).
+"""Hostile helper input, for every docker-credential-* program and every action.
 
 Property-based: hypothesis drives `credctl.protocol.respond` in-process against the REAL stores
 (pass with gpg, gnome-keyring on a private bus, keyring's SecretService backend on it, ACR with

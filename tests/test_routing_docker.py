@@ -1,5 +1,5 @@
-"""Which helper the real docker CLIs run, next to what credctl now says, for each rule credctl's
-commands used to decide differently from docker (ConfigFile.helper_for is the one answer now).
+"""Which helper the real docker CLIs run, next to what credctl says, for the routing rules that are
+easy to get wrong (ConfigFile.helper_for is credctl's one answer).
 
 docker runs recording helpers here (each logs "NAME ACTION SERVER"; get answers with what store
 was given, else a login of its own):

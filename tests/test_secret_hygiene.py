@@ -1,4 +1,4 @@
-"""Secret hygiene (issue 7, item 4): a secret never shows where another process, a log or a
+"""Secret hygiene: a secret never shows where another process, a log or a
 file could see it, credctl's files are private, and generated shell runs nothing it should not.
 
 - While each helper stores and reads a fresh random secret (real programs, real stores), a

@@ -657,7 +657,7 @@ def with_key(env: dict[str, str], key_id: str = ALIYUN_KEY_ID, secret: str = ALI
 
 
 def write_credentials(path: Path, key_id: str = ALIYUN_KEY_ID, secret: str = ALIYUN_KEY_SECRET) -> Path:
-    """An INI credentials file in the seed README's own layout (comments after the values), 0600."""
+    """An INI credentials file in the Go ACR helper's documented layout (comments after the values), 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(

@@ -1,7 +1,7 @@
 """Alibaba Cloud Container Registry (ACR) for Python programs.
 
-The Python counterpart of the Go helper's `credhelper` package (seed README's
-go-containerregistry example):
+The Python counterpart of the Go helper's `credhelper` package, which go-containerregistry
+programs call:
 
     from credctl.acr import get_credentials
     token = get_credentials("myteam-registry.cn-hangzhou.cr.aliyuncs.com")

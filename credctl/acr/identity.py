@@ -20,7 +20,7 @@ _OIDC_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIB
 def effective_environ(environ=os.environ) -> dict[str, str]:
     """The environment for the SDK's credential chain.
 
-    - The seed's (and credentials-go's) INI file ~/.alibabacloud/credentials is used when no
+    - The Go helper's (and credentials-go's) INI file ~/.alibabacloud/credentials is used when no
       ALIBABA_CLOUD_CREDENTIALS_FILE is set: the Python SDK alone looks for credentials.ini.
     - In a profile wrapper (CREDCTL_ACR_PROFILE), the profile's credentials file is the only
       source: access keys or roles in the environment, and the CLI's config.json (which the chain
@@ -29,9 +29,9 @@ def effective_environ(environ=os.environ) -> dict[str, str]:
     """
     env = dict(environ)
     if not env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"):
-        seed = os.path.join(home(env), ".alibabacloud", "credentials")
-        if os.path.isfile(seed):
-            env["ALIBABA_CLOUD_CREDENTIALS_FILE"] = seed
+        go_default = os.path.join(home(env), ".alibabacloud", "credentials")
+        if os.path.isfile(go_default):
+            env["ALIBABA_CLOUD_CREDENTIALS_FILE"] = go_default
     if env.get("CREDCTL_ACR_PROFILE"):
         for name in (*_AK_VARS, *_OIDC_VARS, "ALIBABA_CLOUD_CREDENTIALS_URI"):
             env.pop(name, None)

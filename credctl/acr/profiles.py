@@ -1,6 +1,6 @@
 """ACR profiles: a docker-credential-acr-helper-NAME wrapper per Alibaba Cloud account.
 
-The seed README's recipe (one shell script per credentials file), made by a command: the
+The Go helper's recipe for several accounts (one shell script per credentials file), made by a command: the
 wrapper runs our helper with ALIBABA_CLOUD_CREDENTIALS_FILE set, and CREDCTL_ACR_PROFILE so that
 only that file is used (and the token cache is keyed by it). Every path is absolute and quoted.
 """

@@ -57,8 +57,8 @@ def add_profile(
     domains = [bare_host(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
     wrapper = str(bin_dir.expanduser().absolute() / profiles.wrapper_name(name))
-    # refuse a foreign file at the wrapper path before anything is written (custom domains
-    # used to be recorded in the settings first, for a profile that then failed).
+    # A foreign file at the wrapper path is refused before anything is written, so a profile
+    # that cannot be made leaves no custom domain behind in the settings.
     profiles.check_free(wrapper)
     if domains:
         # a config.json that cannot be read was found only after the
@@ -138,8 +138,8 @@ def remove_profile(
     if not isinstance(entry, dict):
         fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
     wrapper = str(entry.get("wrapper", ""))
-    # read the config before removing the wrapper; a malformed one used to
-    # fail after it, leaving registries mapped to a helper that no longer existed.
+    # The config is read before the wrapper goes: a malformed one then fails with nothing
+    # changed, instead of leaving registries mapped to a helper that is gone.
     helpers = ConfigFile.read(docker_config(ctx)).helpers
     if profiles.is_ours(wrapper):
         os.unlink(wrapper)

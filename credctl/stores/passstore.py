@@ -122,7 +122,7 @@ class _ListCache:
 
 
 def check_username(username: str) -> None:
-    """Refuse names pass would turn into other paths (Go corrupts the store: helpers #162)."""
+    """Refuse names pass would turn into other paths (Go corrupts the store: docker/docker-credential-helpers#162)."""
     if "/" in username:
         raise StoreError("pass cannot store a username containing '/': it would become a sub-folder")
     if username in (".", "..") or "\0" in username:

@@ -72,7 +72,7 @@ def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
         if helper in LOGIN_STORES:
             from credctl.protocol import get_with_hub_fallback
 
-            username, password = get_with_hub_fallback(open_store(helper), key)
+            username, password = get_with_hub_fallback(open_store(helper, environ), key)
         else:
             from credctl import client
 

@@ -11,6 +11,7 @@ import pwd
 from pathlib import Path
 
 import pytest
+import world
 
 from credctl import paths, settings
 from credctl.dockerconfig import docker_config_path, podman_auth_path
@@ -73,3 +74,17 @@ def test_the_kubelet_lookup_reads_the_config_under_environs_home(other_home, tmp
     login = find_login("reg.example", environ)
     assert (login.username, login.password, login.source) == ("someone", "reg.example-pw", "someones")
     assert find_login("reg.example", {**environ, "HOME": str(tmp_path)}) is None
+
+
+def test_the_kubelet_lookup_opens_credctls_store_in_environ(pass_env, tmp_path, monkeypatch):
+    """A login store credctl runs in-process (pass here) works in environ, not in the process's
+    environment: its store folder and gpg home are environ's."""
+    body = b'{"ServerURL":"reg.example","Username":"someone","Secret":"s3cret"}'
+    assert world.run_helper(world.ours("docker-credential-pass"), "store", body, pass_env).returncode == 0
+    for name in ("PASSWORD_STORE_DIR", "GNUPGHOME"):
+        monkeypatch.delenv(name, raising=False)
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
+    login = find_login("reg.example", {**pass_env, "DOCKER_CONFIG": str(docker)})
+    assert (login.username, login.password, login.source) == ("someone", "s3cret", "pass")

@@ -10,8 +10,14 @@ Store modules are imported only when asked for, so a helper pays for its own sto
 
 from __future__ import annotations
 
+import os
+
 from credctl.errors import UnknownStore
 from credctl.stores.base import Store
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 PREFIX = "docker-credential-"  # Docker runs PREFIX + the name in credsStore or credHelpers
 
@@ -94,7 +100,8 @@ def program_name(store: str) -> str:
     return spec_of(store).program
 
 
-def open_store(store: str) -> Store:
+def open_store(store: str, environ: Mapping[str, str] = os.environ) -> Store:
+    """The store, working in environ (its HOME, GNUPGHOME, D-Bus address and the rest)."""
     spec = spec_of(store)
     module = __import__(spec.module, fromlist=[spec.class_name])
-    return getattr(module, spec.class_name)()
+    return getattr(module, spec.class_name)(environ)

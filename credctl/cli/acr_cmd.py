@@ -13,6 +13,7 @@ from credctl.cli import complete
 from credctl.cli.common import docker_config, warn_if_missing
 from credctl.cli.output import busy, fail, info, print_json, show_table, success, warn
 from credctl.dockerconfig import ConfigFile, edit
+from credctl.errors import UsageError
 from credctl.names import bare_host
 
 app = typer.Typer(
@@ -78,9 +79,11 @@ def add_profile(
 def _register_custom(domains: list[str], region: str | None, instance_id: str | None, environ: dict) -> None:
     """A custom domain is ACR only if told: region plus instance id, or found through the API."""
     if not region:
-        fail(f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)", 2)
+        raise UsageError(
+            f"{', '.join(domains)} is not an ACR domain: add --region (and --instance-id, or let credctl find it)"
+        )
     if not is_region(region):
-        fail(f"{region!r} is not an Alibaba Cloud region (like cn-hangzhou)", 2)
+        raise UsageError(f"{region!r} is not an Alibaba Cloud region (like cn-hangzhou)")
     known = login.custom_domains()
     for domain in domains:
         found = instance_id or _discover(domain, region, environ)

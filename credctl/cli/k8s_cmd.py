@@ -11,6 +11,7 @@ import typer
 
 from credctl.cli.common import check_format, docker_config, write_document
 from credctl.cli.output import fail, warn
+from credctl.errors import UsageError
 from credctl.lookup import find_login
 from credctl.names import DOCKER_HUB, is_docker_hub, registry_host
 
@@ -35,9 +36,9 @@ def pull_secret(
     """Print a kubernetes.io/dockerconfigjson Secret with credctl's login for REGISTRY."""
     check_format(output_format)
     if len(name) > 253 or not _SUBDOMAIN.fullmatch(name):
-        fail(f"--name {name!r} is not a Kubernetes name (lower-case letters, digits, '-' and '.')", 2)
+        raise UsageError(f"--name {name!r} is not a Kubernetes name (lower-case letters, digits, '-' and '.')")
     if namespace is not None and (len(namespace) > 63 or not _LABEL.fullmatch(namespace)):
-        fail(f"--namespace {namespace!r} is not a Kubernetes namespace name (a-z, 0-9 and '-')", 2)
+        raise UsageError(f"--namespace {namespace!r} is not a Kubernetes namespace name (a-z, 0-9 and '-')")
     hub = is_docker_hub(registry)
     host = "docker.io" if hub else registry_host(registry)
     login = find_login(host, config_path=docker_config(ctx))

@@ -8,8 +8,9 @@ import typer
 from credctl.acr import podidentity
 from credctl.acr.login import custom_domains
 from credctl.cli.common import check_format, docker_config, write_document
-from credctl.cli.output import fail, warn
+from credctl.cli.output import warn
 from credctl.dockerconfig import CRED_HELPERS, ConfigFile
+from credctl.errors import UsageError
 from credctl.kubelet import ACR_MATCH_IMAGES, CONFIG_GROUP, GROUP, PROGRAM, parse_go_duration
 from credctl.names import is_docker_hub, registry_host
 
@@ -59,13 +60,15 @@ def config(
     """Print a CredentialProviderConfig for credctl-kubelet-provider: ACR domains and mapped registries."""
     check_format(output_format)
     if api_version not in ("v1", "v1beta1"):
-        fail(f"--api-version must be v1 or v1beta1, not {api_version!r}", 2)
+        raise UsageError(f"--api-version must be v1 or v1beta1, not {api_version!r}")
     if pod_identity and api_version != "v1":
-        fail("--pod-identity needs --api-version v1 (tokenAttributes exist only there)", 2)
+        raise UsageError("--pod-identity needs --api-version v1 (tokenAttributes exist only there)")
     try:
         parse_go_duration(default_cache_duration)
     except ValueError:
-        fail(f"--default-cache-duration must be a duration like 1h, 30m or 1h30m, not {default_cache_duration!r}", 2)
+        raise UsageError(
+            f"--default-cache-duration must be a duration like 1h, 30m or 1h30m, not {default_cache_duration!r}"
+        ) from None
     for pattern in match_images or []:
         check_pattern(pattern)
     provider: dict = {
@@ -110,15 +113,15 @@ def check_pattern(pattern: str) -> None:
     host, _, path = pattern.partition("/")
     name, _, port = host.partition(":")
     if not name or "://" in pattern or any(char.isspace() for char in pattern):
-        fail(f"{pattern!r} is not an image pattern like *.example.com, registry.example.com:5000/team", 2)
+        raise UsageError(f"{pattern!r} is not an image pattern like *.example.com, registry.example.com:5000/team")
     if "*" in port or "*" in path or (port and not port.isdigit()):
-        fail(f"{pattern!r}: the kubelet allows '*' only in the domain, and a port must be a number", 2)
+        raise UsageError(f"{pattern!r}: the kubelet allows '*' only in the domain, and a port must be a number")
 
 
 def _env_entry(item: str) -> dict[str, str]:
     name, equals, value = item.partition("=")
     if not equals or not _ENV_NAME.fullmatch(name):
-        fail(f"--env takes NAME=VALUE, not {item.split('=')[0]!r}…", 2)
+        raise UsageError(f"--env takes NAME=VALUE, not {item.split('=')[0]!r}…")
     if any(word in name.upper() for word in _SECRET_NAMES):
         warn(f"{name} would be written in plain text into the kubelet's config: prefer a credentials file")
     return {"name": name, "value": value}

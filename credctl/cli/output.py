@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from credctl import terminal
-from credctl.errors import CredctlError, UsageError
+from credctl.errors import CredctlError
 
 _consoles: dict[bool, object] = {}
 
@@ -58,13 +58,13 @@ def error(message: str) -> None:
     _console(stderr=True).print(f"[red]error:[/red] {_escape(message)}")
 
 
-def fail(message: str, status: int = 1) -> NoReturn:
-    """Stop the command with message as its one line; status 2 makes it a usage error.
+def fail(message: str) -> NoReturn:
+    """Stop the command with message as its one line and exit status 1 (a command line that
+    cannot work raises errors.UsageError instead).
 
-    It raises (errors.CredctlError or errors.UsageError): cli.run prints it, once every `with`
-    block has been left, and exits with that status.
+    It raises errors.CredctlError: cli.run prints it once every `with` block has been left.
     """
-    raise UsageError(message) if status == 2 else CredctlError(message)
+    raise CredctlError(message)
 
 
 def show_table(

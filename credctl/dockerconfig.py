@@ -175,7 +175,7 @@ class ConfigFile:
             self.set("auths", section)
         section[key] = entry
 
-    def helper_for(self, registry: str, podman: bool = False, automatic: bool = False) -> Route:
+    def helper_for(self, registry: str, podman: bool = False, automatic: str = "") -> Route:
         """Which helper serves registry by this file: credctl's one answer, for every command.
 
         docker/cli (configfile.GetCredentialsStore): the credHelpers entry under Docker's key
@@ -184,9 +184,9 @@ class ConfigFile:
         else the auths. registry "" asks for the default alone, as docker's
         GetCredentialsStore("") does.
 
-        automatic: also docker's own default (config.LoadDefaultConfigFile), which only docker's
-        CLI applies: a file with no credsStore, no credHelpers and no auths gets the platform's
-        store when its docker-credential-* program is on PATH (_automatic_store).
+        automatic: the store docker's CLI picks by itself (programs.docker_default_store()), which
+        it applies only to a file with no credsStore, no credHelpers and no auths
+        (config.LoadDefaultConfigFile); "" leaves docker's own default out.
 
         podman: containers/image's rule instead (pkg/docker/config findCredentialsInFile): the
         credHelpers entry under its key (docker.io for Docker Hub), whatever its value (an
@@ -202,9 +202,7 @@ class ConfigFile:
         if not podman and self.creds_store:
             return Route(self.creds_store, CREDS_STORE, key)
         if automatic and not podman and not self.contains_auth:
-            default = _automatic_store()
-            if default:
-                return Route(default, AUTOMATIC, key)
+            return Route(automatic, AUTOMATIC, key)
         return Route("", PLAINTEXT, key)
 
     def render(self, masked: bool = False) -> str:
@@ -246,22 +244,6 @@ class Route:
 
     def __repr__(self) -> str:
         return f"Route(helper={self.helper!r}, via={self.via!r}, key={self.key!r})"
-
-
-def _automatic_store() -> str:
-    """docker's credentials.DetectDefaultStore(""): the platform's store, "" unless its
-    docker-credential-* program is on PATH. Linux: pass when the `pass` program is on PATH,
-    else secretservice; macOS: osxkeychain; Windows: wincred; other systems: none."""
-    import sys
-
-    from credctl.programs import on_path  # admin path only: the kubelet never asks for this
-    from credctl.stores import PREFIX
-
-    if sys.platform.startswith("linux"):
-        default = "pass" if on_path("pass") else "secretservice"
-    else:
-        default = {"darwin": "osxkeychain", "win32": "wincred"}.get(sys.platform, "")
-    return default if default and on_path(PREFIX + default) else ""
 
 
 _GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))

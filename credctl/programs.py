@@ -156,3 +156,15 @@ def _profile_wrapper(suffix: str) -> str | None:
     entry = recorded_profiles().get(name)
     wrapper = entry.get("wrapper") if isinstance(entry, dict) else None
     return wrapper if isinstance(wrapper, str) and wrapper else None
+
+
+def docker_default_store() -> str:
+    """The store docker's CLI picks by itself for a config without credentials settings
+    (credentials.DetectDefaultStore("")): the platform's, "" unless its docker-credential-* program
+    is on PATH. Linux: pass when the `pass` program is on PATH, else secretservice; macOS:
+    osxkeychain; Windows: wincred; other systems: none. ConfigFile.helper_for(automatic=) applies it."""
+    if sys.platform.startswith("linux"):
+        default = "pass" if on_path("pass") else "secretservice"
+    else:
+        default = {"darwin": "osxkeychain", "win32": "wincred"}.get(sys.platform, "")
+    return default if default and on_path(PREFIX + default) else ""

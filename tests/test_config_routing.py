@@ -11,6 +11,7 @@ import pytest
 from world import HUB
 
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, CREDS_STORE, PLAINTEXT, ConfigFile, Route, edit
+from credctl.programs import docker_default_store
 
 # docker/cli cli/config/config_test.go (TestJSONWithCredentialHelpers, TestJSONWithCredentialStore)
 HUB_LOGIN = {HUB: {"auth": "am9lam9lOmhlbGxv", "email": "user@example.com"}}
@@ -180,9 +181,11 @@ def test_docker_picks_a_default_store_for_a_file_without_credentials(tmp_path, m
     monkeypatch.setenv("PATH", programs(tmp_path, *on_path))
     # config_test.go TestLoadDefaultConfigFile: a file with other settings only
     config = config_of({"PsFormat": "format"}, tmp_path)
-    assert config.helper_for("reg.example", automatic=True) == route
+    assert config.helper_for("reg.example", automatic=docker_default_store()) == route
     assert config.helper_for("reg.example") == Route("", PLAINTEXT, "reg.example")
-    assert config.helper_for("reg.example", podman=True, automatic=True) == Route("", PLAINTEXT, "reg.example")
+    assert config.helper_for("reg.example", podman=True, automatic=docker_default_store()) == Route(
+        "", PLAINTEXT, "reg.example"
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,13 +199,13 @@ def test_docker_picks_a_default_store_for_a_file_without_credentials(tmp_path, m
 )
 def test_any_credentials_setting_turns_the_default_off(tmp_path, monkeypatch, data, route):
     monkeypatch.setenv("PATH", programs(tmp_path, "pass", "docker-credential-pass"))
-    assert config_of(data, tmp_path).helper_for("reg.example", automatic=True) == route
+    assert config_of(data, tmp_path).helper_for("reg.example", automatic=docker_default_store()) == route
 
 
 def test_a_missing_file_gets_the_default_too(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", programs(tmp_path, "docker-credential-secretservice"))
     config = ConfigFile.read(str(tmp_path / "absent.json"))
-    assert config.helper_for("docker.io", automatic=True) == Route("secretservice", AUTOMATIC, HUB)
+    assert config.helper_for("docker.io", automatic=docker_default_store()) == Route("secretservice", AUTOMATIC, HUB)
 
 
 # --- the typed sections and set_helpers --------------------------------------------------------

@@ -37,7 +37,7 @@ from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
-from credctl.programs import find_helper
+from credctl.programs import docker_default_store, find_helper
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store
 
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
@@ -104,7 +104,8 @@ def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
     docker, rows = _read_config("config", docker_path)
     if docker is None:
         return rows  # nothing else can be judged without Docker's config
-    default = docker.helper_for("", automatic=True)  # docker's own answer for a registry with no entry
+    # docker's own answer for a registry with no entry of its own
+    default = docker.helper_for("", automatic=docker_default_store())
     rows += _describe_docker(docker, default)
     podman = None
     podman_path = podman_auth_path()
@@ -353,7 +354,7 @@ def _check_registry(
 ) -> tuple[list[Row], client.Credentials | None]:
     """Rows for which helper docker runs for key (ConfigFile.helper_for) and whether it has
     credentials; with the credentials, if any."""
-    route = docker.helper_for(key, automatic=True)
+    route = docker.helper_for(key, automatic=docker_default_store())
     stale = _plaintext(_auths_entry(docker, key))
     if not route.helper:
         if stale is None:

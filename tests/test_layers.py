@@ -64,3 +64,44 @@ def test_only_the_store_table_names_the_acr_store_module():
 def test_nothing_below_the_cli_imports_its_libraries():
     below = [path for path in sorted(PACKAGE.rglob("*.py")) if CLI not in path.parents]
     assert offenders(below, lambda name: name.split(".")[0] in PEOPLE_LIBRARIES) == {}
+
+
+def drawn_layers() -> list[list[str]]:
+    """docs/design.md's layer map, top first: each line's files (x.py) and folders (x/)."""
+    text = (PACKAGE.parent / "docs" / "design.md").read_text()
+    block = text.split("## Layers", 1)[1].split("```\n", 2)[1]
+    return [[word for word in line.split() if word.endswith((".py", "/"))] for line in block.splitlines()]
+
+
+def layer_of(module: str, layers: list[list[str]]) -> int:
+    """The index (0 = top) of the map's line that holds a credctl module; the package itself is
+    a foundation (credctl.__version__)."""
+    parts = module.split(".")[1:]
+    candidates = [f"{parts[0]}/", f"{parts[0]}.py"] if parts else []
+    for index, line in enumerate(layers):
+        if any(candidate in line for candidate in candidates):
+            return index
+    return len(layers) - 1 if not parts else -1
+
+
+def test_every_module_is_on_the_map():
+    layers = drawn_layers()
+    modules = {
+        path.relative_to(PACKAGE).parts[0] for path in PACKAGE.glob("*") if path.suffix == ".py" or path.is_dir()
+    }
+    drawn = {word.rstrip("/") for line in layers for word in line}
+    assert sorted(modules - {"__init__.py", "__pycache__"} - drawn) == []
+
+
+def test_imports_run_downwards_only():
+    """A module imports only modules on its own line of the map or below it (a lazy import counts)."""
+    layers = drawn_layers()
+    upward = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        own = layer_of(".".join(("credctl", *path.relative_to(PACKAGE).with_suffix("").parts)), layers)
+        for name in imports_of(path):
+            if name.startswith("credctl.") or name == "credctl":
+                target = layer_of(name, layers)
+                if 0 <= target < own:
+                    upward.setdefault(str(path.relative_to(PACKAGE)), []).append(name)
+    assert upward == {}

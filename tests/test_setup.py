@@ -538,8 +538,8 @@ def test_wizard_initialises_the_pass_store_on_a_fresh_machine(fresh_env, config_
 
 
 HEADLESS = (
-    "error: the password store {store} is not initialised: run `credctl pass init --generate --name NAME "
-    "--email EMAIL --no-passphrase` (or `credctl pass init --gpg-id FINGERPRINT`), then `credctl setup` again\n"
+    "error: the password store {store} is not initialised: run `credctl pass init --generate --no-passphrase "
+    "--name NAME --email EMAIL` (or `credctl pass init --gpg-id FINGERPRINT`), then `credctl setup` again\n"
 )
 
 

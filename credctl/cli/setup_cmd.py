@@ -39,6 +39,7 @@ from credctl.errors import CredctlError, HelperFailed, UsageError
 from credctl.names import helper_key
 from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
 from credctl.stores.base import Health
+from credctl.stores.passstore import GENERATE_HINT
 
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 Change = Callable[[ConfigFile], None]  # an edit of a config file (credctl.dockerconfig.edit)
@@ -113,8 +114,8 @@ def ready_store(store: str, health: Health, asking: bool) -> Health:
         return health
     if not asking:
         fail(
-            f"the password store {root} is not initialised: run `credctl pass init --generate --name NAME "
-            "--email EMAIL --no-passphrase` (or `credctl pass init --gpg-id FINGERPRINT`), then `credctl setup` again"
+            f"the password store {root} is not initialised: run `{GENERATE_HINT}` "
+            "(or `credctl pass init --gpg-id FINGERPRINT`), then `credctl setup` again"
         )
     if not typer.confirm(INIT_PROMPT, default=True):
         return health

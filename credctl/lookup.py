@@ -19,8 +19,8 @@ import os
 
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
-from credctl.names import IDENTITY_TOKEN_USER
-from credctl.stores import LOGIN_STORES, PREFIX, open_store
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX
+from credctl.stores import LOGIN_STORES, open_store
 
 
 class Login:

@@ -10,6 +10,8 @@ whose rule it follows, because the tools differ and credctl must agree with each
 - the distribution reference rules decide which part of an image reference is the registry;
 - an ACR domain is matched on the bare host name (no port, no userinfo, lower case).
 
+A helper is named by its suffix; the program Docker and Podman run is PREFIX + suffix.
+
 Standard library only, nothing imported: every hot path imports this module.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io")
 DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # docker/cli's key for Docker Hub; containers/image's
 DOCKER_HUB_API = "registry-1.docker.io"  # where Docker Hub's /v2/ API lives
+PREFIX = "docker-credential-"  # Docker and Podman run PREFIX + the helper named in credsStore or credHelpers
 IDENTITY_TOKEN_USER = "<token>"  # docker-credential-helpers' username for an identity (refresh) token
 
 _HUB_NAMES = frozenset(key.rstrip("/") for key in DOCKER_HUB_KEYS)

@@ -15,7 +15,8 @@ import sys
 from dataclasses import dataclass
 
 from credctl.acr.login import profile_of, recorded_profiles
-from credctl.stores import PREFIX, STORES
+from credctl.names import PREFIX
+from credctl.stores import STORES
 
 # The helpers credctl installs as console scripts, beside its own interpreter.
 CONSOLE_SCRIPTS = frozenset(spec.suffix for spec in STORES.values())

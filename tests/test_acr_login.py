@@ -21,7 +21,8 @@ from credctl.acr import cache, get_credentials, login, profiles
 from credctl.acr.domains import AcrRegistry
 from credctl.errors import CredentialsNotFound, ProfileError, StoreError
 from credctl.gojson import dumps
-from credctl.stores import PREFIX, program_name
+from credctl.names import PREFIX
+from credctl.stores import program_name
 from credctl.stores.acr import AcrStore
 
 EE_VPC = f"{INSTANCE_NAME}-registry-vpc.{REGION}.cr.aliyuncs.com"
@@ -98,7 +99,6 @@ def test_a_suffix_names_the_default_identity_a_profile_or_nothing_acr(suffix, id
 
 def test_the_suffix_is_the_program_credctl_installs():
     assert PREFIX + login.HELPER == program_name("acr") == profiles.PROGRAM == "docker-credential-acr-helper"
-    assert profiles.DOCKER_PREFIX == PREFIX
 
 
 def test_the_wrapper_exports_what_the_profile_environment_sets():

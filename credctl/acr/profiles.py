@@ -14,17 +14,17 @@ import sys
 
 from credctl.acr.login import HELPER, profile_suffix, profile_variables
 from credctl.errors import ProfileError
+from credctl.names import PREFIX
 from credctl.paths import write_atomically
 
-DOCKER_PREFIX = "docker-credential-"  # what Docker runs a helper suffix as (credctl.stores.PREFIX)
-PROGRAM = DOCKER_PREFIX + HELPER
+PROGRAM = PREFIX + HELPER
 MARKER = "# credctl ACR profile"
 
 
 def wrapper_name(name: str) -> str:
     """The wrapper's file name, the program Docker runs for credHelpers value acr-helper-NAME;
     ProfileError for a name credctl does not give a profile."""
-    return DOCKER_PREFIX + profile_suffix(name)
+    return PREFIX + profile_suffix(name)
 
 
 def helper_program() -> str:

@@ -16,8 +16,8 @@ from credctl import gpg
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
 from credctl.errors import ConfigError, CredctlError, GpgUnavailable, StoreError, UsageError
-from credctl.names import helper_key
-from credctl.stores import LOGIN_STORES, PREFIX
+from credctl.names import PREFIX, helper_key
+from credctl.stores import LOGIN_STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
 STORE_NAMES = ", ".join(LOGIN_STORES)

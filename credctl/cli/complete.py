@@ -7,7 +7,8 @@ unreadable or malformed file completes nothing. Each returns
 
 import json
 
-from credctl.stores import LOGIN_STORES, PREFIX, program_name
+from credctl.names import PREFIX
+from credctl.stores import LOGIN_STORES, program_name
 
 
 def _json_object(path: str) -> dict:

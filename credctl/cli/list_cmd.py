@@ -9,8 +9,7 @@ from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
 from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError
-from credctl.names import DOCKER_HUB_KEYS, is_docker_hub
-from credctl.stores import PREFIX
+from credctl.names import DOCKER_HUB_KEYS, PREFIX, is_docker_hub
 
 
 def registry_sources(

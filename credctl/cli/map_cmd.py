@@ -8,8 +8,7 @@ from credctl.cli import complete
 from credctl.cli.common import checked_registry, docker_config, helper_suffix, warn_if_missing
 from credctl.cli.output import info, success
 from credctl.dockerconfig import edit, podman_auth_path
-from credctl.names import helper_key
-from credctl.stores import PREFIX
+from credctl.names import PREFIX, helper_key
 
 PodmanOption = Annotated[
     bool, typer.Option("--podman/--no-podman", help="Also edit Podman's auth.json (Podman ignores credsStore).")

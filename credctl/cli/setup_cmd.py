@@ -36,8 +36,8 @@ from credctl.cli.common import (
 from credctl.cli.output import busy, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, UsageError
-from credctl.names import helper_key
-from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store, program_name
+from credctl.names import PREFIX, helper_key
+from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 

@@ -36,9 +36,9 @@ from credctl.cli.common import docker_config
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
-from credctl.names import IDENTITY_TOKEN_USER, helper_key
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key
 from credctl.programs import docker_default_store, find_helper
-from credctl.stores import LOGIN_STORES, PREFIX, STORES, open_store
+from credctl.stores import LOGIN_STORES, STORES, open_store
 
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"

@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 
 from credctl.errors import UnknownStore
+from credctl.names import PREFIX
 from credctl.stores.base import Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-PREFIX = "docker-credential-"  # Docker runs PREFIX + the name in credsStore or credHelpers
 
 
 class StoreSpec:

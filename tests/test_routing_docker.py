@@ -195,3 +195,36 @@ def test_setup_gives_podman_the_helper_docker_runs(docker_cli, tmp_path, pass_en
     result = world.credctl(env, "setup", "--store", "pass", "--podman", "--yes")
     assert result.returncode == 0, result.stderr
     assert json.loads(podman.read_text()) == {"credHelpers": {OTHER: "pass", NOBODY: "b"}}
+
+
+def test_migrate_stores_a_login_under_the_server_url_docker_asks_for(docker_cli, tmp_path):
+    """An auths key an older docker wrote as a URL (https://host:port/v2/) is read by docker's file
+    store for host:port; moved into a helper it must be stored as host:port, which docker asks for."""
+    old_style = f"https://{NOBODY}/v2/"
+    wiring = Wiring(tmp_path, {"credsStore": "a", "auths": {old_style: {"auth": "dTpwdw=="}}})
+
+    migrate = wiring.credctl("migrate", "--yes")
+
+    assert migrate.returncode == 0, migrate.stderr
+    stored = (tmp_path / "a.list.json.stored").read_text()
+    assert json.loads(stored) == {"ServerURL": NOBODY, "Username": "u", "Secret": "pw"}
+    assert json.loads(wiring.config.read_text()) == {"credsStore": "a", "auths": {old_style: {}}}
+    after = wiring.docker_runs(docker_cli, "manifest", "inspect", "--insecure", f"{NOBODY}/x/y:1")
+    assert after and set(after) == {f"a get {NOBODY}"}
+
+
+def test_of_two_auths_entries_for_one_registry_migrate_moves_the_one_docker_reads(tmp_path):
+    """docker's file store takes the exact host:port entry before any URL spelling of it."""
+    auths = {f"https://{NOBODY}/v2/": {"auth": "b2xkOm9sZC1wdw=="}, NOBODY: {"auth": "bmV3Om5ldy1wdw=="}}
+    wiring = Wiring(tmp_path, {"credsStore": "a", "auths": auths})
+
+    migrate = wiring.credctl("migrate", "--yes")
+
+    assert migrate.returncode == 0, migrate.stderr
+    assert f"https://{NOBODY}/v2/: left as it is; docker reads the login of {NOBODY} for {NOBODY}" in migrate.stderr
+    stored = json.loads((tmp_path / "a.list.json.stored").read_text())
+    assert stored == {"ServerURL": NOBODY, "Username": "new", "Secret": "new-pw"}
+    assert json.loads(wiring.config.read_text())["auths"] == {
+        f"https://{NOBODY}/v2/": auths[f"https://{NOBODY}/v2/"],
+        NOBODY: {},
+    }

@@ -16,7 +16,7 @@ from credctl import gpg
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
 from credctl.errors import ConfigError, CredctlError, GpgUnavailable, StoreError, UsageError
-from credctl.names import PREFIX, helper_key
+from credctl.names import PREFIX, helper_key, is_docker_hub, registry_host
 from credctl.stores import LOGIN_STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
@@ -101,18 +101,29 @@ def warn_if_missing(suffix: str) -> None:
 
 
 class Move:
-    """One login and the helper it goes to."""
+    """One login and the helper it goes to.
 
-    def __init__(self, registry: str, username: str, secret: str, helper: str, mapped: bool) -> None:
+    registry: where the login is now (an auths key, or the key in the previous store); key: the
+    server URL it is stored under in the helper, the one Docker asks that helper for."""
+
+    def __init__(
+        self, registry: str, username: str, secret: str, helper: str, mapped: bool, key: str | None = None
+    ) -> None:
         self.registry, self.username, self.secret, self.helper = registry, username, secret, helper
         self.mapped = mapped  # served by a credHelpers entry already
+        self.key = registry if key is None else key
         self.outcome = "planned"
 
 
 def plan(config: ConfigFile, to: str | None) -> list[Move]:
     """The plaintext logins of config, each going to the helper Docker runs for its registry;
-    to (a store) instead of the default. ConfigError when no helper would take one."""
-    moves = []
+    to (a store) instead of the default. ConfigError when no helper would take one.
+
+    Each is stored under the server URL docker asks a helper for (auths_key): an entry an older
+    docker wrote as https://host/v2/ goes in as host. Where two entries name one registry, the
+    one docker reads (its exact key, else the first) moves and the others stay as they are.
+    """
+    moves: dict[str, Move] = {}
     for registry, entry in config.auths.items():
         try:
             found = plaintext_credentials(entry)
@@ -126,17 +137,29 @@ def plan(config: ConfigFile, to: str | None) -> list[Move]:
         helper = route.helper if mapped else to or config.creds_store
         if not helper:
             raise ConfigError(f"no secure store is configured for {registry}: choose one with --to ({STORE_NAMES})")
-        moves.append(Move(registry, found[0], found[1], helper, mapped))
-    return moves
+        key = auths_key(registry)
+        if key in moves and registry != key:
+            warn(f"{registry}: left as it is; docker reads the login of {moves[key].registry} for {key}")
+            continue
+        if key in moves:
+            warn(f"{moves[key].registry}: left as it is; docker reads the login of {registry} for {key}")
+        moves[key] = Move(registry, found[0], found[1], helper, mapped, key)
+    return list(moves.values())
+
+
+def auths_key(registry: str) -> str:
+    """The server URL docker's CLI asks for the login an `auths` entry holds (its file store
+    matches entries by names.registry_host; Docker Hub only under its own key)."""
+    return registry if is_docker_hub(registry) else registry_host(registry)
 
 
 def store_and_verify(move: Move) -> None:
     from credctl import client
 
-    credentials = client.Credentials(move.registry, move.username, move.secret)
+    credentials = client.Credentials(move.key, move.username, move.secret)
     try:
         client.store(move.helper, credentials)
-        back = client.get(move.helper, move.registry)
+        back = client.get(move.helper, move.key)
     except CredctlError as err:
         move.outcome = f"failed: {err}"
         return

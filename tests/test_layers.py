@@ -4,9 +4,9 @@ may import which. A function-level import counts as much as one at the top."""
 import ast
 from pathlib import Path
 
-import credctl
+from world import ROOT
 
-PACKAGE = Path(credctl.__file__).parent
+PACKAGE = ROOT / "credctl"  # the checkout's sources, whichever copy of credctl is installed
 CLI = PACKAGE / "cli"
 COMMANDS = frozenset(path.stem for path in CLI.glob("*_cmd.py"))
 PEOPLE_LIBRARIES = ("typer", "rich", "click")  # the admin CLI's, never below it
@@ -68,7 +68,7 @@ def test_nothing_below_the_cli_imports_its_libraries():
 
 def drawn_layers() -> list[list[str]]:
     """docs/design.md's layer map, top first: each line's files (x.py) and folders (x/)."""
-    text = (PACKAGE.parent / "docs" / "design.md").read_text()
+    text = (ROOT / "docs" / "design.md").read_text()
     block = text.split("## Layers", 1)[1].split("```\n", 2)[1]
     return [[word for word in line.split() if word.endswith((".py", "/"))] for line in block.splitlines()]
 

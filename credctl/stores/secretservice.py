@@ -48,6 +48,10 @@ LOCKED = "the keyring is locked"
 HOW_TO_UNLOCK = (
     "unlock it from your desktop session, or with `gnome-keyring-daemon --unlock` (type the password, then Ctrl-D)"
 )
+# How often a get looks again when what it found was deleted under it. Each new look follows a
+# store that replaced the item (it creates the new one before deleting the old), so only
+# back-to-back replacements by other writers keep a get looking; a bound, never a wait.
+LOOKS = 10
 RETRY_IN_SESSION = "try again in a running session (log in again, or run under dbus-run-session)"
 CANNOT_PROMPT = f"{LOCKED} and no unlock prompt can be shown here (no display): {HOW_TO_UNLOCK}"
 NO_DEFAULT = "the Secret Service has no default keyring: create one (e.g. in Seahorse, GNOME's Passwords and Keys)"
@@ -183,7 +187,7 @@ class _Service:
         if dismissed:
             raise StoreError("the keyring prompt was dismissed, so nothing was unlocked or stored")
 
-    def docker_items(self, attributes: dict[str, str], attempts: int = 3) -> list[tuple[str, dict, bool]]:
+    def docker_items(self, attributes: dict[str, str], attempts: int = LOOKS) -> list[tuple[str, dict, bool]]:
         """(path, item properties, locked) of the Docker items matching attributes.
 
         An item deleted since the search is skipped (a concurrent store replacing it). When
@@ -241,7 +245,7 @@ class SecretServiceStore(Store):
         with self._open() as service:
             return self._newest(service, server_url)
 
-    def _newest(self, service: _Service, server_url: str, attempts: int = 3) -> tuple[str, str]:
+    def _newest(self, service: _Service, server_url: str, attempts: int = LOOKS) -> tuple[str, str]:
         """The newest item's credentials; searched again if it vanishes under a concurrent store."""
         for attempt in range(attempts):
             items = service.docker_items({"server": server_url})

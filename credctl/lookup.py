@@ -19,7 +19,7 @@ import os
 
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
-from credctl.names import IDENTITY_TOKEN_USER, PREFIX
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_program
 from credctl.stores import LOGIN_STORES, open_store
 
 
@@ -76,7 +76,7 @@ def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
         else:
             from credctl import client
 
-            found = client.get(PREFIX + helper, key, env=environ)
+            found = client.get(helper_program(helper), key, env=environ)
             username, password = found.username, found.secret
     except CredentialsNotFound:
         return None

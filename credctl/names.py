@@ -27,6 +27,19 @@ IDENTITY_TOKEN_USER = "<token>"  # docker-credential-helpers' username for an id
 _HUB_NAMES = frozenset(key.rstrip("/") for key in DOCKER_HUB_KEYS)
 
 
+def helper_program(suffix: str) -> str:
+    """The program Docker runs for a credsStore or credHelpers value: PREFIX + suffix, found on PATH.
+
+    A value is a name, never a path: Docker looks up docker-credential-<value>, so a value such as
+    ./evil.sh names no program Docker would find, and credctl refuses it instead of running it.
+    Raises ConfigError (a value from a config file) naming the value."""
+    if not suffix or "/" in suffix or "\0" in suffix:
+        from credctl.errors import ConfigError
+
+        raise ConfigError(f"{suffix!r} is not a helper name: Docker runs {PREFIX}<name> from PATH, never a path")
+    return PREFIX + suffix
+
+
 def registry_host(address: str) -> str:
     """docker/cli's ConvertToHostname: scheme and path dropped, port kept (reg.example:5000)."""
     address = address.strip()

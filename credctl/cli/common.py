@@ -16,7 +16,7 @@ from credctl import gpg
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
 from credctl.errors import ConfigError, CredctlError, GpgUnavailable, StoreError, UsageError
-from credctl.names import PREFIX, helper_key, is_docker_hub, registry_host
+from credctl.names import PREFIX, helper_key, helper_program, is_docker_hub, registry_host
 from credctl.stores import LOGIN_STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
@@ -158,8 +158,8 @@ def store_and_verify(move: Move) -> None:
 
     credentials = client.Credentials(move.key, move.username, move.secret)
     try:
-        client.store(move.helper, credentials)
-        back = client.get(move.helper, move.key)
+        client.store(helper_program(move.helper), credentials)
+        back = client.get(helper_program(move.helper), move.key)
     except CredctlError as err:
         move.outcome = f"failed: {err}"
         return

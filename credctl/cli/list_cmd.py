@@ -9,7 +9,7 @@ from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
 from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError
-from credctl.names import DOCKER_HUB_KEYS, PREFIX, is_docker_hub
+from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_program, is_docker_hub
 
 
 def registry_sources(
@@ -71,7 +71,7 @@ def _listing(helper: str, listings: dict[str, dict[str, str] | str]) -> dict[str
         try:
             from credctl import client  # subprocess: only when a helper is asked
 
-            listings[helper] = client.list_credentials(helper)
+            listings[helper] = client.list_credentials(helper_program(helper))
         except CredctlError as err:
             listings[helper] = str(err)
     return listings[helper]

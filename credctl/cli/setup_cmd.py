@@ -36,7 +36,7 @@ from credctl.cli.common import (
 from credctl.cli.output import busy, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, UsageError
-from credctl.names import PREFIX, helper_key
+from credctl.names import PREFIX, helper_key, helper_program
 from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
@@ -179,7 +179,7 @@ def registries_for_podman(docker_path: str, store: str) -> set[str]:
 
     known = set(ConfigFile.read(docker_path).auths)
     try:
-        known |= set(client.list_credentials(store))
+        known |= set(client.list_credentials(helper_program(store)))
     except CredctlError:
         pass  # nothing listed yet
     return known
@@ -237,7 +237,7 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix
 
     program = PREFIX + previous
     try:
-        held = client.list_credentials(previous)
+        held = client.list_credentials(helper_program(previous))
     except HelperFailed as err:
         if err.status == NOT_FOUND_STATUS:
             warn(f"{program} is not installed: Docker could not reach what it held, so switching strands nothing")
@@ -288,7 +288,7 @@ def copy_logins(moves: list[Move], previous: str) -> None:
         return
     for move in moves:
         try:
-            found = client.get(previous, move.registry)
+            found = client.get(helper_program(previous), move.registry)
         except CredctlError as err:
             move.outcome = f"failed: {err}"
             continue
@@ -310,7 +310,7 @@ def erase_copied(moves: list[Move], previous: str) -> None:
     source = PREFIX + previous
     for move in moves:
         try:
-            client.erase(previous, move.registry)
+            client.erase(helper_program(previous), move.registry)
         except CredctlError as err:
             warn(f"{move.registry} is in {PREFIX}{move.helper} now but could not be erased from {source}: {err}")
             continue

@@ -36,7 +36,7 @@ from credctl.cli.common import docker_config
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
-from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program
 from credctl.programs import docker_default_store, find_helper
 from credctl.stores import LOGIN_STORES, STORES, open_store
 
@@ -271,7 +271,7 @@ def _check_store(helper: _Helper) -> list[Row]:
         except Exception as err:  # a doctor reports what is wrong; it does not crash on it
             rows.append(Row("store", store, "failed", f"cannot check the {store} store: {err}"))
     try:
-        listing = client.list_credentials(helper.suffix, timeout=HELPER_TIMEOUT)
+        listing = client.list_credentials(helper_program(helper.suffix), timeout=HELPER_TIMEOUT)
     except CredctlError as err:
         rows.append(Row("list", helper.program, "failed", str(err)))
     else:
@@ -288,8 +288,8 @@ def _round_trip(suffix: str) -> tuple[str, str]:
     probe = client.Credentials(PROBE_SERVER, PROBE_USER, secrets.token_urlsafe(24))
     outcome: tuple[str, str]
     try:
-        client.store(suffix, probe, timeout=HELPER_TIMEOUT)
-        back = client.get(suffix, PROBE_SERVER, timeout=HELPER_TIMEOUT)
+        client.store(helper_program(suffix), probe, timeout=HELPER_TIMEOUT)
+        back = client.get(helper_program(suffix), PROBE_SERVER, timeout=HELPER_TIMEOUT)
         if (back.username, back.secret) == (probe.username, probe.secret):
             outcome = ("ok", f"stored, read back and erased a probe credential for {PROBE_SERVER}")
         else:
@@ -297,7 +297,7 @@ def _round_trip(suffix: str) -> tuple[str, str]:
     except CredctlError as err:
         outcome = ("failed", str(err))
     try:
-        client.erase(suffix, PROBE_SERVER, timeout=HELPER_TIMEOUT)
+        client.erase(helper_program(suffix), PROBE_SERVER, timeout=HELPER_TIMEOUT)
     except CredentialsNotFound:
         pass  # store never got that far
     except CredctlError as err:
@@ -385,7 +385,7 @@ def _check_registry(
     else:
         rows = [Row("registry", key, "ok", f"served by {where}")]
     try:
-        found = client.get(suffix, key, timeout=HELPER_TIMEOUT)
+        found = client.get(helper_program(suffix), key, timeout=HELPER_TIMEOUT)
     except CredentialsNotFound:
         return [*rows, Row("credentials", key, "warning", "no credentials stored")], None
     except CredctlError as err:

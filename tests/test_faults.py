@@ -708,3 +708,26 @@ def test_acr_remove_profile_refuses_a_malformed_config_and_keeps_the_profile(ali
     assert config.read_bytes() == MALFORMED
     assert settings.read_bytes() == before
     assert wrapper.exists()  # still served: the config it is mapped in was not changed
+
+
+def test_acr_remove_profile_on_a_read_only_config_keeps_the_profile_working(aliyun, tiny_fs, tmp_path):
+    """The wrapper goes only once config.json no longer maps a registry to it."""
+    env = acr_env(tmp_path, aliyun)
+    folder = tiny_fs("docker-ro", "64k")
+    credentials = write_credentials(tmp_path / "accounts" / "team.ini")
+    bin_dir = tmp_path / "bin"
+    added = credctl(
+        env,
+        *("--config", str(folder), "acr", "add-profile", "team1", "--credentials-file", str(credentials)),
+        *("--bin-dir", str(bin_dir), "--registry", EE),
+    )
+    assert added.returncode == 0, added.stderr
+    config, settings = folder / "config.json", tmp_path / "config" / "credctl" / "settings.json"
+    before = (config.read_bytes(), settings.read_bytes())
+    make_read_only(folder)
+
+    result = credctl(env, "--config", str(folder), "acr", "remove-profile", "team1")
+
+    cli_line(result, "Read-only file system", str(folder), "remount it read-write")
+    assert (config.read_bytes(), settings.read_bytes()) == before
+    assert (bin_dir / "docker-credential-acr-helper-team1").exists()  # still what config.json names

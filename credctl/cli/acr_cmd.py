@@ -141,13 +141,16 @@ def remove_profile(
     if not isinstance(entry, dict):
         fail(f"there is no ACR profile {name!r} (see `credctl acr list-profiles`)")
     wrapper = str(entry.get("wrapper", ""))
-    # The config is read before the wrapper goes: a malformed one then fails with nothing
-    # changed, instead of leaving registries mapped to a helper that is gone.
-    helpers = ConfigFile.read(docker_config(ctx)).helpers
+    mapped: list[str] = []
+
+    def unmap(config: ConfigFile) -> None:
+        mapped[:] = [registry for registry, helper in config.helpers.items() if helper == suffix]
+        config.set_helpers(dict.fromkeys(mapped))
+
+    # Each step leaves a working set-up if the next one fails: registries stop naming the
+    # wrapper first, then the profile's record goes, and the wrapper last of all.
+    edit(docker_config(ctx), unmap)
+    settings.update(**{SETTING: {other: value for other, value in _profiles().items() if other != name}})
     if profiles.is_ours(wrapper):
         os.unlink(wrapper)
-    mapped = [registry for registry, helper in helpers.items() if helper == suffix]
-    if mapped:
-        edit(docker_config(ctx), lambda config: config.set_helpers(dict.fromkeys(mapped)))
-    settings.update(**{SETTING: {other: value for other, value in _profiles().items() if other != name}})
     success(f"profile {name} removed" + (f"; {', '.join(mapped)} no longer mapped" if mapped else ""))

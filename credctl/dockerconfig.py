@@ -212,11 +212,24 @@ class ConfigFile:
         """
         import json  # only to write: readers (the kubelet plugin) need not import it
 
-        data = _masked(self.data) if masked else self.data
+        data = self._masked() if masked else self.data
         text = json.dumps(data, indent=self.indent, ensure_ascii=False)
         for char, escape in _GO_HTML_ESCAPES:  # these appear only inside strings in JSON text
             text = text.replace(char, escape)
         return text + "\n" if self.trailing_newline else text
+
+    def _masked(self) -> dict:
+        """The data with every secret in auths shown as ***, in the spelling and place the file has."""
+        key = self._actual_key("auths")
+        if key is None or not isinstance(self.data[key], dict):
+            return self.data
+        auths = {
+            registry: {k: ("***" if k in _SHOWN_MASKED else v) for k, v in entry.items()}
+            if isinstance(entry, dict)
+            else entry
+            for registry, entry in self.data[key].items()
+        }
+        return {**self.data, key: auths}
 
     @property
     def changed(self) -> bool:
@@ -247,20 +260,6 @@ class Route:
 
 
 _GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
-
-
-def _masked(data: dict) -> dict:
-    masked = dict(data)
-    auths = next((value for key, value in data.items() if key.lower() == "auths"), None)
-    if isinstance(auths, dict):
-        masked_auths = {
-            registry: {k: ("***" if k in _SHOWN_MASKED else v) for k, v in entry.items()}
-            if isinstance(entry, dict)
-            else entry
-            for registry, entry in auths.items()
-        }
-        masked = {key: (masked_auths if value is auths else value) for key, value in data.items()}
-    return masked
 
 
 def _merge_duplicates(pairs: list[tuple[str, object]]) -> dict:

@@ -104,8 +104,8 @@ def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
     docker, rows = _read_config("config", docker_path)
     if docker is None:
         return rows  # nothing else can be judged without Docker's config
-    # docker's own answer for a registry with no entry of its own
-    default = docker.helper_for("", automatic=docker_default_store())
+    automatic = docker_default_store()  # PATH lookups: once, for every registry below
+    default = docker.helper_for("", automatic=automatic)  # docker's answer for a registry with no entry
     rows += _describe_docker(docker, default)
     podman = None
     podman_path = podman_auth_path()
@@ -123,7 +123,7 @@ def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
 
     keys = [helper_key(name) for name in wanted] if wanted else _known_registries(docker, helpers, default)
     for key in dict.fromkeys(keys):
-        registry_rows, found = _check_registry(docker, key, helpers)
+        registry_rows, found = _check_registry(docker, key, helpers, automatic)
         rows += registry_rows
         if online:
             if found is not None:
@@ -350,11 +350,11 @@ def _undecodable(docker: ConfigFile) -> list[str]:
 
 
 def _check_registry(
-    docker: ConfigFile, key: str, helpers: dict[str, _Helper]
+    docker: ConfigFile, key: str, helpers: dict[str, _Helper], automatic: str
 ) -> tuple[list[Row], client.Credentials | None]:
     """Rows for which helper docker runs for key (ConfigFile.helper_for) and whether it has
-    credentials; with the credentials, if any."""
-    route = docker.helper_for(key, automatic=docker_default_store())
+    credentials; with the credentials, if any. automatic: docker's own default store."""
+    route = docker.helper_for(key, automatic=automatic)
     stale = _plaintext(_auths_entry(docker, key))
     if not route.helper:
         if stale is None:

@@ -8,7 +8,6 @@ apt tests put recorder programs named apt-get and dpkg-query first on PATH.
 """
 
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -18,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from world import ROOT, need
+from world import ROOT, free_uid, need
 
 from credctl import __version__
 
@@ -305,16 +304,6 @@ def test_without_python3_apt_installs_it_first(checkout: Path, tmp_path: Path):
 
 
 # -- a user install, as a real second uid --------------------------------------------------------
-
-
-def free_uid() -> int:
-    uid = 40000
-    while True:
-        try:
-            pwd.getpwuid(uid)
-        except KeyError:
-            return uid
-        uid += 1
 
 
 class User:

@@ -1097,3 +1097,27 @@ def usage_error(result: subprocess.CompletedProcess, command: str) -> str:
     assert lines[1:3] == [f"Try 'credctl {command} -h' for help.", ""], stderr
     assert lines[3].startswith("Error: "), stderr
     return lines[3].removeprefix("Error: ")
+
+
+# --- other local users ---------------------------------------------------------------------------
+
+
+def free_uid(start: int = 40000) -> int:
+    """A uid (and gid of the same number) no account in the password database has: a real second
+    user for tests about other people on the machine. Nothing is added to /etc/passwd."""
+    import pwd
+
+    uid = start
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 1
+
+
+def as_uid(uid: int, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a system program (mkdir, ln, mkfifo, cat...) as uid, with no groups and an empty
+    environment but PATH: what another local user can do. Needs root (the tests run as root)."""
+    as_user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin"]
+    return subprocess.run([*as_user, *argv], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT)

@@ -81,6 +81,24 @@ def verify(
     online: Annotated[
         bool, typer.Option("--online", help="Also log in to each registry's /v2/ with its stored credentials.")
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help="With --online: how long the whole login check of one registry may take (default 30).",
+        ),
+    ] = None,
+    trust_realm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust-realm",
+            metavar="HOST",
+            help="With --online: a token server host (realm) on another host than the registry, or reached "
+            "over http from an https registry, that may be sent the credentials; '*' for any. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Check the whole set-up and say what to fix.
 
@@ -93,14 +111,23 @@ def verify(
     Exit status 0 when nothing failed (warnings are allowed), 1 otherwise.
     """
     with busy("Checking…", show=not json_output):
-        rows = _run_checks(docker_config(ctx), registries or [], online)
+        login = _LoginOptions(timeout, frozenset(trust_realm or ())) if online else None
+        rows = _run_checks(docker_config(ctx), registries or [], login)
     _show(rows, json_output)
     failed = sum(row.status == "failed" for row in rows)
     if failed:
         fail(f"{failed} check{'s' if failed != 1 else ''} failed: see the details above")
 
 
-def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
+@dataclass(frozen=True)
+class _LoginOptions:
+    """How --online logs in: the deadline of one registry's check, the realm hosts trusted."""
+
+    deadline: float | None  # None: credctl.registry's own
+    trusted_realms: frozenset[str]
+
+
+def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None) -> list[Row]:
     docker, rows = _read_config("config", docker_path)
     if docker is None:
         return rows  # nothing else can be judged without Docker's config
@@ -125,9 +152,9 @@ def _run_checks(docker_path: str, wanted: list[str], online: bool) -> list[Row]:
     for key in dict.fromkeys(keys):
         registry_rows, found = _check_registry(docker, key, helpers, automatic)
         rows += registry_rows
-        if online:
+        if login is not None:
             if found is not None:
-                rows.append(_check_login(key, found))
+                rows.append(_check_login(key, found, login))
             elif wanted:
                 rows.append(Row("login", key, "warning", "not checked: no credentials stored"))
     return rows
@@ -399,10 +426,11 @@ def _who(credentials: client.Credentials) -> str:
     return f"user {credentials.username!r}"
 
 
-def _check_login(key: str, credentials: client.Credentials) -> Row:
+def _check_login(key: str, credentials: client.Credentials, login: _LoginOptions) -> Row:
     from credctl.registry import check_login  # urllib: only when asked for
 
-    result = check_login(key, credentials.username, credentials.secret)
+    deadline = {} if login.deadline is None else {"deadline": login.deadline}
+    result = check_login(key, credentials.username, credentials.secret, trusted_realms=login.trusted_realms, **deadline)
     return Row("login", key, result.status, result.detail)
 
 

@@ -8,8 +8,11 @@ the registry's own host unless the user trusts that host (--trust-realm).
 """
 
 import base64
+import datetime
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -337,3 +340,132 @@ def test_slow_drip_ends_at_the_deadline_and_others_are_still_checked(tmp_path, s
         "status": "warning",
         "detail": f"http://{fine.address}/v2/ answers without credentials: the stored ones were not checked",
     }
+
+
+# -- item 17: the credentials go to a realm only on the registry's host, unless trusted -------
+
+
+def tls_context(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """(server context, CA file) for a self-signed certificate of 127.0.0.1 made here."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "credctl hostile registry")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "registry.crt", tmp_path / "registry.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+TOKEN = "hostile-registry-token"
+
+
+def bearer_registry(servers, realm: str, host: str = "127.0.0.1", tls=None) -> HostileServer:
+    """A registry that asks for a token from realm and accepts only TOKEN."""
+
+    def play(request: bytes) -> bytes:
+        if f"authorization: bearer {TOKEN}".encode() in request.lower():
+            return answer("200 OK")
+        return answer("401 Unauthorized", f'WWW-Authenticate: Bearer realm="{realm}",service=hostile')
+
+    return servers(play, host, tls)
+
+
+def token_server(servers, host: str) -> HostileServer:
+    return servers(always(answer("200 OK", body=json.dumps({"token": TOKEN}).encode())), host)
+
+
+def sent_the_password(server: HostileServer) -> bool:
+    basic = base64.b64encode(f"{USER}:{PASSWORD}".encode())
+    return any(basic in request or PASSWORD.encode() in request for request in server.requests)
+
+
+@pytest.mark.parametrize(("registry_host", "realm_host"), [("127.0.0.1", "127.0.0.2"), ("localhost", "127.0.0.1")])
+def test_realm_on_another_host_is_not_sent_the_password(tmp_path, servers, registry_host, realm_host):
+    tokens = token_server(servers, realm_host)
+    realm = f"http://{tokens.address}/token"
+    registry = bearer_registry(servers, realm)
+    target = f"{registry_host}:{registry.port}"
+    env = plaintext_login(tmp_path, target)
+
+    status, rows, _ = verify_online(env)
+
+    assert status == 1
+    assert login_row(rows, target)["detail"] == (
+        f"{target} asks for credentials to be sent to {realm_host} ({realm}); not sent: "
+        f"use --trust-realm {realm_host} to allow"
+    )
+    assert tokens.requests == []
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.2", "*"])
+def test_trusted_realm_is_sent_the_password(tmp_path, servers, trusted):
+    tokens = token_server(servers, "127.0.0.2")
+    realm = f"http://{tokens.address}/token"
+    registry = bearer_registry(servers, realm)
+    env = plaintext_login(tmp_path, registry.address)
+
+    status, rows, _ = verify_online(env, "--trust-realm", trusted)
+
+    assert status == 0, rows
+    assert login_row(rows, registry.address)["detail"] == (
+        f"logged in to http://{registry.address}/v2/ as {USER!r} with a token from {realm}"
+    )
+    assert sent_the_password(tokens)
+
+
+def test_http_realm_of_an_https_registry_is_not_sent_the_password(tmp_path, servers):
+    context, ca_file = tls_context(tmp_path)
+    tokens = token_server(servers, "127.0.0.1")
+    realm = f"http://{tokens.address}/token"
+    registry = bearer_registry(servers, realm, tls=context)
+    env = {**plaintext_login(tmp_path, registry.address), "SSL_CERT_FILE": str(ca_file)}
+
+    status, rows, _ = verify_online(env)
+    trusted_status, trusted_rows, _ = verify_online(env, "--trust-realm", "127.0.0.1")
+
+    assert status == 1
+    assert login_row(rows, registry.address)["detail"] == (
+        f"{registry.address} (https) asks for credentials to be sent over plain http to 127.0.0.1 ({realm}); "
+        "not sent: use --trust-realm 127.0.0.1 to allow"
+    )
+    assert login_row(trusted_rows, registry.address)["detail"] == (
+        f"logged in to https://{registry.address}/v2/ as {USER!r} with a token from {realm}"
+    )
+    assert trusted_status == 0
+    assert len(tokens.requests) == 1  # the trusted run's only
+
+
+def test_well_known_realms():
+    from credctl.registry import realm_is_well_known
+
+    assert realm_is_well_known("registry-1.docker.io", "auth.docker.io")
+    assert realm_is_well_known("registry.cn-hangzhou.aliyuncs.com", "dockerauth.cn-hangzhou.aliyuncs.com")
+    assert realm_is_well_known("registry-vpc.cn-hangzhou.aliyuncs.com", "dockerauth-vpc.cn-hangzhou.aliyuncs.com")
+    assert realm_is_well_known(
+        "REGISTRY-INTL.cn-beijing.aliyuncs.com", "dockerauth-intl.cn-beijing.aliyuncs.com"
+    )
+    assert not realm_is_well_known("registry.cn-hangzhou.aliyuncs.com", "dockerauth.cn-beijing.aliyuncs.com")
+    assert not realm_is_well_known("registry-vpc.cn-hangzhou.aliyuncs.com", "dockerauth.cn-hangzhou.aliyuncs.com")
+    assert not realm_is_well_known("registry.example.com", "auth.docker.io")
+    assert not realm_is_well_known("evil.aliyuncs.com.example", "dockerauth.evil.aliyuncs.com")

@@ -208,7 +208,7 @@ class ConfigFile:
     def render(self, masked: bool = False) -> str:
         """The text Docker's MarshalIndent would write for this data, in this file's indentation.
 
-        masked replaces every secret in `auths` with *** (for showing to people).
+        masked replaces every value that can carry a secret with *** (for showing to people; see _masked).
         """
         import json  # only to write: readers (the kubelet plugin) need not import it
 
@@ -219,17 +219,12 @@ class ConfigFile:
         return text + "\n" if self.trailing_newline else text
 
     def _masked(self) -> dict:
-        """The data with every secret in auths shown as ***, in the spelling and place the file has."""
-        key = self._actual_key("auths")
-        if key is None or not isinstance(self.data[key], dict):
-            return self.data
-        auths = {
-            registry: {k: ("***" if k in _SHOWN_MASKED else v) for k, v in entry.items()}
-            if isinstance(entry, dict)
-            else entry
-            for registry, entry in self.data[key].items()
-        }
-        return {**self.data, key: auths}
+        """The data with every value that can carry a secret shown as ***, keys and order as the file
+        has them. Sections are matched in any spelling, as Go matches keys (`Proxies`, `Auths`):
+        in auths, the secret fields of each entry (any spelling; an entry that is no object whole);
+        every HttpHeaders value (an Authorization or token header); the userinfo of every proxies
+        URL (`http://user:pw@proxy` shows as `http://***@proxy`); every plugins option value."""
+        return {key: _masked_section(key.lower(), value) for key, value in self.data.items()}
 
     @property
     def changed(self) -> bool:
@@ -314,7 +309,48 @@ def preview(path: str, change: Callable[[ConfigFile], None]) -> str:
 
 
 SECRET_FIELDS = ("auth", "password", "identitytoken")
-_SHOWN_MASKED = (*SECRET_FIELDS, "registrytoken")
+_SHOWN_MASKED = (*SECRET_FIELDS, "registrytoken")  # in lower case: Go matches field names in any case
+MASK = "***"
+
+
+def _masked_section(name: str, value: object) -> object:
+    """value of the top-level section name (lower case) as ConfigFile._masked shows it."""
+    if not isinstance(value, dict):
+        return value
+    if name == "auths":
+        return {registry: _masked_auth(entry) for registry, entry in value.items()}
+    if name == "httpheaders":
+        return {header: MASK for header in value}
+    if name == "proxies":
+        return {
+            host: {field: _masked_url(url) for field, url in proxy.items()} if isinstance(proxy, dict) else MASK
+            for host, proxy in value.items()
+        }
+    if name == "plugins":
+        return {
+            plugin: {option: MASK for option in options} if isinstance(options, dict) else MASK
+            for plugin, options in value.items()
+        }
+    return value
+
+
+def _masked_auth(entry: object) -> object:
+    if not isinstance(entry, dict):
+        return MASK
+    return {field: (MASK if field.lower() in _SHOWN_MASKED else value) for field, value in entry.items()}
+
+
+def _masked_url(url: object) -> object:
+    """A proxy URL with everything between its scheme and its last `@` shown as ***: the
+    userinfo, even when a password holds an unescaped `/` (a value that is no string: whole)."""
+    if not isinstance(url, str):
+        return MASK
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return f"{scheme}{sep}{MASK}@{rest.rpartition('@')[2]}"
 
 
 def plaintext_credentials(entry: object) -> tuple[str, str] | None:

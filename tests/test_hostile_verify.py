@@ -462,10 +462,82 @@ def test_well_known_realms():
     assert realm_is_well_known("registry-1.docker.io", "auth.docker.io")
     assert realm_is_well_known("registry.cn-hangzhou.aliyuncs.com", "dockerauth.cn-hangzhou.aliyuncs.com")
     assert realm_is_well_known("registry-vpc.cn-hangzhou.aliyuncs.com", "dockerauth-vpc.cn-hangzhou.aliyuncs.com")
-    assert realm_is_well_known(
-        "REGISTRY-INTL.cn-beijing.aliyuncs.com", "dockerauth-intl.cn-beijing.aliyuncs.com"
-    )
+    assert realm_is_well_known("REGISTRY-INTL.cn-beijing.aliyuncs.com", "dockerauth-intl.cn-beijing.aliyuncs.com")
     assert not realm_is_well_known("registry.cn-hangzhou.aliyuncs.com", "dockerauth.cn-beijing.aliyuncs.com")
     assert not realm_is_well_known("registry-vpc.cn-hangzhou.aliyuncs.com", "dockerauth.cn-hangzhou.aliyuncs.com")
     assert not realm_is_well_known("registry.example.com", "auth.docker.io")
     assert not realm_is_well_known("evil.aliyuncs.com.example", "dockerauth.evil.aliyuncs.com")
+
+
+# -- item 18: previews never show a secret, wherever config.json keeps it ---------------------
+
+PREVIEW_CASES = {  # name: (top-level sections, a secret in them, the line the preview shows instead)
+    "http proxy password": (
+        {"proxies": {"default": {"httpProxy": "http://puser:proxy-pw-1@proxy.example:3128"}}},
+        "proxy-pw-1",
+        '"httpProxy": "http://***@proxy.example:3128"',
+    ),
+    "https proxy token as userinfo": (
+        {"proxies": {"default": {"httpsProxy": "https://proxy-token-2@proxy.example"}}},
+        "proxy-token-2",
+        '"httpsProxy": "https://***@proxy.example"',
+    ),
+    "ftp proxy without a scheme": (
+        {"proxies": {"default": {"ftpProxy": "fuser:proxy-pw-3@ftp.example:21"}}},
+        "proxy-pw-3",
+        '"ftpProxy": "***@ftp.example:21"',
+    ),
+    "all proxy, a slash in the password": (
+        {"proxies": {"default": {"allProxy": "socks5://u:proxy/pw-4@socks.example:1080"}}},
+        "pw-4",
+        '"allProxy": "socks5://***@socks.example:1080"',
+    ),
+    "proxies in other spellings": (
+        {"Proxies": {"default": {"HTTPSProxy": "http://u:proxy-pw-5@p.example"}}},
+        "proxy-pw-5",
+        '"HTTPSProxy": "http://***@p.example"',
+    ),
+    "HttpHeaders": (
+        {"HttpHeaders": {"X-Registry-Token": "header-token-6"}},
+        "header-token-6",
+        '"X-Registry-Token": "***"',
+    ),
+    "auths Password": (
+        {"auths": {"a.example": {"username": "alice", "Password": "auth-pw-7"}}},
+        "auth-pw-7",
+        '"Password": "***"',
+    ),
+    "auths IdentityToken": (
+        {"auths": {"a.example": {"IdentityToken": "id-token-8"}}},
+        "id-token-8",
+        '"IdentityToken": "***"',
+    ),
+    "auths RegistryToken": (
+        {"auths": {"a.example": {"RegistryToken": "reg-token-9"}}},
+        "reg-token-9",
+        '"RegistryToken": "***"',
+    ),
+    "auths in two spellings": (
+        {"auths": {}, "Auths": {"b.example": {"auth": world.b64("bob:both-spellings-10")}}},
+        world.b64("bob:both-spellings-10"),
+        '"auth": "***"',
+    ),
+    "plugin options": ({"plugins": {"someplugin": {"token": "plugin-token-11"}}}, "plugin-token-11", '"token": "***"'),
+}
+
+
+@pytest.mark.parametrize("case", list(PREVIEW_CASES))
+def test_setup_preview_masks_every_secret(tmp_path, case):
+    sections, secret, shown = PREVIEW_CASES[case]
+    config_dir = tmp_path / "docker"
+    config_dir.mkdir()
+    (config_dir / "config.json").write_text(json.dumps(sections, indent="\t"))
+    env = world.cli_env(tmp_path)
+
+    result = credctl(env, "--config", str(config_dir), "setup", "--store", "pass", "--no-podman", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stdout + result.stderr
+    diff = [line[1:].strip() for line in result.stdout.splitlines() if line[:1] in (" ", "-", "+")]
+    assert shown in diff, result.stdout
+    assert '"credsStore": "pass"' in diff

@@ -205,6 +205,35 @@ def test_malformed_http_answer_is_one_failed_row(tmp_path, servers, case):
     assert stderr == "error: 1 check failed: see the details above\n"
 
 
+ODD_ANSWERS = {  # answers http.client takes, each still one failed row ({a}: the registry's address)
+    "a line that is no header": (
+        b"HTTP/1.1 401 Unauthorized\r\nthis is not a header\r\n" + BASIC.encode() + b"\r\nContent-Length: 0\r\n\r\n",
+        "http://{a}/v2/ answered 401 without a Basic or Bearer challenge",
+    ),
+    "a redirect to no URL": (
+        answer("302 Found", "Location: http://[::1"),
+        "cannot reach https://{a}/v2/: the connection closed during the TLS handshake; "
+        "cannot reach http://{a}/v2/: Invalid IPv6 URL",
+    ),
+    "a redirect to a file": (
+        answer("302 Found", "Location: file:///etc/passwd"),
+        "http://{a}/v2/ answered HTTP 302 (expected 401 or 200)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_ANSWERS))
+def test_odd_http_answer_is_one_failed_row(tmp_path, servers, case):
+    data, detail = ODD_ANSWERS[case]
+    registry = servers(always(data))
+    env = plaintext_login(tmp_path, registry.address)
+
+    status, rows, _ = verify_online(env)
+
+    assert status == 1
+    assert login_row(rows, registry.address)["detail"] == detail.format(a=registry.address)
+
+
 CHALLENGES = {
     "realm not a URL": ('Bearer realm="http://[::1",service=x', "('http://[::1')"),
     "realm with a control character": (

@@ -11,7 +11,9 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 - round trip      for credctl's stores: store, get and erase a probe credential;
 - registry        which helper serves a registry (credHelpers, credsStore, plaintext auths);
 - credentials     whether that helper has credentials for it (the username, never the secret);
-- login           with --online: a real Docker Registry v2 login with those credentials.
+- login           with --online: a real Docker Registry v2 login with those credentials, within
+                  --timeout seconds per registry; the credentials go to a token server on another
+                  host only when --trust-realm names it (credctl.registry).
 
 verify only reads: it never writes a config file, and the probe credential is always erased.
 With --json every row is {"check", "target", "status", "detail"}; helper rows add "runs" (the program

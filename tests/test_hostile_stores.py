@@ -17,6 +17,9 @@ import world
 from world import NOT_FOUND, outcome
 
 from credctl.dbus import Connection
+from credctl.errors import CredentialsNotFound, MissingServerURL
+from credctl.protocol import encode_credentials, encode_listing
+from credctl.stores import LOGIN_STORES, open_store
 
 SERVER = "registry.example.com"
 LOGIN = json.dumps({"ServerURL": SERVER, "Username": "alice", "Secret": "s3cret-not-for-others"})
@@ -24,6 +27,10 @@ SECRETSERVICE = world.ours("docker-credential-secretservice")
 KEYRING_WITHOUT_BUS = (
     b"the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here "
     b"(Unable to initialize SecretService: Environment variable DBUS_SESSION_BUS_ADDRESS is unset)\n"
+)
+ISSUED_NOT_STORED = (
+    "ACR tokens are issued by Alibaba Cloud, not stored: docker-credential-acr-helper gets one from your "
+    "Alibaba Cloud credentials on each pull; there is nothing to log in to (see `credctl acr add-profile`)"
 )
 OWN_BUS_HINT = "credctl sends secrets only to your own bus; set DBUS_SESSION_BUS_ADDRESS to your session's bus"
 
@@ -126,3 +133,132 @@ def test_the_keyring_store_never_looks_for_a_bus_in_the_runtime_dir(runtime_bus)
     service = ("org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service")
     with Connection(address) as bus:
         assert bus.call(*service, "SearchItems", "a{ss}", {}) == ([], [])
+
+
+# --- item 14: no name a client sends is the store's own bookkeeping ---------------------------
+
+VICTIM = ("registry.victim.example", "victim", "victim-s3cret")
+# Server URLs and usernames shaped like each store's own names: the keyring store's index
+# (service "credctl:index", user "docker-credential-keyring" before it moved out of reach), pass's
+# folder and its temporary folder, the Secret Service items' label and attributes.
+CRAFTED = [
+    ("index", "docker-credential-keyring"),
+    ("credctl:index", "docker-credential-keyring"),
+    ("credctl-index", "docker-credential-keyring"),
+    ("docker-credential-helpers", "docker-credential-keyring"),
+    (".credctl-tmp", "entry"),
+    ("Docker Credentials", "docker_cli"),
+    ("*", "victim"),
+]
+
+
+def credentials(url: str, username: str, secret: str) -> bytes:
+    return json.dumps({"ServerURL": url, "Username": username, "Secret": secret}).encode()
+
+
+@pytest.fixture(params=LOGIN_STORES)
+def login_world(request) -> world.StoreWorld:
+    return world.store_world(request.param, request)
+
+
+@pytest.fixture
+def pass_world(request) -> world.StoreWorld:
+    return world.store_world("pass", request)
+
+
+@pytest.fixture
+def acr_world(request) -> world.StoreWorld:
+    return world.store_world("acr", request)
+
+
+def test_crafted_names_are_plain_entries_of_every_login_store(login_world):
+    """Stored, read back, listed and erased as any entry; the index and another user's entry
+    never change, and a get never answers with the store's bookkeeping."""
+    program, env = login_world.program, login_world.env
+    assert outcome(program, "store", credentials(*VICTIM), env) == (0, b"", b"")
+    victim = (0, encode_credentials(*VICTIM), b"")
+    for url, _username in CRAFTED:
+        assert outcome(program, "get", url, env) == (1, NOT_FOUND, b""), url
+    for url, username in CRAFTED:
+        secret = f"secret for {url}"
+        assert outcome(program, "store", credentials(url, username, secret), env) == (0, b"", b""), url
+        assert outcome(program, "get", url, env) == (0, encode_credentials(url, username, secret), b""), url
+        assert outcome(program, "get", VICTIM[0], env) == victim, url
+    everyone = {VICTIM[0]: VICTIM[1], **dict(CRAFTED)}
+    assert outcome(program, "list", "", env) == (0, encode_listing(everyone), b"")
+    for url, _username in CRAFTED:
+        assert outcome(program, "erase", url, env) == (0, b"", b""), url
+        assert outcome(program, "get", url, env) == (1, NOT_FOUND, b""), url
+    assert outcome(program, "get", VICTIM[0], env) == victim
+    assert outcome(program, "list", "", env) == (0, encode_listing({VICTIM[0]: VICTIM[1]}), b"")
+
+
+def test_pass_refuses_usernames_that_name_its_own_files(pass_world):
+    """pass keeps .gpg-id files beside the entries; a dot username is refused, never written."""
+    program, env = pass_world.program, pass_world.env
+    for username in (".gpg-id", ".credctl-tmp"):
+        line = f"pass cannot store the username {username!r}: it must not start with '.'\n".encode()
+        assert outcome(program, "store", credentials(VICTIM[0], username, "x"), env) == (1, line, b"")
+    assert outcome(program, "list", "", env) == (0, b"{}\n", b"")
+
+
+def test_an_empty_server_url_is_never_the_whole_pass_folder(pass_world, monkeypatch):
+    """The helper protocol refuses an empty ServerURL; the store refuses it too, so no caller
+    can write into or erase docker-credential-helpers/ itself (every server's folder)."""
+    world.use_environment(monkeypatch, pass_world.env)
+    store = open_store("pass")
+    store.add(*VICTIM)
+    with pytest.raises(MissingServerURL) as caught:
+        store.add("", "alice", "x")
+    assert str(caught.value) == "no credentials server URL"
+    with pytest.raises(CredentialsNotFound):
+        store.get("")
+    with pytest.raises(CredentialsNotFound):
+        store.delete("")
+    assert store.get(VICTIM[0]) == VICTIM[1:]
+    assert store.list() == {VICTIM[0]: VICTIM[1]}
+
+
+def test_crafted_names_never_touch_the_acr_token_cache(acr_world, aliyun):
+    """ACR keeps nothing but its token cache, keyed by a hash no server URL chooses: crafted
+    names are refused by store, erase nothing, and the cached token stays served."""
+    program, env, registry = acr_world.program, acr_world.env, acr_world.registry
+    first = outcome(program, "get", registry, env)
+    assert first == (0, world.answer(registry, aliyun.issued[-1].token), b"")
+    issued = len(aliyun.issued)
+    refused = (1, ISSUED_NOT_STORED.encode() + b"\n", b"")
+    for url, username in CRAFTED:
+        assert outcome(program, "store", credentials(url, username, "x"), env) == refused, url
+        assert outcome(program, "get", url, env) == (1, NOT_FOUND, b""), url
+        assert outcome(program, "erase", url, env) == (0, b"", b""), url
+    assert outcome(program, "list", "", env) == (0, encode_listing({registry: world.TEMP_USER}), b"")
+    assert outcome(program, "get", registry, env) == first
+    assert len(aliyun.issued) == issued  # from the cache, which nothing above changed
+
+
+def test_the_keyring_index_is_read_where_credctl_kept_it_before(request, monkeypatch):
+    """A keyring written by a credctl that kept its index at "credctl:index" still answers;
+    the first store moves the index out of reach, and "index" is an entry like any other."""
+    keyring_world = world.store_world("keyring", request)
+    program, env = keyring_world.program, keyring_world.env
+    world.use_environment(monkeypatch, env)
+    import keyring.backends.SecretService
+
+    backend = keyring.backends.SecretService.Keyring()
+    backend.set_password("credctl:index", "docker-credential-keyring", json.dumps({VICTIM[0]: VICTIM[1]}))
+    backend.set_password("credctl:" + VICTIM[0], VICTIM[1], VICTIM[2])
+    victim = (0, encode_credentials(*VICTIM), b"")
+    assert outcome(program, "get", VICTIM[0], env) == victim
+    assert outcome(program, "list", "", env) == (0, encode_listing({VICTIM[0]: VICTIM[1]}), b"")
+    assert outcome(program, "store", credentials("index", "docker-credential-keyring", "mine"), env) == (0, b"", b"")
+    assert outcome(program, "get", "index", env) == (
+        0,
+        encode_credentials("index", "docker-credential-keyring", "mine"),
+        b"",
+    )
+    assert outcome(program, "get", VICTIM[0], env) == victim
+    listing = {VICTIM[0]: VICTIM[1], "index": "docker-credential-keyring"}
+    assert outcome(program, "list", "", env) == (0, encode_listing(listing), b"")
+    assert outcome(program, "erase", "index", env) == (0, b"", b"")
+    assert outcome(program, "get", "index", env) == (1, NOT_FOUND, b"")
+    assert outcome(program, "list", "", env) == (0, encode_listing({VICTIM[0]: VICTIM[1]}), b"")

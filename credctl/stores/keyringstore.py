@@ -8,7 +8,7 @@ Entries (docs/stores/keyring.md):
         `get`, which needs the username) read this index, kept in step under a lock. Its
         service lacks the "credctl:" of every entry, so no ServerURL a client sends reaches it.
         Until a store or erase first writes it there, the index is read where credctl kept it
-        before, "credctl:index" (where the entry of ServerURL "index" now lives).
+        before, "credctl:index" (where the entry of ServerURL "index" lives now).
 
 The backend is found without keyring's auto-detection on every call (~180 ms, it spawns
 processes): PYTHON_KEYRING_BACKEND or keyringrc.cfg if set, else the backend credctl remembered
@@ -121,8 +121,8 @@ class KeyringStore(Store):
         return getattr(self.backend, method)(*args)
 
     def _index_text(self) -> str | None:
-        """The stored index, or None. Once written at INDEX_SERVICE (every store and erase writes
-        it there), the legacy place is never read again: it may hold a user's entry by then."""
+        """The stored index, or None. Once written at INDEX_SERVICE (by any store, or an erase of
+        an indexed server), the legacy place is never read again: it may hold a user's entry then."""
         text = self._call("get_password", INDEX_SERVICE, INDEX_USER)
         if text is None:
             text = self._call("get_password", LEGACY_INDEX_SERVICE, INDEX_USER)

@@ -182,15 +182,65 @@ class Message:
         self.kind, self.fields, self.body = kind, fields, body
 
 
+FOREIGN_BUS = "credctl.ForeignBus"  # the error name of a bus that is not the user's own
+_OWN_BUS_HINT = "credctl sends secrets only to your own bus; set DBUS_SESSION_BUS_ADDRESS to your session's bus"
+
+
 def session_bus_address(environ=os.environ) -> str | None:
-    """The session bus as GDBus finds it: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus."""
+    """The session bus: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus when it is the user's.
+
+    The fallback is accepted as libdbus (_dbus_lookup_user_bus) and GDBus (get_session_address_xdg)
+    accept it: a socket owned by us. A symlink there is followed, as GDBus does (libdbus does
+    not), and what it names is checked. credctl also wants the folder to be ours (the XDG spec's
+    rule for XDG_RUNTIME_DIR), since the secrets it sends travel in the clear ("plain"); the
+    daemon behind the socket is checked when connecting (check_peer). Anything else raises
+    DBusError(FOREIGN_BUS) saying why.
+    """
     address = environ.get("DBUS_SESSION_BUS_ADDRESS")
     if address:
         return address
     runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.exists(os.path.join(runtime, "bus")):
-        return "unix:path=" + _escape(os.path.join(runtime, "bus"))
+    if not runtime:
+        return None
+    path = os.path.join(runtime, "bus")
+    try:
+        status, folder = os.stat(path), os.stat(runtime)
+    except OSError:
+        return None
+    problem = _not_ours(status, f"the D-Bus session bus {path}") or _not_ours(
+        folder, f"the folder {runtime} of the D-Bus session bus"
+    )
+    if problem is None and status.st_mode & 0o170000 != 0o140000:
+        problem = f"{path} is not a socket, so it is no D-Bus session bus"
+    if problem is not None:
+        raise DBusError(FOREIGN_BUS, f"{problem}: {_OWN_BUS_HINT}")
+    return "unix:path=" + _escape(path)
+
+
+def _not_ours(status: os.stat_result, what: str) -> str | None:
+    uid = os.geteuid()
+    if status.st_uid != uid:
+        return f"{what} belongs to uid {status.st_uid}, not to you (uid {uid})"
     return None
+
+
+def check_peer(sock: _socket.socket, path: str) -> None:
+    """Refuse a bus daemon run by another user (it would read every secret sent to it).
+
+    The kernel's record of who listens on the socket (SO_PEERCRED), so it holds for an explicit
+    address and an abstract socket too, and for a socket swapped after its owner was checked.
+    Root is accepted: it runs system-managed user buses and can read the user's secrets anyway.
+    """
+    option = getattr(_socket, "SO_PEERCRED", None)
+    if option is None:  # not Linux: no such record to ask
+        return
+    _pid, uid, _gid = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, option, 12))
+    if uid not in (os.geteuid(), 0):
+        where = "@" + path[1:] if path.startswith("\0") else path  # an abstract socket, as ss(8) shows it
+        raise DBusError(
+            FOREIGN_BUS,
+            f"the D-Bus bus at {where} is run by uid {uid}, not by you (uid {os.geteuid()}) nor root: {_OWN_BUS_HINT}",
+        )
 
 
 def _escape(value: str) -> str:
@@ -225,7 +275,9 @@ class Connection:
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
-            self.sock.connect(_socket_path(address))
+            path = _socket_path(address)
+            self.sock.connect(path)
+            check_peer(self.sock, path)
             self._authenticate()
             self.unique_name = self.call(*_BUS, "Hello")[0]
         except OSError as err:

@@ -20,7 +20,7 @@ NO_BACKEND = (
     "no usable keyring backend here: on Linux run a Secret Service (GNOME Keyring, KWallet), or name a "
     "backend in PYTHON_KEYRING_BACKEND / keyringrc.cfg (see `keyring --list-backends`)"
 )
-INDEX = {"service": "credctl:index", "username": "docker-credential-keyring"}
+INDEX = {"service": "credctl-index", "username": "docker-credential-keyring"}
 REGISTRY = "registry.example.com:5000"
 ACTIONS = [
     ("get", REGISTRY.encode()),

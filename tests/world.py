@@ -1121,3 +1121,83 @@ def as_uid(uid: int, *argv: str, cwd: Path | None = None) -> subprocess.Complete
     environment but PATH: what another local user can do. Needs root (the tests run as root)."""
     as_user = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin"]
     return subprocess.run([*as_user, *argv], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT)
+
+
+# --- stores lane: foreign buses and reserved names ---------------------------------------------
+
+
+def bus_socket(address: str) -> Path:
+    """The socket file of a unix:path= D-Bus address (as SecretService's dbus-daemon prints it)."""
+    return Path(address.partition("unix:path=")[2].partition(",")[0])
+
+
+def bus_in_runtime_dir(service: SecretService) -> dict[str, str]:
+    """Move service's bus socket to $XDG_RUNTIME_DIR/bus, where a client looks when
+    DBUS_SESSION_BUS_ADDRESS is unset, and return service's environment without that variable.
+    The daemons keep running on the moved socket (a bound socket is its inode, not its name)."""
+    runtime = Path(service.env["XDG_RUNTIME_DIR"])
+    os.rename(bus_socket(service.env["DBUS_SESSION_BUS_ADDRESS"]), runtime / "bus")
+    return {name: value for name, value in service.env.items() if name != "DBUS_SESSION_BUS_ADDRESS"}
+
+
+def docker_items(address: str) -> list[str]:
+    """The paths of every Docker item (docker_cli=1) of the Secret Service on the bus at address."""
+    from credctl.dbus import Connection
+
+    service = ("org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service")
+    with Connection(address) as bus:
+        unlocked, locked = bus.call(*service, "SearchItems", "a{ss}", {"docker_cli": "1"})
+    return [*unlocked, *locked]
+
+
+# A bus daemon of another user, as its clients see it: this relay connects to a real bus, then
+# becomes uid argv[3] and serves one client on the socket argv[2], passing bytes both ways. The
+# client's SO_PEERCRED names the relay (the listener), the real bus still sees the relay's root
+# connection, so everything the client sends reaches the real Secret Service through that user.
+_RELAY = """
+import os, socket, sys, threading
+upstream = socket.socket(socket.AF_UNIX)
+upstream.connect(sys.argv[1])
+uid = int(sys.argv[3])
+os.setgroups([])
+os.setresgid(uid, uid, uid)
+os.setresuid(uid, uid, uid)
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[2])
+server.listen(1)
+print("ready", flush=True)
+client, _ = server.accept()
+def pump(source, target):
+    while data := source.recv(65536):
+        target.sendall(data)
+    target.shutdown(socket.SHUT_WR)
+threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+pump(client, upstream)
+"""
+
+
+class ForeignRelay:
+    """service's bus, served to one client by another local user (uid) at socket, a path in a
+    folder that user owns (made here, removed by stop())."""
+
+    def __init__(self, service: SecretService, uid: int) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="credctl-foreign-bus-"))
+        os.chown(self.folder, uid, uid)
+        self.socket = self.folder / "bus"
+        upstream = str(bus_socket(service.env["DBUS_SESSION_BUS_ADDRESS"]))
+        self.process = subprocess.Popen(
+            ["/usr/bin/python3", "-c", _RELAY, upstream, str(self.socket), str(uid)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        if self.process.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError("the foreign bus relay did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

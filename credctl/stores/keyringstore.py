@@ -3,9 +3,12 @@ KWallet, the Secret Service, or any backend a user configured.
 
 Entries (docs/stores/keyring.md):
     service "credctl:<ServerURL>", username <Username>, password <Secret>
-    service "credctl:index", username "docker-credential-keyring", password
+    service "credctl-index", username "docker-credential-keyring", password
         {"<ServerURL>": "<Username>", ...} as JSON: keyring cannot enumerate, so `list` (and
-        `get`, which needs the username) read this index, kept in step under a lock.
+        `get`, which needs the username) read this index, kept in step under a lock. Its
+        service lacks the "credctl:" of every entry, so no ServerURL a client sends reaches it.
+        Until a store or erase first writes it there, the index is read where credctl kept it
+        before, "credctl:index" (where the entry of ServerURL "index" lives now).
 
 The backend is found without keyring's auto-detection on every call (~180 ms, it spawns
 processes): PYTHON_KEYRING_BACKEND or keyringrc.cfg if set, else the backend credctl remembered
@@ -23,7 +26,9 @@ from credctl.paths import cache_dir, locked
 from credctl.stores.base import Health, Store
 
 SERVICE_PREFIX = "credctl:"
-INDEX_SERVICE = "credctl:index"
+# No entry's service (SERVICE_PREFIX + ServerURL) can be this one: the index is out of clients' reach.
+INDEX_SERVICE = "credctl-index"
+LEGACY_INDEX_SERVICE = SERVICE_PREFIX + "index"  # where the index was kept, reachable as ServerURL "index"
 INDEX_USER = "docker-credential-keyring"
 SETTING = "keyring_backend"
 # Backends that store nothing; never worth remembering.
@@ -115,8 +120,16 @@ class KeyringStore(Store):
                 time.sleep(0.05)
         return getattr(self.backend, method)(*args)
 
-    def _index(self) -> dict[str, str]:
+    def _index_text(self) -> str | None:
+        """The stored index, or None. Once written at INDEX_SERVICE (by any store, or an erase of
+        an indexed server), the legacy place is never read again: it may hold a user's entry then."""
         text = self._call("get_password", INDEX_SERVICE, INDEX_USER)
+        if text is None:
+            text = self._call("get_password", LEGACY_INDEX_SERVICE, INDEX_USER)
+        return text
+
+    def _index(self) -> dict[str, str]:
+        text = self._index_text()
         try:
             index = json.loads(text) if text else {}
         except ValueError:

@@ -17,7 +17,7 @@ import binascii
 import os
 import time
 
-from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable
 from credctl.paths import cache_dir, home, locked, write_atomically
 from credctl.spawn import on_path, run
 from credctl.stores.base import Health, Store
@@ -270,7 +270,8 @@ class PassStore(Store):
 
     def _folder(self, server_url: str) -> str:
         name = folder_name(server_url)
-        if len(name) > _MAX_NAME:  # no file system holds it, so nothing is stored there
+        # "" would name FOLDER itself, every server's folder: nothing is stored under no name.
+        if not name or len(name) > _MAX_NAME:  # nor under a name no file system holds
             raise CredentialsNotFound()
         return os.path.join(self.root, FOLDER, name)
 
@@ -329,6 +330,8 @@ class PassStore(Store):
 
     def add(self, server_url: str, username: str, secret: str) -> None:
         check_username(username)
+        if not server_url:  # its folder would be FOLDER itself, which holds every server's
+            raise MissingServerURL()
         folder = folder_name(server_url)
         if len(folder) > _MAX_NAME:
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")

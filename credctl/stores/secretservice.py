@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from credctl.dbus import Connection, DBusError, Variant, session_bus_address
+from credctl.dbus import FOREIGN_BUS, Connection, DBusError, Variant, session_bus_address
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
 from credctl.paths import cache_dir, locked
 from credctl.stores.base import Health, Store
@@ -87,6 +87,8 @@ def _explain(err: DBusError) -> Exception:
     if err.name == "credctl.Disconnected":
         # the bus going away mid-request got the headless hint, which is no fix for it.
         return StoreUnavailable(f"{err.message} during the request (did the session end?): {RETRY_IN_SESSION}")
+    if err.name == FOREIGN_BUS:  # another user's bus: the line says why and what to do
+        return StoreUnavailable(err.message)
     if err.name.startswith("credctl."):  # no bus, refused
         return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
     if err.name == "org.freedesktop.DBus.Error.NoReply" and "disconnected" in err.message:

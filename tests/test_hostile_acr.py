@@ -68,6 +68,9 @@ def break_file(path: Path, how: str) -> None:
     elif how == "a folder":
         path.unlink()
         path.mkdir()
+    elif how == "a FIFO":  # read by the SDK, it would block the helper (and Docker) for ever
+        path.unlink()
+        os.mkfifo(path)
     elif how == "not utf-8":
         path.write_bytes(b"[default]\ntype = access_key\naccess_key_id = \xff\xfe\n")
     else:
@@ -84,6 +87,7 @@ BROKEN_FILES = {
 WHAT_IS_WRONG = {
     "moved": "cannot be read: No such file or directory",
     "a folder": "is not a regular file",
+    "a FIFO": "is not a regular file",
     "not utf-8": "is not UTF-8 text",
     "another section": "has no [default] section, the only one a profile uses",
     "no section header": "is not an INI file (line 1)",
@@ -244,6 +248,8 @@ def test_a_source_that_cannot_serve_never_makes_two_accounts_share_a_token(aliyu
         assert chain.owner(token) == chain.principal(kind, account), (account, seen)
         seen.setdefault(token, account)
         assert seen[token] == account  # a token only ever goes to the account it was issued to
+    # a later source answered: its token was handed out, not kept under the earlier one's key
+    assert cache_files(tmp_path) == []
 
 
 def test_every_source_of_the_chain_keeps_its_own_tokens(aliyun_network, tmp_path):

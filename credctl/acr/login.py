@@ -150,7 +150,7 @@ def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
             "check this machine's clock (`timedatectl`), then try again"
         )
     issued.owner = cache.owner_of(who)
-    if use_cache and answered_as_predicted(who, answered, environ, pod):
+    if use_cache and _answered_as_predicted(who, answered, environ, pod):
         try:
             cache.save(path, issued)
         except OSError:
@@ -158,7 +158,7 @@ def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
     return issued
 
 
-def answered_as_predicted(who: str, answered: str, environ, pod=None) -> bool:
+def _answered_as_predicted(who: str, answered: str, environ, pod=None) -> bool:
     """Whether the source the SDK used (answered: its kind) is the one the cache key who names,
     whose inputs are still what they were: only then is the token kept under who. A source that
     comes first but cannot serve (a config.json without the profile it names, a missing OIDC

@@ -133,3 +133,18 @@ def aliyun():
         fake.add_instance(*world.ALIYUN_INSTANCE)
         yield fake
         assert fake.errors == [], "the fake Alibaba Cloud API failed:\n" + "\n".join(fake.errors)
+
+
+@pytest.fixture
+def aliyun_network():
+    """A world.AliyunNetwork, fresh per test: the fake API (accepting world.ALIYUN_KEY_ID and
+    KEY2_ID, with world.ALIYUN_INSTANCE) and an ECS metadata stand-in in a private network
+    namespace; helpers run in it with its run(). A bug in the fake fails the test."""
+    need("unshare", "nsenter", "ip")
+    network = world.AliyunNetwork()
+    network.fake.add_access_key(world.ALIYUN_KEY_ID, world.ALIYUN_KEY_SECRET)
+    network.fake.add_access_key(world.KEY2_ID, world.KEY2_SECRET)
+    network.fake.add_instance(*world.ALIYUN_INSTANCE)
+    yield network
+    network.stop()
+    assert network.fake.errors == [], "the fake Alibaba Cloud API failed:\n" + "\n".join(network.fake.errors)

@@ -189,11 +189,12 @@ def test_custom_domains_come_from_the_settings(tmp_path):
 
 
 SOURCES = {
-    # credential source: the x-acs-credentials-provider the SDK then reports
-    "environment": "default/env",
-    "ALIBABA_CLOUD_CREDENTIALS_FILE": "default/profile",
-    "~/.alibabacloud/credentials": "default/profile",
-    "~/.aliyun/config.json": "default/cli_profile",
+    # credential source: the x-acs-credentials-provider the SDK then reports (credctl walks the
+    # default chain itself, so the provider that answered is named without "default/")
+    "environment": "env",
+    "ALIBABA_CLOUD_CREDENTIALS_FILE": "profile",
+    "~/.alibabacloud/credentials": "profile",
+    "~/.aliyun/config.json": "cli_profile",
 }
 
 

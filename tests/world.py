@@ -1201,3 +1201,132 @@ class ForeignRelay:
         self.process.wait()
         self.process.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# --- lane acr: a private network for the ACR credential chain (the ECS instance role) -------------
+
+ECS_METADATA_HOST = "100.100.100.200"  # where the SDK asks for the ECS instance role (port 80)
+CLONE_NEWNET = 0x40000000
+
+
+class _Namespace:
+    """setns(2) into a network namespace for the calling thread, and back."""
+
+    def __init__(self, path: str) -> None:
+        import ctypes
+
+        self.path, self._libc = path, ctypes.CDLL(None, use_errno=True)
+
+    def _enter(self, fd: int) -> None:
+        import ctypes
+
+        if self._libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+
+    def __enter__(self) -> None:
+        self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        target = os.open(self.path, os.O_RDONLY)
+        try:
+            self._enter(target)
+        finally:
+            os.close(target)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._enter(self._home)
+        finally:
+            os.close(self._home)
+
+
+class EcsMetadata:
+    """A stand-in for the ECS metadata service on 100.100.100.200:80: IMDSv2's PUT /latest/api/token,
+    and /latest/meta-data/ram/security-credentials/[ROLE] with STS keys for each role added
+    (role_of(None) is the instance's own role, the one the listing names)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.roles: dict[str, dict[str, str]] = {}
+        self.instance_role = ""
+        metadata = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: str) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_PUT(self) -> None:
+                self._send(200, "imds-v2-session") if self.path == "/latest/api/token" else self._send(404, "")
+
+            def do_GET(self) -> None:
+                prefix = "/latest/meta-data/ram/security-credentials/"
+                name = self.path.removeprefix(prefix) if self.path.startswith(prefix) else None
+                if name == "" and metadata.instance_role:
+                    self._send(200, metadata.instance_role)
+                elif name in metadata.roles:
+                    self._send(200, json.dumps(metadata.roles[name]))
+                else:
+                    self._send(404, "")
+
+        self._server = ThreadingHTTPServer((ECS_METADATA_HOST, 80), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ecs-metadata", daemon=True)
+        self._thread.start()
+
+    def add_role(self, name: str, fake, instance: bool = False) -> str:
+        """A RAM role of this instance whose STS key the fake accepts; returns that key's id."""
+        key_id = f"STS.Ecs{name.title().replace('-', '')}"
+        secret, security_token = f"ecs-secret-{name}-do-not-leak", f"CAIS-ecs-token-{name}-do-not-leak"
+        fake.add_access_key(key_id, secret, security_token)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))
+        self.roles[name] = {
+            "Code": "Success",
+            "AccessKeyId": key_id,
+            "AccessKeySecret": secret,
+            "SecurityToken": security_token,
+            "Expiration": expires,
+            "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if instance:
+            self.instance_role = name
+        return key_id
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class AliyunNetwork:
+    """A private network namespace with only a loopback device, holding the fake Alibaba Cloud API
+    (on its own 127.0.0.1) and the ECS metadata stand-in (on 100.100.100.200): the helper runs in
+    it (run), so the credential chain's ECS provider finds an instance role, and no request can
+    leave for a real cloud endpoint. Needs root (the tests run as root), unshare, nsenter and ip."""
+
+    def __init__(self) -> None:
+        from fake_aliyun import FakeAliyun
+
+        script = f"ip addr add {ECS_METADATA_HOST}/32 dev lo && ip link set lo up && echo up && exec sleep 100000"
+        self._holder = subprocess.Popen(["unshare", "--net", "sh", "-c", script], stdout=subprocess.PIPE)
+        if self._holder.stdout.readline() != b"up\n":
+            self._holder.kill()
+            raise RuntimeError("could not set up a private network namespace")
+        self.path = f"/proc/{self._holder.pid}/ns/net"
+        with _Namespace(self.path):
+            self.fake = FakeAliyun()
+            self.metadata = EcsMetadata()
+
+    def run(self, args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None):
+        """run(args) inside the namespace."""
+        return run(["nsenter", f"--net={self.path}", "--", *args], stdin, env)
+
+    def stop(self) -> None:
+        self.metadata.stop()
+        self.fake.stop()
+        self._holder.kill()
+        self._holder.wait()

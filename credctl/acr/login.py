@@ -10,7 +10,7 @@ plugin (credctl.lookup), Python programs (credctl.acr.get_credentials) and `cred
   that has already expired is refused rather than handed out.
 - Identity: the caller's environ goes in; the credential source the SDK's chain will pick
   (credctl.acr.identity) is worked out from it here, or a pod's RAM role replaces it. Cached
-  tokens are keyed by that identity.
+  tokens are keyed by that identity, and kept only when the source that answered is that one.
 - Helper names: Docker runs docker-credential-<suffix>; the suffix `acr-helper` is this
   environment's identity, `acr-helper-NAME` the profile NAME, whose wrapper (written by
   credctl.acr.profiles) sets the variables profile_variables names.
@@ -142,7 +142,7 @@ def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
             return cached
     from credctl.acr.tokens import fetch  # the SDK: only when the cache cannot answer
 
-    issued = fetch(registry, environ, pod)
+    issued, answered = fetch(registry, environ, pod)
     if issued.expires <= time.time():
         # it would only make the registry answer Docker "unauthorized", which points nowhere
         raise StoreError(
@@ -150,12 +150,21 @@ def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
             "check this machine's clock (`timedatectl`), then try again"
         )
     issued.owner = cache.owner_of(who)
-    if use_cache:
+    if use_cache and _answered_as_predicted(who, answered, environ, pod):
         try:
             cache.save(path, issued)
         except OSError:
             pass  # a read-only cache only costs the next call an API request
     return issued
+
+
+def _answered_as_predicted(who: str, answered: str, environ, pod=None) -> bool:
+    """Whether the source the SDK used (answered: its kind) is the one the cache key who names,
+    whose inputs are still what they were: only then is the token kept under who. A source that
+    comes first but cannot serve (a config.json without the profile it names, a missing OIDC
+    token file) makes the chain answer from a later one, which who does not name: that token is
+    handed out, never cached, so no other source's environment is ever served it."""
+    return who.partition(":")[0] == answered and identity(environ, pod) == who
 
 
 def token_for(server: str, environ=os.environ, pod=None) -> cache.Token:
@@ -186,6 +195,8 @@ def cached(environ=os.environ, pod=None) -> dict[str, str]:
 def health(environ=os.environ, pod=None) -> tuple[bool, str]:
     """(ok, detail): whether there are credentials to ask Alibaba Cloud with, and whose."""
     source, _, detail = identity(environ, pod).partition(":")
+    if source == "missing":
+        return False, f"the profile's credentials file {detail} is not there (or not a file)"
     if source in ("ecs", "uri") and not detail:
         return (
             False,

@@ -71,11 +71,12 @@ def _environment(environ):
 
 
 def _config(region: str, environ: dict[str, str], credential=None):
-    """The client configuration; call it inside _environment(environ). credential: an SDK
-    credential made after the reload below (a pod's role); default: the environment's chain."""
+    """(client configuration, the kind of credential source that answered: one of identity.py's
+    fingerprint kinds, or "pod"); call it inside _environment(environ). credential: an SDK
+    credential made after the reload below (a pod's role); default: the profile's file in a
+    profile wrapper, else the environment's chain."""
     import importlib
 
-    from alibabacloud_credentials.client import Client as CredentialClient
     from alibabacloud_credentials.utils import auth_constant, auth_util
     from alibabacloud_tea_openapi.models import Config
 
@@ -86,9 +87,15 @@ def _config(region: str, environ: dict[str, str], credential=None):
     importlib.reload(auth_util)
     importlib.reload(auth_constant)
     _quiet_sdk()
+    timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
+    if credential:
+        kind, credential = "pod", credential()
+    elif environ.get("CREDCTL_ACR_PROFILE"):
+        kind, credential = "file", _profile_credential(environ)
+    else:
+        kind, credential = _chain_credential(environ, timeouts)
     config = Config(
-        # tea-openapi does not fall back to the chain by itself
-        credential=credential() if credential else CredentialClient(),
+        credential=credential,
         region_id=region,
         connect_timeout=CONNECT_TIMEOUT_MS,
         read_timeout=_read_timeout_ms(environ),
@@ -103,20 +110,120 @@ def _config(region: str, environ: dict[str, str], credential=None):
         if scheme not in ("http", "https") or not host:
             raise StoreUnavailable(f"CREDCTL_ACR_ENDPOINT must be http://host:port or https://host, not {override!r}")
         config.endpoint, config.protocol = host.rstrip("/"), scheme
-    return config
+    return config, kind
 
 
-def fetch(registry: AcrRegistry, environ, pod: PodIdentity | None = None) -> Token:
-    """A fresh token for registry, with the credentials the chain resolves to in the caller's
-    environ, or with the RAM role a pod's service-account token assumes."""
+def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int]):
+    """(kind, SDK credential) of the first source of the SDK's default chain that answers.
+
+    The chain of alibabacloud_credentials.provider.default.DefaultCredentialsProvider, in its
+    order and with its conditions, walked here so that the source that answered is known (the
+    token cache is keyed by it, see credctl.acr.login.token): the environment's access key, OIDC
+    (all three of its variables set; STS at ALIBABA_CLOUD_STS_ENDPOINT when set, as for pods),
+    the CLI's config.json, the INI credentials file, the ECS instance role, then
+    ALIBABA_CLOUD_CREDENTIALS_URI. The credential keeps asking the provider that answered."""
+    from alibabacloud_credentials import provider as sdk
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.exceptions import CredentialException
+    from alibabacloud_credentials.http import HttpOptions
+    from alibabacloud_credentials.utils import auth_util
+
+    from credctl.acr.podidentity import sts_endpoint
+
+    def oidc():
+        options = HttpOptions(connect_timeout=timeouts[0], read_timeout=timeouts[1])
+        return sdk.OIDCRoleArnCredentialsProvider(sts_endpoint=sts_endpoint(environ), http_options=options)
+
+    chain = [("env", sdk.EnvironmentVariableCredentialsProvider)]
+    if auth_util.enable_oidc_credential:
+        chain.append(("oidc", oidc))
+    chain += [("cli", sdk.CLIProfileCredentialsProvider), ("file", sdk.ProfileCredentialsProvider)]
+    if auth_util.environment_ecs_metadata_disabled.lower() != "true":
+        chain.append(("ecs", sdk.EcsRamRoleCredentialsProvider))
+    if auth_util.environment_credentials_uri:
+        chain.append(("uri", sdk.URLCredentialsProvider))
+    errors = []
+    for kind, make in chain:
+        try:
+            provider = make()
+            if provider.get_credentials() is None:
+                raise CredentialException("no credentials")
+        except StoreUnavailable:
+            raise
+        except Exception as err:  # the SDK's own chain goes on after any provider's failure too
+            errors.append(f"{kind}: {err}")
+            continue
+        return kind, CredentialClient(provider=provider)
+    raise CredentialException(f"unable to load credentials from any of the providers in the chain: {errors}")
+
+
+PROFILE_TYPES = ("access_key", "ram_role_arn", "oidc_role_arn", "ecs_ram_role", "rsa_key_pair")
+
+
+def _profile_credential(environ: dict[str, str]):
+    """The SDK credential of a profile wrapper: its credentials file's [default] section and
+    nothing else — never the chain, whose later sources (the ECS instance role, another file's
+    profile) would answer for another account when the file cannot. StoreUnavailable, naming
+    the file and what is wrong with it (never a value from it), when the file cannot serve."""
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.provider import ProfileCredentialsProvider
+
+    name, path = environ["CREDCTL_ACR_PROFILE"], environ.get("ALIBABA_CLOUD_CREDENTIALS_FILE", "")
+    if not path:
+        raise StoreUnavailable(
+            f"ACR profile {name} names no credentials file (ALIBABA_CLOUD_CREDENTIALS_FILE): "
+            f"make it again with `credctl acr add-profile {name}`"
+        )
+    problem = _profile_file_problem(path)
+    if problem:
+        raise StoreUnavailable(f"ACR profile {name}: its credentials file {path} {problem}")
+    # profile_name="default": ALIBABA_CLOUD_PROFILE, which the SDK would read, is another tool's
+    return CredentialClient(provider=ProfileCredentialsProvider(profile_file=path, profile_name="default"))
+
+
+def _profile_file_problem(path: str) -> str:
+    """What keeps an INI credentials file from serving a profile, read as the SDK reads it; "" if nothing."""
+    import configparser
+    import stat
+
+    try:  # O_NONBLOCK: a FIFO planted there is refused, not waited on
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return "is not a regular file"
+            text = file.read().decode("utf-8")
+    except IsADirectoryError:
+        return "is not a regular file"
+    except OSError as err:
+        return f"cannot be read: {err.strerror}"
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    parser = configparser.ConfigParser()  # as the SDK's profile provider parses it
+    try:
+        parser.read_string(text)
+        if not parser.has_section("default"):
+            return "has no [default] section, the only one a profile uses"
+        section = {key: value.split("#")[0].strip() for key, value in parser.items("default")}
+    except configparser.Error as err:
+        line = getattr(err, "lineno", None) or next(iter(getattr(err, "errors", [])), (None,))[0]
+        return f"is not an INI file (line {line})" if line else "is not an INI file"
+    if section.get("type") not in PROFILE_TYPES:
+        return f"has no type credctl can use in [default] ({', '.join(PROFILE_TYPES)})"
+    if section["type"] == "access_key" and not (section.get("access_key_id") and section.get("access_key_secret")):
+        return "has no access_key_id or access_key_secret in [default]"
+    return ""
+
+
+def fetch(registry: AcrRegistry, environ, pod: PodIdentity | None = None) -> tuple[Token, str]:
+    """(a fresh token for registry, the kind of source that answered): with the credentials the
+    chain resolves to in the caller's environ, the profile's file in a profile wrapper, or the
+    RAM role a pod's service-account token assumes ("pod")."""
     try:
         with _environment(environ), pod.token_file() if pod else nullcontext() as token_path:
             timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
             credential = (lambda: pod.credential(token_path, environ, *timeouts)) if pod else None
-            config = _config(registry.region, environ, credential)
-            if registry.enterprise:
-                return _enterprise(registry, config)
-            return _personal(registry, config)
+            config, kind = _config(registry.region, environ, credential)
+            issued = _enterprise(registry, config) if registry.enterprise else _personal(registry, config)
+            return issued, kind
     except (StoreError, StoreUnavailable):
         raise
     except Exception as err:  # the SDK's exception family is wide; keep it to one clear line
@@ -258,7 +365,7 @@ def _discover(domain: str, region: str, environ: dict[str, str]) -> str:
     from alibabacloud_cr20181201 import models
     from alibabacloud_cr20181201.client import Client
 
-    client = Client(_config(region, environ))
+    client = Client(_config(region, environ)[0])
     page = 1
     while True:
         body = client.list_instance(models.ListInstanceRequest(page_no=page, page_size=PAGE_SIZE)).body

@@ -197,3 +197,52 @@ def test_an_entry_removed_while_migrate_runs_is_no_crash(store_env, tmp_path, co
         f"error: 1 of 2 entries left {config} while migrate ran: see the table above",
     ]
     assert "removed meanwhile" in result.stdout
+
+
+def test_an_entry_another_migrate_stripped_meanwhile_counts_as_moved(store_env, tmp_path, config_dir):
+    """Two migrates at once: the one that strips second finds the secret gone already, and that is done."""
+    config = config_dir / "config.json"
+    write(config, dumped(race_config({"auth": b64(":".join(STALE))})))
+    env = racing_env(store_env, tmp_path, config, dumped(race_config({})))
+
+    result = credctl(env, "--config", str(config_dir), "migrate")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    expected = race_config({})
+    expected["auths"]["calm.example"] = {}
+    assert config.read_bytes() == dumped(expected)
+    assert result.stdout.splitlines()[-1] == f"✓ moved 2 credential(s) out of {config}"
+
+
+def test_setup_writes_nothing_when_a_login_lands_while_it_runs(store_env, tmp_path, config_dir):
+    """setup would set credsStore, and Docker would then ignore the login written meanwhile."""
+    config = config_dir / "config.json"
+    start = race_config({"auth": b64(":".join(STALE))})
+    del start["credsStore"]
+    write(config, dumped(start))
+    racing = {**start, "auths": {**start["auths"], "race.example": NEW_LOGIN}}
+    env = racing_env(store_env, tmp_path, config, dumped(racing))
+
+    result = credctl(env, "--config", str(config_dir), "setup", "--store", "pass", "--no-podman", "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"warning: race.example: its entry in {config} changed while migrate ran (a new login?): "
+        "left as it is, not stripped",
+        f"error: {config} changed while setup ran: nothing was written; run `credctl setup` again",
+    ]
+    assert config.read_bytes() == dumped(racing)
+
+
+def test_an_empty_answer_is_no_login_to_keep(store_env, config_dir):
+    """Debian's Go docker-credential-pass answers a key it lacks with an empty login, exit 0."""
+    world.need(world.GO_PASS)
+    config = config_dir / "config.json"
+    write(config, dumped(stale_config()))
+    env = {**store_env, "PATH": "/usr/bin:/bin"}  # docker-credential-pass is Go's
+
+    result = credctl(env, "--config", str(config_dir), "migrate")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[-1] == f"✓ moved 1 credential(s) out of {config}"
+    assert helper_get(store_env, "reg.example", world.GO_PASS) == STALE

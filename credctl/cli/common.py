@@ -204,15 +204,19 @@ def held_login(move: Move):
     """The login move's helper already answers for its registry (client.Credentials), or None.
 
     Asked under move.key, and for Docker Hub under each of Hub's keys (names.DOCKER_HUB_KEYS):
-    a login under any of them is one the store holds for Hub. A helper that fails raises."""
+    a login under any of them is one the store holds for Hub. An empty answer is no login: some
+    helpers (Debian's Go docker-credential-pass) answer a key they lack with an empty username
+    and secret, exit status 0. A helper that fails raises."""
     from credctl import client
 
     keys = [move.key, *(key for key in DOCKER_HUB_KEYS if key != move.key)] if is_docker_hub(move.key) else [move.key]
     for key in keys:
         try:
-            return client.get(helper_program(move.helper), key)
+            found = client.get(helper_program(move.helper), key)
         except CredentialsNotFound:
             continue
+        if found.username or found.secret:
+            return found
     return None
 
 
@@ -260,27 +264,35 @@ def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> Non
     """The edit: secrets of verified moves out of `auths`; then Docker asks the helper that holds each.
 
     config is the file as read under its lock (dockerconfig.edit), so what is stripped is what
-    the file holds now: an entry that changed since it was planned (a `docker login` meanwhile)
-    or is gone stays as it is, with a warning, and its move is not done (CHANGED, VANISHED).
+    the file holds now (_strip_state): an entry stripped meanwhile (another migrate) is done; one
+    that changed otherwise (a `docker login` meanwhile) or is gone stays as it is, with a
+    warning, and its move is not done (CHANGED, VANISHED).
 
     With to: the credsStore becomes to when the file has none and every login moved (a
     credsStore would make Docker ignore those left in plaintext). Every moved registry Docker
     would still not send to its new helper (another credsStore, or none) is mapped in credHelpers.
     """
-    stripped = [move for move in moves if move.done and _still_as_planned(move, config)]
-    if not stripped:
-        return  # nothing to strip: the file stays exactly as it was
-    for move in stripped:
-        entry = config.auths[move.registry]
-        config.set_auth(move.registry, {k: v for k, v in entry.items() if k not in STRIPPED})
-    if to and not config.creds_store and len(stripped) == len(moves):
+    states = {move.registry: _strip_state(move, config) for move in moves if move.done}
+    settled = [move for move in moves if states.get(move.registry) in ("strip", "stripped")]
+    if not settled:
+        return  # nothing verified stored: the file stays exactly as it was
+    for move in settled:
+        if states[move.registry] == "strip":
+            config.set_auth(move.registry, without_secrets(config.auths[move.registry]))
+    if to and not config.creds_store and len(settled) == len(moves):
         config.creds_store = to
-    elsewhere = [move for move in stripped if config.helper_for(move.registry).helper != move.helper]
+    elsewhere = [move for move in settled if config.helper_for(move.registry).helper != move.helper]
     config.set_helpers({helper_key(move.registry): move.helper for move in elsewhere})
 
 
-def _still_as_planned(move: Move, config: ConfigFile) -> bool:
-    """Whether config's entry for move is still exactly the one planned; else says so and marks the move."""
+def without_secrets(entry: dict) -> dict:
+    return {key: value for key, value in entry.items() if key not in STRIPPED}
+
+
+def _strip_state(move: Move, config: ConfigFile) -> str:
+    """What config's entry for a done move allows: "strip" (it is exactly the one planned),
+    "stripped" (it is that one without its secrets already), or "leave" (anything else: the move
+    is marked CHANGED or VANISHED, and a warning says so)."""
     entry = config.auths.get(move.registry)
     if entry is None:
         move.outcome = VANISHED
@@ -288,15 +300,17 @@ def _still_as_planned(move: Move, config: ConfigFile) -> bool:
             f"{move.registry}: its entry left {config.path} while migrate ran (a logout?): "
             f"nothing stripped; {PREFIX}{move.helper} keeps its copy"
         )
-        return False
-    if move.entry is not None and entry != move.entry:
+    elif move.entry is None or entry == move.entry:
+        return "strip"
+    elif entry == without_secrets(move.entry):
+        return "stripped"
+    else:
         move.outcome = CHANGED
         warn(
             f"{move.registry}: its entry in {config.path} changed while migrate ran (a new login?): "
             "left as it is, not stripped"
         )
-        return False
-    return True
+    return "leave"
 
 
 def report(moves: list[Move], path: str) -> None:

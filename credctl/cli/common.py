@@ -10,6 +10,7 @@ import copy
 import os
 import re
 import subprocess
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -20,6 +21,9 @@ from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUn
 from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, registry_host
 from credctl.stores import LOGIN_STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
+
+if TYPE_CHECKING:
+    from credctl.client import Credentials
 
 STORE_NAMES = ", ".join(LOGIN_STORES)
 
@@ -200,8 +204,8 @@ def store_and_verify(move: Move) -> None:
         move.outcome = "failed: the helper returned different credentials; the file keeps them"
 
 
-def held_login(move: Move):
-    """The login move's helper already answers for its registry (client.Credentials), or None.
+def held_login(move: Move) -> "Credentials | None":
+    """The login move's helper already answers for its registry, or None.
 
     Asked under move.key, and for Docker Hub under each of Hub's keys (names.DOCKER_HUB_KEYS):
     a login under any of them is one the store holds for Hub. An empty answer is no login: some

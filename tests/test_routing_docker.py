@@ -24,13 +24,18 @@ case "$1" in
   list) cat {listing} ;;
   store) printf '%s' "$server" > {listing}.stored ;;
   get) cat {listing}.stored 2>/dev/null ||
-    printf '{{"ServerURL":"%s","Username":"{name}-user","Secret":"{name}-secret"}}\\n' "$server" ;;
+    {{ grep -qF "\\"$server\\"" {listing} &&
+      printf '{{"ServerURL":"%s","Username":"{name}-user","Secret":"{name}-secret"}}\\n' "$server"; }} ||
+    {{ echo "credentials not found in native keychain"; exit 1; }} ;;
 esac
 """
 
 
 class Wiring:
-    """A user whose docker config.json is `data`, with recording helpers a, b and c on PATH."""
+    """A user whose docker config.json is `data`, with recording helpers a, b and c on PATH.
+
+    Each helper's `get` answers what it was last stored, else a made-up login for a server its
+    listing names, else that it has none (so migrate finds nothing to keep)."""
 
     def __init__(self, tmp_path: Path, data: dict, listings: dict[str, dict[str, str]] | None = None) -> None:
         self.log = tmp_path / "helpers.log"

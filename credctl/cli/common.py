@@ -6,19 +6,24 @@ a failure is raised (credctl.errors; UsageError for a command line that cannot w
 and credctl.cli.run prints it as one line.
 """
 
+import copy
 import os
 import re
 import subprocess
+from typing import TYPE_CHECKING
 
 import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
-from credctl.errors import ConfigError, CredctlError, GpgUnavailable, StoreError, UsageError
-from credctl.names import PREFIX, helper_key, helper_program, is_docker_hub, registry_host
+from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
+from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, registry_host
 from credctl.stores import LOGIN_STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
+
+if TYPE_CHECKING:
+    from credctl.client import Credentials
 
 STORE_NAMES = ", ".join(LOGIN_STORES)
 
@@ -100,29 +105,58 @@ def warn_if_missing(suffix: str) -> None:
 # --- moving logins into a store, verified (migrate and setup) ---------------------------------
 
 
+# A move's outcomes besides "planned" and "failed: why". MOVED and KEPT are done: the helper
+# answers for the registry with a verified login, and the plaintext copy may go.
+MOVED = "moved"
+KEPT = "kept-store"  # the helper held the login Docker uses; the plaintext copy was stale
+CHANGED = "not stripped: changed meanwhile"  # config.json's entry is no longer the one verified
+VANISHED = "not stripped: removed meanwhile"  # config.json's entry went while migrate ran
+
+
 class Move:
     """One login and the helper it goes to.
 
     registry: where the login is now (an auths key, or the key in the previous store); key: the
-    server URL it is stored under in the helper, the one Docker asks that helper for."""
+    server URL it is stored under in the helper, the one Docker asks that helper for. entry: the
+    `auths` entry as planned (None for a login from a previous store); it is stripped only while
+    config.json still holds exactly that. served: Docker asks helper for this registry already,
+    so it reads the helper's login and ignores the plaintext one."""
 
     def __init__(
-        self, registry: str, username: str, secret: str, helper: str, mapped: bool, key: str | None = None
+        self,
+        registry: str,
+        username: str,
+        secret: str,
+        helper: str,
+        mapped: bool,
+        key: str | None = None,
+        entry: dict | None = None,
+        served: bool = False,
     ) -> None:
         self.registry, self.username, self.secret, self.helper = registry, username, secret, helper
         self.mapped = mapped  # served by a credHelpers entry already
         self.key = registry if key is None else key
+        self.entry, self.served = entry, served
+        self.held_by = ""  # with outcome KEPT: the username of the login the helper kept
         self.outcome = "planned"
 
+    @property
+    def done(self) -> bool:
+        return self.outcome in (MOVED, KEPT)
 
-def plan(config: ConfigFile, to: str | None) -> list[Move]:
+
+def plan(config: ConfigFile, to: str | None, serving: ConfigFile | None = None) -> list[Move]:
     """The plaintext logins of config, each going to the helper Docker runs for its registry;
     to (a store) instead of the default. ConfigError when no helper would take one.
+
+    serving is the file as Docker reads it now (default: config), which says whether Docker
+    already asks a move's helper for its registry (Move.served).
 
     Each is stored under the server URL docker asks a helper for (auths_key): an entry an older
     docker wrote as https://host/v2/ goes in as host. Where two entries name one registry, the
     one docker reads (its exact key, else the first) moves and the others stay as they are.
     """
+    serving = config if serving is None else serving
     moves: dict[str, Move] = {}
     for registry, entry in config.auths.items():
         try:
@@ -143,7 +177,8 @@ def plan(config: ConfigFile, to: str | None) -> list[Move]:
             continue
         if key in moves:
             warn(f"{moves[key].registry}: left as it is; docker reads the login of {registry} for {key}")
-        moves[key] = Move(registry, found[0], found[1], helper, mapped, key)
+        served = serving.helper_for(registry).helper == helper
+        moves[key] = Move(registry, found[0], found[1], helper, mapped, key, copy.deepcopy(entry), served)
     return list(moves.values())
 
 
@@ -164,15 +199,63 @@ def store_and_verify(move: Move) -> None:
         move.outcome = f"failed: {err}"
         return
     if (back.username, back.secret) == (move.username, move.secret):
-        move.outcome = "moved"
+        move.outcome = MOVED
     else:
         move.outcome = "failed: the helper returned different credentials; the file keeps them"
 
 
-def store_all(moves: list[Move]) -> None:
+def held_login(move: Move) -> "Credentials | None":
+    """The login move's helper already answers for its registry, or None.
+
+    Asked under move.key, and for Docker Hub under each of Hub's keys (names.DOCKER_HUB_KEYS):
+    a login under any of them is one the store holds for Hub. An empty answer is no login: some
+    helpers (Debian's Go docker-credential-pass) answer a key they lack with an empty username
+    and secret, exit status 0. A helper that fails raises."""
+    from credctl import client
+
+    keys = [move.key, *(key for key in DOCKER_HUB_KEYS if key != move.key)] if is_docker_hub(move.key) else [move.key]
+    for key in keys:
+        try:
+            found = client.get(helper_program(move.helper), key)
+        except CredentialsNotFound:
+            continue
+        if found.username or found.secret:
+            return found
+    return None
+
+
+def move_plaintext(move: Move, prefer_plaintext: bool = False) -> None:
+    """Store move's plaintext login in its helper, unless the helper holds another login there.
+
+    A helper's login is never overwritten unasked (prefer_plaintext asks). Where Docker already
+    asks that helper for the registry, the helper's login is the one Docker uses: docker/cli's
+    nativeStore.Get (cli/config/credentials/native_store.go) takes username and password from
+    the helper and only the email from the file, so the plaintext copy is stale; the helper's
+    login is kept (KEPT) and the copy may be stripped. Elsewhere (Docker reads the plaintext,
+    and the helper's login may serve another config) both stay: the move fails, saying so.
+    """
+    if not prefer_plaintext:
+        try:
+            held = held_login(move)
+        except CredctlError as err:
+            move.outcome = f"failed: {err}"
+            return
+        if held is not None and (held.username, held.secret) != (move.username, move.secret):
+            if move.served:
+                move.outcome, move.held_by = KEPT, held.username
+            else:
+                move.outcome = (
+                    f"failed: {PREFIX}{move.helper} holds another login for {move.registry} (user {held.username}); "
+                    "`credctl migrate --prefer-plaintext` stores this one over it"
+                )
+            return
+    store_and_verify(move)
+
+
+def store_all(moves: list[Move], prefer_plaintext: bool = False) -> None:
     # No spinner: gpg-agent may draw pinentry on this terminal to ask for a passphrase.
     for move in moves:
-        store_and_verify(move)
+        move_plaintext(move, prefer_plaintext)
 
 
 # What a verified move takes out of its `auths` entry. "username" too: a lone username left
@@ -184,29 +267,79 @@ STRIPPED = (*SECRET_FIELDS, "username")
 def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> None:
     """The edit: secrets of verified moves out of `auths`; then Docker asks the helper that holds each.
 
+    config is the file as read under its lock (dockerconfig.edit), so what is stripped is what
+    the file holds now (_strip_state): an entry stripped meanwhile (another migrate) is done; one
+    that changed otherwise (a `docker login` meanwhile) or is gone stays as it is, with a
+    warning, and its move is not done (CHANGED, VANISHED).
+
     With to: the credsStore becomes to when the file has none and every login moved (a
     credsStore would make Docker ignore those left in plaintext). Every moved registry Docker
     would still not send to its new helper (another credsStore, or none) is mapped in credHelpers.
     """
-    moved = [move for move in moves if move.outcome == "moved"]
-    if not moved:
+    states = {move.registry: _strip_state(move, config) for move in moves if move.done}
+    settled = [move for move in moves if states.get(move.registry) in ("strip", "stripped")]
+    if not settled:
         return  # nothing verified stored: the file stays exactly as it was
-    for move in moved:
-        entry = config.auths[move.registry]
-        config.set_auth(move.registry, {k: v for k, v in entry.items() if k not in STRIPPED})
-    if to and not config.creds_store and len(moved) == len(moves):
+    for move in settled:
+        if states[move.registry] == "strip":
+            config.set_auth(move.registry, without_secrets(config.auths[move.registry]))
+    if to and not config.creds_store and len(settled) == len(moves):
         config.creds_store = to
-    elsewhere = [move for move in moved if config.helper_for(move.registry).helper != move.helper]
+    elsewhere = [move for move in settled if config.helper_for(move.registry).helper != move.helper]
     config.set_helpers({helper_key(move.registry): move.helper for move in elsewhere})
 
 
+def without_secrets(entry: dict) -> dict:
+    return {key: value for key, value in entry.items() if key not in STRIPPED}
+
+
+def _strip_state(move: Move, config: ConfigFile) -> str:
+    """What config's entry for a done move allows: "strip" (it is exactly the one planned),
+    "stripped" (it is that one without its secrets already), or "leave" (anything else: the move
+    is marked CHANGED or VANISHED, and a warning says so)."""
+    entry = config.auths.get(move.registry)
+    if entry is None:
+        move.outcome = VANISHED
+        warn(
+            f"{move.registry}: its entry left {config.path} while migrate ran (a logout?): "
+            f"nothing stripped; {PREFIX}{move.helper} keeps its copy"
+        )
+    elif move.entry is None or entry == move.entry:
+        return "strip"
+    elif entry == without_secrets(move.entry):
+        return "stripped"
+    else:
+        move.outcome = CHANGED
+        warn(
+            f"{move.registry}: its entry in {config.path} changed while migrate ran (a new login?): "
+            "left as it is, not stripped"
+        )
+    return "leave"
+
+
 def report(moves: list[Move], path: str) -> None:
-    """The result table, then success; StoreError when some credentials stay in plaintext."""
+    """The result table, a line for each login kept, then success; StoreError when some are not done."""
     show(moves, "Migration")
-    moved = sum(move.outcome == "moved" for move in moves)
-    if moved != len(moves):
-        raise StoreError(f"{len(moves) - moved} of {len(moves)} credential(s) stay in plaintext: see the table above")
-    success(f"moved {moved} credential(s) out of {path}")
+    for move in moves:
+        if move.outcome == KEPT:
+            info(
+                f"{move.registry}: {PREFIX}{move.helper} already holds a login for it (user {move.held_by}), the one "
+                "Docker uses (with a store set for a registry Docker ignores the file's copy): kept it, removed the "
+                "plaintext copy"
+            )
+    stay = sum(not move.done and move.outcome != VANISHED for move in moves)
+    gone = sum(move.outcome == VANISHED for move in moves)
+    problems = [f"{stay} of {len(moves)} credential(s) stay in plaintext"] if stay else []
+    problems += [f"{gone} of {len(moves)} entries left {path} while migrate ran"] if gone else []
+    if problems:
+        raise StoreError(f"{'; '.join(problems)}: see the table above")
+    moved, kept = sum(move.outcome == MOVED for move in moves), sum(move.outcome == KEPT for move in moves)
+    if not kept:
+        success(f"moved {moved} credential(s) out of {path}")
+    elif not moved:
+        success(f"kept {kept} login(s) the store already held; removed their plaintext copies from {path}")
+    else:
+        success(f"moved {moved} credential(s) out of {path}; kept {kept} login(s) the store already held")
 
 
 def show(moves: list[Move], title: str) -> None:

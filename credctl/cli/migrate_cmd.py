@@ -2,7 +2,9 @@
 
 For each entry: store it through the helper that will serve the registry, read it back and
 compare, and only then strip the secret from config.json (Docker's `{}` marker stays, with any
-other fields). Nothing is removed that was not verified stored.
+other fields). Nothing is removed that was not verified stored, a login the helper already
+holds is never overwritten unasked (common.move_plaintext), and the strip runs on the file as
+it is under its lock: an entry changed or removed meanwhile stays as it is.
 """
 
 from typing import Annotated
@@ -10,7 +12,7 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.common import STORE_NAMES, docker_config, plan, report, show, store_all, strip_verified
+from credctl.cli.common import MOVED, STORE_NAMES, docker_config, plan, report, show, store_all, strip_verified
 from credctl.cli.output import info, interactive, plain
 from credctl.dockerconfig import ConfigFile, edit, preview
 from credctl.errors import UsageError
@@ -30,17 +32,30 @@ def migrate(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; store and write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    prefer_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--prefer-plaintext",
+            help="Where the store already holds another login for a registry, store the plaintext one over it "
+            "(default: keep the store's).",
+        ),
+    ] = False,
 ) -> None:
     """Move plaintext credentials into a secure store.
 
-    Each is stored, read back and compared before it leaves config.json.
+    Each is stored, read back and compared before it leaves config.json. Where the store
+    already holds another login for a registry and Docker reads that one (the store is set for
+    the registry), it is kept and the stale plaintext copy removed; elsewhere both stay, unless
+    --prefer-plaintext.
     """
     if to is not None and to not in LOGIN_STORES:
         raise UsageError(f"choose one of {STORE_NAMES}", option="--to")
-    migrate_file(docker_config(ctx), to, dry_run, yes)
+    migrate_file(docker_config(ctx), to, dry_run, yes, prefer_plaintext)
 
 
-def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = False) -> None:
+def migrate_file(
+    path: str, to: str | None, dry_run: bool = False, yes: bool = False, prefer_plaintext: bool = False
+) -> None:
     """The whole migration of one config file."""
     moves = plan(ConfigFile.read(path), to)
     if not moves:
@@ -49,12 +64,12 @@ def migrate_file(path: str, to: str | None, dry_run: bool = False, yes: bool = F
     show(moves, "Plaintext credentials to move")
     if dry_run:
         for move in moves:
-            move.outcome = "moved"  # what the preview assumes
+            move.outcome = MOVED  # what the preview assumes
         plain(preview(path, lambda config: strip_verified(moves, to, config)))
         info("Dry run: nothing was stored or written.")
         return
     if interactive() and not yes and not typer.confirm(f"Move {len(moves)} credential(s)?", default=True):
         raise typer.Exit(1)
-    store_all(moves)
+    store_all(moves, prefer_plaintext)
     edit(path, lambda config: strip_verified(moves, to, config))
     report(moves, path)

@@ -19,6 +19,9 @@ import typer
 
 from credctl.cli import complete
 from credctl.cli.common import (
+    CHANGED,
+    MOVED,
+    VANISHED,
     Move,
     docker_config,
     helper_problem,
@@ -35,7 +38,7 @@ from credctl.cli.common import (
 )
 from credctl.cli.output import busy, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
-from credctl.errors import CredctlError, HelperFailed, UsageError
+from credctl.errors import CredctlError, HelperFailed, StoreError, UsageError
 from credctl.names import PREFIX, helper_key, helper_program
 from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
 from credctl.stores.base import Health
@@ -203,13 +206,15 @@ def named(registries: list[str]) -> str:
     return ", ".join(registries)
 
 
-def plaintext_moves(after: ConfigFile, store: str, setting_store: bool, migrate: bool | None, asking: bool):
+def plaintext_moves(
+    before: ConfigFile, after: ConfigFile, store: str, setting_store: bool, migrate: bool | None, asking: bool
+):
     """The plaintext logins to move (each to the helper that will serve it), once agreed to.
 
-    after is config.json as setup will leave it. Refuses when declined while setting credsStore
-    would make Docker ignore some of them.
+    before is config.json as Docker reads it now, after as setup will leave it. Refuses when
+    declined while setting credsStore would make Docker ignore some of them.
     """
-    moves = plan(after, store)
+    moves = plan(after, store, serving=before)
     if not moves:
         return []
     show(moves, "Plaintext credentials to move")
@@ -295,7 +300,7 @@ def copy_logins(moves: list[Move], previous: str) -> None:
         move.username, move.secret = found.username, found.secret
         store_and_verify(move)  # no spinner: gpg may ask for a passphrase here
     show(moves, f"Copied from {PREFIX}{previous}")
-    failed = [move.registry for move in moves if move.outcome != "moved"]
+    failed = [move.registry for move in moves if move.outcome != MOVED]
     if failed:
         fail(
             f"{len(failed)} of {len(moves)} login(s) could not be copied out of {PREFIX}{previous} ({named(failed)}): "
@@ -318,7 +323,7 @@ def erase_copied(moves: list[Move], previous: str) -> None:
         # under another name and credctl's share ~/.password-store), and then that erase took
         # the new copy too.
         store_and_verify(move)
-        if move.outcome != "moved":
+        if move.outcome != MOVED:
             warn(f"{move.registry} was erased from {source} and is not in {PREFIX}{move.helper}: {move.outcome}")
     targets = ", ".join(sorted({PREFIX + move.helper for move in moves}))
     success(f"moved {len(moves)} login(s) from {source} into {targets}")
@@ -389,7 +394,7 @@ def setup(
     previous = before.creds_store or None
     logins = previous_logins(before, after, str(previous), suffix) if previous not in (None, suffix) else []
     agree_to_switch(logins, str(previous), store, migrate, asking)
-    moves = plaintext_moves(after, store, previous is None, migrate, asking)
+    moves = plaintext_moves(before, after, store, previous is None, migrate, asking)
 
     podman_change = _podman_change(docker_path, store, {**mapping, **wizard_maps}) if podman else None
     if dry_run:
@@ -432,7 +437,7 @@ def _move_and_write(
     switched.
     """
     store_all(moves)
-    if any(move.outcome != "moved" for move in moves):
+    if not all(move.done for move in moves):
         edit(docker_path, lambda config: strip_verified(moves, store, config))
         report(moves, docker_path)  # one error line, exit 1
     copy_logins(logins, previous)
@@ -453,7 +458,7 @@ def _preview(
 ) -> None:
     """The diffs; the logins that would move are in the tables already shown."""
     for move in moves:
-        move.outcome = "moved"  # what the preview assumes
+        move.outcome = MOVED  # what the preview assumes
     plain(preview(docker_path, docker_change) or f"{docker_path}: no change")
     if podman_change is not None:
         plain(preview(podman_path, podman_change) or f"{podman_path}: no change")
@@ -493,10 +498,15 @@ def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:
 
 def _with_moves(moves: list[Move], change: Change) -> Change:
     """change, then the secrets of the verified moves out of `auths` (each mapped where Docker,
-    with change made, would not ask its new helper)."""
+    with change made, would not ask its new helper).
+
+    An entry that changed or went since it was verified (strip_verified says which) stops the
+    edit: setting credsStore could hide a login written meanwhile, so nothing is written."""
 
     def both(config: ConfigFile) -> None:
         change(config)
         strip_verified(moves, None, config)
+        if any(move.outcome in (CHANGED, VANISHED) for move in moves):
+            raise StoreError(f"{config.path} changed while setup ran: nothing was written; run `credctl setup` again")
 
     return both

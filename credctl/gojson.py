@@ -87,7 +87,9 @@ def json_string(text: str) -> str:
     return '"' + text.translate(_ESCAPES) + '"'
 
 
-def parse(data: bytes | str, object_pairs_hook=None, keep_numbers: bool = False) -> object:
+def parse(
+    data: bytes | str, object_pairs_hook=None, keep_numbers: bool = False, lone_surrogates: bool = False
+) -> object:
     """The JSON document in data, or JSONError saying why it is not one credctl can use.
 
     The one rule for every JSON document credctl reads: bytes must be UTF-8 without a byte order
@@ -95,6 +97,7 @@ def parse(data: bytes | str, object_pairs_hook=None, keep_numbers: bool = False)
     is half a surrogate pair (not text: writing or printing it would fail later) is refused; an
     integer too long for Python's int reads as a float (Go reads every number into a float64).
     keep_numbers: numbers become Number, keeping their text, for files credctl rewrites.
+    lone_surrogates: allowed, for a document credctl wrote itself from surrogateescape text.
     Callers say which document it was (errors.CredctlError subclasses); the reason says what is wrong.
     """
     text = _text(data)
@@ -107,7 +110,7 @@ def parse(data: bytes | str, object_pairs_hook=None, keep_numbers: bool = False)
     except ValueError as err:  # json.JSONDecodeError
         where = f" at line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
         raise JSONError(f"{getattr(err, 'msg', 'not JSON')}{where}") from None
-    if ("\\ud" in text or "\\uD" in text) and _holds_surrogate(value):
+    if not lone_surrogates and ("\\ud" in text or "\\uD" in text) and _holds_surrogate(value):
         raise JSONError("a \\u escape is half of a surrogate pair, which is not text")
     return value
 

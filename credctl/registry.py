@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 import re
 import urllib.error
 import urllib.parse
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from credctl import __version__
+from credctl.gojson import JSONError, parse
 from credctl.names import IDENTITY_TOKEN_USER, api_host
 
 TIMEOUT = 10.0
@@ -185,8 +185,8 @@ class _Login:
         if answer.status != 200:
             return LoginResult("failed", f"the token server {realm} answered HTTP {answer.status}")
         try:
-            data = json.loads(answer.body)
-        except ValueError:
+            data = parse(answer.body)
+        except JSONError:
             data = None
         token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:

@@ -152,13 +152,17 @@ def test_after_map_docker_runs_the_helper_credctl_mapped(tmp_path, docker_cli):
 
 
 def test_list_shows_plaintext_under_any_spelling_of_auths(tmp_path):
-    docker = Docker(tmp_path, json.dumps({"Auths": {"p.example": {"auth": b64("alice:pw")}}}))
+    data = {"auths": {"q.example": {"auth": b64("bob:pw")}}, "Auths": {"p.example": {"auth": b64("alice:pw")}}}
+    docker = Docker(tmp_path, json.dumps(data))
 
     result = docker.credctl("list", "--json")
 
     assert result.returncode == 0, result.stderr
     rows = [{key: row[key] for key in ("registry", "via", "username")} for row in json.loads(result.stdout)]
-    assert rows == [{"registry": "p.example", "via": "plaintext", "username": "alice"}]
+    assert sorted(rows, key=lambda row: row["registry"]) == [
+        {"registry": "p.example", "via": "plaintext", "username": "alice"},
+        {"registry": "q.example", "via": "plaintext", "username": "bob"},
+    ]
 
 
 def test_a_dry_run_masks_secrets_under_any_spelling_of_auths(tmp_path):
@@ -173,13 +177,15 @@ def test_a_dry_run_masks_secrets_under_any_spelling_of_auths(tmp_path):
 
 def test_migrate_moves_plaintext_under_any_spelling(pass_env, tmp_path):
     secret = "s3cret-under-Auths"
-    docker = Docker(tmp_path, json.dumps({"Auths": {"p.example": {"auth": b64(f"alice:{secret}")}}}, indent="\t"))
+    data = {"auths": {}, "Auths": {"p.example": {"auth": b64(f"alice:{secret}")}}}
+    docker = Docker(tmp_path, json.dumps(data, indent="\t"))
     env = {**docker.env, **{k: v for k, v in pass_env.items() if k in ("GNUPGHOME", "PASSWORD_STORE_DIR")}}
 
     result = credctl(env, "migrate", "--to", "pass")
 
     assert result.returncode == 0, result.stderr
-    assert docker.config.read_text() == '{\n\t"Auths": {\n\t\t"p.example": {}\n\t},\n\t"credsStore": "pass"\n}'
+    expected = '{\n\t"auths": {},\n\t"Auths": {\n\t\t"p.example": {}\n\t},\n\t"credsStore": "pass"\n}'
+    assert docker.config.read_text() == expected
     got = world.run_helper(world.ours("docker-credential-pass"), "get", "p.example", env)
     assert json.loads(got.stdout) == {"ServerURL": "p.example", "Username": "alice", "Secret": secret}
 

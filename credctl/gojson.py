@@ -1,12 +1,15 @@
 """JSON as Go's encoding/json reads and writes it, without `import json` on hot paths.
 
-- Encoding: Go's string escaping (json_string, the docker helpers' output) and a compact dumps
-  (the kubelet plugin). It covers what credctl writes on hot paths (objects, arrays, strings,
-  numbers, booleans, null); the output is what a Go program writes.
-- Decoding: loads, json.loads' values and errors through CPython's C scanner (`_json`, the one
-  json itself uses), since `import json` costs about 7 ms per process, nearly all of it `re` and
-  `enum`; and Go's decoding into a struct of string fields (first_json_value, string_fields),
-  as the helpers' `store` and credctl.client read JSON.
+- Decoding: parse, the one rule for every JSON document credctl reads (config files, settings,
+  helper input and output, kubelet requests, registry answers, token claims): json.loads' values
+  through CPython's C scanner (`_json`, the one json itself uses), since `import json` costs
+  about 7 ms per process, nearly all of it `re` and `enum`; JSONError with a reason for anything
+  json reads badly. keep_numbers keeps each number's text (Number) for files credctl rewrites.
+  Go's decoding into a struct of string fields (first_json_value, string_fields), as the
+  helpers' `store` and credctl.client read JSON.
+- Encoding: Go's string escaping (json_string, the docker helpers' output) and encode, Go's
+  Marshal / MarshalIndent (the kubelet plugin's answer, config files, settings), which writes a
+  Number as it was read and can splice in members as the source had them.
 
 Standard library only, and nothing imported at module level: the helpers' hot path imports this.
 """

@@ -128,7 +128,7 @@ def _text(data: bytes | str) -> str:
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as err:
-            raise JSONError(f"it is not UTF-8 text (byte {err.start + 1} is not)") from None
+            raise JSONError(f"byte {err.start + 1} is not UTF-8 text") from None
     if data.startswith("\ufeff"):
         raise JSONError("it starts with a byte order mark, which JSON does not allow")
     return data

@@ -25,7 +25,7 @@ UNREADABLE = {
     "-Infinity": (b'{"x": [-Infinity]}', "-Infinity is not a JSON value"),
     "lone surrogate": (b'{"x": "\\ud800"}', "a \\u escape is half of a surrogate pair, which is not text"),
     "byte order mark": (b'\xef\xbb\xbf{"auths": {}}', "it starts with a byte order mark, which JSON does not allow"),
-    "not UTF-8": (b'{"x": "\xff"}', "it is not UTF-8 text (byte 8 is not)"),
+    "not UTF-8": (b'{"x": "\xff"}', "byte 8 is not UTF-8 text"),
     "too deep": (b'{"x": ' + DEEP + b"}", "it is nested too deeply"),
     "syntax": (b'{"x": 1,}', "Expecting property name enclosed in double quotes at line 1 column 9"),
 }
@@ -299,7 +299,7 @@ BAD_REQUESTS = {
     "too deep": (DEEP, "it is nested too deeply"),
     "NaN": (b'{"apiVersion": NaN}', "NaN is not a JSON value"),
     "byte order mark": (b"\xef\xbb\xbf{}", "it starts with a byte order mark, which JSON does not allow"),
-    "not UTF-8": (b'{"image": "\xff"}', "it is not UTF-8 text (byte 12 is not)"),
+    "not UTF-8": (b'{"image": "\xff"}', "byte 12 is not UTF-8 text"),
     "lone surrogate": (
         json.dumps(world.request("\ud800.example/app")).encode(),
         "a \\u escape is half of a surrogate pair, which is not text",

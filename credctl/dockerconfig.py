@@ -264,12 +264,13 @@ class ConfigFile:
         }
 
     def _masked(self) -> dict:
-        """The data with every secret in auths shown as ***, in the spellings and places the file has."""
+        """The data with every secret in auths shown as ***, in the spellings and places the file has
+        (an entry's fields too match case-insensitively: Go reads "Password" as password)."""
         masked = dict(self.data)
         for key in self._spellings("auths"):
             if isinstance(self.data[key], dict):
                 masked[key] = {
-                    registry: {k: ("***" if k in _SHOWN_MASKED else v) for k, v in entry.items()}
+                    registry: {k: ("***" if _go_fold(k) in _SHOWN_MASKED else v) for k, v in entry.items()}
                     if isinstance(entry, dict)
                     else entry
                     for registry, entry in self.data[key].items()

@@ -166,13 +166,15 @@ def test_list_shows_plaintext_under_any_spelling_of_auths(tmp_path):
 
 
 def test_a_dry_run_masks_secrets_under_any_spelling_of_auths(tmp_path):
-    secret = b64("alice:s3cret-under-Auths")
-    docker = Docker(tmp_path, json.dumps({"auths": {}, "Auths": {"p.example": {"auth": secret}}}, indent="\t"))
+    secret, password = b64("alice:s3cret-under-Auths"), "s3cret-under-Password"
+    entries = {"p.example": {"auth": secret}, "q.example": {"username": "bob", "Password": password}}
+    docker = Docker(tmp_path, json.dumps({"auths": {}, "Auths": entries}, indent="\t"))
 
     result = docker.credctl("migrate", "--to", "pass", "--dry-run")
 
     assert result.returncode == 0, result.stderr
     assert secret not in result.stdout + result.stderr and '"auth": "***"' in result.stdout
+    assert password not in result.stdout + result.stderr and '"Password": "***"' in result.stdout
 
 
 def test_migrate_moves_plaintext_under_any_spelling(pass_env, tmp_path):

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 
 from credctl.errors import ConfigError
-from credctl.gojson import loads
+from credctl.gojson import JSONError, encode, identical, parse, top_level_members
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.paths import expand_home, home, locked, make_private_dirs, write_atomically
 
@@ -60,66 +60,114 @@ class ConfigFile:
     @classmethod
     def read(cls, path: str) -> ConfigFile:
         try:
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
+            with open(path, "rb") as file:
+                data = file.read()
         except FileNotFoundError:
             return cls(path)
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
-        if not text.strip():
-            return cls(path, text=text)
+        except OSError as err:
+            raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
         try:
-            data = loads(text, object_pairs_hook=_merge_duplicates)
-        except (ValueError, RecursionError) as err:  # json.JSONDecodeError, or nested too deeply
-            where = f"{err.msg} at line {err.lineno} column {err.colno}" if isinstance(err, ValueError) else "too deep"
+            if not data.strip(b" \t\n\r"):
+                return cls(path, text=data.decode("utf-8"))
+            parsed = parse(data, _merge_duplicates, keep_numbers=True)
+        except (JSONError, UnicodeDecodeError) as err:
+            reason = err if isinstance(err, JSONError) else "it is not UTF-8 text"
             raise ConfigError(
-                f"{path} is not valid JSON ({where}): fix or remove it; credctl never overwrites a file it cannot read"
+                f"{path} is not valid JSON ({reason}): fix or remove it; credctl never overwrites a file it cannot read"
             ) from None
-        if not isinstance(data, dict):
+        if not isinstance(parsed, dict):
             raise ConfigError(f"{path} must hold a JSON object: fix or remove it")
-        config = cls(
-            path,
-            data,
-            _indent_of(text),
-            text.endswith("\n"),
-            text,
-            loads(text, object_pairs_hook=_merge_duplicates),
-        )
+        text = data.decode("utf-8")
+        config = cls(path, parsed, _indent_of(text), text.endswith("\n"), text, parse(text, _merge_duplicates, True))
         config._check_types()
         return config
 
     def _check_types(self) -> None:
-        for key, kind in (("auths", dict), ("credHelpers", dict), ("credsStore", str)):
-            value = self.get(key)
-            if value is not None and not isinstance(value, kind):
-                wanted = "an object" if kind is dict else "a string"
-                raise ConfigError(f"{self.path}: {key!r} must be {wanted}: fix it, credctl will not guess")
-        for name, value in self.helpers.items():
-            if not isinstance(value, str):
-                raise ConfigError(f"{self.path}: credHelpers[{name!r}] must be a string: fix it")
+        for name, kind in (("auths", dict), ("credHelpers", dict), ("credsStore", str)):
+            for key in self._spellings(name):
+                value = self.data[key]
+                if value is not None and not isinstance(value, kind):
+                    wanted = "an object" if kind is dict else "a string"
+                    raise ConfigError(f"{self.path}: {key!r} must be {wanted}: fix it, credctl will not guess")
+        for key in self._spellings("credHelpers"):
+            for name, value in (self.data[key] or {}).items():
+                if not isinstance(value, str):
+                    raise ConfigError(f"{self.path}: {key}[{name!r}] must be a string: fix it")
+        for key in self._spellings("auths"):
+            for name, value in (self.data[key] or {}).items():
+                if value is not None and not isinstance(value, dict):
+                    raise ConfigError(f"{self.path}: {key}[{name!r}] must be an object: fix it")
 
-    def _actual_key(self, key: str) -> str | None:
-        """Go reads keys case-insensitively; find the spelling this file uses."""
-        if key in self.data:
-            return key
-        return next((k for k in self.data if k.lower() == key.lower()), None)
+    def _spellings(self, key: str) -> list[str]:
+        """The keys of this file Go decodes into the field named key, in document order.
+
+        Go's encoding/json matches object keys to struct fields case-insensitively (Unicode simple
+        folding), so docker and containers/image read "credhelpers", "CredHelpers", "Auths"... too."""
+        wanted = _go_fold(key)
+        return [k for k in self.data if _go_fold(k) == wanted]
 
     def get(self, key: str) -> object:
-        actual = self._actual_key(key)
-        return None if actual is None else self.data[actual]
+        """The value Go decodes for key: for credctl's sections (maps) every spelling merged in
+        document order, later entries winning and null emptying the map; else the last non-null."""
+        spellings = self._spellings(key)
+        if _go_fold(key) in _MAP_FIELDS:
+            if not spellings:
+                return None
+            merged: dict = {}
+            for spelling in spellings:
+                value = self.data[spelling]
+                merged = {} if value is None else {**merged, **value} if isinstance(value, dict) else merged
+            return merged
+        values = [self.data[k] for k in spellings if self.data[k] is not None]
+        return values[-1] if values else None
 
     def set(self, key: str, value: object) -> None:
-        """Set key (canonical spelling) where the file had it, or at the end."""
-        actual = self._actual_key(key)
-        if actual is None or actual == key:
+        """Set key (canonical spelling) where the file had it last, or at the end; the other
+        spellings go, so that what Go reads is value."""
+        spellings = self._spellings(key)
+        if not spellings:
             self.data[key] = value
-        else:
-            self.data = {(key if k == actual else k): (value if k == actual else v) for k, v in self.data.items()}
+            return
+        kept = spellings[-1]
+        others = set(spellings) - {kept}
+        pairs = [(k, v) for k, v in self.data.items() if k not in others]
+        self.data = {(key if k == kept else k): (value if k == kept else v) for k, v in pairs}
 
     def remove(self, key: str) -> None:
-        actual = self._actual_key(key)
-        if actual is not None:
-            del self.data[actual]
+        """Remove key under every spelling."""
+        for spelling in self._spellings(key):
+            del self.data[spelling]
+
+    def _set_entry(self, section: str, key: str, value: object | None) -> None:
+        """Set section[key] to value (None: remove it) as Go reads the section: one entry in one
+        spelling, none in the others. A spelling this empties goes (docker writes no empty credHelpers)."""
+        holding = [s for s in self._spellings(section) if isinstance(self.data[s], dict) and key in self.data[s]]
+        if value is None and not holding:
+            return
+        if value is not None:
+            self._drop_before_null(section)
+            holding = [s for s in holding if s in self.data]
+            target = (
+                holding[-1]
+                if holding
+                else next((s for s in reversed(self._spellings(section)) if isinstance(self.data[s], dict)), None)
+            )
+            if target is None:
+                target = section
+                self.data[section] = {}
+            self.data[target][key] = value
+            holding = [s for s in holding if s != target]
+        for spelling in holding:
+            del self.data[spelling][key]
+            if not self.data[spelling]:
+                del self.data[spelling]
+
+    def _drop_before_null(self, section: str) -> None:
+        """Go empties a map field at a null: drop the spellings it never sees, and the null."""
+        spellings = self._spellings(section)
+        nulls = [i for i, s in enumerate(spellings) if self.data[s] is None]
+        for spelling in spellings[: nulls[-1] + 1] if nulls else []:
+            del self.data[spelling]
 
     # -- the sections credctl reads and edits (read() has checked their types) --
 
@@ -151,29 +199,17 @@ class ConfigFile:
         return bool(self.creds_store or self.helpers or self.auths)
 
     def set_helpers(self, changes: dict[str, str | None]) -> None:
-        """Set credHelpers entries (key → suffix), or remove them (key → None).
+        """Set credHelpers entries (key → suffix), or remove them (key → None), under every
+        spelling of credHelpers the file has, so that docker reads exactly these changes.
 
-        An entry goes where the file has credHelpers, or a new section at the end; the section
-        is removed when its last entry is, as docker writes no empty credHelpers."""
-        section = self.get("credHelpers")
-        if not isinstance(section, dict):
-            if all(suffix is None for suffix in changes.values()):
-                return  # nothing to remove
-            section = {}
-            self.set("credHelpers", section)
+        An entry goes where the file has it (or its last credHelpers), or a new section at the
+        end; a section is removed when its last entry is, as docker writes no empty credHelpers."""
         for key, suffix in changes.items():
-            if suffix is not None:
-                section[key] = suffix
-            elif section.pop(key, None) is not None and not section:
-                self.remove("credHelpers")
+            self._set_entry("credHelpers", key, suffix)
 
     def set_auth(self, key: str, entry: dict) -> None:
-        """Replace (or add) the auths entry for key."""
-        section = self.get("auths")
-        if not isinstance(section, dict):
-            section = {}
-            self.set("auths", section)
-        section[key] = entry
+        """Replace (or add) the auths entry for key, under whichever spelling of auths holds it."""
+        self._set_entry("auths", key, entry)
 
     def helper_for(self, registry: str, podman: bool = False, automatic: str = "") -> Route:
         """Which helper serves registry by this file: credctl's one answer, for every command.
@@ -206,17 +242,26 @@ class ConfigFile:
         return Route("", PLAINTEXT, key)
 
     def render(self, masked: bool = False) -> str:
-        """The text Docker's MarshalIndent would write for this data, in this file's indentation.
+        """The text to write: each top-level member credctl did not change exactly as the file has
+        it, every other one as Docker's MarshalIndent writes it, in this file's indentation.
 
         masked replaces every value that can carry a secret with *** (for showing to people; see _masked).
         """
-        import json  # only to write: readers (the kubelet plugin) need not import it
-
         data = self._masked() if masked else self.data
-        text = json.dumps(data, indent=self.indent, ensure_ascii=False)
-        for char, escape in _GO_HTML_ESCAPES:  # these appear only inside strings in JSON text
-            text = text.replace(char, escape)
+        text = encode(data, self.indent, raw=self._unchanged_members(data))
         return text + "\n" if self.trailing_newline else text
+
+    def _unchanged_members(self, data: dict) -> dict[str, str]:
+        """key → source text of each top-level member (written once in the file) data still holds as read."""
+        if not self.text.strip():
+            return {}
+        members = top_level_members(self.text)
+        once = [(key, start, end) for key, start, end in members if sum(k == key for k, _, _ in members) == 1]
+        return {
+            key: self.text[start:end]
+            for key, start, end in once
+            if key in data and key in self.original and identical(data[key], self.original[key])
+        }
 
     def _masked(self) -> dict:
         """The data with every value that can carry a secret shown as ***, keys and order as the file
@@ -224,11 +269,11 @@ class ConfigFile:
         in auths, the secret fields of each entry (any spelling; an entry that is no object whole);
         every HttpHeaders value (an Authorization or token header); the userinfo of every proxies
         URL (`http://user:pw@proxy` shows as `http://***@proxy`); every plugins option value."""
-        return {key: _masked_section(key.lower(), value) for key, value in self.data.items()}
+        return {key: _masked_section(_go_fold(key), value) for key, value in self.data.items()}
 
     @property
     def changed(self) -> bool:
-        return self.data != self.original
+        return not identical(self.data, self.original)
 
 
 # Route.via: why a helper serves a registry.
@@ -254,7 +299,13 @@ class Route:
         return f"Route(helper={self.helper!r}, via={self.via!r}, key={self.key!r})"
 
 
-_GO_HTML_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_MAP_FIELDS = ("auths", "credhelpers")  # the sections credctl edits, as _go_fold writes their names
+
+
+def _go_fold(key: str) -> str:
+    """key as Go's encoding/json compares it with a field name: case folded, with the long s
+    (U+017F) as s; the Kelvin sign (U+212A) lowers to k, and no other non-ASCII letter folds to ASCII."""
+    return key.replace("\u017f", "s").lower()
 
 
 def _merge_duplicates(pairs: list[tuple[str, object]]) -> dict:
@@ -337,7 +388,7 @@ def _masked_section(name: str, value: object) -> object:
 def _masked_auth(entry: object) -> object:
     if not isinstance(entry, dict):
         return MASK
-    return {field: (MASK if field.lower() in _SHOWN_MASKED else value) for field, value in entry.items()}
+    return {field: (MASK if _go_fold(field) in _SHOWN_MASKED else value) for field, value in entry.items()}
 
 
 def _masked_url(url: object) -> object:

@@ -24,7 +24,7 @@ import time
 
 from credctl import __version__
 from credctl.errors import BadInput, exit_status, one_line
-from credctl.gojson import dumps, loads
+from credctl.gojson import JSONError, dumps, parse
 
 PROGRAM = "credctl-kubelet-provider"
 GROUP = "credentialprovider.kubelet.k8s.io"
@@ -51,9 +51,9 @@ class Request:
 def parse_request(data: bytes) -> Request:
     """A CredentialProviderRequest; BadInput (one line, never quoting the token) otherwise."""
     try:
-        request = loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
-        raise BadInput("the request on stdin is not JSON (expected a CredentialProviderRequest)") from None
+        request = parse(data)
+    except JSONError as err:
+        raise BadInput(f"the request on stdin is not JSON ({err}; expected a CredentialProviderRequest)") from None
     if not isinstance(request, dict):
         raise BadInput("the request on stdin must be a JSON object (a CredentialProviderRequest)")
     api_version, kind = request.get("apiVersion"), request.get("kind")

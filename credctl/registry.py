@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import http.client
 import ipaddress
-import json
 import re
 import ssl
 import threading
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from credctl import __version__
+from credctl.gojson import JSONError, parse
 from credctl.names import IDENTITY_TOKEN_USER, api_host
 
 TIMEOUT = 10.0  # seconds one network operation (connect, one read) may take
@@ -254,8 +254,8 @@ class _Login:
         if answer.status != 200:
             return LoginResult("failed", f"the token server {realm} answered HTTP {answer.status}")
         try:
-            data = json.loads(answer.body)
-        except ValueError:
+            data = parse(answer.body)
+        except JSONError:
             data = None
         token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:

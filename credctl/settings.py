@@ -6,7 +6,8 @@ that docker-credential-keyring need not detect it on every call. Deleting the fi
 
 import os
 
-from credctl.gojson import loads
+from credctl.errors import ConfigError
+from credctl.gojson import JSONError, encode, parse
 from credctl.paths import home, locked, write_atomically
 
 
@@ -18,23 +19,39 @@ def settings_path(environ=os.environ) -> str:
 def load(environ=os.environ) -> dict:
     """The settings, or {} when there are none or the file is not a JSON object."""
     try:
-        with open(settings_path(environ), encoding="utf-8") as file:
-            settings = loads(file.read())
-    except (OSError, ValueError):
+        return _read(settings_path(environ))
+    except ConfigError:
         return {}
-    return settings if isinstance(settings, dict) else {}
+
+
+def _read(path: str) -> dict:
+    """The settings in path ({} for none); ConfigError, one line naming the file, for a file that is not JSON."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+    try:
+        settings = parse(data, keep_numbers=True) if data.strip() else {}
+    except JSONError as err:
+        raise ConfigError(f"{path} is not valid JSON ({err}): fix or remove it; credctl never overwrites it") from None
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path} must hold a JSON object: fix or remove it")
+    return settings
 
 
 def update(environ=os.environ, **changes: object) -> None:
-    """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes."""
+    """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes.
+
+    Every other value stays as it was (numbers as written); a file that is not JSON is refused."""
     path = settings_path(environ)
     with locked(path + ".lock"):
-        settings = load(environ)
+        settings = _read(path)
         for key, value in changes.items():
             if value is None:
                 settings.pop(key, None)
             else:
                 settings[key] = value
-        import json  # only to write
-
-        write_atomically(path, (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())
+        write_atomically(path, (encode(dict(sorted(settings.items())), "  ") + "\n").encode())

@@ -136,7 +136,8 @@ def test_the_kubelet_plugin_names_a_bad_request():
     stdout, stderr = io.BytesIO(), io.StringIO()
     assert credctl.kubelet.run([], io.BytesIO(b"[" + SECRET.encode()), stdout, stderr, {}) == 1
     assert stderr.getvalue() == (
-        "credctl-kubelet-provider: the request on stdin is not JSON (expected a CredentialProviderRequest)\n"
+        "credctl-kubelet-provider: the request on stdin is not JSON"
+        " (Expecting value at line 1 column 2; expected a CredentialProviderRequest)\n"
     )
 
 

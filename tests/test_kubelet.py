@@ -33,6 +33,8 @@ from credctl.kubelet import go_duration, parse_go_duration, run
 from credctl.names import image_registry
 
 VERSIONS = [V1, f"{GROUP}/v1beta1", f"{GROUP}/v1alpha1"]
+EXPECTED = "expected a CredentialProviderRequest"
+NO_NAME = "Expecting property name enclosed in double quotes"
 
 
 # --- the contract ------------------------------------------------------------------------------
@@ -64,10 +66,10 @@ def test_unknown_request_fields_are_ignored(tmp_path):
 @pytest.mark.parametrize(
     ("payload", "line"),
     [
-        (b"", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
-        (b"{not json", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
-        (b"\xff\xfe", "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
-        (b"[" * 100_000 + b"]" * 100_000, "the request on stdin is not JSON (expected a CredentialProviderRequest)"),
+        (b"", f"the request on stdin is not JSON (Expecting value at line 1 column 1; {EXPECTED})"),
+        (b"{not json", f"the request on stdin is not JSON ({NO_NAME} at line 1 column 2; {EXPECTED})"),
+        (b"\xff\xfe", f"the request on stdin is not JSON (byte 1 is not UTF-8 text; {EXPECTED})"),
+        (b"[" * 100_000 + b"]" * 100_000, f"the request on stdin is not JSON (it is nested too deeply; {EXPECTED})"),
         (b'["image"]', "the request on stdin must be a JSON object (a CredentialProviderRequest)"),
         (
             b'{"kind":"CredentialProviderRequest","image":"a.io/b"}',

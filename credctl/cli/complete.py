@@ -5,17 +5,16 @@ unreadable or malformed file completes nothing. Each returns
 (value, help) pairs; Typer keeps those starting with what was typed, and zsh and fish show the help.
 """
 
-import json
-
+from credctl.gojson import JSONError, parse
 from credctl.names import PREFIX
 from credctl.stores import LOGIN_STORES, program_name
 
 
 def _json_object(path: str) -> dict:
     try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except (OSError, ValueError):
+        with open(path, "rb") as file:
+            data = parse(file.read())
+    except (OSError, JSONError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -22,6 +22,7 @@ import os
 
 from credctl import settings
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.gojson import JSONError, parse
 from credctl.paths import cache_dir, locked
 from credctl.stores.base import Health, Store
 
@@ -131,8 +132,8 @@ class KeyringStore(Store):
     def _index(self) -> dict[str, str]:
         text = self._index_text()
         try:
-            index = json.loads(text) if text else {}
-        except ValueError:
+            index = parse(text, lone_surrogates=True) if text else {}  # servers may hold undecodable bytes
+        except JSONError:
             raise StoreError(f"the credctl index in the keyring ({INDEX_SERVICE}) is damaged: erase it") from None
         return (
             {k: v for k, v in index.items() if isinstance(k, str) and isinstance(v, str)}

@@ -7,7 +7,7 @@ that docker-credential-keyring need not detect it on every call. Deleting the fi
 import os
 
 from credctl.gojson import loads
-from credctl.paths import home, locked, write_atomically
+from credctl.paths import home, locked, read_file, write_atomically
 
 
 def settings_path(environ=os.environ) -> str:
@@ -16,10 +16,11 @@ def settings_path(environ=os.environ) -> str:
 
 
 def load(environ=os.environ) -> dict:
-    """The settings, or {} when there are none or the file is not a JSON object."""
+    """The settings, or {} when there are none or the file is not a JSON object; UnsafePath when
+    another user controls the file or its folder, or it is a FIFO (never waited on)."""
     try:
-        with open(settings_path(environ), encoding="utf-8") as file:
-            settings = loads(file.read())
+        data = read_file(settings_path(environ), private=True)
+        settings = loads(data.decode("utf-8")) if data is not None else {}
     except (OSError, ValueError):
         return {}
     return settings if isinstance(settings, dict) else {}
@@ -28,7 +29,7 @@ def load(environ=os.environ) -> dict:
 def update(environ=os.environ, **changes: object) -> None:
     """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes."""
     path = settings_path(environ)
-    with locked(path + ".lock"):
+    with locked(path + ".lock", private=True):
         settings = load(environ)
         for key, value in changes.items():
             if value is None:
@@ -37,4 +38,5 @@ def update(environ=os.environ, **changes: object) -> None:
                 settings[key] = value
         import json  # only to write
 
-        write_atomically(path, (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode())
+        # A symbolic link (a dotfiles-managed settings.json) stays one: its target is rewritten.
+        write_atomically(path, (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode(), private=True)

@@ -7,15 +7,16 @@ unreadable or malformed file completes nothing. Each returns
 
 import json
 
+from credctl.errors import CredctlError
 from credctl.names import PREFIX
+from credctl.paths import read_file
 from credctl.stores import LOGIN_STORES, program_name
 
 
 def _json_object(path: str) -> dict:
     try:
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-    except (OSError, ValueError):
+        data = json.loads(read_file(path) or b"{}")  # never waits on a FIFO
+    except (OSError, ValueError, CredctlError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -93,8 +93,10 @@ def folder_risk(directory: str, owners: tuple[int, ...]) -> tuple[str, str]:
     reason = _risk(status, owners, False)
     if reason:
         return absolute, reason
-    above = _risk_of_above(os.path.dirname(os.path.realpath(absolute)), trusted)
-    return _risk_on_path(absolute, trusted, False) or above
+    found, linked = _risk_on_path(absolute, trusted, False)
+    if found or not linked:
+        return found or ("", "")
+    return _risk_of_above(os.path.dirname(os.path.realpath(absolute)), trusted)
 
 
 def _risk_of_above(directory: str, trusted: tuple[int, ...]) -> tuple[str, str]:
@@ -106,23 +108,28 @@ def _risk_of_above(directory: str, trusted: tuple[int, ...]) -> tuple[str, str]:
         return ("", "") if parent == directory else _risk_of_above(parent, trusted)
     if status.st_mode & 0o170000 != 0o040000:
         return "", ""  # nothing can be made in it: the write that tries fails with the system's reason
-    real = os.path.realpath(directory)
-    return _risk_on_path(directory, trusted, True) or _risk_on_path(real, trusted, True) or ("", "")
+    found, linked = _risk_on_path(directory, trusted, True)
+    if found or not linked:
+        return found or ("", "")
+    return _risk_on_path(os.path.realpath(directory), trusted, True)[0] or ("", "")
 
 
-def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tuple[str, str] | None:
-    """The first of start (a link: its owner) and the folders above it that another user controls."""
-    path = start
+def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tuple[tuple[str, str] | None, bool]:
+    """(the first of start and the folders above it that another user controls, or None; whether a
+    symbolic link is on the way, so that where it leads must be walked too). A link is judged by
+    its owner, who can re-point it; its own mode means nothing."""
+    path, linked = start, False
     while True:
         status = os.lstat(path)
-        if status.st_mode & 0o170000 == 0o120000:  # a link's own mode means nothing
+        if status.st_mode & 0o170000 == 0o120000:
+            linked = True
             reason = "" if status.st_uid in trusted else f"a symbolic link owned by uid {status.st_uid}"
         else:
             reason = _risk(status, trusted, True) if check_start or path != start else ""
         if reason:
-            return path, reason
+            return (path, reason), linked
         if path == os.path.dirname(path):
-            return None
+            return None, linked
         path = os.path.dirname(path)
 
 
@@ -181,7 +188,9 @@ def read_file(path: str, private: bool = False) -> bytes | None:
         if status.st_mode & 0o170000 != 0o100000:
             raise UnsafePath(path, f"{_kind(status.st_mode)}, not a regular file", "remove it")
         if private:
-            reason = _risk(status, (os.geteuid(),), False) or _target_folder_risk(path)
+            reason = _risk(status, (os.geteuid(),), False)
+            if not reason and os.path.islink(path):
+                reason = _target_folder_risk(path)
             if reason:
                 raise UnsafePath(path, reason, FILE_ADVICE)
         chunks = []

@@ -20,6 +20,7 @@ from world import (
     ALIYUN_KEY_SECRET,
     HELPER,
     PERSONAL,
+    SECRET_SERVICE_BACKEND,
     acr_env,
     answer,
     as_uid,
@@ -169,6 +170,20 @@ def test_a_planted_pass_list_cache_is_neither_read_nor_written(pass_env, shared,
     assert (result.returncode, result.stdout, result.stderr) == (0, b'{"private.example":"alice"}\n', b"")
     assert as_uid(other, "cat", str(cache)).stdout == bait  # the other user learns nothing
     assert sorted(path.name for path in planted.iterdir()) == [cache.name]
+
+
+@pytest.mark.parametrize("store", ["secretservice", "keyring"])
+def test_a_lock_folder_another_user_made_is_refused_by_the_keyring_stores(secret_service, shared, other, store):
+    planted = shared / "credctl"
+    assert as_uid(other, "mkdir", "-m", "0777", str(planted)).returncode == 0
+    env = {**secret_service.env, "PYTHON_KEYRING_BACKEND": SECRET_SERVICE_BACKEND, "XDG_CACHE_HOME": str(shared)}
+    data = json.dumps({"ServerURL": "private.example", "Username": "alice", "Secret": "s3cret"})
+
+    result = helper(world.installed(f"docker-credential-{store}"), "store", data, env)
+
+    assert (result.returncode, result.stderr) == (1, b"")
+    assert result.stdout.decode() == f"{planted}: {owned_by(other)}: {FOLDER_ADVICE}\n"
+    assert list(planted.iterdir()) == []
 
 
 # --- item 7: symbolic links -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, identical, parse, top_level_members
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
-from credctl.paths import expand_home, home, locked, make_private_dirs, write_atomically
+from credctl.paths import expand_home, home, locked, make_private_dirs, read_file, write_atomically
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:
@@ -60,12 +60,11 @@ class ConfigFile:
     @classmethod
     def read(cls, path: str) -> ConfigFile:
         try:
-            with open(path, "rb") as file:
-                data = file.read()
-        except FileNotFoundError:
-            return cls(path)
+            data = read_file(path)  # never waits: a FIFO is refused
         except OSError as err:
             raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+        if data is None:
+            return cls(path)
         try:
             if not data.strip(b" \t\n\r"):
                 return cls(path, text=data.decode("utf-8"))

@@ -70,6 +70,15 @@ class ProfileError(CredctlError):
     """An ACR profile name or wrapper credctl cannot use."""
 
 
+class UnsafePath(CredctlError):
+    """A file or folder credctl would trust that another user controls, or that is not the kind
+    of file expected there (a FIFO, a symbolic link where a lock goes): refused, never used."""
+
+    def __init__(self, path: str, reason: str, advice: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {reason}: {advice}")
+
+
 class GpgUnavailable(StoreUnavailable):
     """gpg cannot run here, or has no usable key; the message names the fix."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -45,24 +46,203 @@ def make_private_dirs(directory: str) -> None:
             pass  # made meanwhile by a concurrent run
 
 
-def write_atomically(path: str, data: bytes) -> None:
+# What credctl trusts on disk. Another local user must neither read what credctl keeps nor
+# change what it reads: credctl's own folders (cache, settings) belong to the effective user and
+# no one else can write them, nor any folder above them (a sticky folder such as /tmp excepted:
+# there no one can move another's entry); its own files are regular files of that user that no
+# one else can write. Lock and temporary files are never opened through a symbolic link, and no
+# file is opened in a way that waits (a FIFO is refused, not read).
+
+FOLDER_ADVICE = "credctl keeps its files only in folders no other user controls: remove it or choose another folder"
+FILE_ADVICE = "credctl does not trust a file another user controls: remove it"
+_KINDS = {0o100000: "a file", 0o010000: "a FIFO", 0o020000: "a device", 0o040000: "a folder", 0o060000: "a device"}
+_KINDS.update({0o120000: "a symbolic link", 0o140000: "a socket"})
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(mode & 0o170000, "not a regular file")
+
+
+def _risk(status: os.stat_result, owners: tuple[int, ...], sticky_ok: bool) -> str:
+    """Why another user could change a file or folder with this status; "" when no one can."""
+    if status.st_uid not in owners:
+        return f"owned by uid {status.st_uid}, not by you (uid {os.geteuid()})"
+    if status.st_mode & 0o022 and not (sticky_ok and status.st_mode & 0o1000):
+        return f"writable by other users (mode {status.st_mode & 0o7777:04o})"
+    return ""
+
+
+def folder_risk(directory: str, owners: tuple[int, ...]) -> tuple[str, str]:
+    """(the folder, why) another user could change what directory holds; ("", "") when no one can.
+
+    directory must be a folder of one of owners that no one else can write. Every folder above
+    it, on the path as given and where its symbolic links lead, must belong to the effective user
+    or root and be writable by no one else unless sticky (in /tmp no one can move another's
+    entry); a symbolic link on the way must be the user's or root's (its owner can re-point it).
+    A directory not made yet is judged by the folders it will be made in.
+    """
+    trusted = (os.geteuid(), 0)
+    absolute = os.path.abspath(directory)
+    try:
+        status = os.stat(absolute)
+    except (FileNotFoundError, NotADirectoryError):
+        parent = os.path.dirname(absolute)
+        return ("", "") if parent == absolute else _risk_of_above(parent, trusted)
+    if status.st_mode & 0o170000 != 0o040000:
+        return absolute, f"{_kind(status.st_mode)}, not a folder"
+    reason = _risk(status, owners, False)
+    if reason:
+        return absolute, reason
+    found, linked = _risk_on_path(absolute, trusted, False)
+    if found or not linked:
+        return found or ("", "")
+    return _risk_of_above(os.path.dirname(os.path.realpath(absolute)), trusted)
+
+
+def _risk_of_above(directory: str, trusted: tuple[int, ...]) -> tuple[str, str]:
+    """folder_risk for a folder above credctl's own: the user's or root's, or sticky."""
+    try:
+        status = os.stat(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        parent = os.path.dirname(directory)
+        return ("", "") if parent == directory else _risk_of_above(parent, trusted)
+    if status.st_mode & 0o170000 != 0o040000:
+        return "", ""  # nothing can be made in it: the write that tries fails with the system's reason
+    found, linked = _risk_on_path(directory, trusted, True)
+    if found or not linked:
+        return found or ("", "")
+    return _risk_on_path(os.path.realpath(directory), trusted, True)[0] or ("", "")
+
+
+def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tuple[tuple[str, str] | None, bool]:
+    """(the first of start and the folders above it that another user controls, or None; whether a
+    symbolic link is on the way, so that where it leads must be walked too). A link is judged by
+    its owner, who can re-point it; its own mode means nothing."""
+    path, linked = start, False
+    while True:
+        status = os.lstat(path)
+        if status.st_mode & 0o170000 == 0o120000:
+            linked = True
+            reason = "" if status.st_uid in trusted else f"a symbolic link owned by uid {status.st_uid}"
+        else:
+            reason = _risk(status, trusted, True) if check_start or path != start else ""
+        if reason:
+            return (path, reason), linked
+        if path == os.path.dirname(path):
+            return None, linked
+        path = os.path.dirname(path)
+
+
+def own_folder(directory: str) -> None:
+    """Create credctl's own folder (0700, with any missing parents) or check the one there: the
+    effective user's, 0700, in folders no other user controls (folder_risk). UnsafePath if not,
+    and then nothing is made."""
+    _check_own_folder(directory)
+    make_private_dirs(directory)
+    _check_own_folder(directory)
+    mode = os.stat(directory).st_mode
+    if mode & 0o077:
+        os.chmod(directory, 0o700)  # the user's own folder: tightened, nothing in it to distrust
+
+
+def _check_own_folder(directory: str) -> None:
+    from credctl.errors import UnsafePath
+
+    where, reason = folder_risk(directory, (os.geteuid(),))
+    if reason:
+        raise UnsafePath(where, reason, FOLDER_ADVICE)
+
+
+def _open_regular(path: str, flags: int = 0) -> int:
+    """A descriptor on path opened without waiting (O_NONBLOCK: a FIFO is not waited on), or
+    UnsafePath when it is not a regular file (or a folder, when flags allow one)."""
+    from credctl.errors import UnsafePath
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | flags, 0o600)
+    except OSError as err:
+        if err.errno == errno.ELOOP and flags & os.O_NOFOLLOW:  # the last component is a link
+            raise UnsafePath(path, "a symbolic link", "credctl never opens a lock through one: remove it") from None
+        raise
+    mode = os.fstat(fd).st_mode & 0o170000
+    if mode != 0o100000 and not (mode == 0o040000 and not flags & os.O_CREAT):
+        os.close(fd)
+        raise UnsafePath(path, f"{_kind(mode)}, not a regular file", "remove it")
+    return fd
+
+
+def read_file(path: str, private: bool = False) -> bytes | None:
+    """path's content, None when there is no such file; never waits (UnsafePath for a FIFO or any
+    file that is not regular). private: one of credctl's own files, trusted only when it and its
+    folder are the effective user's and no other user can change them (UnsafePath if not)."""
+    from credctl.errors import UnsafePath
+
+    if private:
+        _check_own_folder(os.path.dirname(path))
+    try:
+        fd = _open_regular(path)
+    except FileNotFoundError:
+        return None
+    try:
+        status = os.fstat(fd)
+        if status.st_mode & 0o170000 != 0o100000:
+            raise UnsafePath(path, f"{_kind(status.st_mode)}, not a regular file", "remove it")
+        if private:
+            reason = _risk(status, (os.geteuid(),), False)
+            if not reason and os.path.islink(path):
+                reason = _target_folder_risk(path)
+            if reason:
+                raise UnsafePath(path, reason, FILE_ADVICE)
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _target_folder_risk(path: str) -> str:
+    """For a file reached through a symbolic link: why its target's folder is not safe, or ""."""
+    target = os.path.realpath(path)
+    if os.path.dirname(target) == os.path.realpath(os.path.dirname(path)):
+        return ""
+    where, reason = folder_risk(os.path.dirname(target), (os.geteuid(), 0))
+    return f"it leads to {target}, and {where} is {reason}" if reason else ""
+
+
+def write_atomically(path: str, data: bytes, private: bool = False) -> None:
     """Replace path with data so that a reader (or a crash) sees the old file or the new, whole.
 
-    A temporary file beside it, the old file's mode and owner (new files 0600, new folders
-    0700), fsync, rename, fsync of the folder. path must not be a symlink (pass its target).
+    A temporary file beside it (created exclusively, never through a link), fsync, rename, fsync
+    of the folder. A symbolic link stays one: its target is the file rewritten. The old file's
+    mode and owner are kept (new files 0600, new folders 0700) -- unless private: one of
+    credctl's own files, always 0600 and the effective user's, in a folder own_folder checks.
     The temporary is .<name>.credctl-<pid>.<random>.tmp: unique even between threads; what a
     killed writer left (its pid is gone) is removed by the next write of the same file.
     """
-    directory = os.path.dirname(path)
-    make_private_dirs(directory)
+    from credctl.errors import UnsafePath
+
+    if private:
+        own_folder(os.path.dirname(path))
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if private:
+        reason = _target_folder_risk(path)
+        if reason:
+            raise UnsafePath(path, reason, FILE_ADVICE)
+    else:
+        make_private_dirs(directory)
     try:
-        status = os.stat(path)
+        status = os.stat(target)
         mode, owner = status.st_mode & 0o7777, (status.st_uid, status.st_gid)
     except FileNotFoundError:
         mode, owner = 0o600, None
-    prefix = f".{os.path.basename(path)}.credctl-"
+    if private:
+        mode, owner = 0o600, None  # never the mode or owner of a file someone else may have put there
+    prefix = f".{os.path.basename(target)}.credctl-"
     temporary = os.path.join(directory, f"{prefix}{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o600)
     try:
         os.fchmod(fd, mode)
         if owner is not None and os.geteuid() == 0 and owner != (0, 0):
@@ -71,7 +251,7 @@ def write_atomically(path: str, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -113,26 +293,41 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
     """Hold a flock on path (a file, created 0600 if missing, or a directory) for a with-block.
 
     Exclusive for writers, shared for readers; released when the descriptor closes, even if
-    the process is killed. FileNotFoundError when path is missing and create is False.
+    the process is killed. FileNotFoundError when path is missing and create is False. A lock
+    file is never opened through a symbolic link nor waited on (UnsafePath for a link, a FIFO or
+    any other file that is not regular). private: a lock in one of credctl's own folders, which
+    own_folder makes or checks, and the lock file must be the effective user's alone.
     """
 
-    def __init__(self, path: str, exclusive: bool = True, create: bool = True) -> None:
-        self.path, self.exclusive, self.create, self.fd = path, exclusive, create, -1
+    def __init__(self, path: str, exclusive: bool = True, create: bool = True, private: bool = False) -> None:
+        self.path, self.exclusive, self.create, self.private, self.fd = path, exclusive, create, private, -1
 
     def __enter__(self) -> locked:
         import fcntl  # a C extension that paths which never lock do without
 
-        flags = os.O_RDONLY | os.O_CLOEXEC
-        if self.create:
-            make_private_dirs(os.path.dirname(self.path))
-            try:
-                self.fd = os.open(self.path, flags | os.O_CREAT, 0o600)
-            except IsADirectoryError:
-                self.fd = os.open(self.path, flags)
+        if not self.create:
+            self.fd = _open_regular(self.path)  # an existing file or folder, such as a store's root
         else:
-            self.fd = os.open(self.path, flags)
+            if self.private:
+                own_folder(os.path.dirname(self.path))
+            else:
+                make_private_dirs(os.path.dirname(self.path))
+            try:
+                self.fd = _open_regular(self.path, os.O_CREAT | os.O_NOFOLLOW)
+            except IsADirectoryError:
+                self.fd = _open_regular(self.path)
+            if self.private:
+                self._check_private()
         fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
         return self
+
+    def _check_private(self) -> None:
+        from credctl.errors import UnsafePath
+
+        reason = _risk(os.fstat(self.fd), (os.geteuid(),), False)
+        if reason:
+            os.close(self.fd)
+            raise UnsafePath(self.path, reason, FILE_ADVICE)
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)

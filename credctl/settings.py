@@ -8,7 +8,7 @@ import os
 
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, parse
-from credctl.paths import home, locked, write_atomically
+from credctl.paths import home, locked, read_file, write_atomically
 
 
 def settings_path(environ=os.environ) -> str:
@@ -17,7 +17,8 @@ def settings_path(environ=os.environ) -> str:
 
 
 def load(environ=os.environ) -> dict:
-    """The settings, or {} when there are none or the file is not a JSON object."""
+    """The settings, or {} when there are none or the file is not a JSON object; UnsafePath when
+    another user controls the file or its folder, or it is a FIFO (never waited on)."""
     try:
         return _read(settings_path(environ))
     except ConfigError:
@@ -27,12 +28,11 @@ def load(environ=os.environ) -> dict:
 def _read(path: str) -> dict:
     """The settings in path ({} for none); ConfigError, one line naming the file, for a file that is not JSON."""
     try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except FileNotFoundError:
-        return {}
+        data = read_file(path, private=True)  # never waits on a FIFO; refused when others control it
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+    if data is None:
+        return {}
     try:
         settings = parse(data, keep_numbers=True) if data.strip() else {}
     except JSONError as err:
@@ -47,11 +47,12 @@ def update(environ=os.environ, **changes: object) -> None:
 
     Every other value stays as it was (numbers as written); a file that is not JSON is refused."""
     path = settings_path(environ)
-    with locked(path + ".lock"):
+    with locked(path + ".lock", private=True):
         settings = _read(path)
         for key, value in changes.items():
             if value is None:
                 settings.pop(key, None)
             else:
                 settings[key] = value
-        write_atomically(path, (encode(dict(sorted(settings.items())), "  ") + "\n").encode())
+        # A symbolic link (a dotfiles-managed settings.json) stays one: its target is rewritten.
+        write_atomically(path, (encode(dict(sorted(settings.items())), "  ") + "\n").encode(), private=True)

@@ -1330,3 +1330,22 @@ class AliyunNetwork:
         self.fake.stop()
         self._holder.kill()
         self._holder.wait()
+
+
+# -- lane files: other local users planting folders and files where credctl keeps its own ----------
+
+
+def shared_folder() -> Path:
+    """A folder like /tmp (root's, 1777) where every local user may create entries: where a CI
+    job's XDG_CACHE_HOME or XDG_CONFIG_HOME may point. Outside the test's tmp_path, which other
+    uids cannot enter; remove it with shutil.rmtree (root removes what others planted too)."""
+    folder = Path(tempfile.mkdtemp(prefix="credctl-shared-", dir="/tmp"))
+    folder.chmod(0o1777)
+    return folder
+
+
+def plant(uid: int, path: Path, content: str, mode: int = 0o666) -> None:
+    """Another user writes content to path with mode (as that uid: in a folder it can write)."""
+    script = 'umask 0; printf %s "$1" > "$2" && chmod "$3" "$2"'
+    result = as_uid(uid, "sh", "-c", script, "sh", content, str(path), f"{mode:o}")
+    assert result.returncode == 0, result.stderr

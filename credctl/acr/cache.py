@@ -1,8 +1,9 @@
 """Issued ACR tokens on disk, so a warm `get` needs neither the SDK nor the network.
 
 $XDG_CACHE_HOME/credctl/acr/<sha256 of (credential fingerprint, region, instance)>.token,
-mode 0600 in a 0700 folder, written atomically; reused until MARGIN before expiry. Standard
-library only (and its small sha256 module, not hashlib's OpenSSL): this is the hot path.
+mode 0600 in a 0700 folder of the user's own (credctl.paths.own_folder), written atomically;
+reused until MARGIN before expiry. Standard library only (and its small sha256 module, not
+hashlib's OpenSSL): this is the hot path.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from credctl.paths import cache_dir, write_atomically
+from credctl.paths import cache_dir, read_file, write_atomically
 
 try:  # the C module behind hashlib's sha256, without OpenSSL (4 ms less per helper call)
     from _sha256 import sha256
@@ -49,10 +50,13 @@ def path_for(identity: str, region: str, instance: str, environ=os.environ) -> s
 
 
 def load(path: str) -> Token | None:
-    """The token in path, or None when there is none or it cannot be read."""
+    """The token in path, or None when there is none or it cannot be read; UnsafePath when
+    another user controls the file or its folder (or it is a FIFO): such a token is not served."""
     try:
-        with open(path, encoding="utf-8") as file:
-            magic, owner, domain, username, password, expires = file.read().split("\n")[:6]
+        data = read_file(path, private=True)
+        if data is None:
+            return None
+        magic, owner, domain, username, password, expires = data.decode("utf-8").split("\n")[:6]
         if magic != MAGIC:
             return None
         return Token(domain, username, password, int(expires), owner)
@@ -64,7 +68,7 @@ def save(path: str, token: Token) -> None:
     lines = (MAGIC, token.owner, token.domain, token.username, token.password, str(token.expires))
     if any("\n" in line for line in lines):
         return  # not a token we can keep in this format; the next call asks the API again
-    write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"), private=True)
 
 
 def tokens(environ=os.environ) -> list[tuple[str, Token]]:

@@ -15,7 +15,7 @@ import sys
 from credctl.acr.login import HELPER, profile_suffix, profile_variables
 from credctl.errors import ProfileError
 from credctl.names import PREFIX
-from credctl.paths import write_atomically
+from credctl.paths import folder_risk, write_atomically
 
 PROGRAM = PREFIX + HELPER
 MARKER = "# credctl ACR profile"
@@ -61,6 +61,18 @@ def check_free(path: str) -> None:
     """Refuse a wrapper path that holds something credctl did not make."""
     if os.path.lexists(path) and not is_ours(path):
         raise ProfileError(f"{path} exists and was not made by credctl: remove it or choose another name")
+
+
+def check_bin_dir(directory: str) -> None:
+    """Refuse a folder where another user could replace the wrapper, and so run code as whoever
+    runs Docker: it must belong to the user or root, be writable by no one else, and so must the
+    folders above it (credctl.paths.folder_risk)."""
+    where, reason = folder_risk(directory, (os.geteuid(), 0))
+    if reason:
+        raise ProfileError(
+            f"{where}: {reason}: another user could replace the helper and run code as you; "
+            "choose another --bin-dir, or pass --force"
+        )
 
 
 def write_wrapper(path: str, text: str) -> None:

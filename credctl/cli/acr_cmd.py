@@ -47,6 +47,9 @@ def add_profile(
     bin_dir: Annotated[Path, typer.Option("--bin-dir", metavar="DIR", help="Where to write the helper.")] = Path(
         "~/.local/bin"
     ),
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the helper even into a folder other users can change.")
+    ] = False,
 ) -> None:
     """Write docker-credential-acr-helper-NAME for one credentials file and map registries to it."""
     suffix = login.profile_suffix(name)
@@ -57,7 +60,10 @@ def add_profile(
         warn(f"{credentials} can be read by other users: chmod 600 it")
     domains = [bare_host(registry) for registry in registries or []]
     custom = [domain for domain in domains if parse_domain(domain) is None]
-    wrapper = str(bin_dir.expanduser().absolute() / profiles.wrapper_name(name))
+    folder = bin_dir.expanduser().absolute()
+    wrapper = str(folder / profiles.wrapper_name(name))
+    if not force:
+        profiles.check_bin_dir(str(folder))
     # A foreign file at the wrapper path is refused before anything is written, so a profile
     # that cannot be made leaves no custom domain behind in the settings.
     profiles.check_free(wrapper)

@@ -5,16 +5,17 @@ unreadable or malformed file completes nothing. Each returns
 (value, help) pairs; Typer keeps those starting with what was typed, and zsh and fish show the help.
 """
 
+from credctl.errors import CredctlError
 from credctl.gojson import JSONError, parse
 from credctl.names import PREFIX
+from credctl.paths import read_file
 from credctl.stores import LOGIN_STORES, program_name
 
 
 def _json_object(path: str) -> dict:
     try:
-        with open(path, "rb") as file:
-            data = parse(file.read())
-    except (OSError, JSONError):
+        data = parse(read_file(path) or b"{}")  # never waits on a FIFO
+    except (OSError, JSONError, CredctlError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -145,7 +145,7 @@ class KeyringStore(Store):
         self._call("set_password", INDEX_SERVICE, INDEX_USER, json.dumps(index, sort_keys=True, separators=(",", ":")))
 
     def _lock(self) -> locked:
-        return locked(os.path.join(cache_dir(self.environ), "keyring.lock"))
+        return locked(os.path.join(cache_dir(self.environ), "keyring.lock"), private=True)
 
     def get(self, server_url: str) -> tuple[str, str]:
         for attempt in range(3):

@@ -17,8 +17,8 @@ import binascii
 import os
 import time
 
-from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable
-from credctl.paths import cache_dir, home, locked, write_atomically
+from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable, UnsafePath
+from credctl.paths import cache_dir, home, locked, read_file, write_atomically
 from credctl.spawn import on_path, run
 from credctl.stores.base import Health, Store
 
@@ -77,16 +77,22 @@ class _ListCache:
         self.path = os.path.join(cache_dir(environ), f"pass-list-{binascii.crc32(os.fsencode(root)):08x}")
         self.written, self.entries, self.now = 0, {}, time.time_ns()
         self.seen: dict[str, tuple[str, str]] = {}
+        self.usable = True
         try:
-            with open(self.path, encoding="utf-8", errors="surrogateescape") as cache:
-                header = cache.readline().rstrip("\n").split("\t")
-                if header[:2] == [self._MAGIC, root] and len(header) == 3:
-                    self.written = int(header[2])
-                    for line in cache:
-                        folder, stamp, username = line.rstrip("\n").split("\t")
-                        self.entries[folder] = (stamp, username)
+            data = read_file(self.path, private=True)
+            lines = data.decode("utf-8", "surrogateescape").removesuffix("\n").split("\n") if data else [""]
+            header = lines[0].split("\t")
+            if header[:2] == [self._MAGIC, root] and len(header) == 3:
+                self.written = int(header[2])
+                for line in lines[1:]:
+                    folder, stamp, username = line.split("\t")
+                    self.entries[folder] = (stamp, username)
         except (OSError, ValueError):
             self.entries = {}
+        except UnsafePath:
+            # Another user controls the cache (a planted folder or file): neither read nor
+            # written, `list` reads every folder instead.
+            self.entries, self.usable = {}, False
 
     def username(self, path: str, folder: str) -> str:
         """The folder's first username ('' for none), from the cache when it is still true."""
@@ -111,12 +117,12 @@ class _ListCache:
         return username
 
     def save(self) -> None:
-        if not self.changed and len(self.seen) == len(self.entries):
+        if not self.usable or (not self.changed and len(self.seen) == len(self.entries)):
             return
         lines = [f"{self._MAGIC}\t{self.root}\t{self.now}"]
         lines += [f"{folder}\t{stamp}\t{username}" for folder, (stamp, username) in self.seen.items()]
         try:
-            write_atomically(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            write_atomically(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), private=True)
         except OSError:
             pass  # a cache that cannot be written is only slower
 

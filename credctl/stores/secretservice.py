@@ -294,7 +294,7 @@ class SecretServiceStore(Store):
             "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes),
         }
         # Two stores for one server must not each delete the other's new item.
-        with self._open() as service, locked(os.path.join(cache_dir(self.environ), "secretservice.lock")):
+        with self._open() as service, locked(os.path.join(cache_dir(self.environ), "secretservice.lock"), private=True):
             collection = self._default_collection(service)
             value = (service.session(), b"", secret.encode("utf-8"), "text/plain")
             service.prompt(

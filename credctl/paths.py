@@ -113,11 +113,13 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
     """Hold a flock on path (a file, created 0600 if missing, or a directory) for a with-block.
 
     Exclusive for writers, shared for readers; released when the descriptor closes, even if
-    the process is killed. FileNotFoundError when path is missing and create is False.
+    the process is killed. FileNotFoundError when path is missing and create is False. With a
+    timeout (seconds), Stuck when another process has held it all that time.
     """
 
-    def __init__(self, path: str, exclusive: bool = True, create: bool = True) -> None:
+    def __init__(self, path: str, exclusive: bool = True, create: bool = True, timeout: float | None = None) -> None:
         self.path, self.exclusive, self.create, self.fd = path, exclusive, create, -1
+        self.timeout = timeout
 
     def __enter__(self) -> locked:
         import fcntl  # a C extension that paths which never lock do without
@@ -131,8 +133,40 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
                 self.fd = os.open(self.path, flags)
         else:
             self.fd = os.open(self.path, flags)
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
+        try:
+            if self.timeout is None:
+                fcntl.flock(self.fd, mode)
+            else:
+                _flock_within(self.fd, mode, self.timeout, self.path)
+        except BaseException:
+            os.close(self.fd)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)
+
+
+def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
+    """flock, asking again (1 ms apart at first, 50 ms at most) until timeout: flock itself
+    has no time limit. A holder that died has let go already (its descriptor closed)."""
+    import fcntl
+    import time
+
+    deadline, pause = time.monotonic() + timeout, 0.001
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            from credctl.errors import Stuck
+
+            raise Stuck(
+                f"another process holds the lock on {path} and did not let go within {timeout:g} s (is it stuck?)"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)

@@ -149,11 +149,18 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
 
 
 def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
-    """flock, asking again (1 ms apart at first, 50 ms at most) until timeout: flock itself
-    has no time limit. A holder that died has let go already (its descriptor closed)."""
+    """flock, asking again (1 ms apart at first, 50 ms at most): flock itself has no time limit.
+
+    Stuck once the same processes have held the lock for timeout seconds. The wait starts
+    again whenever the holders change (a queue of parallel stores is progress, not a stuck
+    peer); /proc/locks names them on Linux, elsewhere the whole wait is bounded. A holder that
+    died has let go already (its descriptor closed).
+    """
     import fcntl
     import time
 
+    status = os.fstat(fd)
+    holders = _holders(status)
     deadline, pause = time.monotonic() + timeout, 0.001
     while True:
         try:
@@ -161,6 +168,9 @@ def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
             return
         except BlockingIOError:
             pass
+        now_holding = _holders(status)
+        if now_holding is not None and now_holding != holders:
+            holders, deadline = now_holding, time.monotonic() + timeout
         left = deadline - time.monotonic()
         if left <= 0:
             from credctl.errors import Stuck
@@ -170,3 +180,14 @@ def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
             )
         time.sleep(min(pause, left))
         pause = min(pause * 2, 0.05)
+
+
+def _holders(status: os.stat_result) -> frozenset[str] | None:
+    """The pids holding a flock on status's file (waiters are not holders), or None where
+    /proc/locks cannot be read."""
+    inode = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            return frozenset(fields[4] for fields in map(str.split, locks) if len(fields) > 5 and fields[5] == inode)
+    except OSError:
+        return None

@@ -235,8 +235,8 @@ ENVIRONMENT = [
     ),
     (
         "CREDCTL_LOCK_TIMEOUT",
-        "Seconds a helper waits for a store's lock that another process holds before it says so "
-        "(at most 3600; default 10).",
+        "Seconds a helper waits for a store's lock while the same other processes keep holding it, "
+        "before it says so; a queue of parallel stores handing it on is no stuck peer (at most 3600; default 10).",
     ),
     (
         "ALIBABA_CLOUD_CREDENTIALS_FILE",

@@ -268,3 +268,39 @@ def test_a_helper_holding_a_secret_leaves_no_core_file(tmp_path, program, args, 
             helper.wait()
     assert helper.returncode == -signal.SIGABRT
     assert [path.name for path in cwd.iterdir()] == []
+
+
+PROMPTER = "org.gnome.keyring.SystemPrompter"  # where gnome-keyring shows its unlock dialog
+SECRETS = ("org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service")
+
+
+def test_unlock_prompt_nobody_answers(secret_service):
+    """gnome-keyring's own unlock prompt for a locked keyring, shown by a prompter that never
+    answers (a dialog nobody clicks): get ends with one line, the login is still there."""
+    from credctl.dbus import Connection
+
+    env = {**secret_service.env, "DISPLAY": ":99"}  # a display to prompt on, as far as credctl knows
+    program = world.ours("docker-credential-secretservice")
+    assert world.run([program, "store"], credentials(SERVER), env).returncode == 0
+    with Connection(env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
+        collection = bus.call(*SECRETS, "ReadAlias", "s", "default")[0]
+        assert bus.call(*SECRETS, "Lock", "ao", [collection])[0] == [collection]
+    prompter = world.silent_peer(env["DBUS_SESSION_BUS_ADDRESS"], PROMPTER)
+    try:
+        try:
+            result = world.run([program, "get"], SERVER, {**env, "CREDCTL_PROMPT_TIMEOUT": "3"})
+        except subprocess.TimeoutExpired:
+            pytest.fail("get waited for ever on an unlock prompt nobody answers")
+    finally:
+        prompter.kill()
+        prompter.wait()
+    assert (result.returncode, result.stdout) == (
+        1,
+        b"the keyring's unlock prompt was not answered within 3 s, so nothing was unlocked or stored\n",
+    )
+    unlocked = subprocess.run(
+        ["gnome-keyring-daemon", "--unlock"], input=world.KEYRING_PASSWORD, env=env, capture_output=True, timeout=GUARD
+    )
+    assert unlocked.returncode == 0
+    got = world.run([program, "get"], SERVER, secret_service.env)
+    assert got.stdout == f'{{"ServerURL":"{SERVER}","Username":"user","Secret":"{SECRET}"}}\n'.encode()  # nothing lost

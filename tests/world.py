@@ -1182,16 +1182,26 @@ def processes_naming(text: str) -> list[int]:
     return found
 
 
-# Owns the Secret Service's bus name on argv[1]'s bus and never answers a call made to it.
-SILENT_SERVICE = (
+# Owns the bus name argv[2] on argv[1]'s bus and never answers a call made to it.
+SILENT_PEER = (
     "import sys, time\n"
     "from jeepney.bus_messages import message_bus\n"
     "from jeepney.io.blocking import open_dbus_connection\n"
     "bus = open_dbus_connection(sys.argv[1])\n"
-    "assert bus.send_and_get_reply(message_bus.RequestName('org.freedesktop.secrets')).body == (1,)\n"
+    "assert bus.send_and_get_reply(message_bus.RequestName(sys.argv[2])).body == (1,)\n"
     "print('owned', flush=True)\n"
     "time.sleep(3600)\n"
 )
+
+
+def silent_peer(address: str, name: str) -> subprocess.Popen:
+    """A peer on the bus at address that owns name and never replies; kill it when done."""
+    peer = subprocess.Popen([sys.executable, "-c", SILENT_PEER, address, name], stdout=subprocess.PIPE, text=True)
+    if peer.stdout.readline() != "owned\n":
+        peer.kill()
+        peer.wait()
+        raise RuntimeError(f"the silent peer could not own {name}")
+    return peer
 
 
 class SilentSecretService:
@@ -1210,10 +1220,11 @@ class SilentSecretService:
         self.env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, "XDG_CACHE_HOME": str(base / "cache")}
         for name in ("DISPLAY", "WAYLAND_DISPLAY"):
             self.env.pop(name, None)
-        self.peer = subprocess.Popen([sys.executable, "-c", SILENT_SERVICE, address], stdout=subprocess.PIPE, text=True)
-        if self.peer.stdout.readline() != "owned\n":
+        try:
+            self.peer = silent_peer(address, "org.freedesktop.secrets")
+        except BaseException:
             self.stop()
-            raise RuntimeError("the silent peer could not own org.freedesktop.secrets")
+            raise
 
     def stop(self) -> None:
         for process in (getattr(self, "peer", None), self.bus):

@@ -84,20 +84,62 @@ def run(
     finally:
         for fd in (in_r, out_w, err_w):
             os.close(fd)
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        output = _exchange(input, in_w, out_r, err_r, timeout)
+        output = _exchange(input, in_w, out_r, err_r, deadline)
+        wait_status = _reap(pid, deadline)
     except BaseException:
-        if timeout is not None:
-            os.killpg(pid, _signal.SIGKILL)  # the leader is not reaped yet: its group id is still ours
+        if deadline is not None:
+            _kill_group(pid)
         os.waitpid(pid, 0)
         raise
-    _, wait_status = os.waitpid(pid, 0)
     return Finished(os.waitstatus_to_exitcode(wait_status), output[out_r], output[err_r])
 
 
-def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, timeout: float | None) -> dict[int, bytes]:
+def _reap(pid: int, deadline: float | None) -> int:
+    """pid's wait status once it has ended; TimeoutError if that is not by deadline (a program
+    that closed its output but runs on). On Linux a pidfd says when, elsewhere it is polled."""
+    if deadline is not None and not _ended_by(pid, deadline):
+        raise TimeoutError
+    return os.waitpid(pid, 0)[1]
+
+
+def _ended_by(pid: int, deadline: float) -> bool:
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+
+        pidfd = -1
+    if pidfd >= 0:
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            return bool(poller.poll(max(0, (deadline - time.monotonic()) * 1000)))
+        finally:
+            os.close(pidfd)
+    pause = 0.001
+    while not os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+    return True
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL to the process group pid leads; pid is not reaped yet, so the group id is still its."""
+    try:
+        os.killpg(pid, _signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float | None) -> dict[int, bytes]:
     """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock;
-    TimeoutError when they are not all done within timeout. Closes the three descriptors."""
+    TimeoutError when they are not all done by deadline (time.monotonic). Closes the three
+    descriptors."""
     import select  # C extensions load only when a program runs: `list` runs none
 
     poller = select.poll()
@@ -112,12 +154,11 @@ def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, timeout: float | 
         open_fds.add(in_w)
     else:
         os.close(in_w)
-    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while open_fds:
             ready = poller.poll(None if deadline is None else max(0, (deadline - time.monotonic()) * 1000))
             if not ready and deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"{timeout:g} s")
+                raise TimeoutError
             for fd, _event in ready:
                 if fd == in_w:
                     try:

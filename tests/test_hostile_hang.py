@@ -14,6 +14,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import termios
 import time
 from pathlib import Path
@@ -304,3 +305,14 @@ def test_unlock_prompt_nobody_answers(secret_service):
     assert unlocked.returncode == 0
     got = world.run([program, "get"], SERVER, secret_service.env)
     assert got.stdout == f'{{"ServerURL":"{SERVER}","Username":"user","Secret":"{SECRET}"}}\n'.encode()  # nothing lost
+
+
+def test_a_child_that_does_not_end_is_killed_with_everything_it_started():
+    """What spawn.run leaves when its bound passes: nothing (pass's gpg is such a grandchild)."""
+    from credctl.spawn import run
+
+    mark = f"credctl-hang-test-{os.getpid()}"
+    sleeper = f"{sys.executable} -c 'import time; time.sleep(3600)' {mark}"
+    with pytest.raises(TimeoutError):
+        run(["sh", "-c", f"{sleeper} & {sleeper}; :"], timeout=1)  # a grandchild, and a child waiting
+    assert world.processes_naming(mark) == []

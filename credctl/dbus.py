@@ -11,6 +11,7 @@ from __future__ import annotations
 import _socket
 import _struct
 import os
+import time
 
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
 _FIELD_CODES = {
@@ -267,11 +268,19 @@ def _unescape(value: str) -> str:
     return os.fsdecode(raw)
 
 
+TIMED_OUT = "credctl.Timeout"  # the error name when a reply or signal did not come in time
+
+
 class Connection:
-    """One authenticated connection to a message bus."""
+    """One authenticated connection to a message bus.
+
+    timeout (seconds) bounds connecting, authenticating and each method call; wait_signal has
+    its own. What does not come in time is a DBusError named TIMED_OUT whose message is the
+    bound ("25 s").
+    """
 
     def __init__(self, address: str, timeout: float = 25.0) -> None:
-        self.serial, self.pending = 0, []
+        self.serial, self.pending, self.timeout = 0, [], timeout
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
@@ -296,9 +305,9 @@ class Connection:
         self.sock.sendall(b"BEGIN\r\n")
 
     def _read_line(self) -> bytes:
-        line = b""
+        line, deadline = b"", time.monotonic() + self.timeout
         while not line.endswith(b"\r\n"):
-            chunk = self.sock.recv(1)
+            chunk = self._recv(1, deadline, self.timeout)
             if not chunk:
                 raise DBusError("credctl.Disconnected", "the D-Bus session bus closed the connection")
             line += chunk
@@ -323,8 +332,9 @@ class Connection:
             signature,
             args,
         )
+        deadline = time.monotonic() + self.timeout
         while True:
-            message = self._receive()
+            message = self._receive(deadline, self.timeout)
             if message.fields.get("reply_serial") != serial:
                 if message.kind == SIGNAL:
                     self.pending.append(message)
@@ -334,10 +344,12 @@ class Connection:
                 raise DBusError(str(message.fields.get("error_name")), text)
             return message.body
 
-    def wait_signal(self, path: str, interface: str, member: str) -> tuple:
-        """The arguments of the next signal with this path/interface/member (after AddMatch)."""
+    def wait_signal(self, path: str, interface: str, member: str, timeout: float) -> tuple:
+        """The arguments of the next signal with this path/interface/member (after AddMatch),
+        if it comes within timeout seconds (other messages meanwhile do not extend it)."""
+        deadline = time.monotonic() + timeout
         while True:
-            message = self.pending.pop(0) if self.pending else self._receive()
+            message = self.pending.pop(0) if self.pending else self._receive(deadline, timeout)
             fields = message.fields
             if message.kind == SIGNAL and (fields.get("path"), fields.get("interface"), fields.get("member")) == (
                 path,
@@ -362,12 +374,12 @@ class Connection:
         self.sock.sendall(bytes(header.data + body.data))
         return self.serial
 
-    def _receive(self) -> Message:
-        fixed = self._read_exactly(16)
+    def _receive(self, deadline: float, bound: float) -> Message:
+        fixed = self._read_exactly(16, deadline, bound)
         if fixed[:1] != b"l":
             raise DBusError("credctl.Protocol", "big-endian D-Bus messages are not supported")
         kind, body_length, fields_length = fixed[1], *_struct.unpack_from("<I4xI", fixed, 4)
-        rest = self._read_exactly(fields_length + (-fields_length % 8) + body_length)
+        rest = self._read_exactly(fields_length + (-fields_length % 8) + body_length, deadline, bound)
         data = fixed + rest
         reader = _Reader(data, 12)
         raw_fields = reader.read("a(yv)")
@@ -377,11 +389,22 @@ class Connection:
         body = tuple(reader.read(item) for item in split_signature(signature))  # type: ignore[arg-type]
         return Message(kind, fields, body)
 
-    def _read_exactly(self, size: int) -> bytes:
+    def _recv(self, size: int, deadline: float, bound: float) -> bytes:
+        """Up to size bytes, b"" at the end; a DBusError TIMED_OUT when nothing came by deadline."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DBusError(TIMED_OUT, f"{bound:g} s")
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv(size)
+        except TimeoutError:
+            raise DBusError(TIMED_OUT, f"{bound:g} s") from None
+
+    def _read_exactly(self, size: int, deadline: float, bound: float) -> bytes:
         chunks, remaining = [], size
         while remaining:
             try:
-                chunk = self.sock.recv(min(remaining, 65536))
+                chunk = self._recv(min(remaining, 65536), deadline, bound)
             except ConnectionError:  # a reset (the bus killed mid-call) is an OSError, not a DBusError
                 chunk = b""
             if not chunk:

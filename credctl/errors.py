@@ -43,6 +43,11 @@ class StoreError(CredctlError):
     """The store was reachable but the operation failed."""
 
 
+class Stuck(CredctlError):
+    """A program, a lock holder or a D-Bus peer did not answer within its bound; the line says
+    which and how long was waited."""
+
+
 class UsageError(CredctlError):
     """A command line credctl cannot run as given: exit status 2, and the CLI shows it as click
     shows its own usage errors (the command's usage line, then "Error: <message>").

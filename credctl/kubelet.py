@@ -25,6 +25,7 @@ import time
 from credctl import __version__
 from credctl.errors import BadInput, exit_status, one_line
 from credctl.gojson import JSONError, dumps, parse
+from credctl.process import keep_secrets_in_memory
 
 PROGRAM = "credctl-kubelet-provider"
 GROUP = "credentialprovider.kubelet.k8s.io"
@@ -154,6 +155,7 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
 
 
 def serve(args: list[str]) -> int:
+    keep_secrets_in_memory()
     if sys.stdin is not None and sys.stdin.isatty() and not args:
         sys.stderr.write("reading a CredentialProviderRequest from stdin; end it with Ctrl-D\n")
     stdin = sys.stdin.buffer if sys.stdin is not None else None

@@ -296,11 +296,20 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
     the process is killed. FileNotFoundError when path is missing and create is False. A lock
     file is never opened through a symbolic link nor waited on (UnsafePath for a link, a FIFO or
     any other file that is not regular). private: a lock in one of credctl's own folders, which
-    own_folder makes or checks, and the lock file must be the effective user's alone.
+    own_folder makes or checks, and the lock file must be the effective user's alone. With a
+    timeout (seconds), Stuck when another process has held it all that time.
     """
 
-    def __init__(self, path: str, exclusive: bool = True, create: bool = True, private: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        exclusive: bool = True,
+        create: bool = True,
+        private: bool = False,
+        timeout: float | None = None,
+    ) -> None:
         self.path, self.exclusive, self.create, self.private, self.fd = path, exclusive, create, private, -1
+        self.timeout = timeout
 
     def __enter__(self) -> locked:
         import fcntl  # a C extension that paths which never lock do without
@@ -318,7 +327,15 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
                 self.fd = _open_regular(self.path)
             if self.private:
                 self._check_private()
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
+        try:
+            if self.timeout is None:
+                fcntl.flock(self.fd, mode)
+            else:
+                _flock_within(self.fd, mode, self.timeout, self.path)
+        except BaseException:
+            os.close(self.fd)
+            raise
         return self
 
     def _check_private(self) -> None:
@@ -331,3 +348,48 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)
+
+
+def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
+    """flock, asking again (1 ms apart at first, 50 ms at most): flock itself has no time limit.
+
+    Stuck once the same processes have held the lock for timeout seconds. The wait starts
+    again whenever the holders change (a queue of parallel stores is progress, not a stuck
+    peer); /proc/locks names them on Linux, elsewhere the whole wait is bounded. A holder that
+    died has let go already (its descriptor closed).
+    """
+    import fcntl
+    import time
+
+    status = os.fstat(fd)
+    holders = _holders(status)
+    deadline, pause = time.monotonic() + timeout, 0.001
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        now_holding = _holders(status)
+        if now_holding is not None and now_holding != holders:
+            holders, deadline = now_holding, time.monotonic() + timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            from credctl.errors import Stuck
+
+            raise Stuck(
+                f"another process holds the lock on {path} and did not let go within {timeout:g} s (is it stuck?)"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+
+
+def _holders(status: os.stat_result) -> frozenset[str] | None:
+    """The pids holding a flock on status's file (waiters are not holders), or None where
+    /proc/locks cannot be read."""
+    inode = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            return frozenset(fields[4] for fields in map(str.split, locks) if len(fields) > 5 and fields[5] == inode)
+    except OSError:
+        return None

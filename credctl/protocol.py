@@ -20,6 +20,7 @@ from credctl import __version__
 from credctl.errors import BadInput, CredentialsNotFound, MissingServerURL, MissingUsername, one_line
 from credctl.gojson import JSON_SPACE, first_json_value, json_string, string_fields
 from credctl.names import DOCKER_HUB_KEYS
+from credctl.process import keep_secrets_in_memory
 from credctl.stores import open_store, program_name
 from credctl.stores.base import Health, Store
 
@@ -203,6 +204,7 @@ def serve(store_name: str, args: list[str]) -> int:
     Raises UnknownStore (before reading or writing anything) if there is no such store.
     """
     program = program_name(store_name)
+    keep_secrets_in_memory()
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     if stdin is not None and args[:1] in (["get"], ["erase"], ["store"]) and stdin.isatty():
         # Go's helpers wait silently here, which users mistake for a hang (docker/docker-credential-helpers#184).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _signal
 import os
+import time
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
@@ -49,8 +50,16 @@ def _move_up(fd: int) -> int:
     return moved
 
 
-def run(argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = None) -> Finished:
-    """Run argv (searched on PATH) with input on stdin; FileNotFoundError if it is not found."""
+def run(
+    argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = None, timeout: float | None = None
+) -> Finished:
+    """Run argv (searched on PATH) with input on stdin; FileNotFoundError if it is not found.
+
+    With a timeout (seconds), the program runs in a process group of its own; when it has not
+    ended within timeout, or this process is interrupted while waiting, the whole group (the
+    program and whatever it started, such as pass's gpg) is killed, and TimeoutError (or the
+    interruption) is raised once it has ended.
+    """
     in_r, in_w = _pipe()
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
@@ -66,6 +75,7 @@ def run(argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = Non
             os.environ if env is None else env,
             file_actions=actions,
             setsigdef=_RESET_SIGNALS,
+            **({} if timeout is None else {"setpgroup": 0}),
         )
     except BaseException:
         for fd in (in_w, out_r, err_r):
@@ -74,13 +84,62 @@ def run(argv: list[str], input: bytes = b"", env: Mapping[str, str] | None = Non
     finally:
         for fd in (in_r, out_w, err_w):
             os.close(fd)
-    output = _exchange(input, in_w, out_r, err_r)
-    _, wait_status = os.waitpid(pid, 0)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        output = _exchange(input, in_w, out_r, err_r, deadline)
+        wait_status = _reap(pid, deadline)
+    except BaseException:
+        if deadline is not None:
+            _kill_group(pid)
+        os.waitpid(pid, 0)
+        raise
     return Finished(os.waitstatus_to_exitcode(wait_status), output[out_r], output[err_r])
 
 
-def _exchange(input: bytes, in_w: int, out_r: int, err_r: int) -> dict[int, bytes]:
-    """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock."""
+def _reap(pid: int, deadline: float | None) -> int:
+    """pid's wait status once it has ended; TimeoutError if that is not by deadline (a program
+    that closed its output but runs on). On Linux a pidfd says when, elsewhere it is polled."""
+    if deadline is not None and not _ended_by(pid, deadline):
+        raise TimeoutError
+    return os.waitpid(pid, 0)[1]
+
+
+def _ended_by(pid: int, deadline: float) -> bool:
+    import select
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+
+        pidfd = -1
+    if pidfd >= 0:
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            return bool(poller.poll(max(0, (deadline - time.monotonic()) * 1000)))
+        finally:
+            os.close(pidfd)
+    pause = 0.001
+    while not os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+    return True
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL to the process group pid leads; pid is not reaped yet, so the group id is still its."""
+    try:
+        os.killpg(pid, _signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float | None) -> dict[int, bytes]:
+    """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock;
+    TimeoutError when they are not all done by deadline (time.monotonic). Closes the three
+    descriptors."""
     import select  # C extensions load only when a program runs: `list` runs none
 
     poller = select.poll()
@@ -88,31 +147,39 @@ def _exchange(input: bytes, in_w: int, out_r: int, err_r: int) -> dict[int, byte
     for fd in chunks:
         poller.register(fd, select.POLLIN)
     pending = memoryview(input)
+    open_fds = {out_r, err_r}
     if pending:
         os.set_blocking(in_w, False)
         poller.register(in_w, select.POLLOUT)
+        open_fds.add(in_w)
     else:
         os.close(in_w)
-    open_fds = len(chunks) + (1 if pending else 0)
-    while open_fds:
-        for fd, _event in poller.poll():
-            if fd == in_w:
-                try:
-                    pending = pending[os.write(in_w, pending[:_CHUNK]) :]
-                except BlockingIOError:
+    try:
+        while open_fds:
+            ready = poller.poll(None if deadline is None else max(0, (deadline - time.monotonic()) * 1000))
+            if not ready and deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError
+            for fd, _event in ready:
+                if fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[:_CHUNK]) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        pending = pending[:0]
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        open_fds.discard(in_w)
                     continue
-                except BrokenPipeError:
-                    pending = pending[:0]
-                if not pending:
-                    poller.unregister(in_w)
-                    os.close(in_w)
-                    open_fds -= 1
-                continue
-            data = os.read(fd, _CHUNK)
-            if data:
-                chunks[fd].append(data)
-            else:
-                poller.unregister(fd)
-                os.close(fd)
-                open_fds -= 1
+                data = os.read(fd, _CHUNK)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    os.close(fd)
+                    open_fds.discard(fd)
+    finally:
+        for fd in open_fds:
+            os.close(fd)
     return {fd: b"".join(parts) for fd, parts in chunks.items()}

@@ -228,6 +228,17 @@ ENVIRONMENT = [
     ("CREDCTL_ACR_NO_CACHE", "Set and not `0`: `docker-credential-acr-helper` asks for a new token on every `get`."),
     ("CREDCTL_ACR_TIMEOUT", "Seconds to wait for the Alibaba Cloud API (at most 600; default 10)."),
     (
+        "CREDCTL_PROMPT_TIMEOUT",
+        "Seconds a helper waits for gpg or pass (which may be asking for a passphrase) and for a keyring's unlock "
+        "prompt before it stops them and says what was stuck; D-Bus calls wait 25 s, or this when shorter "
+        "(at most 3600; default 120).",
+    ),
+    (
+        "CREDCTL_LOCK_TIMEOUT",
+        "Seconds a helper waits for a store's lock while the same other processes keep holding it, "
+        "before it says so; a queue of parallel stores handing it on is no stuck peer (at most 3600; default 10).",
+    ),
+    (
         "ALIBABA_CLOUD_CREDENTIALS_FILE",
         "The Alibaba Cloud credentials INI file `docker-credential-acr-helper` uses "
         "(default: `~/.alibabacloud/credentials`).",

@@ -1349,3 +1349,113 @@ def plant(uid: int, path: Path, content: str, mode: int = 0o666) -> None:
     script = 'umask 0; printf %s "$1" > "$2" && chmod "$3" "$2"'
     result = as_uid(uid, "sh", "-c", script, "sh", content, str(path), f"{mode:o}")
     assert result.returncode == 0, result.stderr
+
+
+# -- hang lane: stuck prompts, stuck lock holders, silent buses, core dumps -------------------
+
+# A pinentry that greets gpg-agent and answers every command except GETPIN, the passphrase
+# request, which it leaves unanswered for ever: a dialog nobody answers. It writes the marker
+# file (argv[1]'s environment names it) when asked, so a test knows the prompt is up; it ends
+# when the agent closes its stdin.
+STUCK_PINENTRY = """#!/bin/sh
+echo "OK a pinentry nobody answers"
+while read -r line; do
+  case "$line" in
+    GETPIN*) : > "{marker}" ;;
+    BYE*) echo OK; exit 0 ;;
+    *) echo OK ;;
+  esac
+done
+"""
+
+
+def stuck_pinentry(home: Path, marker: Path) -> None:
+    """Make gpg-agent of home ask for passphrases with a pinentry that never answers."""
+    program = home / "stuck-pinentry"
+    program.write_text(STUCK_PINENTRY.format(marker=marker))
+    program.chmod(0o700)
+    (home / "gpg-agent.conf").write_text(f"pinentry-program {program}\n")
+
+
+# Holds a flock on argv[1] (exclusive) and sleeps until killed: a peer stuck with the lock.
+HOLD_LOCK = (
+    "import fcntl, os, sys, time\n"
+    "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+    "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "time.sleep(3600)\n"
+)
+
+
+def hold_lock(path: Path) -> subprocess.Popen:
+    """A process holding an exclusive flock on path (a file or a folder) until it is killed."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def processes_naming(text: str) -> list[int]:
+    """Pids of live (not zombie) processes whose command line contains text."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text.encode() in cmdline and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+# Owns the bus name argv[2] on argv[1]'s bus and never answers a call made to it.
+SILENT_PEER = (
+    "import sys, time\n"
+    "from jeepney.bus_messages import message_bus\n"
+    "from jeepney.io.blocking import open_dbus_connection\n"
+    "bus = open_dbus_connection(sys.argv[1])\n"
+    "assert bus.send_and_get_reply(message_bus.RequestName(sys.argv[2])).body == (1,)\n"
+    "print('owned', flush=True)\n"
+    "time.sleep(3600)\n"
+)
+
+
+def silent_peer(address: str, name: str) -> subprocess.Popen:
+    """A peer on the bus at address that owns name and never replies; kill it when done."""
+    peer = subprocess.Popen([sys.executable, "-c", SILENT_PEER, address, name], stdout=subprocess.PIPE, text=True)
+    if peer.stdout.readline() != "owned\n":
+        peer.kill()
+        peer.wait()
+        raise RuntimeError(f"the silent peer could not own {name}")
+    return peer
+
+
+class SilentSecretService:
+    """A private dbus-daemon on which org.freedesktop.secrets is owned by a peer that never replies."""
+
+    def __init__(self, base: Path) -> None:
+        runtime = base / "run"
+        runtime.mkdir(mode=0o700)
+        self.bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        address = self.bus.stdout.readline().strip()
+        self.env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, "XDG_CACHE_HOME": str(base / "cache")}
+        for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+            self.env.pop(name, None)
+        try:
+            self.peer = silent_peer(address, "org.freedesktop.secrets")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for process in (getattr(self, "peer", None), self.bus):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()

@@ -24,6 +24,7 @@ from credctl import settings
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
 from credctl.gojson import JSONError, parse
 from credctl.paths import cache_dir, locked
+from credctl.process import lock_timeout
 from credctl.stores.base import Health, Store
 
 SERVICE_PREFIX = "credctl:"
@@ -145,7 +146,9 @@ class KeyringStore(Store):
         self._call("set_password", INDEX_SERVICE, INDEX_USER, json.dumps(index, sort_keys=True, separators=(",", ":")))
 
     def _lock(self) -> locked:
-        return locked(os.path.join(cache_dir(self.environ), "keyring.lock"), private=True)
+        return locked(
+            os.path.join(cache_dir(self.environ), "keyring.lock"), private=True, timeout=lock_timeout(self.environ)
+        )
 
     def get(self, server_url: str) -> tuple[str, str]:
         for attempt in range(3):

@@ -17,9 +17,10 @@ import binascii
 import os
 import time
 
-from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable, UnsafePath
+from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable, Stuck, UnsafePath
 from credctl.paths import cache_dir, home, locked, read_file, write_atomically
-from credctl.spawn import on_path, run
+from credctl.process import lock_timeout, prompt_timeout
+from credctl.spawn import Finished, on_path, run
 from credctl.stores.base import Health, Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
@@ -252,11 +253,11 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _locked(root: str, exclusive: bool) -> locked:
+def _locked(root: str, exclusive: bool, environ: Mapping[str, str]) -> locked:
     """flock on the store's own directory (pass keeps nothing else there we could lock)."""
     if not os.path.isdir(root):
         raise CredentialsNotFound()
-    return locked(root, exclusive=exclusive, create=False)
+    return locked(root, exclusive=exclusive, create=False, timeout=lock_timeout(environ))
 
 
 def store_dir(environ: Mapping[str, str]) -> str:
@@ -285,7 +286,9 @@ class PassStore(Store):
 
     def get(self, server_url: str) -> tuple[str, str]:
         folder = self._folder(server_url)
-        with _locked(self.root, exclusive=False):
+        # The lock covers reading the entry, never the decryption: gpg may wait minutes for a
+        # passphrase, and a store must not wait behind that.
+        with _locked(self.root, exclusive=False, environ=self.environ):
             try:
                 names = sorted(gpg_files(os.listdir(folder)))  # byte order, as Go's os.ReadDir
             except (FileNotFoundError, NotADirectoryError):
@@ -294,25 +297,35 @@ class PassStore(Store):
             file = next((name for name in names if os.path.isfile(os.path.join(folder, name))), None)
             if file is None:
                 raise CredentialsNotFound()
-            secret = self._decrypt(os.path.join(folder, file), server_url)
-            username = file[:-4]
+            with open(os.path.join(folder, file), "rb") as entry:
+                encrypted = entry.read()
+        secret = self._decrypt(encrypted, server_url)
         # The Go helper trims what `pass show` prints the same way.
-        return username, secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+        return file[:-4], secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
 
-    def _decrypt(self, path: str, server_url: str) -> bytes:
+    def _decrypt(self, encrypted: bytes, server_url: str) -> bytes:
         gpg = gpg_program(self.environ)
         # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.
         options = self.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
         options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to", "--status-fd", "2"]
         if gpg == "gpg2" or self.environ.get("GPG_AGENT_INFO"):
             options += ["--batch", "--use-agent"]
-        try:
-            result = run([gpg, "-d", *options, path], env=self.environ)
-        except FileNotFoundError:
-            raise StoreUnavailable(f"{gpg} is not installed: install gnupg, then {INIT_HINT}") from None
+        result = self._run([gpg, "-d", *options], encrypted, f"{gpg} is not installed: install gnupg, then {INIT_HINT}")
         if result.status != 0:
             raise StoreError(explain_gpg_failure(result.stderr, f"the credentials for {server_url}"))
         return result.stdout
+
+    def _run(self, argv: list[str], input: bytes, not_installed: str) -> Finished:
+        """argv's result, within the prompt timeout: gpg (or pass's gpg) may be asking a person."""
+        timeout = prompt_timeout(self.environ)
+        try:
+            return run(argv, input=input, env=self.environ, timeout=timeout)
+        except FileNotFoundError:
+            raise StoreUnavailable(not_installed) from None
+        except TimeoutError:
+            raise Stuck(
+                f"{argv[0]} did not answer within {timeout:g} s (a passphrase prompt nobody answered?)"
+            ) from None
 
     def list(self) -> dict[str, str]:
         base = os.path.join(self.root, FOLDER)
@@ -343,7 +356,7 @@ class PassStore(Store):
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
         entry, path = f"{FOLDER}/{folder}/{username}", self._folder(server_url)
-        with _locked(self.root, exclusive=True):
+        with _locked(self.root, exclusive=True, environ=self.environ):
             self._clean_temporaries()
             # gpg writes its output file in place: `pass insert` onto the entry itself would leave
             # it truncated if killed (or out of space) half-way. So the new entry is written aside,
@@ -421,7 +434,7 @@ class PassStore(Store):
             _remove_tree(path)
 
     def delete(self, server_url: str) -> None:
-        with _locked(self.root, exclusive=True):
+        with _locked(self.root, exclusive=True, environ=self.environ):
             if not os.path.isdir(self._folder(server_url)):
                 raise CredentialsNotFound()
             self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")
@@ -439,12 +452,9 @@ class PassStore(Store):
             ]
 
     def _pass(self, *args: str, input: bytes = b"") -> None:
-        try:
-            result = run(["pass", *args], input=input, env=self.environ)
-        except FileNotFoundError:
-            raise StoreUnavailable(
-                f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
-            ) from None
+        result = self._run(
+            ["pass", *args], input, f"pass is not installed: install it (apt-get install pass), then {INIT_HINT}"
+        )
         if result.status != 0:
             problem = self._recipient_problem(result.stderr)
             raise StoreError(
@@ -461,10 +471,10 @@ class PassStore(Store):
 
         for ident in read_gpg_ids(self.root):
             try:
-                listing = run(
-                    [gpg_program(self.environ), "--batch", "--with-colons", "--list-keys", ident], env=self.environ
+                listing = self._run(
+                    [gpg_program(self.environ), "--batch", "--with-colons", "--list-keys", ident], b"", ""
                 )
-            except FileNotFoundError:
+            except StoreUnavailable:
                 return None
             key = _KeyListing(listing.stdout.decode("utf-8", "replace"))
             if key.validity == "r":

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 
-from credctl.dbus import FOREIGN_BUS, Connection, DBusError, Variant, session_bus_address
-from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.dbus import FOREIGN_BUS, TIMED_OUT, Connection, DBusError, Variant, session_bus_address
+from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable, Stuck
 from credctl.paths import cache_dir, locked
+from credctl.process import lock_timeout, prompt_timeout, reply_timeout
 from credctl.stores.base import Health, Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
@@ -36,7 +37,6 @@ PROPERTIES = "org.freedesktop.DBus.Properties"
 SCHEMA = "io.docker.Credentials"
 CREDS_LABEL = "Docker Credentials"
 NO_PROMPT = "/"
-_PROMPT_TIMEOUT = 120.0  # a person typing a keyring password
 
 HEADLESS_HINT = "on a headless machine use the pass store (`credctl pass init`), or run under dbus-run-session"
 NO_BUS = f"no D-Bus session bus here (DBUS_SESSION_BUS_ADDRESS is not set): {HEADLESS_HINT}"
@@ -89,6 +89,11 @@ def _explain(err: DBusError) -> Exception:
         return StoreUnavailable(f"{err.message} during the request (did the session end?): {RETRY_IN_SESSION}")
     if err.name == FOREIGN_BUS:  # another user's bus: the line says why and what to do
         return StoreUnavailable(err.message)
+    if err.name == TIMED_OUT:
+        return Stuck(
+            f"the Secret Service did not answer within {err.message}: restart it (log in again), "
+            "or use the pass store (`credctl pass init`)"
+        )
     if err.name.startswith("credctl."):  # no bus, refused
         return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
     if err.name == "org.freedesktop.DBus.Error.NoReply" and "disconnected" in err.message:
@@ -124,7 +129,7 @@ class _Service:
         if address is None:
             raise StoreUnavailable(NO_BUS)
         self.environ = environ
-        self.bus = Connection(address)
+        self.bus = Connection(address, reply_timeout(environ))
         self._session: str | None = None
 
     def call(self, path: str, interface: str, member: str, signature: str = "", *args: object) -> tuple:
@@ -184,10 +189,25 @@ class _Service:
         rule = f"type='signal',interface='{PROMPT}',member='Completed',path='{prompt}'"
         self.bus.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", rule)
         self.call(prompt, PROMPT, "Prompt", "s", "")
-        self.bus.sock.settimeout(_PROMPT_TIMEOUT)
-        dismissed = self.bus.wait_signal(prompt, PROMPT, "Completed")[0]
+        timeout = prompt_timeout(self.environ)
+        try:
+            dismissed = self.bus.wait_signal(prompt, PROMPT, "Completed", timeout)[0]
+        except DBusError as err:
+            if err.name != TIMED_OUT:
+                raise
+            self._dismiss(prompt)
+            raise Stuck(
+                f"the keyring's unlock prompt was not answered within {timeout:g} s, so nothing was unlocked or stored"
+            ) from None
         if dismissed:
             raise StoreError("the keyring prompt was dismissed, so nothing was unlocked or stored")
+
+    def _dismiss(self, prompt: str) -> None:
+        """Take down a dialog nobody answered, if the Secret Service still listens."""
+        try:
+            self.call(prompt, PROMPT, "Dismiss")
+        except DBusError:
+            pass
 
     def docker_items(self, attributes: dict[str, str], attempts: int = LOOKS) -> list[tuple[str, dict, bool]]:
         """(path, item properties, locked) of the Docker items matching attributes.
@@ -294,7 +314,14 @@ class SecretServiceStore(Store):
             "org.freedesktop.Secret.Item.Attributes": Variant("a{ss}", attributes),
         }
         # Two stores for one server must not each delete the other's new item.
-        with self._open() as service, locked(os.path.join(cache_dir(self.environ), "secretservice.lock"), private=True):
+        with (
+            self._open() as service,
+            locked(
+                os.path.join(cache_dir(self.environ), "secretservice.lock"),
+                private=True,
+                timeout=lock_timeout(self.environ),
+            ),
+        ):
             collection = self._default_collection(service)
             value = (service.session(), b"", secret.encode("utf-8"), "text/plain")
             service.prompt(

@@ -1,0 +1,86 @@
+"""What a helper process does to itself: keep secrets out of core files, and bound its waits.
+
+Every docker-credential-* program and the kubelet plugin call keep_secrets_in_memory() before
+they read stdin; the stores ask prompt_timeout() and lock_timeout() how long to wait for a
+child (gpg, pass), a D-Bus reply or prompt, and a lock. Standard library C modules only: this
+is Docker's hot path.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from credctl.errors import StoreUnavailable
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# The defaults docs/cli.md states (tests/test_hostile_hang.py checks they agree).
+PROMPT_TIMEOUT = 120.0  # a person typing a passphrase or a keyring password
+LOCK_TIMEOUT = 10.0  # far above any store's own work: a lock held longer has a stuck holder
+REPLY_TIMEOUT = 25.0  # a D-Bus method call that is not a prompt (libdbus's default)
+MAX_TIMEOUT = 3600.0
+PROMPT_SETTING = "CREDCTL_PROMPT_TIMEOUT"
+LOCK_SETTING = "CREDCTL_LOCK_TIMEOUT"
+_PR_SET_DUMPABLE = 4  # linux/prctl.h
+
+
+def prompt_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds a child that may be asking a person (gpg, pass) or an unlock prompt may take."""
+    return _seconds(environ, PROMPT_SETTING, PROMPT_TIMEOUT)
+
+
+def lock_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds to wait for a store's lock before saying who must be stuck."""
+    return _seconds(environ, LOCK_SETTING, LOCK_TIMEOUT)
+
+
+def reply_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds a D-Bus method call may take: REPLY_TIMEOUT, or the prompt timeout when shorter."""
+    return min(REPLY_TIMEOUT, prompt_timeout(environ))
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "")
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses nan and inf
+        raise StoreUnavailable(f"{name} must be a number of seconds (at most {MAX_TIMEOUT:g}), not {text!r}")
+    return seconds
+
+
+def keep_secrets_in_memory() -> None:
+    """No core file of this process, and no ptrace or /proc/PID/mem by other processes of the
+    user: it is about to hold a secret. Children get their own (execve resets dumpability)."""
+    import resource  # a small C module
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        _set_not_dumpable()
+
+
+def _set_not_dumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0) through _ctypes, the C module alone: the ctypes package costs
+    three times as much to import (see docs/design.md), and the standard library has no prctl."""
+    import _ctypes
+
+    class _Int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class _ULong(_ctypes._SimpleCData):
+        _type_ = "L"  # prctl's arguments are unsigned long
+
+    class _Function(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL
+        _restype_ = _Int
+
+    try:
+        prctl = _Function(_ctypes.dlsym(_ctypes.dlopen(None), "prctl"))
+    except OSError:  # no prctl in this libc: the core limit above still holds
+        return
+    prctl(*(_ULong(value) for value in (_PR_SET_DUMPABLE, 0, 0, 0, 0)))

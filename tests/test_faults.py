@@ -687,6 +687,27 @@ def test_acr_add_profile_refuses_a_malformed_config_before_writing_anything(aliy
     assert not (tmp_path / "config" / "credctl" / "settings.json").exists()
 
 
+def test_acr_add_profile_refuses_malformed_settings_before_writing_anything(aliyun, tmp_path):
+    env = acr_env(tmp_path, aliyun)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True, mode=0o700)
+    settings.write_bytes(MALFORMED)
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    config.write_bytes(b'{"credsStore": "pass"}')
+    credentials = write_credentials(tmp_path / "accounts" / "team.ini")
+    bin_dir = tmp_path / "bin"
+    result = credctl(
+        env,
+        *("--config", str(config.parent), "acr", "add-profile", "team1", "--credentials-file", str(credentials)),
+        *("--bin-dir", str(bin_dir), "--registry", EE),
+    )
+    cli_line(result, str(settings), "is not valid JSON")
+    assert settings.read_bytes() == MALFORMED
+    assert config.read_bytes() == b'{"credsStore": "pass"}'  # no registry mapped to a profile nobody recorded
+    assert not (bin_dir / "docker-credential-acr-helper-team1").exists()
+
+
 def test_acr_remove_profile_refuses_a_malformed_config_and_keeps_the_profile(aliyun, tmp_path):
     env = acr_env(tmp_path, aliyun)
     folder = tmp_path / "docker"

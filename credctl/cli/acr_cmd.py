@@ -73,11 +73,13 @@ def add_profile(
         ConfigFile.read(docker_config(ctx))
     if custom:
         _register_custom(custom, region, instance_id, login.profile_environ(name, str(credentials)))
+    # The settings first (remove-profile can then undo whatever a later failure leaves), the
+    # wrapper next, the mapping last: no registry is ever mapped to a helper that is not there.
+    entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
+    settings.update(**{SETTING: {**_profiles(), name: entry}})
     profiles.write_wrapper(wrapper, profiles.wrapper_text(name, str(credentials), profiles.helper_program()))
     if domains:
         edit(docker_config(ctx), lambda config: config.set_helpers(dict.fromkeys(domains, suffix)))
-    entry = {"credentials_file": str(credentials), "wrapper": wrapper, "registries": domains}
-    settings.update(**{SETTING: {**_profiles(), name: entry}})
     success(f"profile {name}: {wrapper}" + (f" serves {', '.join(domains)}" if domains else ""))
     warn_if_missing(suffix)
 

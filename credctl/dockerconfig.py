@@ -412,6 +412,7 @@ def plaintext_credentials(entry: object) -> tuple[str, str] | None:
     """
     if not isinstance(entry, dict):
         return None
+    entry = auth_fields(entry)
     if entry.get("identitytoken"):
         return IDENTITY_TOKEN_USER, str(entry["identitytoken"])
     if entry.get("auth"):
@@ -428,3 +429,20 @@ def plaintext_credentials(entry: object) -> tuple[str, str] | None:
     if entry.get("username") or entry.get("password"):
         return str(entry.get("username", "")), str(entry.get("password", ""))
     return None
+
+
+def auth_fields(entry: dict) -> dict:
+    """An `auths` entry's fields as Go decodes them into its AuthConfig: names matched in any case
+    ("Password" is password), the later of two spellings winning, a null leaving the field unset."""
+    return {_go_fold(name): value for name, value in entry.items() if value is not None}
+
+
+# What a migrated entry loses, in Go's folded case. "username" too: a lone username left behind
+# reads as a plaintext login with an empty password, which the next migrate would store over the real one.
+STRIPPED_FIELDS = (*SECRET_FIELDS, "username")
+
+
+def without_credentials(entry: dict) -> dict:
+    """entry without every field that holds its login, in whatever spelling the file has it
+    (what is left, such as email, stays for Docker)."""
+    return {name: value for name, value in entry.items() if _go_fold(name) not in STRIPPED_FIELDS}

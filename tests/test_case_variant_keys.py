@@ -192,6 +192,26 @@ def test_migrate_moves_plaintext_under_any_spelling(pass_env, tmp_path):
     assert json.loads(got.stdout) == {"ServerURL": "p.example", "Username": "alice", "Secret": secret}
 
 
+def test_an_entrys_fields_are_read_and_stripped_in_any_case(pass_env, tmp_path):
+    """Go decodes "Auth", "Username" and "PASSWORD" into AuthConfig's auth, username and password."""
+    secret, password = "s3cret-under-Auth", "s3cret-under-PASSWORD"
+    entries = {"p.example": {"Auth": b64(f"alice:{secret}")}, "q.example": {"Username": "bob", "PASSWORD": password}}
+    docker = Docker(tmp_path, json.dumps({"auths": entries, "credsStore": "pass"}, indent="\t"))
+    env = {**docker.env, **{k: v for k, v in pass_env.items() if k in ("GNUPGHOME", "PASSWORD_STORE_DIR")}}
+
+    listed = credctl(env, "list", "--json")
+    result = credctl(env, "migrate")
+
+    assert listed.returncode == 0, listed.stderr
+    rows = [{key: row[key] for key in ("registry", "username")} for row in json.loads(listed.stdout)]
+    assert rows == [{"registry": "p.example", "username": "alice"}, {"registry": "q.example", "username": "bob"}]
+    assert result.returncode == 0, result.stderr
+    assert json.loads(docker.config.read_text()) == {"auths": {"p.example": {}, "q.example": {}}, "credsStore": "pass"}
+    for server, username, stored in (("p.example", "alice", secret), ("q.example", "bob", password)):
+        got = world.run_helper(world.ours("docker-credential-pass"), "get", server, env)
+        assert json.loads(got.stdout) == {"ServerURL": server, "Username": username, "Secret": stored}
+
+
 def test_skopeo_reads_a_login_under_auths(tmp_path):
     """Why "Auths" matters: containers/image reads it (the data credctl now lists and migrates)."""
     world.need("skopeo")

@@ -16,7 +16,13 @@ import typer
 
 from credctl import gpg
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
-from credctl.dockerconfig import CRED_HELPERS, SECRET_FIELDS, ConfigFile, docker_config_path, plaintext_credentials
+from credctl.dockerconfig import (
+    CRED_HELPERS,
+    ConfigFile,
+    docker_config_path,
+    plaintext_credentials,
+    without_credentials,
+)
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
 from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, registry_host
 from credctl.stores import LOGIN_STORES
@@ -258,12 +264,6 @@ def store_all(moves: list[Move], prefer_plaintext: bool = False) -> None:
         move_plaintext(move, prefer_plaintext)
 
 
-# What a verified move takes out of its `auths` entry. "username" too: a lone username left
-# behind reads as a plaintext login with an empty password, which the next migrate would
-# store over the real one.
-STRIPPED = (*SECRET_FIELDS, "username")
-
-
 def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> None:
     """The edit: secrets of verified moves out of `auths`; then Docker asks the helper that holds each.
 
@@ -282,15 +282,11 @@ def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> Non
         return  # nothing verified stored: the file stays exactly as it was
     for move in settled:
         if states[move.registry] == "strip":
-            config.set_auth(move.registry, without_secrets(config.auths[move.registry]))
+            config.set_auth(move.registry, without_credentials(config.auths[move.registry]))
     if to and not config.creds_store and len(settled) == len(moves):
         config.creds_store = to
     elsewhere = [move for move in settled if config.helper_for(move.registry).helper != move.helper]
     config.set_helpers({helper_key(move.registry): move.helper for move in elsewhere})
-
-
-def without_secrets(entry: dict) -> dict:
-    return {key: value for key, value in entry.items() if key not in STRIPPED}
 
 
 def _strip_state(move: Move, config: ConfigFile) -> str:
@@ -306,7 +302,7 @@ def _strip_state(move: Move, config: ConfigFile) -> str:
         )
     elif move.entry is None or entry == move.entry:
         return "strip"
-    elif entry == without_secrets(move.entry):
+    elif entry == without_credentials(move.entry):
         return "stripped"
     else:
         move.outcome = CHANGED

@@ -1042,7 +1042,7 @@ def store_world(name: str, request) -> StoreWorld:
     return build(request, request.getfixturevalue("tmp_path"))
 
 
-# -- proto lane ------------------------------------------------------------------------------
+# -- the protocol in-process -----------------------------------------------------------------------
 
 
 class MemoryStore(Store):
@@ -1099,7 +1099,7 @@ def usage_error(result: subprocess.CompletedProcess, command: str) -> str:
     return lines[3].removeprefix("Error: ")
 
 
-# --- other local users ---------------------------------------------------------------------------
+# -- other local users -----------------------------------------------------------------------------
 
 
 def free_uid(start: int = 40000) -> int:
@@ -1123,7 +1123,7 @@ def as_uid(uid: int, *argv: str, cwd: Path | None = None) -> subprocess.Complete
     return subprocess.run([*as_user, *argv], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT)
 
 
-# --- stores lane: foreign buses and reserved names ---------------------------------------------
+# -- foreign buses and reserved names --------------------------------------------------------------
 
 
 def bus_socket(address: str) -> Path:
@@ -1203,7 +1203,7 @@ class ForeignRelay:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-# --- lane acr: a private network for the ACR credential chain (the ECS instance role) -------------
+# -- a private network for the ACR credential chain (the ECS instance role) ------------------------
 
 ECS_METADATA_HOST = "100.100.100.200"  # where the SDK asks for the ECS instance role (port 80)
 CLONE_NEWNET = 0x40000000
@@ -1332,7 +1332,7 @@ class AliyunNetwork:
         self._holder.wait()
 
 
-# -- lane files: other local users planting folders and files where credctl keeps its own ----------
+# -- other local users planting folders and files where credctl keeps its own ----------------------
 
 
 def shared_folder() -> Path:
@@ -1351,7 +1351,7 @@ def plant(uid: int, path: Path, content: str, mode: int = 0o666) -> None:
     assert result.returncode == 0, result.stderr
 
 
-# -- hang lane: stuck prompts, stuck lock holders, silent buses, core dumps -------------------
+# -- stuck prompts, stuck lock holders, silent buses, core dumps -----------------------------------
 
 # A pinentry that greets gpg-agent and answers every command except GETPIN, the passphrase
 # request, which it leaves unanswered for ever: a dialog nobody answers. It writes the marker

@@ -229,9 +229,9 @@ ENVIRONMENT = [
     ("CREDCTL_ACR_TIMEOUT", "Seconds to wait for the Alibaba Cloud API (at most 600; default 10)."),
     (
         "CREDCTL_PROMPT_TIMEOUT",
-        "Seconds a helper waits for gpg or pass (which may be asking for a passphrase) and for a keyring's unlock "
-        "prompt before it stops them and says what was stuck; D-Bus calls wait 25 s, or this when shorter "
-        "(at most 3600; default 120).",
+        "Seconds a helper waits for gpg or pass (which may be asking for a passphrase), for a keyring's unlock "
+        "prompt and for each call of the keyring store's backend before it stops them and says what was stuck; "
+        "D-Bus calls wait 25 s, or this when shorter (at most 3600; default 120).",
     ),
     (
         "CREDCTL_LOCK_TIMEOUT",

@@ -183,6 +183,28 @@ def test_secret_service_that_never_answers(tmp_path):
         service.stop()
 
 
+def test_keyring_store_on_a_secret_service_that_never_answers(tmp_path):
+    """The keyring library's Secret Service backend (secretstorage, jeepney) waits for a reply
+    without a limit of its own: credctl bounds each of its calls."""
+    need("dbus-daemon")
+    pytest.importorskip("secretstorage")
+    service = world.SilentSecretService(tmp_path)
+    try:
+        env = {**service.env, "PYTHON_KEYRING_BACKEND": world.SECRET_SERVICE_BACKEND, "CREDCTL_PROMPT_TIMEOUT": "2"}
+        for action, stdin in (("get", SERVER.encode()), ("store", credentials(SERVER)), ("erase", SERVER.encode())):
+            try:
+                result = world.run([world.ours("docker-credential-keyring"), action], stdin, env)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{action} waited for ever on a Secret Service that never answers")
+            assert (result.returncode, result.stdout) == (
+                1,
+                b"the keyring (keyring.backends.SecretService.Keyring) did not answer within 2 s: "
+                b"restart it (log in again), or use the pass store (`credctl pass init`)\n",
+            ), action
+    finally:
+        service.stop()
+
+
 DOCS = world.ROOT / "docs" / "cli.md"
 
 

@@ -21,10 +21,10 @@ import json
 import os
 
 from credctl import settings
-from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable
+from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable, Stuck
 from credctl.gojson import JSONError, parse
 from credctl.paths import cache_dir, locked
-from credctl.process import lock_timeout
+from credctl.process import lock_timeout, prompt_timeout
 from credctl.stores.base import Health, Store
 
 SERVICE_PREFIX = "credctl:"
@@ -117,10 +117,39 @@ class KeyringStore(Store):
 
         for _ in range(TRANSIENT_RETRIES):
             try:
-                return getattr(self.backend, method)(*args)
+                return self._within_bound(method, *args)
             except keyring.errors.InitError:
                 time.sleep(0.05)
-        return getattr(self.backend, method)(*args)
+        return self._within_bound(method, *args)
+
+    def _within_bound(self, method: str, *args: str):
+        """backend.method(*args), given at most the prompt timeout (it may show an unlock dialog):
+        keyring's backends wait for their service without a limit (secretstorage's D-Bus calls
+        have none), so the call runs in a daemon thread, which dies with the helper when stuck."""
+        import threading
+
+        answers: list[object] = []
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                answers.append(getattr(self.backend, method)(*args))
+            except BaseException as err:  # raised again in the caller's thread, as it is
+                errors.append(err)
+
+        worker = threading.Thread(target=call, name=f"keyring {method}", daemon=True)
+        worker.start()
+        seconds = prompt_timeout(self.environ)
+        worker.join(seconds)
+        if errors:
+            raise errors[0]
+        if not answers:
+            which = _name(self._backend) if self._backend is not None else "its backend"
+            raise Stuck(
+                f"the keyring ({which}) did not answer within {seconds:g} s: restart it (log in again), "
+                "or use the pass store (`credctl pass init`)"
+            )
+        return answers[0]
 
     def _index_text(self) -> str | None:
         """The stored index, or None. Once written at INDEX_SERVICE (by any store, or an erase of

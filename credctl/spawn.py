@@ -55,10 +55,11 @@ def run(
 ) -> Finished:
     """Run argv (searched on PATH) with input on stdin; FileNotFoundError if it is not found.
 
-    With a timeout (seconds), the program runs in a process group of its own; when it has not
-    ended within timeout, or this process is interrupted while waiting, the whole group (the
-    program and whatever it started, such as pass's gpg) is killed, and TimeoutError (or the
-    interruption) is raised once it has ended.
+    With a timeout (seconds): when the program has not ended within timeout, or this process is
+    interrupted while waiting, the program and every process below it (such as pass's gpg) are
+    killed, and TimeoutError (or the interruption) is raised once it has ended. It stays in this
+    process's group, so a question gpg asks on the terminal (encrypting to a key of unknown
+    trust) still reaches the person at it.
     """
     in_r, in_w = _pipe()
     out_r, out_w = _pipe()
@@ -75,7 +76,6 @@ def run(
             os.environ if env is None else env,
             file_actions=actions,
             setsigdef=_RESET_SIGNALS,
-            **({} if timeout is None else {"setpgroup": 0}),
         )
     except BaseException:
         for fd in (in_w, out_r, err_r):
@@ -90,7 +90,7 @@ def run(
         wait_status = _reap(pid, deadline)
     except BaseException:
         if deadline is not None:
-            _kill_group(pid)
+            _kill_tree(pid)
         os.waitpid(pid, 0)
         raise
     return Finished(os.waitstatus_to_exitcode(wait_status), output[out_r], output[err_r])
@@ -128,12 +128,51 @@ def _ended_by(pid: int, deadline: float) -> bool:
     return True
 
 
-def _kill_group(pid: int) -> None:
-    """SIGKILL to the process group pid leads; pid is not reaped yet, so the group id is still its."""
+def _kill_tree(pid: int) -> None:
+    """SIGKILL to pid and every process below it, found through /proc (elsewhere: pid alone).
+
+    Each is stopped as it is found, so none can start another or be reparented away before the
+    last look; then all are killed. pid is not reaped yet, so it cannot be another's by now."""
+    stopped: list[int] = []
+    found = [pid]
+    while found:
+        for each in found:
+            try:
+                os.kill(each, _signal.SIGSTOP)
+                stopped.append(each)
+            except ProcessLookupError:
+                pass
+        found = [child for child in _descendants(pid) if child not in stopped]
+    for each in stopped:
+        try:
+            os.kill(each, _signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, by the parents /proc/*/stat names ([] where there is no /proc)."""
+    children: dict[int, list[int]] = {}
     try:
-        os.killpg(pid, _signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                fields = file.read().rpartition(b")")[2].split()  # after "pid (comm)", which may hold spaces
+        except OSError:
+            continue  # ended meanwhile
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    below, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            below.append(child)
+            todo.append(child)
+    return below
 
 
 def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float | None) -> dict[int, bytes]:

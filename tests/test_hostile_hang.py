@@ -329,6 +329,15 @@ def test_unlock_prompt_nobody_answers(secret_service):
     assert got.stdout == f'{{"ServerURL":"{SERVER}","Username":"user","Secret":"{SECRET}"}}\n'.encode()  # nothing lost
 
 
+def test_a_bounded_child_can_still_ask_on_the_terminal():
+    """gpg asks on the terminal when it encrypts to a key of unknown trust: a child in a process
+    group of its own would be stopped (SIGTTIN) at the first read instead of asking."""
+    from credctl.spawn import run
+
+    finished = run(["sh", "-c", "ps -o pgid= -p $$"], timeout=30)
+    assert (finished.status, int(finished.stdout)) == (0, os.getpgrp())
+
+
 def test_a_child_that_does_not_end_is_killed_with_everything_it_started():
     """What spawn.run leaves when its bound passes: nothing (pass's gpg is such a grandchild)."""
     from credctl.spawn import run

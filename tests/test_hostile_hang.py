@@ -163,44 +163,35 @@ def test_bus_store_gives_up_on_a_lock_a_stuck_peer_holds(secret_service, program
     )
 
 
-def test_secret_service_that_never_answers(tmp_path):
+NOT_ANSWERING = "did not answer within 2 s: restart it (log in again), or use the pass store (`credctl pass init`)"
+
+
+@pytest.mark.parametrize(
+    "program, extra, line",
+    [
+        ("docker-credential-secretservice", {}, f"the Secret Service {NOT_ANSWERING}"),
+        # keyring's Secret Service backend (secretstorage, jeepney) waits for a reply without a
+        # limit of its own: credctl bounds each of its calls.
+        (
+            "docker-credential-keyring",
+            {"PYTHON_KEYRING_BACKEND": world.SECRET_SERVICE_BACKEND},
+            f"the keyring ({world.SECRET_SERVICE_BACKEND}) {NOT_ANSWERING}",
+        ),
+    ],
+)
+def test_secret_service_that_never_answers(tmp_path, program, extra, line):
     need("dbus-daemon")
     pytest.importorskip("jeepney")
     service = world.SilentSecretService(tmp_path)
     try:
-        env = {**service.env, "CREDCTL_PROMPT_TIMEOUT": "2"}
-        for action, stdin in (("get", SERVER.encode()), ("store", credentials(SERVER)), ("list", b"")):
+        env = {**service.env, **extra, "CREDCTL_PROMPT_TIMEOUT": "2"}
+        actions = (("get", SERVER.encode()), ("store", credentials(SERVER)), ("erase", SERVER.encode()), ("list", b""))
+        for action, stdin in actions:
             try:
-                result = world.run([world.ours("docker-credential-secretservice"), action], stdin, env)
+                result = world.run([world.ours(program), action], stdin, env)
             except subprocess.TimeoutExpired:
                 pytest.fail(f"{action} waited for ever on a Secret Service that never answers")
-            assert (result.returncode, result.stdout) == (
-                1,
-                b"the Secret Service did not answer within 2 s: restart it (log in again), "
-                b"or use the pass store (`credctl pass init`)\n",
-            ), action
-    finally:
-        service.stop()
-
-
-def test_keyring_store_on_a_secret_service_that_never_answers(tmp_path):
-    """The keyring library's Secret Service backend (secretstorage, jeepney) waits for a reply
-    without a limit of its own: credctl bounds each of its calls."""
-    need("dbus-daemon")
-    pytest.importorskip("secretstorage")
-    service = world.SilentSecretService(tmp_path)
-    try:
-        env = {**service.env, "PYTHON_KEYRING_BACKEND": world.SECRET_SERVICE_BACKEND, "CREDCTL_PROMPT_TIMEOUT": "2"}
-        for action, stdin in (("get", SERVER.encode()), ("store", credentials(SERVER)), ("erase", SERVER.encode())):
-            try:
-                result = world.run([world.ours("docker-credential-keyring"), action], stdin, env)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"{action} waited for ever on a Secret Service that never answers")
-            assert (result.returncode, result.stdout) == (
-                1,
-                b"the keyring (keyring.backends.SecretService.Keyring) did not answer within 2 s: "
-                b"restart it (log in again), or use the pass store (`credctl pass init`)\n",
-            ), action
+            assert (result.returncode, result.stdout.decode()) == (1, line + "\n"), action
     finally:
         service.stop()
 

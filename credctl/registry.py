@@ -343,7 +343,9 @@ def _malformed(err: http.client.HTTPException) -> str:
 def _reason(reason: object) -> str:
     if isinstance(reason, ssl.SSLCertVerificationError):
         return f"its TLS certificate is not trusted ({reason.verify_message})"
-    if isinstance(reason, ssl.SSLEOFError):
+    # A peer that closes mid-handshake: SSLEOFError, or SSLZeroReturnError on some Python builds
+    # (Debian's 3.11.2 raises the latter where 3.11.7 raises the former).
+    if isinstance(reason, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return "the connection closed during the TLS handshake"
     if isinstance(reason, ssl.SSLError):
         return f"TLS failed ({reason.reason or type(reason).__name__})"

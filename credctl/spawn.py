@@ -148,6 +148,27 @@ def _kill_tree(pid: int) -> None:
             os.kill(each, _signal.SIGKILL)
         except ProcessLookupError:
             pass
+    _wait_gone(stopped[1:], 2.0)  # pid itself is reaped by the caller
+
+
+def _wait_gone(pids: list[int], limit: float) -> None:
+    """Return once every one of pids has ended (gone, or a zombie left to its parent), or after
+    limit seconds: a killed process takes a moment to exit, and "nothing left running" must
+    hold when the caller goes on."""
+    deadline, pause = time.monotonic() + limit, 0.001
+    while pids and time.monotonic() < deadline:
+        pids = [each for each in pids if _running(each)]
+        if pids:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return False  # gone (or no /proc: nothing to wait on)
 
 
 def _descendants(pid: int) -> list[int]:

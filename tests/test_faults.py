@@ -375,14 +375,8 @@ def reads_in_a_new_session(service: world.SecretService, base: Path, program: st
     still reads the credential stored before the fault (extra: more environment)."""
     runtime = base / "run-again"
     runtime.mkdir(mode=0o700)
-    bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    bus, address = world.session_bus(runtime)
     try:
-        address = bus.stdout.readline().strip()
         env = {**service.env, "XDG_RUNTIME_DIR": str(runtime), "DBUS_SESSION_BUS_ADDRESS": address}
         env.pop("GNOME_KEYRING_CONTROL", None)
         subprocess.run(

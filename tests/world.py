@@ -165,6 +165,17 @@ KEYRING_PASSWORD = b"credctl-test-keyring"
 _BUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 
 
+def session_bus(runtime: Path) -> tuple[subprocess.Popen, str]:
+    """A private dbus-daemon with its socket in runtime (a 0700 folder), and its address; kill it when done."""
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    return bus, bus.stdout.readline().strip()
+
+
 class SecretService:
     """A private D-Bus session with an unlocked gnome-keyring, in a throwaway HOME.
 
@@ -176,13 +187,7 @@ class SecretService:
         self.home.mkdir(parents=True)
         runtime = base / "run"
         runtime.mkdir(mode=0o700)
-        self.bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        address = self.bus.stdout.readline().strip()
+        self.bus, address = session_bus(runtime)
         self.env = {
             **os.environ,
             "HOME": str(self.home),
@@ -1438,13 +1443,7 @@ class SilentSecretService:
     def __init__(self, base: Path) -> None:
         runtime = base / "run"
         runtime.mkdir(mode=0o700)
-        self.bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1", f"--address=unix:dir={runtime}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        address = self.bus.stdout.readline().strip()
+        self.bus, address = session_bus(runtime)
         self.env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address, "XDG_CACHE_HOME": str(base / "cache")}
         for name in ("DISPLAY", "WAYLAND_DISPLAY"):
             self.env.pop(name, None)

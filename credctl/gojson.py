@@ -118,11 +118,6 @@ def parse(
     return value
 
 
-def loads(text: bytes | str, object_pairs_hook=None) -> object:
-    """parse(text): json.loads' values, under credctl's one rule for JSON documents."""
-    return parse(text, object_pairs_hook)
-
-
 def _text(data: bytes | str) -> str:
     if isinstance(data, bytes | bytearray):
         try:
@@ -245,11 +240,6 @@ def _joined(opening: str, items: list[str], closing: str, indent: str, level: in
         return opening + ",".join(items) + closing
     inner = "\n" + indent * (level + 1)
     return opening + inner + ("," + inner).join(items) + "\n" + indent * level + closing
-
-
-def dumps(value: object) -> str:
-    """Compact JSON (no spaces), keys in the dict's order."""
-    return encode(value)
 
 
 class JSONObject(list):

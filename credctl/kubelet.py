@@ -24,7 +24,7 @@ import time
 
 from credctl import __version__
 from credctl.errors import BadInput, exit_status, one_line
-from credctl.gojson import JSONError, dumps, parse
+from credctl.gojson import JSONError, encode, parse
 from credctl.process import keep_secrets_in_memory
 
 PROGRAM = "credctl-kubelet-provider"
@@ -145,7 +145,7 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
         from credctl.protocol import read_input
 
         request = parse_request(read_input(stdin))
-        output = dumps(answer(request, environ)) + "\n"
+        output = encode(answer(request, environ)) + "\n"
     except (Exception, KeyboardInterrupt) as err:  # never a traceback: the kubelet logs stderr
         stderr.write(f"{PROGRAM}: {' '.join(one_line(err).split())}\n")
         return exit_status(err)

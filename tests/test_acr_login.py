@@ -20,7 +20,7 @@ from world import ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, EE, INSTANCE_ID, INSTANCE_NA
 from credctl.acr import cache, get_credentials, login, profiles
 from credctl.acr.domains import AcrRegistry
 from credctl.errors import CredentialsNotFound, ProfileError, StoreError
-from credctl.gojson import dumps
+from credctl.gojson import encode
 from credctl.names import PREFIX
 from credctl.stores import program_name
 from credctl.stores.acr import AcrStore
@@ -124,7 +124,7 @@ def write_settings(home: Path, settings: dict) -> None:
     """credctl's settings where an environ with HOME but no XDG_CONFIG_HOME finds them."""
     path = home / ".config" / "credctl" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(settings))
+    path.write_text(encode(settings))
 
 
 def test_a_suffix_runs_with_the_environment_its_wrapper_sets(tmp_path, monkeypatch):
@@ -340,7 +340,7 @@ def test_a_warm_call_imports_the_login_and_its_standard_library_parts_only(aliyu
     assert {"credctl.stores.acr", "credctl.protocol"} <= helper
     request = {"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest"}
     request["image"] = f"{EE}/a"
-    plugin = warm_modules([world.ours("credctl-kubelet-provider")], dumps(request).encode(), environ)
+    plugin = warm_modules([world.ours("credctl-kubelet-provider")], encode(request).encode(), environ)
     assert {name for name in plugin if name.startswith("credctl.acr")} == WARM_ACR
     assert "credctl.lookup" in plugin
     assert "credctl.stores.acr" not in plugin  # the Docker adapter is the helper's alone

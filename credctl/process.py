@@ -14,7 +14,7 @@ from credctl.errors import StoreUnavailable
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 # The defaults docs/cli.md states (tests/test_hostile_hang.py checks they agree).
 PROMPT_TIMEOUT = 120.0  # a person typing a passphrase or a keyring password
@@ -84,3 +84,27 @@ def _set_not_dumpable() -> None:
     except OSError:  # no prctl in this libc: the core limit above still holds
         return
     prctl(*(_ULong(value) for value in (_PR_SET_DUMPABLE, 0, 0, 0, 0)))
+
+
+def call_within(seconds: float, function: Callable[[], object], name: str) -> tuple[bool, object]:
+    """(True, what function() returned) when it returns within seconds; its exception is raised
+    here. (False, None) when it is still running then: for calls that have no bound of their own
+    (a library's blocking D-Bus call, a DNS lookup). It runs in a daemon thread named name,
+    which goes on, and ends with the process."""
+    import threading
+
+    answers: list[object] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            answers.append(function())
+        except BaseException as err:  # raised again in the caller's thread, as it is
+            errors.append(err)
+
+    worker = threading.Thread(target=call, name=name, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if errors:
+        raise errors[0]
+    return (True, answers[0]) if answers else (False, None)

@@ -30,7 +30,6 @@ import http.client
 import ipaddress
 import re
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -41,6 +40,7 @@ from email.message import Message
 from credctl import __version__
 from credctl.gojson import JSONError, parse
 from credctl.names import IDENTITY_TOKEN_USER, api_host
+from credctl.process import call_within
 
 TIMEOUT = 10.0  # seconds one network operation (connect, one read) may take
 DEADLINE = 30.0  # seconds the whole check of one registry may take
@@ -158,24 +158,12 @@ class _Login:
         """run(), given up after seconds. Socket timeouts bound each operation,
         not a peer that keeps sending a byte now and then, nor a DNS lookup: the check runs in a
         daemon thread this one waits for; once the deadline passes that thread sends nothing
-        more (_request refuses) and ends with its socket's next timeout, or with the process."""
+        more (_request refuses) and ends with its socket's next timeout, or with the process
+        (process.call_within)."""
         self.deadline = time.monotonic() + seconds
-        outcome: list[LoginResult] = []
-        crashed: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                outcome.append(self.run())
-            except BaseException as err:  # handed to the caller's thread, which decides
-                crashed.append(err)
-
-        worker = threading.Thread(target=work, name=f"credctl-login-{self.host}", daemon=True)
-        worker.start()
-        worker.join(seconds)
-        if crashed:
-            raise crashed[0]
-        if outcome:
-            return outcome[0]
+        answered, result = call_within(seconds, self.run, f"credctl-login-{self.host}")
+        if answered:
+            return result  # type: ignore[return-value]  # run's LoginResult
         self.deadline = -float("inf")  # the worker stops before its next request
         return LoginResult("failed", f"no complete answer within {seconds:g} s: still waiting for {self.waiting_for}")
 

@@ -24,7 +24,7 @@ from credctl import settings
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable, Stuck
 from credctl.gojson import JSONError, parse
 from credctl.paths import cache_dir, locked
-from credctl.process import lock_timeout, prompt_timeout
+from credctl.process import call_within, lock_timeout, prompt_timeout
 from credctl.stores.base import Health, Store
 
 SERVICE_PREFIX = "credctl:"
@@ -125,31 +125,16 @@ class KeyringStore(Store):
     def _within_bound(self, method: str, *args: str):
         """backend.method(*args), given at most the prompt timeout (it may show an unlock dialog):
         keyring's backends wait for their service without a limit (secretstorage's D-Bus calls
-        have none), so the call runs in a daemon thread, which dies with the helper when stuck."""
-        import threading
-
-        answers: list[object] = []
-        errors: list[BaseException] = []
-
-        def call() -> None:
-            try:
-                answers.append(getattr(self.backend, method)(*args))
-            except BaseException as err:  # raised again in the caller's thread, as it is
-                errors.append(err)
-
-        worker = threading.Thread(target=call, name=f"keyring {method}", daemon=True)
-        worker.start()
+        have none)."""
         seconds = prompt_timeout(self.environ)
-        worker.join(seconds)
-        if errors:
-            raise errors[0]
-        if not answers:
+        answered, value = call_within(seconds, lambda: getattr(self.backend, method)(*args), f"keyring {method}")
+        if not answered:
             which = _name(self._backend) if self._backend is not None else "its backend"
             raise Stuck(
                 f"the keyring ({which}) did not answer within {seconds:g} s: restart it (log in again), "
                 "or use the pass store (`credctl pass init`)"
             )
-        return answers[0]
+        return value
 
     def _index_text(self) -> str | None:
         """The stored index, or None. Once written at INDEX_SERVICE (by any store, or an erase of

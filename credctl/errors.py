@@ -47,6 +47,15 @@ class Stuck(CredctlError):
     """A program, a lock holder or a D-Bus peer did not answer within its bound; the line says
     which and how long was waited."""
 
+    @classmethod
+    def silent_keyring(cls, which: str, within: str) -> Stuck:
+        """A keyring service (which: "the Secret Service", "the keyring (backend)") that did not
+        answer within (such as "25 s"): the line, and what a person can do about it."""
+        return cls(
+            f"{which} did not answer within {within}: restart it (log in again), or use the pass store "
+            "(`credctl pass init`)"
+        )
+
 
 class UsageError(CredctlError):
     """A command line credctl cannot run as given: exit status 2, and the CLI shows it as click

@@ -130,10 +130,7 @@ class KeyringStore(Store):
         answered, value = call_within(seconds, lambda: getattr(self.backend, method)(*args), f"keyring {method}")
         if not answered:
             which = _name(self._backend) if self._backend is not None else "its backend"
-            raise Stuck(
-                f"the keyring ({which}) did not answer within {seconds:g} s: restart it (log in again), "
-                "or use the pass store (`credctl pass init`)"
-            )
+            raise Stuck.silent_keyring(f"the keyring ({which})", f"{seconds:g} s")
         return value
 
     def _index_text(self) -> str | None:

@@ -90,10 +90,7 @@ def _explain(err: DBusError) -> Exception:
     if err.name == FOREIGN_BUS:  # another user's bus: the line says why and what to do
         return StoreUnavailable(err.message)
     if err.name == TIMED_OUT:
-        return Stuck(
-            f"the Secret Service did not answer within {err.message}: restart it (log in again), "
-            "or use the pass store (`credctl pass init`)"
-        )
+        return Stuck.silent_keyring("the Secret Service", err.message)
     if err.name.startswith("credctl."):  # no bus, refused
         return StoreUnavailable(f"{err.message}: {HEADLESS_HINT}")
     if err.name == "org.freedesktop.DBus.Error.NoReply" and "disconnected" in err.message:

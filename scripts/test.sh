@@ -12,11 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The real test world: gpg + pass, a Secret Service (gnome-keyring on a private D-Bus), a
-# registry with htpasswd auth and its clients, Debian's Go helpers for interop and speed, pinentry-tty
+# registry with htpasswd auth and its clients (podman, buildah and skopeo among them), Debian's Go helpers for interop and speed, pinentry-tty
 # for passphrase prompts, man-db for `man credctl`, git for the sdist-against-checkout test,
 # iproute2 (ip) for the private network namespace holding the ECS metadata stand-in.
 packages=(python3-venv gnupg pass golang-docker-credential-helpers gnome-keyring dbus-daemon dbus-x11
-  docker-registry apache2-utils skopeo groff-base debian-archive-keyring pinentry-tty man-db git iproute2)
+  docker-registry apache2-utils podman buildah skopeo groff-base debian-archive-keyring pinentry-tty man-db git iproute2)
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)

@@ -1458,3 +1458,104 @@ class SilentSecretService:
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+# -- Podman, Buildah and Skopeo as a person runs them ----------------------------------------------
+
+CONTAINER_TOOLS = ("podman", "buildah", "skopeo")
+
+
+class ContainersUser:
+    """Someone who runs podman, buildah and skopeo in their default configuration: no
+    REGISTRY_AUTH_FILE, no --authfile, no DOCKER_CONFIG; a home under base and, like a login
+    session's /run/user/UID, an XDG_RUNTIME_DIR (runtime_dir=False: none, as root in a cron job or
+    a CI shell, where the primary auth file is /run/containers/UID/auth.json).
+
+    uid=None runs as root; otherwise as that uid (a second local user, no passwd entry: rootless
+    podman then uses a single-uid mapping). Without a runtime dir every program runs in a private
+    mount namespace where base/run-containers is bind-mounted on /run/containers, so the machine's
+    own /run/containers is never touched and logins outlive one command. Image storage (vfs)
+    lives under base for podman and buildah. run() runs any program this way (credctl too).
+    Extra environment (env) is added on top, e.g. PATH with credctl's helpers and store settings.
+    """
+
+    def __init__(self, base: Path, env: dict[str, str] | None = None, uid: int | None = None, runtime_dir: bool = True):
+        self.base, self.uid = base, uid
+        self.home = base / "home"
+        self.runtime = base / "run" if runtime_dir else None
+        self.run_containers = None if runtime_dir else base / "run-containers"
+        for folder in (self.home, self.runtime, self.run_containers):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if uid is not None:
+                    os.chown(folder, uid, uid)
+        if uid is not None:
+            os.chown(base, uid, uid)
+        self.env = {
+            "HOME": str(self.home),
+            "PATH": f"{BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+        }
+        if self.runtime is not None:
+            self.env["XDG_RUNTIME_DIR"] = str(self.runtime)
+        self.env.update(env or {})
+
+    @property
+    def primary_auth_file(self) -> Path:
+        """Where containers/image writes logins for this person, as a path on this machine's disk."""
+        if self.runtime is not None:
+            return self.runtime / "containers" / "auth.json"
+        return self.run_containers / str(self.uid or 0) / "auth.json"
+
+    @property
+    def primary_auth_path_seen(self) -> str:
+        """The same file as the person's programs name it."""
+        if self.runtime is not None:
+            return str(self.primary_auth_file)
+        return f"/run/containers/{self.uid or 0}/auth.json"
+
+    @property
+    def dropin_folder(self) -> Path:
+        return self.home / ".config" / "containers" / "registries.conf.d"
+
+    def _storage(self, tool: str) -> list[str]:
+        if tool not in ("podman", "buildah"):
+            return []
+        return ["--root", str(self.base / "storage"), "--runroot", self._runroot(), "--storage-driver", "vfs"]
+
+    def _runroot(self) -> str:
+        """podman refuses a runroot longer than 50 characters: a short one in /tmp, removed at exit."""
+        if not getattr(self, "runroot", None):
+            import atexit
+
+            self.runroot = tempfile.mkdtemp(prefix="credctl-rr-")
+            if self.uid is not None:
+                os.chown(self.runroot, self.uid, self.uid)
+            atexit.register(shutil.rmtree, self.runroot, True)
+        return self.runroot
+
+    def argv(self, tool: str, *args: str) -> list[str]:
+        argv = [tool, *self._storage(tool), *args]
+        if self.uid is not None:
+            argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", *argv]
+        if self.run_containers is not None:
+            mount = 'mkdir -p /run/containers && mount --bind "$0" /run/containers && exec "$@"'
+            folder = str(self.run_containers)
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, folder, *argv]
+        return argv
+
+    def run(self, tool: str, *args: str, stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """tool (podman, buildah, skopeo, credctl, docker-credential-…) with args, as this person."""
+        return subprocess.run(
+            self.argv(tool, *args),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.home,
+            timeout=timeout,
+        )
+
+    def login(self, tool: str, registry: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
+        """`TOOL login --password-stdin` against a plain-HTTP loopback registry."""
+        return self.run(tool, "login", "--tls-verify=false", "-u", user, "--password-stdin", registry, stdin=password)

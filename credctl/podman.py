@@ -88,3 +88,86 @@ def auth_files(environ=os.environ, uid: int | None = None) -> list[AuthFile]:
             seen.add(candidate.path)
             files.append(candidate)
     return files
+
+
+# -- registries.conf: which credential helpers containers/image asks --------------------------------
+
+SYSTEM_REGISTRIES_CONF = "/etc/containers/registries.conf"
+SYSTEM_DROPIN_FOLDER = "/etc/containers/registries.conf.d"
+AUTH_FILES_HELPER = "containers-auth.json"  # containers/image's name for "the auth files above"
+DEFAULT_HELPERS = (AUTH_FILES_HELPER,)
+
+
+def user_registries_conf(environ=os.environ) -> str:
+    """~/.config/containers/registries.conf: under HOME, whatever XDG_CONFIG_HOME says (5.23)."""
+    return os.path.join(home(environ), ".config", "containers", "registries.conf")
+
+
+def user_dropin_folder(environ=os.environ) -> str:
+    """~/.config/containers/registries.conf.d: read for every user, root included."""
+    return user_registries_conf(environ) + ".d"
+
+
+def registries_conf_files(environ=os.environ) -> list[str]:
+    """The registries.conf files containers/image loads, in order; a later one overrides.
+
+    sysregistriesv2 newConfigWrapperWithHomeDir (containers/image 5.23), as real podman 4.3 shows:
+    $CONTAINERS_REGISTRIES_CONF replaces the system file; a user registries.conf, when it exists,
+    replaces the system file *and* the system drop-in folder; the user's drop-in folder is read
+    in every case, last. In a folder, the *.conf files load in byte order of their names."""
+    user_file = user_registries_conf(environ)
+    explicit = environ.get("CONTAINERS_REGISTRIES_CONF")
+    if explicit:
+        files, folders = [_absolute(explicit, environ)], [SYSTEM_DROPIN_FOLDER]
+    elif os.path.exists(user_file):
+        files, folders = [user_file], []
+    else:
+        files, folders = [SYSTEM_REGISTRIES_CONF], [SYSTEM_DROPIN_FOLDER]
+    folders.append(user_dropin_folder(environ))
+    for folder in folders:
+        try:
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".conf"))
+        except OSError:
+            continue
+        files += [os.path.join(folder, name) for name in names]
+    return files
+
+
+class HelperSetting:
+    """The credential helpers containers/image asks, in order, and the file that set them ("" when
+    none did: then the default, the auth files alone)."""
+
+    __slots__ = ("helpers", "source")
+
+    def __init__(self, helpers: tuple[str, ...], source: str) -> None:
+        self.helpers, self.source = helpers, source
+
+    def __repr__(self) -> str:
+        return f"HelperSetting({self.helpers!r}, {self.source!r})"
+
+
+def credential_helpers(environ=os.environ) -> HelperSetting:
+    """`credential-helpers` as containers/image resolves it: the last file that sets the key wins
+    (an empty list included, which means the default). Raises ConfigError naming a file that is not
+    valid TOML, as podman itself then refuses to run."""
+    import tomllib  # only here: the helper path never reads registries.conf
+
+    from credctl.errors import ConfigError
+    from credctl.paths import read_file
+
+    setting = HelperSetting(DEFAULT_HELPERS, "")
+    for path in registries_conf_files(environ):
+        try:
+            data = read_file(path)
+        except OSError:
+            continue
+        if data is None:
+            continue
+        try:
+            document = tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{path} is not valid TOML ({err}): podman refuses it too; fix or remove it") from None
+        helpers = document.get("credential-helpers")
+        if isinstance(helpers, list) and all(isinstance(helper, str) for helper in helpers):
+            setting = HelperSetting(tuple(helpers) or DEFAULT_HELPERS, path)
+    return setting

@@ -84,3 +84,65 @@ def test_registry_auth_file_is_first_but_not_alone(tmp_path):
     persistent.parent.mkdir(parents=True)
     world.write(persistent, json.dumps({"auths": {REGISTRY: {"auth": world.b64("kept:x")}}}).encode())
     assert person.run("podman", "login", "--get-login", REGISTRY).stdout.strip() == "kept"
+
+
+# The cases real podman 4.3 was seen to resolve (each: files written under HOME, or with
+# CONTAINERS_REGISTRIES_CONF); the helper names stand for programs that record being asked.
+HELPER_CASES = {
+    "none": ({}, ()),
+    "user drop-in": ({"d/50-x.conf": ["a"]}, ("a",)),
+    "user drop-in beats a user registries.conf": ({"registries.conf": ["b"], "d/50-x.conf": ["a"]}, ("a",)),
+    "user registries.conf alone": ({"registries.conf": ["b"]}, ("b",)),
+    "an empty list is the default": ({"registries.conf": ["b"], "d/60-y.conf": []}, ()),
+    "the last drop-in by name wins": ({"d/10-z.conf": ["d"], "d/50-x.conf": ["a"]}, ("a",)),
+    "both helpers in order": ({"d/50-x.conf": ["a", "b"]}, ("a", "b")),
+    "explicit file": ({"explicit.conf": ["c"]}, ("c",)),
+    "explicit file, then the user drop-in": ({"explicit.conf": ["c"], "d/50-x.conf": ["a"]}, ("a",)),
+    "a file that does not end in .conf is not read": ({"d/50-x.toml": ["a"]}, ()),
+}
+
+
+def _recording_helper(folder: Path, name: str, log: Path) -> None:
+    program = folder / f"docker-credential-{name}"
+    program.write_text(
+        f'#!/bin/sh\necho {name} "$1" >> {log}\necho "credentials not found in native keychain"\nexit 1\n'
+    )
+    program.chmod(0o755)
+
+
+@pytest.mark.parametrize("case", HELPER_CASES, ids=list(HELPER_CASES))
+def test_credential_helpers_are_the_ones_podman_asks(tmp_path, case):
+    world.need("podman")
+    files, expected = HELPER_CASES[case]
+    bin_folder, log = tmp_path / "bin", tmp_path / "asked"
+    bin_folder.mkdir()
+    for name in "abcd":
+        _recording_helper(bin_folder, name, log)
+    person = world.ContainersUser(tmp_path)
+    person.env["PATH"] = f"{bin_folder}:{person.env['PATH']}"
+    config = person.home / ".config" / "containers"
+    for name, helpers in files.items():
+        path = tmp_path / name if name == "explicit.conf" else config / name.replace("d/", "registries.conf.d/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"credential-helpers = {json.dumps(helpers)}\n")
+        if name == "explicit.conf":
+            person.env["CONTAINERS_REGISTRIES_CONF"] = str(path)
+    person.run("podman", "login", "--get-login", REGISTRY)
+    asked = tuple(line.split()[0] for line in log.read_text().splitlines()) if log.exists() else ()
+    assert asked == expected
+    setting = podman.credential_helpers(_environ(person))
+    assert tuple(h for h in setting.helpers if h != podman.AUTH_FILES_HELPER) == expected
+
+
+def test_a_malformed_registries_conf_is_named(tmp_path):
+    world.need("podman")
+    person = world.ContainersUser(tmp_path)
+    person.dropin_folder.mkdir(parents=True)
+    broken = person.dropin_folder / "50-x.conf"
+    broken.write_text('credential-helpers = ["a",\n')
+    refused = person.run("podman", "login", "--get-login", REGISTRY)
+    assert refused.returncode == 125 and str(broken) in refused.stderr
+    from credctl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{broken} is not valid TOML"):
+        podman.credential_helpers(_environ(person))

@@ -1559,3 +1559,166 @@ class ContainersUser:
     def login(self, tool: str, registry: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
         """`TOOL login --password-stdin` against a plain-HTTP loopback registry."""
         return self.run(tool, "login", "--tls-verify=false", "-u", user, "--password-stdin", registry, stdin=password)
+
+
+# -- clients: podman, buildah and skopeo logging in through each of credctl's login stores ----------
+
+CLIENT_STORES = ("pass", "secretservice", "keyring")  # credctl's login stores (credctl.stores.LOGIN_STORES)
+HUB_KEYS = (HUB, "docker.io", "index.docker.io")  # the keys a client may ask a helper for Docker Hub under
+
+
+class StorePerson:
+    """A ContainersUser (user) whose credctl login store `store` works in their own session, in
+    its default place: pass in ~/.password-store for gnupg's key (gpg home and fingerprint), the
+    Secret Service (for secretservice and keyring: a gnome-keyring on a private session bus, its
+    files under the same HOME). Only what the store needs is added to the environment:
+    GNUPGHOME, or DBUS_SESSION_BUS_ADDRESS; keyring finds its backend on its own. bin, when
+    given, replaces our venv's bin at the head of PATH (a second user's own helpers). stop()
+    ends the bus and the keyring daemon."""
+
+    def __init__(self, base: Path, store: str, gnupg: tuple[Path, str], bin: Path | None = None, **person) -> None:
+        assert store in CLIENT_STORES, store
+        self.store, self.service = store, None
+        env = {}
+        if bin is not None:
+            env["PATH"] = f"{bin}:/usr/local/bin:/usr/bin:/bin"
+        if store == "pass":
+            env["GNUPGHOME"] = str(gnupg[0])
+        else:
+            self.service = SecretService(base)
+            env["DBUS_SESSION_BUS_ADDRESS"] = self.service.env["DBUS_SESSION_BUS_ADDRESS"]
+        self.user = ContainersUser(base, env=env, **person)
+        if store == "pass":
+            made = self.user.run("pass", "init", gnupg[1])
+            assert made.returncode == 0, made.stderr
+
+    @property
+    def program(self) -> str:
+        return f"docker-credential-{self.store}"
+
+    def helper(self, action: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """The store's docker-credential-* program run as this person, as a client runs it."""
+        return self.user.run(self.program, action, stdin=stdin)
+
+    def helper_get(self, server: str) -> tuple[int, str]:
+        """(exit status, stdout) of the helper's `get` for server."""
+        found = self.helper("get", server)
+        return found.returncode, found.stdout
+
+    def helper_store(self, server: str, username: str, secret: str) -> None:
+        body = json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+        stored = self.helper("store", body)
+        assert stored.returncode == 0, stored.stdout + stored.stderr
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+
+def hand_written_dropin(user: ContainersUser, store: str) -> Path:
+    """The registries.conf drop-in `credctl setup --podman` is to write, written by hand:
+    containers/image (5.23) then stores logins through docker-credential-STORE and asks it
+    first on reads (containers-registries.conf(5), credential-helpers)."""
+    path = user.dropin_folder / "50-credctl.conf"
+    text = f'credential-helpers = ["{store}", "containers-auth.json"]\n'
+    written = user.run("sh", "-c", 'mkdir -p "${1%/*}" && printf %s "$2" > "$1"', "sh", str(path), text)
+    assert written.returncode == 0, written.stderr  # as the person: their folders, their file
+    return path
+
+
+def no_login_in(path: Path, registry: str, username: str, password: str) -> None:
+    """path (a Docker or containers auth file) is absent, or has no auth, password or token for
+    registry, and neither the password nor the login's "auth" (base64 of username:password) is
+    anywhere in its bytes."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    assert password.encode() not in data, f"the password is in {path}"
+    assert b64(f"{username}:{password}").encode() not in data, f"the login is in {path}, base64-encoded"
+    entry = json.loads(data).get("auths", {}).get(registry, {})
+    assert not set(entry) & {"auth", "password", "identitytoken", "registrytoken"}, (path, entry)
+
+
+# Files of the checkout a wheel is built from (pyproject.toml's data-files name man/ and completions/).
+WHEEL_SOURCES = ("credctl", "pyproject.toml", "README.md", "LICENSE", "man", "completions")
+
+
+def credctl_wheel(folder: Path) -> Path:
+    """A wheel of this checkout, built from a copy of it in folder (the checkout gets no build/)."""
+    source, wheels = folder / "source", folder / "wheels"
+    source.mkdir(parents=True)
+    for name in WHEEL_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps"]
+    built = subprocess.run([*pip, "-w", wheels, source], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    return next(wheels.glob("credctl-*.whl"))
+
+
+class OwnCredctl:
+    """credctl installed by and for another local user (uid): a venv of Debian's python3 in
+    folder/venv (their files) with the wheel installed in it; credctl's dependencies are read from
+    our test venv's site-packages (a .pth line: readable by anyone, the same CPython 3.11 ABI), as
+    the docker-credential-pass helper needs none. gnupg is (home, fingerprint) of their own gpg
+    key (a short /tmp folder: gpg-agent's socket path must stay short); bin goes on their PATH.
+    Our own venv cannot serve them: its interpreter lives under /root, which they cannot enter
+    (podman then fails with "fork/exec …/docker-credential-pass: permission denied")."""
+
+    def __init__(self, uid: int, folder: Path, wheel: Path) -> None:
+        import site
+        import sysconfig
+
+        self.uid = uid
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, uid, uid)
+        venv = folder / "venv"
+        env = {"HOME": str(folder), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        self._as_them(["/usr/bin/python3", "-m", "venv", str(venv)], env)
+        self._as_them([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)], env)
+        ours = site.getsitepackages()[0] if site.getsitepackages() else sysconfig.get_path("purelib")
+        pth = next((venv / "lib").glob("python3*/site-packages")) / "credctl-test-deps.pth"
+        self._as_them(["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", ours, str(pth)], env)
+        self.bin = venv / "bin"
+        home = Path(tempfile.mkdtemp(prefix="cg", dir="/tmp"))
+        os.chown(home, uid, uid)
+        key_env = {**env, "GNUPGHOME": str(home)}
+        uid_name = "second user <second@example.invalid>"
+        generate = ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid_name, "future-default"]
+        self._as_them([*generate, "default", "never"], key_env)
+        listing = self._as_them(["gpg", "--batch", "--with-colons", "--list-keys", uid_name], key_env)
+        self.gnupg = (home, next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")))
+
+    def _as_them(self, argv: list[str], env: dict[str, str]) -> str:
+        as_them = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", *argv]
+        done = subprocess.run(as_them, capture_output=True, text=True, env=env, cwd="/", timeout=600)
+        assert done.returncode == 0, (argv, done.stderr)
+        return done.stdout
+
+    def stop(self) -> None:
+        home = self.gnupg[0]
+        self._as_them(["gpgconf", "--kill", "all"], {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"})
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def folder_for_others() -> Path:
+    """A new folder in /tmp that other local users may enter (0755, root's): pytest's tmp_path is
+    under a 0700 folder. Remove it with shutil.rmtree."""
+    folder = Path(tempfile.mkdtemp(prefix="credctl-others-", dir="/tmp"))
+    folder.chmod(0o755)
+    return folder
+
+
+def own_credctl(uid: int, folder: Path, wheel: Path) -> OwnCredctl:
+    return OwnCredctl(uid, folder, wheel)
+
+
+def owned_by(uid: int, *tops: Path) -> None:
+    """Every file and folder under tops belongs to uid (sockets and all)."""
+    for top in tops:
+        for folder, folders, files in os.walk(top):
+            for name in [".", *folders, *files]:
+                path = os.path.join(folder, name)
+                assert os.lstat(path).st_uid == uid, f"{path} is not owned by {uid}"

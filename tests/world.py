@@ -1722,3 +1722,36 @@ def owned_by(uid: int, *tops: Path) -> None:
             for name in [".", *folders, *files]:
                 path = os.path.join(folder, name)
                 assert os.lstat(path).st_uid == uid, f"{path} is not owned by {uid}"
+
+
+# -- LANE: dropin -- a person with a pass store of their own, for Podman's logins through credctl ---
+
+PERSON_KEY_UID = "credctl person <credctl-person@example.invalid>"
+
+
+def pass_person(base: Path, uid: int | None = None, runtime_dir: bool = True, **env: str) -> ContainersUser:
+    """A ContainersUser (root, or the local user uid) whose pass store is theirs, in pass's default
+    place (~/.password-store), for a passphrase-less gpg key of their own in base/g (a short path:
+    gpg-agent's socket must fit in 108 bytes), made and initialised as that person. credctl's
+    helpers come first on PATH; output is plain and wide (NO_COLOR, COLUMNS) so lines compare
+    exactly. Stop their gpg-agent with stop_person_agent."""
+    need("gpg", "pass", "gpgconf")
+    gnupg = base / "g"
+    person = ContainersUser(
+        base, env={"GNUPGHOME": str(gnupg), "NO_COLOR": "1", "COLUMNS": "200", **env}, uid=uid, runtime_dir=runtime_dir
+    )
+    gnupg.mkdir(mode=0o700)
+    if uid is not None:
+        os.chown(gnupg, uid, uid)
+    quick = ["--batch", "--passphrase", "", "--quick-gen-key", PERSON_KEY_UID, "future-default", "default", "never"]
+    made = person.run("gpg", *quick)
+    assert made.returncode == 0, made.stderr
+    listed = person.run("gpg", "--batch", "--with-colons", "--list-keys", PERSON_KEY_UID)
+    fpr = next(line.split(":")[9] for line in listed.stdout.splitlines() if line.startswith("fpr:"))
+    initialised = person.run("pass", "init", fpr)
+    assert initialised.returncode == 0, initialised.stderr
+    return person
+
+
+def stop_person_agent(person: ContainersUser) -> None:
+    person.run("gpgconf", "--kill", "all")

@@ -25,7 +25,7 @@ from credctl.dockerconfig import (
 )
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
 from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, registry_host
-from credctl.stores import LOGIN_STORES
+from credctl.stores import LOGIN_STORES, STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
 if TYPE_CHECKING:
@@ -106,6 +106,31 @@ def warn_if_missing(suffix: str) -> None:
     problem = find_helper(suffix).problem
     if problem is not None:
         warn(problem)
+
+
+# --- Podman's logins (setup and map) -----------------------------------------------------------
+
+LOGIN_SUFFIXES = frozenset(STORES[name].suffix for name in LOGIN_STORES)
+
+
+def podman_login_note(registry: str, suffix: str) -> None:
+    """One warning line when a `podman login` (of registry; of any registry when "") would not be
+    stored through docker-credential-SUFFIX, saying where it goes and which file decides that
+    (podman.wiring): another store's helper, or the primary auth file in plaintext."""
+    from credctl import podman
+
+    wiring = podman.wiring()
+    if wiring.login_helper == suffix:
+        return
+    who = f"podman login {registry}".rstrip()
+    if wiring.login_helper:
+        goes = f"stores in {PREFIX}{wiring.login_helper}"
+    else:
+        goes = f"writes plaintext to {wiring.primary}"
+    later = " (loaded after credctl's drop-in)" if wiring.overridden_by else ""
+    why = f"{wiring.setting.source}{later} sets credential-helpers" if wiring.setting.source else "nothing routes it"
+    entry = f"; Podman's credHelpers entry for {registry} serves reads only" if registry else ""
+    warn(f"{who} {goes}, not {PREFIX}{suffix}: {why}{entry}")
 
 
 # --- moving logins into a store, verified (migrate and setup) ---------------------------------

@@ -1,17 +1,37 @@
-"""`credctl map REGISTRY HELPER` / `credctl unmap REGISTRY`: one credHelpers entry."""
+"""`credctl map REGISTRY HELPER` / `credctl unmap REGISTRY`: one credHelpers entry.
+
+With --podman, Podman's auth file gets the entry too; and a login store mapped so, when nothing
+routes Podman's logins yet, gets credctl's registries.conf.d drop-in (credctl.podman): Podman
+honours credHelpers in that file for reads only, so without the drop-in `podman login REGISTRY`
+would write plaintext. `unmap --podman-default` takes the drop-in out again.
+"""
 
 from typing import Annotated
 
 import typer
 
+from credctl import podman as containers
 from credctl.cli import complete
-from credctl.cli.common import checked_registry, docker_config, helper_suffix, warn_if_missing
+from credctl.cli.common import (
+    LOGIN_SUFFIXES,
+    checked_registry,
+    docker_config,
+    helper_suffix,
+    podman_login_note,
+    warn_if_missing,
+)
 from credctl.cli.output import info, success
 from credctl.dockerconfig import edit, podman_auth_path
+from credctl.errors import UsageError
 from credctl.names import PREFIX, helper_key
 
 PodmanOption = Annotated[
-    bool, typer.Option("--podman/--no-podman", help="Also edit Podman's auth.json (Podman ignores credsStore).")
+    bool,
+    typer.Option(
+        "--podman/--no-podman",
+        help="Also edit Podman's auth.json; map to a login store also writes credctl's registries.conf.d "
+        "drop-in when nothing routes Podman's logins yet.",
+    ),
 ]
 
 
@@ -24,6 +44,15 @@ def _config_keys(ctx: typer.Context, registry: str, podman: bool) -> list[tuple[
     return targets
 
 
+def _needs_dropin(suffix: str) -> bool:
+    """A login store, and nothing routes Podman's logins yet (they would be plaintext), and no file
+    loaded after credctl's drop-in would override it."""
+    if suffix not in LOGIN_SUFFIXES:
+        return False
+    wiring = containers.wiring()
+    return not wiring.login_helper and not wiring.overridden_by
+
+
 def map_registry(
     ctx: typer.Context,
     registry: Annotated[str, typer.Argument(metavar="REGISTRY", help="Registry host[:port], or docker.io.")],
@@ -32,37 +61,86 @@ def map_registry(
 ) -> None:
     """Serve a registry's credentials with one helper.
 
-    Writes one credHelpers entry: REGISTRY → docker-credential-HELPER.
+    Writes one credHelpers entry: REGISTRY → docker-credential-HELPER. With --podman and a login
+    store (pass, secretservice, keyring), also writes credctl's registries.conf.d drop-in when
+    nothing routes Podman's logins yet, so that `podman login REGISTRY` stores through it.
     """
     targets = _config_keys(ctx, registry, podman)
     suffix = helper_suffix(helper)
-    for path, key in targets:
-        before, after = edit(path, lambda config, key=key: config.set_helpers({key: suffix}))
+    dropin = None
+    if podman and _needs_dropin(suffix):
+        dropin = containers.edit_dropin(containers.login_helpers(suffix))  # first: if it fails, nothing changed
+    try:
+        results = [edit(path, lambda config, key=key: config.set_helpers({key: suffix})) for path, key in targets]
+    except BaseException:
+        if dropin is not None:
+            containers.restore_dropin(dropin)
+        raise
+    for (path, key), (before, after) in zip(targets, results, strict=True):
         (success if before != after else info)(
             f"{key} → {PREFIX}{suffix} in {path}" + ("" if before != after else " (already so)")
         )
+    if dropin is not None and dropin.changed:
+        success(f"{dropin.path}: podman, buildah and skopeo log in through {PREFIX}{suffix}")
+    if podman and suffix in LOGIN_SUFFIXES:
+        podman_login_note(registry, suffix)
     warn_if_missing(suffix)
 
 
 def unmap_registry(
     ctx: typer.Context,
     registry: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="REGISTRY",
             help="Registry whose credHelpers entry to remove.",
             autocompletion=complete.mapped_registries,
         ),
-    ],
+    ] = None,
     podman: PodmanOption = False,
+    podman_default: Annotated[
+        bool,
+        typer.Option(
+            "--podman-default",
+            help="Remove credctl's registries.conf.d drop-in (what `setup --podman` wrote): podman, buildah "
+            "and skopeo log in to their auth files again.",
+        ),
+    ] = False,
 ) -> None:
-    """Remove a registry's credHelpers entry.
+    """Remove a registry's credHelpers entry (or credctl's Podman drop-in).
 
     Its credentials stay in the store.
     """
-    for path, key in _config_keys(ctx, registry, podman):
+    if registry is None and not podman_default:
+        raise UsageError("give a REGISTRY, or --podman-default to remove credctl's Podman drop-in")
+    targets = _config_keys(ctx, registry, podman) if registry is not None else []
+    if podman_default:
+        _remove_dropin()  # first: a drop-in credctl may not edit stops the command before any change
+    for path, key in targets:
         before, after = edit(path, lambda config, key=key: config.set_helpers({key: None}))
         if before != after:
             success(f"{key} no longer mapped in {path}")
         else:
             info(f"{key} was not mapped in {path}: nothing to do")
+    if podman and not podman_default:
+        wiring = containers.wiring()
+        if wiring.active and wiring.login_helper:
+            info(
+                f"podman login {registry} still stores in {PREFIX}{wiring.login_helper}, as credctl's drop-in "
+                f"{wiring.dropin} says for every registry (`credctl unmap --podman-default` removes it)"
+            )
+
+
+def _remove_dropin() -> None:
+    change = containers.edit_dropin(None)
+    if not change.changed:
+        info(f"{change.path}: credctl wrote nothing there: nothing to do")
+    elif change.after is None:
+        success(f"{change.path}: removed")
+    else:
+        success(f"{change.path}: credctl's credential-helpers line removed; the rest of the file is kept")
+    wiring = containers.wiring()
+    if wiring.login_helper:
+        info(f"podman login stores in {PREFIX}{wiring.login_helper} ({wiring.setting.source} sets credential-helpers)")
+    else:
+        info(f"podman login writes logins in plaintext to {wiring.primary} again")

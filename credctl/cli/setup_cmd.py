@@ -2,6 +2,9 @@
 
 Interactive on a terminal; every question has a flag, so it also runs unattended.
 
+For Podman, Buildah and Skopeo it writes credctl's registries.conf.d drop-in, their own
+equivalent of credsStore, and credHelpers entries only for registries that go to another helper.
+
 Setup never logs anyone out. Once credsStore is set Docker asks only the store, so before it
 is set (or switched) every login Docker would stop seeing moves into the new store, each one
 stored, read back and compared first (`credctl migrate`'s code): plaintext `auths` entries of
@@ -11,12 +14,14 @@ refuses with the count and the registries, and nothing is written.
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from credctl import podman as containers
 from credctl.cli import complete
 from credctl.cli.common import (
     CHANGED,
@@ -28,6 +33,7 @@ from credctl.cli.common import (
     helper_suffix,
     initialise_store,
     plan,
+    podman_login_note,
     registry_problem,
     report,
     show,
@@ -172,20 +178,10 @@ def want_podman(flag: bool | None, podman_path: str, asking: bool) -> bool:
     """--podman/--no-podman; else, where Podman, Skopeo or Buildah is or has been, yes (asked)."""
     if flag is not None:
         return flag
-    present = os.path.exists(podman_path) or any(shutil.which(tool) for tool in PODMAN_TOOLS)
-    return present and (not asking or typer.confirm(PODMAN_PROMPT.format(path=podman_path), default=True))
-
-
-def registries_for_podman(docker_path: str, store: str) -> set[str]:
-    """Registries whose credentials Docker's store holds or will hold (Podman needs each named)."""
-    from credctl import client
-
-    known = set(ConfigFile.read(docker_path).auths)
-    try:
-        known |= set(client.list_credentials(helper_program(store)))
-    except CredctlError:
-        pass  # nothing listed yet
-    return known
+    dropin = containers.dropin_path()
+    been = os.path.exists(podman_path) or os.path.exists(dropin)
+    present = been or any(shutil.which(tool) for tool in PODMAN_TOOLS)
+    return present and (not asking or typer.confirm(PODMAN_PROMPT.format(path=dropin), default=True))
 
 
 # --- logins Docker would stop seeing -----------------------------------------------------------
@@ -349,7 +345,8 @@ def setup(
         bool | None,
         typer.Option(
             "--podman/--no-podman",
-            help="Also write Podman's auth.json (default: yes where Podman, Skopeo, Buildah or that file is).",
+            help="Also make podman, buildah and skopeo log in through the store (credctl's registries.conf.d "
+            "drop-in; default: yes where Podman, Skopeo, Buildah or their files are).",
         ),
     ] = None,
     migrate: Annotated[
@@ -365,7 +362,8 @@ def setup(
 ) -> None:
     """Point Docker (and Podman) at a secure credential store.
 
-    Sets credsStore (and Podman's credHelpers) and maps registries to helpers. Never logs anyone
+    Sets credsStore, and for Podman, Buildah and Skopeo credctl's registries.conf.d drop-in naming
+    the same store (Podman's credsStore), and maps registries to helpers. Never logs anyone
     out: plaintext logins in config.json, and the logins of the credsStore being replaced, move
     into the store first (each stored, read back and compared; only then removed from where it
     was). A previous credsStore helper that is not installed is skipped with a warning; one that
@@ -396,34 +394,101 @@ def setup(
     agree_to_switch(logins, str(previous), store, migrate, asking)
     moves = plaintext_moves(before, after, store, previous is None, migrate, asking)
 
-    podman_change = _podman_change(docker_path, store, {**mapping, **wizard_maps}) if podman else None
+    podman_plan = _plan_podman(docker_path, podman_path, suffix, {**mapping, **wizard_maps}) if podman else None
     if dry_run:
-        _preview(docker_path, _with_moves(moves, docker_change), podman_path, podman_change, moves)
+        _preview(docker_path, _with_moves(moves, docker_change), podman_plan, moves)
         return
     if store == "keyring":
         from credctl.stores.keyringstore import load_backend
 
         load_backend()  # remembered now, so no helper call pays for detection
-    _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
-    if podman_change is not None:
-        _write_podman(podman_path, podman_change, suffix)
+    with _podman_first(podman_plan):
+        _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
     for helper in {suffix, *mapping.values()}:
         warn_if_missing(helper)
     info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
 
 
-def _write_podman(podman_path: str, podman_change: Change, suffix: str) -> None:
-    existed = os.path.exists(podman_path)
-    before_text, after_text = edit(podman_path, podman_change)
-    if before_text != after_text:
-        success(f"{podman_path}: updated")
-    elif existed:
-        success(f"{podman_path}: already set up")
-    else:  # no registry to name yet: edit wrote nothing
-        info(
-            f"{podman_path}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
-            f"after `docker login REGISTRY`, run `credctl map REGISTRY {suffix} --podman`"
-        )
+# --- Podman, Buildah and Skopeo ----------------------------------------------------------------
+#
+# What setup writes for them, as for Docker: a default helper and the exceptions. The default is
+# credctl's registries.conf.d drop-in (credential-helpers = [STORE, "containers-auth.json"],
+# credctl.podman), which makes podman, buildah and skopeo login store through the store's helper
+# and read it first. The exceptions are the registries Docker's config sends to another helper
+# (acr-helper...): a credHelpers entry each in Podman's persistent auth file, where containers/image
+# honours them for reads (after the store's helper has answered "not found"). A credHelpers entry
+# per registry naming the store itself, which setup wrote before there was a drop-in, would say
+# again what the drop-in says: setup writes none now, and leaves those already there (harmless,
+# and perhaps a person's own).
+
+
+class _PodmanPlan:
+    """What setup will write for Podman: the drop-in's edit (already read and checked) and the
+    credHelpers entries for the registries that go to another helper than the store."""
+
+    def __init__(self, dropin: containers.DropinChange, auth_path: str, entries: dict[str, str], suffix: str):
+        self.dropin, self.auth_path, self.entries, self.suffix = dropin, auth_path, entries, suffix
+        self.auth_changed: bool | None = None  # None: the auth file was left alone
+
+    def auth_change(self, config: ConfigFile) -> None:
+        config.set_helpers(dict(self.entries))
+
+
+def _plan_podman(docker_path: str, podman_path: str, suffix: str, mapping: dict[str, str]) -> _PodmanPlan:
+    """Read and check both of Podman's files before anything is written (an unsafe drop-in
+    folder, a drop-in that is not TOML, an auth file that is not JSON each stop setup here)."""
+    dropin = containers.plan_dropin(containers.login_helpers(suffix))
+    docker = ConfigFile.read(docker_path)
+    _docker_change(suffix, mapping)(docker)
+    entries = {}
+    for registry in docker.helpers:
+        route = docker.helper_for(registry)
+        if route.helper and route.helper != suffix:
+            entries[helper_key(registry, podman=True)] = route.helper
+    if entries:
+        ConfigFile.read(podman_path)
+    return _PodmanPlan(dropin, podman_path, entries, suffix)
+
+
+@contextmanager
+def _podman_first(plan: _PodmanPlan | None) -> Iterator[None]:
+    """Podman's files written first (the drop-in, then the auth file), so that a failure there
+    leaves everything else as it was; put back as they were when what follows (Docker's part)
+    fails. Their lines are shown once all is done."""
+    if plan is None:
+        yield
+        return
+    dropin = containers.edit_dropin(containers.login_helpers(plan.suffix))
+    previous: dict[str, str | None] = {}
+    try:
+        if plan.entries:
+            before = ConfigFile.read(plan.auth_path).helpers
+            previous = {key: before.get(key) for key in plan.entries}
+            old_text, new_text = edit(plan.auth_path, plan.auth_change)
+            plan.auth_changed = old_text != new_text
+        yield
+    except BaseException:
+        _put_back(dropin, plan, previous)
+        raise
+    _report_podman(dropin, plan)
+
+
+def _put_back(dropin: containers.DropinChange, plan: _PodmanPlan, previous: dict[str, str | None]) -> None:
+    if plan.auth_changed:
+        edit(plan.auth_path, lambda config: config.set_helpers(previous))
+    if not containers.restore_dropin(dropin):
+        warn(f"{dropin.path} was changed by someone else meanwhile: left as it is now")
+
+
+def _report_podman(dropin: containers.DropinChange, plan: _PodmanPlan) -> None:
+    program = PREFIX + plan.suffix
+    if dropin.changed:
+        success(f"{dropin.path}: updated: podman, buildah and skopeo log in through {program}")
+    else:
+        success(f"{dropin.path}: already set up")
+    if plan.auth_changed is not None:
+        success(f"{plan.auth_path}: {'updated' if plan.auth_changed else 'already set up'}")
+    podman_login_note("", plan.suffix)
 
 
 def _move_and_write(
@@ -449,43 +514,25 @@ def _move_and_write(
         erase_copied(logins, previous)
 
 
-def _preview(
-    docker_path: str,
-    docker_change: Change,
-    podman_path: str,
-    podman_change: Change | None,
-    moves: list[Move],
-) -> None:
+def _preview(docker_path: str, docker_change: Change, podman_plan: _PodmanPlan | None, moves: list[Move]) -> None:
     """The diffs; the logins that would move are in the tables already shown."""
     for move in moves:
         move.outcome = MOVED  # what the preview assumes
     plain(preview(docker_path, docker_change) or f"{docker_path}: no change")
-    if podman_change is not None:
-        plain(preview(podman_path, podman_change) or f"{podman_path}: no change")
+    if podman_plan is not None:
+        plain(_text_diff(podman_plan.dropin) or f"{podman_plan.dropin.path}: no change")
+        if podman_plan.entries:
+            path = podman_plan.auth_path
+            plain(preview(path, podman_plan.auth_change) or f"{path}: no change")
     info("Dry run: nothing was written.")
 
 
-def _podman_change(docker_path: str, store: str, mapping: dict[str, str]) -> Change:
-    """Podman's credHelpers for what Docker's config.json, as setup leaves it, sends to a helper.
+def _text_diff(change: containers.DropinChange) -> str:
+    import difflib
 
-    Podman ignores credsStore, so every registry Docker's store holds (or will hold) is named,
-    Docker Hub as docker.io; each goes to the helper Docker runs for it (ConfigFile.helper_for):
-    the store, or the helper an earlier `credctl map` or --map chose.
-    """
-    suffix = STORES[store].suffix
-
-    def change(config: ConfigFile) -> None:
-        docker = ConfigFile.read(docker_path)
-        _docker_change(suffix, mapping)(docker)
-        registries = [*sorted(registries_for_podman(docker_path, store)), *docker.helpers]
-        wanted: dict[str, str | None] = {}
-        for registry in dict.fromkeys(registries):
-            route = docker.helper_for(registry)
-            if route.helper:
-                wanted[helper_key(registry, podman=True)] = route.helper
-        config.set_helpers(wanted)
-
-    return change
+    before, after = (change.before or "").splitlines(True), (change.after or "").splitlines(True)
+    lines = difflib.unified_diff(before, after, change.path, f"{change.path} (after)")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:

@@ -3,6 +3,9 @@
 Every check is one row (check, target, status, detail), status ok, warning or failed:
 
 - config          Docker's config.json (and Podman's auth.json, when there is one) parses;
+- podman login    the file `podman login` writes, and the helpers podman asks first (registries.conf's
+                  credential-helpers, and the file that set them): warning when logins land there in plaintext;
+- podman drop-in  credctl's registries.conf.d drop-in, when there is one: in effect, or overridden (by which file);
 - helper          for each docker-credential-* program a config names, the one Docker runs (the first on
                   this process's PATH) and whether it is credctl's: failed when Docker finds none,
                   warning when it runs another program than credctl's copy (credctl.programs);
@@ -34,6 +37,7 @@ from typing import Annotated
 import typer
 
 from credctl import client
+from credctl import podman as containers
 from credctl.cli.common import docker_config
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
@@ -143,8 +147,12 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
         rows += podman_rows
         if podman is not None:
             rows += _describe_podman(podman)
+    wiring_rows, podman_asks = _podman_wiring()
+    rows += wiring_rows
 
     helpers = _referenced_helpers(docker, podman, default)
+    for suffix in podman_asks:
+        helpers.setdefault(suffix, _Helper(suffix, [])).uses.append("Podman credential-helpers")
     rows += [_check_helper(helper) for helper in helpers.values()]
     for helper in helpers.values():
         if helper.path is not None:
@@ -221,11 +229,56 @@ def _describe_podman(podman: ConfigFile) -> list[Row]:
                 "podman config",
                 podman.path,
                 "warning",
-                f"{mapped}; its credsStore is ignored by Podman, Skopeo and Buildah: map registries with "
-                "credHelpers instead (`credctl setup --podman`)",
+                f"{mapped}; its credsStore is ignored by Podman, Skopeo and Buildah: their equivalent is "
+                "registries.conf's credential-helpers (`credctl setup --podman` writes it)",
             )
         ]
     return [Row("podman config", podman.path, "ok", f"valid; {mapped}")]
+
+
+def _podman_wiring() -> tuple[list[Row], list[str]]:
+    """Rows for how a `podman login` is handled (podman.wiring), and the helpers podman asks."""
+    try:
+        wiring = containers.wiring()
+    except CredctlError as err:  # a registries.conf file podman refuses, an unsafe drop-in folder
+        return [Row("podman login", containers.dropin_path(), "failed", str(err))], []
+    setting = wiring.setting
+    helpers = [helper for helper in setting.helpers if helper != containers.AUTH_FILES_HELPER]
+    asks = ", then ".join(PREFIX + h if h in helpers else "the auth files" for h in setting.helpers)
+    source = (
+        f"credential-helpers in {setting.source}" if setting.source else "no registries.conf sets credential-helpers"
+    )
+    facts = {"helpers": list(setting.helpers), "source": setting.source or None}
+    if wiring.login_helper:
+        detail = (
+            f"stored through {PREFIX}{wiring.login_helper}: podman asks {asks} ({source}); only a login that helper "
+            "cannot take (a namespaced one, such as quay.io/team) is written here, in plaintext"
+        )
+        rows = [Row("podman login", wiring.primary, "ok", detail, facts)]
+    else:
+        detail = (
+            f"podman, buildah and skopeo write logins here in plaintext (base64): {source}; "
+            "run `credctl setup --podman`"
+        )
+        rows = [Row("podman login", wiring.primary, "warning", detail, facts)]
+    return rows + _describe_dropin(wiring), helpers
+
+
+def _describe_dropin(wiring: containers.Wiring) -> list[Row]:
+    """The podman drop-in row: credctl's drop-in in effect, overridden, or inert (none: no file)."""
+    if not os.path.exists(wiring.dropin):
+        return []
+    facts = {"overridden_by": wiring.overridden_by or None}
+    if wiring.dropin_sets is None:
+        return [Row("podman drop-in", wiring.dropin, "warning", "sets no credential-helpers: it routes nothing", facts)]
+    sets = containers.helpers_line(wiring.dropin_sets).strip()
+    if wiring.overridden_by:
+        detail = (
+            f"overridden: {wiring.overridden_by}, loaded after it, sets credential-helpers too, so its `{sets}` "
+            "is not used; remove that line (or file) to let credctl's drop-in route Podman's logins"
+        )
+        return [Row("podman drop-in", wiring.dropin, "warning", detail, facts)]
+    return [Row("podman drop-in", wiring.dropin, "ok", f"in effect: {sets}", facts)]
 
 
 def _referenced_helpers(docker: ConfigFile, podman: ConfigFile | None, default: Route) -> dict[str, _Helper]:

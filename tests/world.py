@@ -1054,7 +1054,7 @@ class MemoryStore(Store):
     """A credctl Store in a dict, for driving the protocol in-process (tests/test_protocol_memory.py).
 
     It behaves as the real stores do: one (username, secret) per server URL, a new login replaces
-    the old one, CredentialsNotFound for a server it has not got (get and delete). With `error`,
+    the old one, CredentialsNotFound for a server it has not got (get; delete of it does nothing). With `error`,
     every operation raises that exception instead, as a store whose disk or bus fails would.
     """
 
@@ -1078,8 +1078,7 @@ class MemoryStore(Store):
 
     def delete(self, server_url: str) -> None:
         self._check()
-        if self.logins.pop(server_url, None) is None:
-            raise CredentialsNotFound()
+        self.logins.pop(server_url, None)
 
     def list(self) -> dict[str, str]:
         self._check()

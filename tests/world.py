@@ -1558,3 +1558,28 @@ class ContainersUser:
     def login(self, tool: str, registry: str, user: str, password: str) -> subprocess.CompletedProcess[str]:
         """`TOOL login --password-stdin` against a plain-HTTP loopback registry."""
         return self.run(tool, "login", "--tls-verify=false", "-u", user, "--password-stdin", registry, stdin=password)
+
+
+# -- LANE hub: a store's world as the person who runs podman, buildah and skopeo ------------------
+
+# What a store's helper needs from its world's environment to reach the same store.
+STORE_VARIABLES = (
+    "GNUPGHOME",
+    "PASSWORD_STORE_DIR",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "GNOME_KEYRING_CONTROL",
+    "PYTHON_KEYRING_BACKEND",
+)
+
+
+def containers_user_of(store: StoreWorld, base: Path, **options) -> ContainersUser:
+    """A ContainersUser (options: uid, runtime_dir) whose helpers reach store's backend: its own
+    HOME and runtime folder, the store's gpg home and pass folder or its private D-Bus."""
+    env = {name: store.env[name] for name in STORE_VARIABLES if name in store.env}
+    return ContainersUser(base, env=env, **options)
+
+
+def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str = "") -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of a docker-credential-* program run as person (as podman runs it)."""
+    result = person.run(program, action, stdin=stdin)
+    return result.returncode, result.stdout, result.stderr

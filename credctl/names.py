@@ -17,7 +17,14 @@ Standard library only, nothing imported: every hot path imports this module.
 
 from __future__ import annotations
 
-# The keys Docker Hub goes by: docker login's, then what containers/image and others ask for.
+# The keys one Docker Hub login is stored under, by the tools that store it: docker login's
+# (docker/cli registry.IndexServer), containers/image's (`podman login docker.io`), and what
+# `docker login index.docker.io` / `docker login registry-1.docker.io` store (docker/cli keys
+# each by its host name: cli/command/registry/login_test.go, cli/command/registry_test.go
+# TestRetrieveAuthTokenFromImage). registry-1.docker.io is in the family although docker/cli
+# keys it apart: it is Hub's own API host, containers/image counts an entry for it as Docker
+# Hub's (pkg/docker/config normalizeRegistry), and docker/cli's test calls its separate key a
+# FIXME. The order is the helpers' fallback order (login_keys).
 DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io")
 DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # docker/cli's key for Docker Hub; containers/image's
 DOCKER_HUB_API = "registry-1.docker.io"  # where Docker Hub's /v2/ API lives
@@ -25,6 +32,12 @@ PREFIX = "docker-credential-"  # Docker and Podman run PREFIX + the helper named
 IDENTITY_TOKEN_USER = "<token>"  # docker-credential-helpers' username for an identity (refresh) token
 
 _HUB_NAMES = frozenset(key.rstrip("/") for key in DOCKER_HUB_KEYS)
+# The host names an image reference or a registry name spells Docker Hub by, for the key a
+# client asks for (helper_key): the distribution reference rule turns index.docker.io into
+# docker.io (reference/normalize.go), docker/cli's registry then calls docker.io official and
+# asks with IndexServer (registry/config.go normalizeIndexName, newIndexInfo). registry-1.docker.io
+# is not among them: both clients ask for it by its own name.
+_HUB_HOSTS = frozenset(("docker.io", "index.docker.io"))
 
 
 def helper_program(suffix: str) -> str:
@@ -41,10 +54,14 @@ def helper_program(suffix: str) -> str:
 
 
 def registry_host(address: str) -> str:
-    """docker/cli's ConvertToHostname: scheme and path dropped, port kept (reg.example:5000)."""
+    """docker/cli's ConvertToHostname (cli/config/credentials/file_store.go, 20.10 to 26.1): a
+    leading http:// or https:// dropped, then everything from the first '/'; the port kept
+    (reg.example:5000). Any other scheme is not a scheme to it: ftp://reg.example gives 'ftp:'."""
     address = address.strip()
-    if "://" in address:
-        address = address.split("://", 1)[1]
+    for scheme in ("http://", "https://"):
+        if address.startswith(scheme):
+            address = address[len(scheme) :]
+            break
     return address.split("/", 1)[0]
 
 
@@ -56,19 +73,33 @@ def is_docker_hub(address: str) -> bool:
 def helper_key(registry: str, podman: bool = False) -> str:
     """The credHelpers (and auths) key a tool looks up for registry: an exact key, no wildcards.
 
-    docker/cli asks with https://index.docker.io/v1/ for Docker Hub and host[:port] for any other
-    registry; containers/image asks with docker.io and host[:port] (podman=True)."""
-    if is_docker_hub(registry):
+    docker/cli asks with https://index.docker.io/v1/ for Docker Hub (docker.io, index.docker.io)
+    and host[:port] for any other registry; containers/image asks with docker.io and host[:port]
+    (podman=True). registry-1.docker.io is a registry of its own to both (_HUB_HOSTS)."""
+    if registry_host(registry) in _HUB_HOSTS:
         return PODMAN_HUB if podman else DOCKER_HUB
     return registry_host(registry)
 
 
+def login_keys(server_url: str) -> tuple[str, ...]:
+    """The stored keys that hold the same login as server_url, server_url first: for one of
+    DOCKER_HUB_KEYS (exactly as a client sends it), every Hub key, so `get` falls back to
+    another, `store` leaves no stale copy under another and `erase` removes them all; for any
+    other server URL, itself alone (a helper matches keys exactly, as Go's helpers do)."""
+    if server_url in DOCKER_HUB_KEYS:
+        return (server_url, *(key for key in DOCKER_HUB_KEYS if key != server_url))
+    return (server_url,)
+
+
 def image_registry(image: str) -> str:
     """The registry (host[:port]) of an image reference, by the distribution reference rule
-    docker and the kubelet share: the first path part if it has a '.' or ':', is 'localhost' or
-    has capitals; otherwise Docker Hub ('docker.io')."""
+    docker and the kubelet share (reference/normalize.go splitDockerDomain): the first path part
+    if it has a '.' or ':', is 'localhost' or has capitals; otherwise Docker Hub ('docker.io');
+    and the legacy index.docker.io is Docker Hub's docker.io too."""
     first, slash, _ = image.strip().partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
+    if not slash or first == "index.docker.io":
+        return PODMAN_HUB
+    if "." in first or ":" in first or first == "localhost" or first.lower() != first:
         return first
     return PODMAN_HUB
 

@@ -19,7 +19,7 @@ import sys
 from credctl import __version__
 from credctl.errors import BadInput, CredentialsNotFound, MissingServerURL, MissingUsername, one_line
 from credctl.gojson import JSON_SPACE, first_json_value, json_string, string_fields
-from credctl.names import DOCKER_HUB_KEYS
+from credctl.names import login_keys
 from credctl.process import keep_secrets_in_memory
 from credctl.stores import open_store, program_name
 from credctl.stores.base import Health, Store
@@ -89,7 +89,7 @@ def parse_credentials(data: bytes) -> tuple[str, str, str]:
 
 def _store(store: Store, stdin) -> bytes:
     server_url, username, secret = parse_credentials(read_input(stdin))
-    store.add(server_url, username, secret)
+    store_login(store, server_url, username, secret)
     return b""
 
 
@@ -99,19 +99,15 @@ def _get(store: Store, stdin) -> bytes:
     return encode_credentials(server_url, username, secret)
 
 
+# One Docker Hub login, whichever of Hub's keys a tool sends (names.login_keys): Docker stores
+# and erases https://index.docker.io/v1/, Podman and Skopeo docker.io. get falls back to another
+# key, store leaves no stale copy under another, erase removes every copy, so `docker logout`
+# and `podman logout docker.io` each log out of Hub for every tool that asks this store.
+
+
 def get_with_hub_fallback(backend, server_url: str) -> tuple[str, str]:
     """backend.get, where any Docker Hub key finds a login stored under another one."""
-    try:
-        return backend.get(server_url)
-    except CredentialsNotFound:
-        # Docker stores Docker Hub under its v1 URL, Podman and Skopeo ask for docker.io: one login for both.
-        if server_url not in DOCKER_HUB_KEYS:
-            raise
-        return _first_found(backend, [key for key in DOCKER_HUB_KEYS if key != server_url])
-
-
-def _first_found(backend, keys: list[str]) -> tuple[str, str]:
-    for key in keys:
+    for key in login_keys(server_url):
         try:
             return backend.get(key)
         except CredentialsNotFound:
@@ -119,8 +115,23 @@ def _first_found(backend, keys: list[str]) -> tuple[str, str]:
     raise CredentialsNotFound()
 
 
+def store_login(backend, server_url: str, username: str, secret: str) -> None:
+    """backend.add, then the same login's copies under other keys removed (after the add: a
+    failed add loses nothing)."""
+    backend.add(server_url, username, secret)
+    for key in login_keys(server_url)[1:]:
+        backend.delete(key)
+
+
+def erase_login(backend, server_url: str) -> None:
+    """backend.delete under every key of the login. Nothing stored is success, in every store
+    (Store.delete): containers/image's logout crashes on a helper's "not found" (docs/helper-protocol.md)."""
+    for key in login_keys(server_url):
+        backend.delete(key)
+
+
 def _erase(store: Store, stdin) -> bytes:
-    store.delete(read_server_url(stdin))
+    erase_login(store, read_server_url(stdin))
     return b""
 
 

@@ -127,8 +127,9 @@ def test_get_not_found():
     assert call(MemoryStore(), "get", stdin=b"https://missing.example.com/v1") == (1, NOT_FOUND)
 
 
-def test_erase_not_found():
-    assert call(MemoryStore(), "erase", stdin=b"missing.example") == (1, NOT_FOUND)
+def test_erase_of_nothing_succeeds():
+    # As Go's secretservice helper: containers/image's logout crashes on "not found" (docs/helper-protocol.md).
+    assert call(MemoryStore(), "erase", stdin=b"missing.example") == (0, b"")
 
 
 @pytest.mark.parametrize("action", ["get", "erase"])
@@ -263,10 +264,26 @@ def test_other_hosts_get_no_alias(asked):
     assert call(store, "get", stdin=asked.encode()) == (1, NOT_FOUND)
 
 
-def test_erase_has_no_alias():
+@pytest.mark.parametrize("asked", DOCKER_HUB_KEYS)
+def test_erase_of_any_docker_hub_key_erases_every_copy(asked):
+    store = MemoryStore({key: ("alice", "hub-secret") for key in DOCKER_HUB_KEYS} | {"quay.io": ("q", "s")})
+    assert call(store, "erase", stdin=asked.encode()) == (0, b"")
+    assert store.logins == {"quay.io": ("q", "s")}
+
+
+@pytest.mark.parametrize("asked", ["docker.io.evil.example", "https://docker.io/v2/", "Docker.io"])
+def test_erase_of_another_host_leaves_docker_hub_alone(asked):
     store = MemoryStore({DOCKER_HUB_KEYS[0]: ("alice", "hub-secret")})
-    assert call(store, "erase", stdin=DOCKER_HUB_KEYS[1].encode()) == (1, NOT_FOUND)
+    assert call(store, "erase", stdin=asked.encode()) == (0, b"")
     assert store.logins == {DOCKER_HUB_KEYS[0]: ("alice", "hub-secret")}
+
+
+@pytest.mark.parametrize("stored_as", DOCKER_HUB_KEYS)
+def test_store_under_one_docker_hub_key_leaves_no_stale_copy(stored_as):
+    store = MemoryStore({key: ("old", "stale") for key in DOCKER_HUB_KEYS} | {"quay.io": ("q", "s")})
+    login = f'{{"ServerURL":"{stored_as}","Username":"new","Secret":"fresh"}}'.encode()
+    assert call(store, "store", stdin=login) == (0, b"")
+    assert store.logins == {stored_as: ("new", "fresh"), "quay.io": ("q", "s")}
 
 
 # -- failures: one line, exit status 1, never the data ---------------------------------------------------

@@ -1054,7 +1054,7 @@ class MemoryStore(Store):
     """A credctl Store in a dict, for driving the protocol in-process (tests/test_protocol_memory.py).
 
     It behaves as the real stores do: one (username, secret) per server URL, a new login replaces
-    the old one, CredentialsNotFound for a server it has not got (get and delete). With `error`,
+    the old one, CredentialsNotFound for a server it has not got (get; delete of it does nothing). With `error`,
     every operation raises that exception instead, as a store whose disk or bus fails would.
     """
 
@@ -1078,8 +1078,7 @@ class MemoryStore(Store):
 
     def delete(self, server_url: str) -> None:
         self._check()
-        if self.logins.pop(server_url, None) is None:
-            raise CredentialsNotFound()
+        self.logins.pop(server_url, None)
 
     def list(self) -> dict[str, str]:
         self._check()
@@ -1755,3 +1754,28 @@ def pass_person(base: Path, uid: int | None = None, runtime_dir: bool = True, **
 
 def stop_person_agent(person: ContainersUser) -> None:
     person.run("gpgconf", "--kill", "all")
+
+
+# -- LANE hub: a store's world as the person who runs podman, buildah and skopeo ------------------
+
+# What a store's helper needs from its world's environment to reach the same store.
+STORE_VARIABLES = (
+    "GNUPGHOME",
+    "PASSWORD_STORE_DIR",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "GNOME_KEYRING_CONTROL",
+    "PYTHON_KEYRING_BACKEND",
+)
+
+
+def containers_user_of(store: StoreWorld, base: Path, **options) -> ContainersUser:
+    """A ContainersUser (options: uid, runtime_dir) whose helpers reach store's backend: its own
+    HOME and runtime folder, the store's gpg home and pass folder or its private D-Bus."""
+    env = {name: store.env[name] for name in STORE_VARIABLES if name in store.env}
+    return ContainersUser(base, env=env, **options)
+
+
+def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str = "") -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of a docker-credential-* program run as person (as podman runs it)."""
+    result = person.run(program, action, stdin=stdin)
+    return result.returncode, result.stdout, result.stderr

@@ -30,7 +30,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, server_url: str) -> None:
-        """Remove the credentials for server_url."""
+        """Remove the credentials for server_url; nothing stored for it is not an error.
+
+        As Go's secretservice helper answers: containers/image 5.23 turns a helper's "not found"
+        from erase into a crash (`podman logout`) or a failure (`podman logout --all`); see
+        docs/helper-protocol.md."""
 
     @abc.abstractmethod
     def list(self) -> dict[str, str]:

@@ -198,7 +198,7 @@ class KeyringStore(Store):
         with self._lock():
             index = self._index()
             if server_url not in index:
-                raise CredentialsNotFound()
+                return  # nothing stored: nothing to do (Store.delete)
             try:
                 self._call("delete_password", SERVICE_PREFIX + server_url, index[server_url])
             except CredentialsNotFound:

@@ -434,10 +434,14 @@ class PassStore(Store):
             _remove_tree(path)
 
     def delete(self, server_url: str) -> None:
-        with _locked(self.root, exclusive=True, environ=self.environ):
-            if not os.path.isdir(self._folder(server_url)):
-                raise CredentialsNotFound()
-            self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")
+        """pass rm of the server's folder; no store, no folder or no such name: nothing to do."""
+        try:
+            folder = self._folder(server_url)
+            with _locked(self.root, exclusive=True, environ=self.environ):
+                if os.path.isdir(folder):
+                    self._pass("rm", "-r", "-f", f"{FOLDER}/{folder_name(server_url)}")
+        except CredentialsNotFound:
+            return  # _folder or _locked: nothing is or can be stored there
 
     @staticmethod
     def _entries(folder: str) -> list[str]:

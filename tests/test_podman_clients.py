@@ -43,7 +43,6 @@ def wire(person: world.StorePerson, *maps: str) -> None:
     args = ["setup", "--store", person.store, "--podman", "--yes", *(f"--map={item}" for item in maps)]
     done = person.user.run("credctl", *args)
     assert done.returncode == 0, done.stdout + done.stderr
-    world.hand_written_dropin(person.user, person.store)
 
 
 @pytest.fixture

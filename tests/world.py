@@ -1614,17 +1614,6 @@ class StorePerson:
             self.service.stop()
 
 
-def hand_written_dropin(user: ContainersUser, store: str) -> Path:
-    """The registries.conf drop-in `credctl setup --podman` is to write, written by hand:
-    containers/image (5.23) then stores logins through docker-credential-STORE and asks it
-    first on reads (containers-registries.conf(5), credential-helpers)."""
-    path = user.dropin_folder / "50-credctl.conf"
-    text = f'credential-helpers = ["{store}", "containers-auth.json"]\n'
-    written = user.run("sh", "-c", 'mkdir -p "${1%/*}" && printf %s "$2" > "$1"', "sh", str(path), text)
-    assert written.returncode == 0, written.stderr  # as the person: their folders, their file
-    return path
-
-
 def no_login_in(path: Path, registry: str, username: str, password: str) -> None:
     """path (a Docker or containers auth file) is absent, or has no auth, password or token for
     registry, and neither the password nor the login's "auth" (base64 of username:password) is

@@ -133,7 +133,8 @@ def test_logout_removes_the_helpers_login(tool, store, person, registry):
 def test_logout_when_nothing_is_stored(tool, store, person, registry):
     """Mapped but not logged in is the normal state after setup: logout must not crash."""
     done = person.user.run(tool, "logout", registry.address)
-    assert (done.returncode, done.stderr) == (0, ""), done.stderr[-2000:]
+    expected = (0, f"Removed login credentials for {registry.address}\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == expected, done.stderr[:300]
 
 
 @pytest.mark.parametrize("store", STORES)
@@ -199,24 +200,23 @@ def test_root_without_a_runtime_dir(gnupg_home, tmp_path, registry, image):
 
 
 @pytest.fixture(scope="module")
-def credctl_wheel():
-    """A wheel of this checkout (built from a copy: the checkout is left as it is), where
-    other local users can read it."""
+def wheelhouse():
+    """Wheels of credctl and its dependencies, where other local users can read them."""
     folder = world.folder_for_others()
-    yield world.credctl_wheel(folder)
+    yield world.credctl_wheelhouse(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_second_local_user(credctl_wheel, registry, image):
-    """Another local user (rootless podman): their own gpg key and home, password store, credctl
-    installed in their own venv (our test venv's interpreter is under /root, which they cannot
-    enter) — every file of theirs is owned by them. Their folders are outside pytest's tmp_path,
-    which only root may enter."""
+def test_a_second_local_user(wheelhouse, registry, image):
+    """Another local user (rootless podman, a single-uid mapping): their own gpg key and home,
+    password store, and credctl installed by their pip in their own venv (world.OwnCredctl: ours
+    may be under /root, which they cannot enter): every file of theirs is owned by them. Their
+    folders are outside pytest's tmp_path, which only root may enter."""
     world.need("podman", "pass", "gpg", "setpriv", "/usr/bin/python3")
     uid = world.free_uid()
     base = world.folder_for_others()
     try:
-        own = world.own_credctl(uid, base / "own", credctl_wheel)
+        own = world.OwnCredctl(uid, base / "own", wheelhouse)
         try:
             person = world.StorePerson(base / "person", "pass", own.gnupg, bin=own.bin, uid=uid)
             wire(person)
@@ -309,4 +309,37 @@ def test_docker_py_resolves_the_helpers_logins(store, hub_key, tmp_path, gnupg_h
         f"{registry.address}/{IMAGE}": mine,
         **dict.fromkeys(DOCKER_PY_HUB_IMAGES, hub),
         "(default registry)": hub,
+    }
+
+
+# docker-py's own case (docker/docker-py tests/unit/auth_test.py, CredstoreTest
+# test_get_credential_store_default_index): credHelpers {"https://index.docker.io/v1/": powerlock}
+# and credsStore truesecret send Docker Hub (no registry, or docker.io) to powerlock, another
+# registry to truesecret. Here credctl map writes that credHelpers entry from each spelling a
+# user may give Docker Hub in; registry-1.docker.io is a key of its own for docker/cli (and so
+# for docker-py, which looks credHelpers up by the name it is given).
+DOCKER_PY_STORES = """
+import json, sys
+from docker import auth
+config = auth.load_config()
+print(json.dumps({str(name): auth.get_credential_store(config, name) for name in [None, *sys.argv[1:]]}))
+"""
+
+
+@pytest.mark.parametrize("spelling", ["docker.io", "index.docker.io", world.HUB, "registry-1.docker.io"])
+def test_docker_py_asks_the_helper_credctl_mapped_docker_hub_to(spelling, tmp_path):
+    user = world.ContainersUser(tmp_path)
+    config = user.home / ".docker" / "config.json"
+    config.parent.mkdir()
+    world.write(config, b'{"credsStore": "truesecret"}')
+    done = user.run("credctl", "map", spelling, "powerlock")
+    assert done.returncode == 0, done.stderr
+    found = user.run(sys.executable, "-c", DOCKER_PY_STORES, "docker.io", "images.io", "registry-1.docker.io")
+    assert found.returncode == 0, found.stderr
+    hub = "truesecret" if spelling == "registry-1.docker.io" else "powerlock"
+    assert json.loads(found.stdout) == {
+        "None": hub,
+        "docker.io": hub,
+        "images.io": "truesecret",
+        "registry-1.docker.io": "powerlock" if spelling == "registry-1.docker.io" else "truesecret",
     }

@@ -1631,8 +1631,9 @@ def no_login_in(path: Path, registry: str, username: str, password: str) -> None
 WHEEL_SOURCES = ("credctl", "pyproject.toml", "README.md", "LICENSE", "man", "completions")
 
 
-def credctl_wheel(folder: Path) -> Path:
-    """A wheel of this checkout, built from a copy of it in folder (the checkout gets no build/)."""
+def credctl_wheelhouse(folder: Path) -> Path:
+    """folder/wheels: a wheel of this checkout (built from a copy of it: the checkout gets no
+    build/) and of each of its dependencies, for installing credctl with pip --no-index."""
     source, wheels = folder / "source", folder / "wheels"
     source.mkdir(parents=True)
     for name in WHEEL_SOURCES:
@@ -1640,35 +1641,29 @@ def credctl_wheel(folder: Path) -> Path:
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(ROOT / name, source / name)
-    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps"]
-    built = subprocess.run([*pip, "-w", wheels, source], capture_output=True, text=True, timeout=600)
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check"]
+    built = subprocess.run([*pip, "-w", wheels, source], capture_output=True, text=True, timeout=900)
     assert built.returncode == 0, built.stderr
-    return next(wheels.glob("credctl-*.whl"))
+    return wheels
 
 
 class OwnCredctl:
-    """credctl installed by and for another local user (uid): a venv of Debian's python3 in
-    folder/venv (their files) with the wheel installed in it; credctl's dependencies are read from
-    our test venv's site-packages (a .pth line: readable by anyone, the same CPython 3.11 ABI), as
-    the docker-credential-pass helper needs none. gnupg is (home, fingerprint) of their own gpg
-    key (a short /tmp folder: gpg-agent's socket path must stay short); bin goes on their PATH.
-    Our own venv cannot serve them: its interpreter lives under /root, which they cannot enter
-    (podman then fails with "fork/exec …/docker-credential-pass: permission denied")."""
+    """credctl installed by and for another local user (uid), as they would: a venv of Debian's
+    python3 in folder/venv (their files), credctl and its dependencies installed in it by their
+    pip from wheels (credctl_wheelhouse). Our test venv cannot serve them: its interpreter or its
+    folder may be under /root, which they cannot enter (podman then fails with "fork/exec
+    …/docker-credential-pass: permission denied"). gnupg is (home, fingerprint) of their own gpg
+    key (a short /tmp folder: gpg-agent's socket path must stay short); bin goes on their PATH."""
 
-    def __init__(self, uid: int, folder: Path, wheel: Path) -> None:
-        import site
-        import sysconfig
-
+    def __init__(self, uid: int, folder: Path, wheels: Path) -> None:
         self.uid = uid
         folder.mkdir(parents=True, exist_ok=True)
         os.chown(folder, uid, uid)
         venv = folder / "venv"
         env = {"HOME": str(folder), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         self._as_them(["/usr/bin/python3", "-m", "venv", str(venv)], env)
-        self._as_them([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)], env)
-        ours = site.getsitepackages()[0] if site.getsitepackages() else sysconfig.get_path("purelib")
-        pth = next((venv / "lib").glob("python3*/site-packages")) / "credctl-test-deps.pth"
-        self._as_them(["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", ours, str(pth)], env)
+        install = [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-index"]
+        self._as_them([*install, "--find-links", str(wheels), "credctl"], env)
         self.bin = venv / "bin"
         home = Path(tempfile.mkdtemp(prefix="cg", dir="/tmp"))
         os.chown(home, uid, uid)
@@ -1681,7 +1676,7 @@ class OwnCredctl:
 
     def _as_them(self, argv: list[str], env: dict[str, str]) -> str:
         as_them = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", *argv]
-        done = subprocess.run(as_them, capture_output=True, text=True, env=env, cwd="/", timeout=600)
+        done = subprocess.run(as_them, capture_output=True, text=True, env=env, cwd="/", timeout=900)
         assert done.returncode == 0, (argv, done.stderr)
         return done.stdout
 
@@ -1697,10 +1692,6 @@ def folder_for_others() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="credctl-others-", dir="/tmp"))
     folder.chmod(0o755)
     return folder
-
-
-def own_credctl(uid: int, folder: Path, wheel: Path) -> OwnCredctl:
-    return OwnCredctl(uid, folder, wheel)
 
 
 def owned_by(uid: int, *tops: Path) -> None:

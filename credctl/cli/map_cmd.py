@@ -109,7 +109,7 @@ def unmap_registry(
 ) -> None:
     """Remove a registry's credHelpers entry (or credctl's Podman drop-in).
 
-    Its credentials stay in the store.
+    Its credentials stay in the store. Give REGISTRY, --podman-default, or both.
     """
     if registry is None and not podman_default:
         raise UsageError("give a REGISTRY, or --podman-default to remove credctl's Podman drop-in")

@@ -260,7 +260,16 @@ FILES = [
         "~/.docker/config.json",
         "Docker's config: `credsStore`, `credHelpers` and `auths` (`$DOCKER_CONFIG/config.json`, or `--config DIR`).",
     ),
-    ("~/.config/containers/auth.json", "The auth file of Podman, Skopeo and Buildah (`$REGISTRY_AUTH_FILE`)."),
+    (
+        "~/.config/containers/auth.json",
+        "The auth file of Podman, Skopeo and Buildah that credctl writes `credHelpers` to (`$REGISTRY_AUTH_FILE`).",
+    ),
+    (
+        "~/.config/containers/registries.conf.d/90-credctl.conf",
+        "credctl's drop-in, Podman's own credsStore: `credential-helpers = [STORE, \"containers-auth.json\"]` "
+        "makes podman, buildah and skopeo log in through the store (root's too; `credctl unmap --podman-default` "
+        "removes it).",
+    ),
     (
         "~/.config/credctl/settings.json",
         "credctl's settings: the keyring backend, ACR profiles and custom ACR domains. Safe to delete.",

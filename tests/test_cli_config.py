@@ -84,13 +84,15 @@ def test_map_replaces_an_existing_entry(env, config_dir):
     assert config.read_bytes() == b'{\n\t"credHelpers": {\n\t\t"a.example": "pass",\n\t\t"b.example": "pass"\n\t}\n}\n'
 
 
-def test_map_with_podman_writes_each_file_with_its_own_hub_key(env, config_dir, podman_file):
+def test_map_with_podman_writes_each_file_with_its_own_hub_key(env, config_dir, podman_file, tmp_path):
     result = credctl(env, "--config", str(config_dir), "map", "docker.io", "pass", "--podman")
 
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.splitlines() == [
         f"✓ {HUB} → docker-credential-pass in {config_dir / 'config.json'}",
         f"✓ docker.io → docker-credential-pass in {podman_file}",
+        # Nothing routed Podman's logins: credctl's drop-in (tests/test_podman_dropin.py) does now.
+        f"✓ {dropin_of(tmp_path)}: podman, buildah and skopeo log in through docker-credential-pass",
     ]
     assert (
         config_dir / "config.json"
@@ -144,7 +146,12 @@ def test_unmap_removes_the_entry_and_an_emptied_credhelpers(env, config_dir):
     assert config.read_bytes() == b'{\n\t"auths": {},\n\t"z": 1\n}\n'
 
 
-def test_unmap_with_podman(env, config_dir, podman_file):
+def dropin_of(tmp_path: Path) -> Path:
+    """credctl's registries.conf.d drop-in for cli_env's HOME."""
+    return tmp_path / "home" / ".config" / "containers" / "registries.conf.d" / "90-credctl.conf"
+
+
+def test_unmap_with_podman(env, config_dir, podman_file, tmp_path):
     assert credctl(env, "--config", str(config_dir), "map", "docker.io", "pass", "--podman").returncode == 0
     podman_file.write_bytes(b'{\n\t"auths": {},\n\t"credHelpers": {\n\t\t"docker.io": "pass"\n\t}\n}')
 
@@ -154,6 +161,8 @@ def test_unmap_with_podman(env, config_dir, podman_file):
     assert result.stdout.splitlines() == [
         f"✓ {HUB} no longer mapped in {config_dir / 'config.json'}",
         f"✓ docker.io no longer mapped in {podman_file}",
+        f"podman login docker.io still stores in docker-credential-pass, as credctl's drop-in {dropin_of(tmp_path)} "
+        "says for every registry (`credctl unmap --podman-default` removes it)",
     ]
     assert (config_dir / "config.json").read_bytes() == b"{}"
     assert podman_file.read_bytes() == b'{\n\t"auths": {}\n}'
@@ -499,20 +508,25 @@ SETUP_DOCKER = layout(
     }}
     """
 )
+# Podman's own credsStore is credctl's drop-in; its auth file names only the registries another helper serves.
 SETUP_PODMAN = layout(
     """
     {
         "credHelpers": {
-            "a.example": "pass",
-            "docker.io": "pass",
             "acr.example": "acr-helper-team9"
         }
     }
     """
 )
+SETUP_DROPIN = (
+    "# Written by credctl (`credctl setup --podman`): podman, buildah and skopeo login store through\n"
+    "# the first helper below, then fall back to the auth files (containers-auth.json).\n"
+    "# Undo: `credctl unmap --podman-default`.\n"
+    'credential-helpers = ["pass", "containers-auth.json"]\n'
+)
 
 
-def test_setup_writes_docker_and_podman_and_migrates(store_env, config_dir, podman_file):
+def test_setup_writes_docker_and_podman_and_migrates(store_env, config_dir, podman_file, tmp_path):
     config = config_dir / "config.json"
     write(config, SETUP_BEFORE)
 
@@ -523,11 +537,16 @@ def test_setup_writes_docker_and_podman_and_migrates(store_env, config_dir, podm
     lines = result.stdout.splitlines()
     # The migration comes first: Docker ignores plaintext logins once credsStore is set.
     moved = lines.index(f"✓ moved 2 credential(s) out of {config}")
-    assert lines[moved + 1 : moved + 3] == [f"✓ {config}: updated", f"✓ {podman_file}: updated"]
+    assert lines[moved + 1 : moved + 4] == [
+        f"✓ {config}: updated",
+        f"✓ {dropin_of(tmp_path)}: updated: podman, buildah and skopeo log in through docker-credential-pass",
+        f"✓ {podman_file}: updated",
+    ]
     assert lines[-1] == "Docker now keeps credentials in docker-credential-pass. Check it all with `credctl verify`."
     assert config.read_bytes() == SETUP_DOCKER
     assert podman_file.read_bytes() == SETUP_PODMAN
     assert stat.S_IMODE(podman_file.stat().st_mode) == 0o600
+    assert dropin_of(tmp_path).read_text() == SETUP_DROPIN
     assert pass_get(store_env, "a.example") == creds("a.example", "alice", "alice-secret-1")
     assert pass_get(store_env, HUB) == creds(HUB, "<token>", "hub-token-2")
     # What Podman will ask: docker.io, served from Docker's key.
@@ -535,24 +554,27 @@ def test_setup_writes_docker_and_podman_and_migrates(store_env, config_dir, podm
     assert_no_secret(SETUP_SECRETS, result.stdout, result.stderr)
 
 
-def test_setup_twice_changes_nothing_the_second_time(store_env, config_dir, podman_file):
+def test_setup_twice_changes_nothing_the_second_time(store_env, config_dir, podman_file, tmp_path):
     config = config_dir / "config.json"
     write(config, SETUP_BEFORE)
     assert credctl(store_env, "--config", str(config_dir), *SETUP_ARGS).returncode == 0
     docker_before, podman_before = config.stat(), podman_file.stat()
+    dropin_before = dropin_of(tmp_path).stat()
 
     again = credctl(store_env, "--config", str(config_dir), *SETUP_ARGS)
 
     assert (again.returncode, again.stderr) == (0, NO_ACR_HELPER)
-    assert again.stdout.splitlines()[:2] == [
+    assert again.stdout.splitlines()[:3] == [
         f"✓ {config}: already set up",
+        f"✓ {dropin_of(tmp_path)}: already set up",
         f"✓ {podman_file}: already set up",
     ]
     unchanged(config, docker_before, SETUP_DOCKER)
     unchanged(podman_file, podman_before, SETUP_PODMAN)
+    unchanged(dropin_of(tmp_path), dropin_before, SETUP_DROPIN.encode())
 
 
-def test_setup_dry_run_writes_nothing_and_shows_masked_diffs(store_env, config_dir, podman_file):
+def test_setup_dry_run_writes_nothing_and_shows_masked_diffs(store_env, config_dir, podman_file, tmp_path):
     config = config_dir / "config.json"
     write(config, SETUP_BEFORE)
     before = config.stat()
@@ -563,13 +585,16 @@ def test_setup_dry_run_writes_nothing_and_shows_masked_diffs(store_env, config_d
     unchanged(config, before, SETUP_BEFORE)
     assert not podman_file.exists()
     assert not podman_file.parent.exists()
+    assert not (tmp_path / "home" / ".config").exists()
     assert pass_list(store_env) == {}
     out = result.stdout
     assert f"--- {config}\n+++ {config} (after)\n" in out
     assert f"--- {podman_file}\n+++ {podman_file} (after)\n" in out
     assert '+\t"credsStore": "pass",'.expandtabs() in out
     assert '+\t\t"acr.example": "acr-helper-team9"'.expandtabs() in out
-    assert '+\t\t"docker.io": "pass",'.expandtabs() in out
+    dropin = dropin_of(tmp_path)
+    assert f"--- {dropin}\n+++ {dropin} (after)\n@@ -0,0 +1,4 @@\n" in out
+    assert '+credential-helpers = ["pass", "containers-auth.json"]\n' in out
     assert '-\t\t\t"auth": "***"'.expandtabs() in out
     assert '-\t\t\t"identitytoken": "***"'.expandtabs() in out
     assert out.splitlines()[-1] == "Dry run: nothing was written."
@@ -634,9 +659,8 @@ def test_setup_keeps_earlier_mappings_for_podman(store_env, config_dir, podman_f
         """
         {
             "credHelpers": {
-                "acr.example": "acr-helper-team9",
-                "b.example": "pass"
+                "acr.example": "acr-helper-team9"
             }
         }
         """
-    )
+    )  # b.example goes to the store: credctl's drop-in routes it

@@ -58,7 +58,7 @@ def test_help_reads_like_other_tools(env, path):
     "words, usage",
     [
         (["map"], "Usage: credctl map [OPTIONS] REGISTRY HELPER"),
-        (["unmap"], "Usage: credctl unmap [OPTIONS] REGISTRY"),
+        (["unmap"], "Usage: credctl unmap [OPTIONS] [REGISTRY]"),
         (["verify"], "Usage: credctl verify [OPTIONS] [REGISTRY]..."),
         (["acr", "add-profile"], "Usage: credctl acr add-profile [OPTIONS] NAME"),
         (["k8s", "pull-secret"], "Usage: credctl k8s pull-secret [OPTIONS] REGISTRY"),

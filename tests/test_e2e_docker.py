@@ -197,13 +197,15 @@ def test_migrate_keeps_docker_authenticated(docker_cli, registry, images, env):
 
 
 def test_setup_serves_docker_and_skopeo(docker_cli, registry, images, env, tmp_path):
-    """`credctl setup --podman` after a login: docker gets in, and skopeo (which ignores credsStore) too."""
+    """`credctl setup --podman` after a login: docker gets in, and skopeo (which ignores credsStore)
+    too, through credctl's registries.conf.d drop-in (Podman's own credsStore): nothing is named
+    in the auth file."""
     auth_json = tmp_path / "podman-auth.json"
     env = {**env, "REGISTRY_AUTH_FILE": str(auth_json)}
     store_login(registry, env)
     result = run([world.ours("credctl"), "setup", "--store", "pass", "--podman", "--no-migrate", "--yes"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(auth_json.read_text()) == {"credHelpers": {registry.address: "pass"}}
+    assert not auth_json.exists()
     docker = run([docker_cli, "manifest", "inspect", "--insecure", "-v", reference(registry, EVERY_CLIENT_READS)], env)
     assert docker.returncode == 0, docker.stderr
     assert json.loads(docker.stdout)["Descriptor"]["digest"] == images[EVERY_CLIENT_READS]
@@ -225,6 +227,10 @@ def test_credctl_map_serves_skopeo(registry, image, env, tmp_path):
     assert json.loads(inspect.stdout)["Digest"] == image
     unmapped = run([world.ours("credctl"), "unmap", registry.address, "--podman"], env)
     assert unmapped.returncode == 0, unmapped.stderr
+    # map --podman also wrote credctl's drop-in (nothing routed Podman's logins): it still serves.
+    assert skopeo_inspect(registry, env).returncode == 0
+    undone = run([world.ours("credctl"), "unmap", "--podman-default"], env)
+    assert undone.returncode == 0, undone.stderr
     assert skopeo_inspect(registry, env).returncode != 0  # no helper named for it any more
 
 

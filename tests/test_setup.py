@@ -439,20 +439,21 @@ def test_wizard_asks_again_after_a_store_typo_and_a_bad_map(store_env, config_di
     assert not podman_file.exists()
 
 
-def test_wizard_asks_the_podman_question_where_skopeo_is(store_env, config_dir, podman_file):
+def test_wizard_asks_the_podman_question_where_skopeo_is(store_env, config_dir, podman_file, tmp_path):
     need("skopeo")
     env = {**store_env, "TERM": "xterm"}  # PATH has /usr/bin, where skopeo is
-    question = f"Also set up Podman/Skopeo/Buildah ({podman_file})? [Y/n]"
+    dropin = tmp_path / "home" / ".config" / "containers" / "registries.conf.d" / "90-credctl.conf"
+    question = f"Also set up Podman/Skopeo/Buildah ({dropin})? [Y/n]"
     answers = [(STORE_PROMPT, "pass"), (MAP_PROMPT, ""), (question, "n")]
 
     status, shown = on_terminal(env, ["--config", str(config_dir), "setup"], answers)
 
     assert status == 0, shown
-    assert not podman_file.exists()
+    assert not podman_file.exists() and not dropin.exists()
     assert json.loads((config_dir / "config.json").read_text()) == {"credsStore": "pass"}
 
 
-def test_podman_flag_answers_the_podman_question(store_env, config_dir, podman_file):
+def test_podman_flag_answers_the_podman_question(store_env, config_dir, podman_file, tmp_path):
     need("skopeo")
     env = {**store_env, "TERM": "xterm"}
     helper_store(PASS, env, "p.example", "pat", "pw-p")
@@ -462,19 +463,21 @@ def test_podman_flag_answers_the_podman_question(store_env, config_dir, podman_f
 
     assert status == 0, shown
     assert "Also set up Podman" not in shown
-    assert podman_file.read_bytes() == b'{\n\t"credHelpers": {\n\t\t"p.example": "pass"\n\t}\n}'
+    dropin = tmp_path / "home" / ".config" / "containers" / "registries.conf.d" / "90-credctl.conf"
+    assert 'credential-helpers = ["pass", "containers-auth.json"]\n' in dropin.read_text()
+    assert not podman_file.exists()  # p.example goes to the store: the drop-in routes it, no entry needed
 
 
-def test_podman_with_no_login_yet_says_what_will_serve_podman(store_env, config_dir, podman_file):
-    """No login anywhere: Podman's file gets nothing (it has no credsStore) and setup says how a
-    registry gets there, instead of calling a file that does not exist "already set up"."""
+def test_podman_with_no_login_yet_gets_the_drop_in(store_env, config_dir, podman_file, tmp_path):
+    """No login anywhere: the drop-in (Podman's credsStore) serves every registry to come, so there is
+    nothing to name in Podman's auth file."""
     result = credctl(store_env, "--config", str(config_dir), "setup", "--store", "pass", "--podman", "--yes")
 
     assert (result.returncode, result.stderr) == (0, "")
+    dropin = tmp_path / "home" / ".config" / "containers" / "registries.conf.d" / "90-credctl.conf"
     assert result.stdout.splitlines()[:2] == [
         f"✓ {config_dir / 'config.json'}: updated",
-        f"{podman_file}: nothing to write yet: Podman ignores credsStore and needs each registry named; "
-        "after `docker login REGISTRY`, run `credctl map REGISTRY pass --podman`",
+        f"✓ {dropin}: updated: podman, buildah and skopeo log in through docker-credential-pass",
     ]
     assert not podman_file.exists()
 

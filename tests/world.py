@@ -1759,3 +1759,14 @@ def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str
     """(exit status, stdout, stderr) of a docker-credential-* program run as person (as podman runs it)."""
     result = person.run(program, action, stdin=stdin)
     return result.returncode, result.stdout, result.stderr
+
+
+def need_credctl_runnable_by(uid: int) -> None:
+    """Skip unless uid can run this interpreter (credctl's helpers run on it): a Python under a
+    folder only root may enter (such as pyenv's in /root) runs for root alone. Always a skip, even
+    under CREDCTL_REQUIRE_REAL: nothing is missing, the machine's layout keeps other users out."""
+    import pytest
+
+    ran = as_uid(uid, sys.executable, "-c", "")
+    if ran.returncode != 0:
+        pytest.skip(f"uid {uid} cannot run {sys.executable} here ({ran.stderr.strip() or ran.returncode})")

@@ -83,7 +83,7 @@ def map_registry(
     if dropin is not None and dropin.changed:
         success(f"{dropin.path}: podman, buildah and skopeo log in through {PREFIX}{suffix}")
     if podman and suffix in LOGIN_SUFFIXES:
-        podman_login_note(registry, suffix)
+        podman_login_note(helper_key(registry, podman=True), suffix)
     warn_if_missing(suffix)
 
 
@@ -109,7 +109,7 @@ def unmap_registry(
 ) -> None:
     """Remove a registry's credHelpers entry (or credctl's Podman drop-in).
 
-    Its credentials stay in the store.
+    Its credentials stay in the store. Give REGISTRY, --podman-default, or both.
     """
     if registry is None and not podman_default:
         raise UsageError("give a REGISTRY, or --podman-default to remove credctl's Podman drop-in")
@@ -125,8 +125,9 @@ def unmap_registry(
     if podman and not podman_default:
         wiring = containers.wiring()
         if wiring.active and wiring.login_helper:
+            key = helper_key(registry, podman=True)
             info(
-                f"podman login {registry} still stores in {PREFIX}{wiring.login_helper}, as credctl's drop-in "
+                f"podman login {key} still stores in {PREFIX}{wiring.login_helper}, as credctl's drop-in "
                 f"{wiring.dropin} says for every registry (`credctl unmap --podman-default` removes it)"
             )
 

@@ -245,9 +245,7 @@ def _podman_wiring() -> tuple[list[Row], list[str]]:
     setting = wiring.setting
     helpers = [helper for helper in setting.helpers if helper != containers.AUTH_FILES_HELPER]
     asks = ", then ".join(PREFIX + h if h in helpers else "the auth files" for h in setting.helpers)
-    source = (
-        f"credential-helpers in {setting.source}" if setting.source else "no registries.conf sets credential-helpers"
-    )
+    source = f"credential-helpers in {setting.source}" if setting.source else "no registries.conf names a helper"
     facts = {"helpers": list(setting.helpers), "source": setting.source or None}
     if wiring.login_helper:
         detail = (

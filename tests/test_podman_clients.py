@@ -142,7 +142,11 @@ def test_logout_when_nothing_is_stored(tool, store, person, registry):
 def test_logout_all_with_a_mapped_registry_that_has_no_login(mapping, store, person, registry):
     """`podman logout --all` erases, one by one, every registry the primary file's credHelpers
     maps (containers/image pkg/docker/config/config.go RemoveAllAuthentication: an erase that
-    fails fails the command), then asks each credential-helpers helper to list and erase."""
+    fails fails the command: exit 125, "error erasing credentials - err: exit status 1, out:
+    `credentials not found in native keychain`" while pass and keyring refused to erase
+    nothing), then asks each credential-helpers helper to list and erase what it lists.
+    `credctl map --podman` puts its credHelpers entry in ~/.config/containers/auth.json, which
+    logout --all leaves alone."""
     if mapping == "credctl map":
         done = person.user.run("credctl", "map", registry.address, person.store, "--podman")
         assert done.returncode == 0, done.stderr

@@ -69,8 +69,11 @@ def auth_files(user: world.ContainersUser) -> list[Path]:
 
 
 def assert_no_plaintext(user: world.ContainersUser, registry) -> None:
+    """No login for the registry in any auth file, and its password (plain or in an "auth"
+    value) in no file at all of the person's: their home, runtime folder, image storage."""
     for path in auth_files(user):
         world.no_login_in(path, registry.address, registry.user, registry.password)
+    world.secret_in_no_file(user.base, registry.password, world.b64(f"{registry.user}:{registry.password}"))
 
 
 def said(person: world.StorePerson, done) -> tuple[int, str, str]:
@@ -97,9 +100,11 @@ def stored(registry) -> str:
 @pytest.mark.parametrize("store", STORES)
 @pytest.mark.parametrize("tool", TOOLS)
 def test_login_stores_through_the_helper(tool, store, person, registry):
+    """The drop-in's first helper takes the login: containers/image writes no auth file at all."""
     login(person, tool, registry)
     assert person.helper_get(registry.address) == (0, stored(registry))
     assert_no_plaintext(person.user, registry)
+    assert not person.user.primary_auth_file.exists()
 
 
 @pytest.mark.parametrize(("tool", "store"), PULLS.items())
@@ -137,26 +142,33 @@ def test_logout_when_nothing_is_stored(tool, store, person, registry):
     assert (done.returncode, done.stdout, done.stderr) == expected, done.stderr[:300]
 
 
+UNUSED = "127.0.0.1:9"  # a registry mapped to the store but never logged in to (nor contacted)
+
+
 @pytest.mark.parametrize("store", STORES)
 @pytest.mark.parametrize("mapping", ["credctl map", "credHelpers in the primary file"])
-def test_logout_all_with_a_mapped_registry_that_has_no_login(mapping, store, person, registry):
-    """`podman logout --all` erases, one by one, every registry the primary file's credHelpers
+@pytest.mark.parametrize("tool", TOOLS)
+def test_logout_all_with_a_mapped_registry_that_has_no_login(tool, mapping, store, person, registry):
+    """`TOOL logout --all` erases, one by one, every registry the primary file's credHelpers
     maps (containers/image pkg/docker/config/config.go RemoveAllAuthentication: an erase that
     fails fails the command: exit 125, "error erasing credentials - err: exit status 1, out:
     `credentials not found in native keychain`" while pass and keyring refused to erase
     nothing), then asks each credential-helpers helper to list and erase what it lists.
     `credctl map --podman` puts its credHelpers entry in ~/.config/containers/auth.json, which
     logout --all leaves alone."""
+    login(person, tool, registry)
     if mapping == "credctl map":
-        done = person.user.run("credctl", "map", registry.address, person.store, "--podman")
+        done = person.user.run("credctl", "map", UNUSED, person.store, "--podman")
         assert done.returncode == 0, done.stderr
     else:
-        primary = person.user.primary_auth_file
+        primary = person.user.primary_auth_file  # login through the helper did not write it
+        assert not primary.exists()
         primary.parent.mkdir(parents=True, exist_ok=True)
-        world.write(primary, json.dumps({"auths": {}, "credHelpers": {registry.address: person.store}}).encode())
-    done = person.user.run("podman", "logout", "--all")
+        world.write(primary, json.dumps({"auths": {}, "credHelpers": {UNUSED: person.store}}).encode())
+    done = person.user.run(tool, "logout", "--all")
     assert (done.returncode, done.stdout, done.stderr) == (0, "Removed login credentials for all registries\n", "")
     assert person.helper_get(registry.address) == (1, NOT_FOUND)
+    assert person.helper_get(UNUSED) == (1, NOT_FOUND)
 
 
 @pytest.mark.parametrize("store", STORES)

@@ -1627,6 +1627,18 @@ def no_login_in(path: Path, registry: str, username: str, password: str) -> None
     assert not set(entry) & {"auth", "password", "identitytoken", "registrytoken"}, (path, entry)
 
 
+def secret_in_no_file(top: Path, *secrets: str) -> None:
+    """No regular file under top holds any of secrets (as bytes)."""
+    wanted = [secret.encode() for secret in secrets]
+    for folder, _folders, files in os.walk(top):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as file:
+                    data = file.read()
+                assert not any(secret in data for secret in wanted), f"{path} holds a secret"
+
+
 # Files of the checkout a wheel is built from (pyproject.toml's data-files name man/ and completions/).
 WHEEL_SOURCES = ("credctl", "pyproject.toml", "README.md", "LICENSE", "man", "completions")
 

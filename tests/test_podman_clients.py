@@ -46,7 +46,7 @@ def wire(person: world.StorePerson, *maps: str) -> None:
 
 
 @pytest.fixture
-def person(request, store, gnupg_home, tmp_path):
+def person(store, gnupg_home, tmp_path):
     """A person whose store is `store`, wired (wire) for Podman."""
     for program in ("podman", "buildah", "skopeo", "unshare"):
         world.need(program)

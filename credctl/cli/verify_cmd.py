@@ -21,7 +21,8 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 verify only reads: it never writes a config file, and the probe credential is always erased.
 With --json every row is {"check", "target", "status", "detail"}; helper rows add "runs" (the program
 Docker runs, or null), "credctl" (whether that is credctl's) and "credctl_path" (credctl's own copy,
-or null when credctl has no helper of that name).
+or null when credctl has no helper of that name); podman login rows add "helpers" (what Podman asks, in order)
+and "source" (the registries.conf file that set them, or null), podman drop-in rows "overridden_by" (or null).
 Exit status 0 when no row failed (warnings allowed), else 1.
 """
 

@@ -218,8 +218,14 @@ def _verify_rows(person: world.ContainersUser) -> dict[str, dict]:
     return {row["check"]: row for row in json.loads(result.stdout) if row["check"] in wanted}
 
 
-def test_verify_shows_podmans_wiring(person):
+def test_verify_shows_podmans_wiring(person, registry):
+    assert _verify_rows(person) == {}  # no trace of Podman yet: nothing to say about it
+    plaintext = person.login("podman", registry.address, registry.user, registry.password)
+    assert plaintext.returncode == 0, plaintext.stderr
+    assert registry.address in json.loads(person.primary_auth_file.read_text())["auths"]
+
     before = _verify_rows(person)
+
     assert before == {
         "podman login": {
             "check": "podman login",

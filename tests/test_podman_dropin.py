@@ -467,3 +467,35 @@ def test_unmap_wants_a_registry_or_podman_default(person):
     assert (
         world.usage_error(result, "unmap") == "give a REGISTRY, or --podman-default to remove credctl's Podman drop-in"
     )
+
+
+# --- what the drop-in means for logout --all and namespaced logins (docs/guide.md says so) --------
+
+
+def test_podman_logout_all_erases_every_login_the_stores_helper_lists(person, registry):
+    """containers/image RemoveAllAuthentication runs the helper's `list`, then `erase` for each: with
+    the drop-in, Docker's logins in the same store go too."""
+    assert _setup(person).returncode == 0
+    docker_login = json.dumps({"ServerURL": "docker-only.example", "Username": "d", "Secret": "docker-secret"})
+    assert person.run(PASS, "store", stdin=docker_login).returncode == 0
+    assert person.login("podman", registry.address, registry.user, registry.password).returncode == 0
+
+    logout = person.run("podman", "logout", "--all")
+
+    assert (logout.returncode, logout.stdout) == (0, "Removed login credentials for all registries\n")
+    listed = person.run(PASS, "list")
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, {})
+
+
+def test_a_namespaced_login_goes_to_the_primary_file(person, registry):
+    """Helpers are per host: containers/image SetCredentials skips them for a namespaced key and the
+    auth files take it, in plaintext (verify's podman login row says so)."""
+    assert _setup(person).returncode == 0
+    namespaced = f"{registry.address}/team"
+
+    login = person.login("podman", namespaced, registry.user, registry.password)
+
+    assert login.returncode == 0, login.stderr
+    written = json.loads(person.primary_auth_file.read_text())
+    assert written == {"auths": {namespaced: {"auth": world.b64(f"{registry.user}:{registry.password}")}}}
+    assert _helper_get(person, PASS, registry.address).returncode == 1

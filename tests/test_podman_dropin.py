@@ -499,3 +499,39 @@ def test_a_namespaced_login_goes_to_the_primary_file(person, registry):
     written = json.loads(person.primary_auth_file.read_text())
     assert written == {"auths": {namespaced: {"auth": world.b64(f"{registry.user}:{registry.password}")}}}
     assert _helper_get(person, PASS, registry.address).returncode == 1
+
+
+# --- the drop-in's edits, line by line -------------------------------------------------------------
+
+HELPERS = ("pass", "containers-auth.json")
+LINE = 'credential-helpers = ["pass", "containers-auth.json"]\n'
+# (the drop-in as found, as credctl leaves it): only the credential-helpers line is credctl's.
+EDITS = {
+    "no file yet": (None, DROPIN_PASS),
+    "the line replaced where it is": ('a = 1\ncredential-helpers = ["x"]\nb = 2\n', f"a = 1\n{LINE}b = 2\n"),
+    "an array over several lines": ('credential-helpers = [\n  "x",\n  "y",\n]\nb = 2\n', f"{LINE}b = 2\n"),
+    "a quoted key": ("\"credential-helpers\" = ['x']\n", LINE),
+    "before the first table": ('# c\n[[registry]]\nlocation = "m"\n', f'# c\n{LINE}[[registry]]\nlocation = "m"\n'),
+    "a key inside a table is not the top-level one": (
+        '[aliases]\ncredential-helpers = "x"\n',
+        f'{LINE}[aliases]\ncredential-helpers = "x"\n',
+    ),
+    "appended to a file without a final newline": ("a = 1", f"a = 1\n{LINE}"),
+}
+
+
+@pytest.mark.parametrize("case", EDITS, ids=list(EDITS))
+def test_the_drop_in_edit_changes_only_its_line(case):
+    import tomllib
+
+    found, expected = EDITS[case]
+    edited = podman.with_helpers(found, HELPERS)
+    assert edited == expected
+    assert tuple(tomllib.loads(edited)["credential-helpers"]) == HELPERS
+    assert podman.dropin_helpers(edited) == HELPERS
+
+
+def test_the_drop_in_follows_home_not_xdg_config_home(tmp_path):
+    """containers/image 5.23 finds the user's registries.conf.d under HOME alone."""
+    environ = {"HOME": str(tmp_path / "h"), "XDG_CONFIG_HOME": str(tmp_path / "x")}
+    assert podman.dropin_path(environ) == f"{tmp_path}/h/.config/containers/registries.conf.d/90-credctl.conf"

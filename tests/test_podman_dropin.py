@@ -218,8 +218,14 @@ def _verify_rows(person: world.ContainersUser) -> dict[str, dict]:
     return {row["check"]: row for row in json.loads(result.stdout) if row["check"] in wanted}
 
 
-def test_verify_shows_podmans_wiring(person):
+def test_verify_shows_podmans_wiring(person, registry):
+    assert _verify_rows(person) == {}  # no trace of Podman yet: nothing to say about it
+    plaintext = person.login("podman", registry.address, registry.user, registry.password)
+    assert plaintext.returncode == 0, plaintext.stderr
+    assert registry.address in json.loads(person.primary_auth_file.read_text())["auths"]
+
     before = _verify_rows(person)
+
     assert before == {
         "podman login": {
             "check": "podman login",
@@ -461,3 +467,71 @@ def test_unmap_wants_a_registry_or_podman_default(person):
     assert (
         world.usage_error(result, "unmap") == "give a REGISTRY, or --podman-default to remove credctl's Podman drop-in"
     )
+
+
+# --- what the drop-in means for logout --all and namespaced logins (docs/guide.md says so) --------
+
+
+def test_podman_logout_all_erases_every_login_the_stores_helper_lists(person, registry):
+    """containers/image RemoveAllAuthentication runs the helper's `list`, then `erase` for each: with
+    the drop-in, Docker's logins in the same store go too."""
+    assert _setup(person).returncode == 0
+    docker_login = json.dumps({"ServerURL": "docker-only.example", "Username": "d", "Secret": "docker-secret"})
+    assert person.run(PASS, "store", stdin=docker_login).returncode == 0
+    assert person.login("podman", registry.address, registry.user, registry.password).returncode == 0
+
+    logout = person.run("podman", "logout", "--all")
+
+    assert (logout.returncode, logout.stdout) == (0, "Removed login credentials for all registries\n")
+    listed = person.run(PASS, "list")
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, {})
+
+
+def test_a_namespaced_login_goes_to_the_primary_file(person, registry):
+    """Helpers are per host: containers/image SetCredentials skips them for a namespaced key and the
+    auth files take it, in plaintext (verify's podman login row says so)."""
+    assert _setup(person).returncode == 0
+    namespaced = f"{registry.address}/team"
+
+    login = person.login("podman", namespaced, registry.user, registry.password)
+
+    assert login.returncode == 0, login.stderr
+    written = json.loads(person.primary_auth_file.read_text())
+    assert written == {"auths": {namespaced: {"auth": world.b64(f"{registry.user}:{registry.password}")}}}
+    assert _helper_get(person, PASS, registry.address).returncode == 1
+
+
+# --- the drop-in's edits, line by line -------------------------------------------------------------
+
+HELPERS = ("pass", "containers-auth.json")
+LINE = 'credential-helpers = ["pass", "containers-auth.json"]\n'
+# (the drop-in as found, as credctl leaves it): only the credential-helpers line is credctl's.
+EDITS = {
+    "no file yet": (None, DROPIN_PASS),
+    "the line replaced where it is": ('a = 1\ncredential-helpers = ["x"]\nb = 2\n', f"a = 1\n{LINE}b = 2\n"),
+    "an array over several lines": ('credential-helpers = [\n  "x",\n  "y",\n]\nb = 2\n', f"{LINE}b = 2\n"),
+    "a quoted key": ("\"credential-helpers\" = ['x']\n", LINE),
+    "before the first table": ('# c\n[[registry]]\nlocation = "m"\n', f'# c\n{LINE}[[registry]]\nlocation = "m"\n'),
+    "a key inside a table is not the top-level one": (
+        '[aliases]\ncredential-helpers = "x"\n',
+        f'{LINE}[aliases]\ncredential-helpers = "x"\n',
+    ),
+    "appended to a file without a final newline": ("a = 1", f"a = 1\n{LINE}"),
+}
+
+
+@pytest.mark.parametrize("case", EDITS, ids=list(EDITS))
+def test_the_drop_in_edit_changes_only_its_line(case):
+    import tomllib
+
+    found, expected = EDITS[case]
+    edited = podman.with_helpers(found, HELPERS)
+    assert edited == expected
+    assert tuple(tomllib.loads(edited)["credential-helpers"]) == HELPERS
+    assert podman.dropin_helpers(edited) == HELPERS
+
+
+def test_the_drop_in_follows_home_not_xdg_config_home(tmp_path):
+    """containers/image 5.23 finds the user's registries.conf.d under HOME alone."""
+    environ = {"HOME": str(tmp_path / "h"), "XDG_CONFIG_HOME": str(tmp_path / "x")}
+    assert podman.dropin_path(environ) == f"{tmp_path}/h/.config/containers/registries.conf.d/90-credctl.conf"

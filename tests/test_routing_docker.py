@@ -185,7 +185,9 @@ def test_docker_hub_is_looked_up_under_its_v1_url_only(docker_cli, tmp_path):
 
 
 def test_setup_gives_podman_the_helper_docker_runs(docker_cli, tmp_path, pass_env):
-    """setup mirrored every credHelpers entry by its host into Podman's file, also one docker never uses."""
+    """setup mirrors by its host into Podman's file every credHelpers entry docker uses that goes to
+    another helper than the store (the store's registries are routed by credctl's drop-in); an
+    entry docker never uses (https://OTHER: docker keys OTHER) is no exception to the store."""
     wiring = Wiring(tmp_path, {"credsStore": "pass", "credHelpers": {f"https://{OTHER}": "c", NOBODY: "b"}})
     podman = tmp_path / "podman" / "auth.json"
     env = {**pass_env, **wiring.env, "REGISTRY_AUTH_FILE": str(podman)}
@@ -199,7 +201,7 @@ def test_setup_gives_podman_the_helper_docker_runs(docker_cli, tmp_path, pass_en
 
     result = world.credctl(env, "setup", "--store", "pass", "--podman", "--yes")
     assert result.returncode == 0, result.stderr
-    assert json.loads(podman.read_text()) == {"credHelpers": {OTHER: "pass", NOBODY: "b"}}
+    assert json.loads(podman.read_text()) == {"credHelpers": {NOBODY: "b"}}
 
 
 def test_migrate_stores_a_login_under_the_server_url_docker_asks_for(docker_cli, tmp_path):

@@ -34,8 +34,13 @@ def verify_json(env: dict[str, str], *args: str) -> tuple[int, list[dict]]:
         rows = json.loads(result.stdout)
     except ValueError:
         pytest.fail(f"verify --json printed no JSON (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
-    for found in rows:  # the schema: four fields, and three more on helper rows
-        extra = {"runs", "credctl", "credctl_path"} if found["check"] == "helper" else set()
+    extras = {
+        "helper": {"runs", "credctl", "credctl_path"},
+        "podman login": {"helpers", "source"},  # tests/test_podman_dropin.py checks these rows
+        "podman drop-in": {"overridden_by"},
+    }
+    for found in rows:  # the schema: four fields, and more on helper and Podman wiring rows
+        extra = extras.get(found["check"], set())
         assert set(found) == {"check", "target", "status", "detail"} | extra, found
     assert all(row["status"] in ("ok", "warning", "failed") for row in rows)
     return result.returncode, rows

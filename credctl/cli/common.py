@@ -119,7 +119,11 @@ def podman_login_note(registry: str, suffix: str) -> None:
     (podman.wiring): another store's helper, or the primary auth file in plaintext."""
     from credctl import podman
 
-    wiring = podman.wiring()
+    try:
+        wiring = podman.wiring()
+    except CredctlError as err:  # another registries.conf file podman refuses: said, nothing undone
+        warn(str(err))
+        return
     if wiring.login_helper == suffix:
         return
     who = f"podman login {registry}".rstrip()

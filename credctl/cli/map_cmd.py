@@ -20,9 +20,9 @@ from credctl.cli.common import (
     podman_login_note,
     warn_if_missing,
 )
-from credctl.cli.output import info, success
+from credctl.cli.output import info, success, warn
 from credctl.dockerconfig import edit, podman_auth_path
-from credctl.errors import UsageError
+from credctl.errors import CredctlError, UsageError
 from credctl.names import PREFIX, helper_key
 
 PodmanOption = Annotated[
@@ -123,8 +123,8 @@ def unmap_registry(
         else:
             info(f"{key} was not mapped in {path}: nothing to do")
     if podman and not podman_default:
-        wiring = containers.wiring()
-        if wiring.active and wiring.login_helper:
+        wiring = _wiring()
+        if wiring is not None and wiring.active and wiring.login_helper:
             key = helper_key(registry, podman=True)
             info(
                 f"podman login {key} still stores in {PREFIX}{wiring.login_helper}, as credctl's drop-in "
@@ -140,8 +140,20 @@ def _remove_dropin() -> None:
         success(f"{change.path}: removed")
     else:
         success(f"{change.path}: credctl's credential-helpers line removed; the rest of the file is kept")
-    wiring = containers.wiring()
+    wiring = _wiring()
+    if wiring is None:
+        return
     if wiring.login_helper:
         info(f"podman login stores in {PREFIX}{wiring.login_helper} ({wiring.setting.source} sets credential-helpers)")
     else:
         info(f"podman login writes logins in plaintext to {wiring.primary} again")
+
+
+def _wiring() -> containers.Wiring | None:
+    """Podman's wiring once this command's change is made; None (said in a warning) when a
+    registries.conf file Podman refuses hides it."""
+    try:
+        return containers.wiring()
+    except CredctlError as err:
+        warn(str(err))
+        return None

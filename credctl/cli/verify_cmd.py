@@ -3,8 +3,9 @@
 Every check is one row (check, target, status, detail), status ok, warning or failed:
 
 - config          Docker's config.json (and Podman's auth.json, when there is one) parses;
-- podman login    the file `podman login` writes, and the helpers podman asks first (registries.conf's
-                  credential-helpers, and the file that set them): warning when logins land there in plaintext;
+- podman login    where Podman has left a trace: the file `podman login` writes, and the helpers podman asks
+                  (registries.conf's credential-helpers, and the file that set them): warning when logins land
+                  there in plaintext;
 - podman drop-in  credctl's registries.conf.d drop-in, when there is one: in effect, or overridden (by which file);
 - helper          for each docker-credential-* program a config names, the one Docker runs (the first on
                   this process's PATH) and whether it is credctl's: failed when Docker finds none,
@@ -21,7 +22,8 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 verify only reads: it never writes a config file, and the probe credential is always erased.
 With --json every row is {"check", "target", "status", "detail"}; helper rows add "runs" (the program
 Docker runs, or null), "credctl" (whether that is credctl's) and "credctl_path" (credctl's own copy,
-or null when credctl has no helper of that name).
+or null when credctl has no helper of that name); podman login rows add "helpers" (what Podman asks, in order)
+and "source" (the registries.conf file that set them, or null), podman drop-in rows "overridden_by" (or null).
 Exit status 0 when no row failed (warnings allowed), else 1.
 """
 
@@ -147,7 +149,7 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
         rows += podman_rows
         if podman is not None:
             rows += _describe_podman(podman)
-    wiring_rows, podman_asks = _podman_wiring()
+    wiring_rows, podman_asks = _podman_wiring(docker_path)
     rows += wiring_rows
 
     helpers = _referenced_helpers(docker, podman, default)
@@ -236,12 +238,15 @@ def _describe_podman(podman: ConfigFile) -> list[Row]:
     return [Row("podman config", podman.path, "ok", f"valid; {mapped}")]
 
 
-def _podman_wiring() -> tuple[list[Row], list[str]]:
-    """Rows for how a `podman login` is handled (podman.wiring), and the helpers podman asks."""
+def _podman_wiring(docker_path: str) -> tuple[list[Row], list[str]]:
+    """Rows for how a `podman login` is handled (podman.wiring), and the helpers podman asks;
+    none where Podman has left no trace (_podman_here)."""
     try:
         wiring = containers.wiring()
     except CredctlError as err:  # a registries.conf file podman refuses, an unsafe drop-in folder
         return [Row("podman login", containers.dropin_path(), "failed", str(err))], []
+    if not _podman_here(wiring, docker_path):
+        return [], []
     setting = wiring.setting
     helpers = [helper for helper in setting.helpers if helper != containers.AUTH_FILES_HELPER]
     asks = ", then ".join(PREFIX + h if h in helpers else "the auth files" for h in setting.helpers)
@@ -260,6 +265,17 @@ def _podman_wiring() -> tuple[list[Row], list[str]]:
         )
         rows = [Row("podman login", wiring.primary, "warning", detail, facts)]
     return rows + _describe_dropin(wiring), helpers
+
+
+def _podman_here(wiring: containers.Wiring, docker_path: str) -> bool:
+    """Podman is set up or used here: credctl's drop-in, a registries.conf that names helpers, or
+    one of Podman's own auth files (the primary one, the persistent one; Docker's config, which
+    Podman reads too, is no trace of Podman)."""
+    if os.path.exists(wiring.dropin) or wiring.setting.source:
+        return True
+    docker = os.path.realpath(docker_path)
+    own = (file.path for file in containers.auth_files() if file.role in (containers.PRIMARY, containers.PERSISTENT))
+    return any(os.path.exists(path) and os.path.realpath(path) != docker for path in own)
 
 
 def _describe_dropin(wiring: containers.Wiring) -> list[Row]:

@@ -136,6 +136,7 @@ def test_credctl_reads_the_variable_as_docker_does(case, newest_docker, tmp_path
     read = dockerenv.read({"DOCKER_AUTH_CONFIG": value})
     login = read.login_for(REGISTRY)
     assert (read.problem is not None) == (expected == "ignored"), read.problem
+    world.assert_no_secret([world.REGISTRY_PASSWORD, RIGHT, "file-password"], read.summary)
     if expected == "env":
         assert used == {"auth": RIGHT}
         assert (login.username, login.secret) == (ENV_USER, world.REGISTRY_PASSWORD)

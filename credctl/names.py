@@ -116,3 +116,18 @@ def bare_host(server: str) -> str:
     if host.startswith("["):
         return host.lower()
     return host.split(":", 1)[0].lower().rstrip(".")
+
+
+# -- Docker Hub's OAuth bookkeeping --------------------------------------------------------------
+
+# The keys docker/cli's web sign-in to Docker Hub (`docker login` with no username: the OAuth
+# device flow, internal/oauth/manager/manager.go accessTokenKey and refreshTokenKey, docker 27.4
+# and later) stores its tokens under, beside the Hub login: through the helper that serves Docker
+# Hub, or in config.json's auths when none does. They are not registries.
+HUB_BOOKKEEPING_KEYS = (DOCKER_HUB + "access-token", DOCKER_HUB + "refresh-token")
+
+
+def is_hub_bookkeeping(key: str) -> bool:
+    """Whether key is one of Docker Hub's OAuth bookkeeping keys: exactly as docker/cli writes
+    and reads them (it asks for no other spelling), so no other key counts."""
+    return key in HUB_BOOKKEEPING_KEYS

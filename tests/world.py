@@ -1782,3 +1782,17 @@ def need_credctl_runnable_by(uid: int) -> None:
     ran = as_uid(uid, sys.executable, "-c", "")
     if ran.returncode != 0:
         pytest.skip(f"uid {uid} cannot run {sys.executable} here ({ran.stderr.strip() or ran.returncode})")
+
+
+# -- LANE: authenv: a docker CLI that reads DOCKER_AUTH_CONFIG ------------------------------------
+
+# Debian's newest docker CLI (forky's docker-cli, 28.5 when this was written): docker/cli reads
+# DOCKER_AUTH_CONFIG from 28.3.0 on, which no docker-* CLI of the test world does. Its own row of
+# tests/world_programs.txt, outside DOCKER_CLIS, so the docker e2e tests do not all run it too.
+NEWEST_DOCKER = WORLD_PROGRAMS["newest-docker"]
+
+
+def docker_version(program: str) -> tuple[int, ...]:
+    """(major, minor) of a docker CLI, from `docker --version` (needs no daemon)."""
+    words = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout.split()
+    return tuple(int(part) for part in words[2].split("+")[0].rstrip(",").split(".")[:2])

@@ -24,7 +24,15 @@ from credctl.dockerconfig import (
     without_credentials,
 )
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
-from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, registry_host
+from credctl.names import (
+    DOCKER_HUB_KEYS,
+    PREFIX,
+    helper_key,
+    helper_program,
+    is_docker_hub,
+    is_hub_bookkeeping,
+    registry_host,
+)
 from credctl.stores import LOGIN_STORES, STORES
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
@@ -187,6 +195,8 @@ def plan(config: ConfigFile, to: str | None, serving: ConfigFile | None = None) 
     serving is the file as Docker reads it now (default: config), which says whether Docker
     already asks a move's helper for its registry (Move.served).
 
+    Docker Hub's OAuth bookkeeping entries (names.is_hub_bookkeeping) are no logins: they stay.
+
     Each is stored under the server URL docker asks a helper for (auths_key): an entry an older
     docker wrote as https://host/v2/ goes in as host. Where two entries name one registry, the
     one docker reads (its exact key, else the first) moves and the others stay as they are.
@@ -194,6 +204,8 @@ def plan(config: ConfigFile, to: str | None, serving: ConfigFile | None = None) 
     serving = config if serving is None else serving
     moves: dict[str, Move] = {}
     for registry, entry in config.auths.items():
+        if is_hub_bookkeeping(registry):
+            continue  # Docker Hub's OAuth tokens, docker's own: never moved (names.is_hub_bookkeeping)
         try:
             found = plaintext_credentials(entry)
         except ConfigError as err:

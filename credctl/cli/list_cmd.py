@@ -5,11 +5,12 @@ from typing import Annotated
 
 import typer
 
+from credctl import dockerenv
 from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
 from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError
-from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_program, is_docker_hub
+from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, is_hub_bookkeeping
 
 
 def registry_sources(
@@ -95,6 +96,44 @@ def _plaintext(path: str, registry: str, username: str, note: str) -> dict[str, 
     return {"registry": registry, "via": "plaintext", "helper": "", "username": username, "file": path, "note": note}
 
 
+# -- DOCKER_AUTH_CONFIG and Docker Hub's bookkeeping (credctl.dockerenv, names.is_hub_bookkeeping) --
+
+OVERRIDDEN = f"overridden by {dockerenv.VARIABLE} ({dockerenv.SINCE})"
+BOOKKEEPING = "Docker Hub bookkeeping: a token of docker login's web sign-in, not a registry; credctl leaves it alone"
+
+
+def with_docker_auth_config(rows: list[dict[str, str]], env: dockerenv.DockerAuthConfig | None) -> list[dict[str, str]]:
+    """Docker's rows (registry_sources of config.json) as docker reads them with DOCKER_AUTH_CONFIG:
+    a row per login the variable holds first, then each file or helper row whose registry it
+    overrides marked so. A variable docker ignores changes nothing here and is said in one line."""
+    if env is None:
+        return rows
+    if env.problem:
+        warn(env.summary)
+        return rows
+    own = [_env_row(login) for login in env.logins.values()]
+    return own + [_overridden(row) if env.login_for(row["registry"]) else row for row in rows]
+
+
+def _env_row(login: dockerenv.EnvLogin) -> dict[str, str]:
+    if dockerenv.asked(login.key):
+        note = f"from the environment: {dockerenv.SINCE} use it over every file and helper"
+    else:
+        note = f"never used: docker looks up {helper_key(login.key)}"
+    via = dockerenv.VARIABLE
+    return {"registry": login.key, "via": via, "helper": "", "username": login.username, "file": "", "note": note}
+
+
+def _overridden(row: dict[str, str]) -> dict[str, str]:
+    return {**row, "note": f"{OVERRIDDEN}; {row['note']}" if row["note"] else OVERRIDDEN}
+
+
+def _as_bookkeeping(row: dict[str, str]) -> dict[str, str]:
+    """A Docker Hub bookkeeping key's row: said to be one (a plaintext one needs no migrate)."""
+    unreadable = row["note"].startswith(("cannot list", "unreadable"))
+    return row if unreadable else {**row, "note": BOOKKEEPING}
+
+
 def list_registries(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -104,10 +143,11 @@ def list_registries(
     Per registry: credHelpers, credsStore or plaintext, the helper and the username. Never a secret.
     """
     listings: dict[str, dict[str, str] | str] = {}
-    rows = registry_sources(docker_config(ctx), listings)
+    rows = with_docker_auth_config(registry_sources(docker_config(ctx), listings), dockerenv.read())
     podman = podman_auth_path()
     if os.path.exists(podman):
         rows += registry_sources(podman, listings, podman=True)
+    rows = [_as_bookkeeping(row) if is_hub_bookkeeping(row["registry"]) else row for row in rows]
     if as_json:
         print_json(rows)
         return
@@ -122,5 +162,5 @@ def list_registries(
         [[row[key] for key in keys] for row in rows],
         styles,
     )
-    if any(row["via"] == "plaintext" for row in rows):
+    if any(row["via"] == "plaintext" and not is_hub_bookkeeping(row["registry"]) for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")

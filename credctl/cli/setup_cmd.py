@@ -45,7 +45,7 @@ from credctl.cli.common import (
 from credctl.cli.output import busy, fail, info, interactive, plain, show_table, success, warn
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, StoreError, UsageError
-from credctl.names import PREFIX, helper_key, helper_program
+from credctl.names import PREFIX, helper_key, helper_program, is_hub_bookkeeping
 from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
@@ -184,9 +184,6 @@ def want_podman(flag: bool | None, podman_path: str, asking: bool) -> bool:
     return present and (not asking or typer.confirm(PODMAN_PROMPT.format(path=dropin), default=True))
 
 
-# --- logins Docker would stop seeing -----------------------------------------------------------
-
-
 def consent(migrate: bool | None, asking: bool, question: str) -> bool:
     """--migrate/--no-migrate; else yes, asked on a terminal (--yes takes the yes)."""
     if migrate is not None:
@@ -247,6 +244,7 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix
             f"cannot list the logins in {program} ({err}): switching credsStore away from it would strand "
             f"whatever it holds; run setup where {program} works, or remove credsStore from {before.path} first"
         )
+    held = _without_bookkeeping(held, program)
     routes = {registry: after.helper_for(registry) for registry in held}
     kept = sorted(
         registry for registry, route in routes.items() if route.via == CRED_HELPERS and route.helper == previous
@@ -261,6 +259,18 @@ def previous_logins(before: ConfigFile, after: ConfigFile, previous: str, suffix
             mapped = route.via == CRED_HELPERS
             moves.append(Move(registry, held[registry], "", route.helper if mapped else suffix, mapped))
     return moves
+
+
+def _without_bookkeeping(held: dict[str, str], program: str) -> dict[str, str]:
+    """held without Docker Hub's OAuth bookkeeping keys (names.is_hub_bookkeeping), which stay where
+    docker's web sign-in put them: credctl never moves or removes them (a line says so)."""
+    kept = sorted(key for key in held if is_hub_bookkeeping(key))
+    if kept:
+        info(
+            f"{named(kept)}: Docker Hub's sign-in tokens (docker's own bookkeeping, not logins) stay in {program}; "
+            "`docker login` makes new ones where Docker Hub's login goes"
+        )
+    return {registry: user for registry, user in held.items() if not is_hub_bookkeeping(registry)}
 
 
 def agree_to_switch(moves: list[Move], previous: str, store: str, migrate: bool | None, asking: bool) -> None:

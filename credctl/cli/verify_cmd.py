@@ -2,7 +2,8 @@
 
 Every check is one row (check, target, status, detail), status ok, warning or failed:
 
-- config          Docker's config.json (and Podman's auth.json, when there is one) parses;
+- config          Docker's config.json (and Podman's auth.json, when there is one) parses; when
+                  DOCKER_AUTH_CONFIG is set, what docker makes of it (credctl.dockerenv);
 - podman login    where Podman has left a trace: the file `podman login` writes, and the helpers podman asks
                   (registries.conf's credential-helpers, and the file that set them): warning when logins land
                   there in plaintext;
@@ -13,7 +14,8 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 - store           for credctl's own stores, the store's health (the same answer setup uses);
 - list            the helper answers `list` (read-only, safe for any helper);
 - round trip      for credctl's stores: store, get and erase a probe credential;
-- registry        which helper serves a registry (credHelpers, credsStore, plaintext auths);
+- registry        which helper serves a registry (credHelpers, credsStore, plaintext auths), or
+                  DOCKER_AUTH_CONFIG where it holds the registry's login (then --online checks that one);
 - credentials     whether that helper has credentials for it (the username, never the secret);
 - login           with --online: a real Docker Registry v2 login with those credentials, within
                   --timeout seconds per registry; the credentials go to a token server on another
@@ -38,13 +40,13 @@ from typing import Annotated
 
 import typer
 
-from credctl import client
+from credctl import client, dockerenv
 from credctl import podman as containers
 from credctl.cli.common import docker_config
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
-from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program, is_hub_bookkeeping
 from credctl.programs import docker_default_store, find_helper
 from credctl.stores import LOGIN_STORES, STORES, open_store
 
@@ -142,6 +144,8 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
     automatic = docker_default_store()  # PATH lookups: once, for every registry below
     default = docker.helper_for("", automatic=automatic)  # docker's answer for a registry with no entry
     rows += _describe_docker(docker, default)
+    env = dockerenv.read()
+    rows += _describe_env(env)
     podman = None
     podman_path = podman_auth_path()
     if os.path.exists(podman_path) and os.path.realpath(podman_path) != os.path.realpath(docker_path):
@@ -161,8 +165,10 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
             rows += _check_store(helper)
 
     keys = [helper_key(name) for name in wanted] if wanted else _known_registries(docker, helpers, default)
+    if env is not None and not wanted:
+        keys += [login.key for login in env.used if not is_hub_bookkeeping(login.key)]
     for key in dict.fromkeys(keys):
-        registry_rows, found = _check_registry(docker, key, helpers, automatic)
+        registry_rows, found = _with_env(env, key, *_check_registry(docker, key, helpers, automatic))
         rows += registry_rows
         if login is not None:
             if found is not None:
@@ -413,6 +419,7 @@ def _known_registries(docker: ConfigFile, helpers: dict[str, _Helper], default: 
     store = helpers.get(default.helper) if default.helper else None
     if store is not None and store.listing:
         keys += list(store.listing)
+    keys = [key for key in keys if not is_hub_bookkeeping(key)]  # Docker Hub's OAuth tokens: no registry
     return [key for key in dict.fromkeys(helper_key(key) for key in keys) if key and key != PROBE_SERVER]
 
 
@@ -421,7 +428,9 @@ def _auths_entry(docker: ConfigFile, key: str) -> object:
     auths = docker.auths
     entry = auths.get(key)
     if entry is None:
-        entry = next((value for name, value in auths.items() if helper_key(name) == key), None)
+        entry = next(
+            (value for name, value in auths.items() if helper_key(name) == key and not is_hub_bookkeeping(name)), None
+        )
     return entry
 
 
@@ -487,6 +496,37 @@ def _check_registry(
     except CredctlError as err:
         return [*rows, Row("credentials", key, "failed", str(err))], None
     return [*rows, Row("credentials", key, "ok", f"{_who(found)} in {PREFIX}{suffix}")], found
+
+
+def _describe_env(env: dockerenv.DockerAuthConfig | None) -> list[Row]:
+    """The config row of DOCKER_AUTH_CONFIG, when it is set: failed when docker ignores it."""
+    if env is None:
+        return []
+    if env.problem:
+        return [Row("config", dockerenv.VARIABLE, "failed", env.summary)]
+    unused = [f"{login.key} (docker looks up {helper_key(login.key)})" for login in env.unused]
+    if unused:
+        return [Row("config", dockerenv.VARIABLE, "warning", f"{env.summary}; never used: {', '.join(unused)}")]
+    return [Row("config", dockerenv.VARIABLE, "ok", env.summary)]
+
+
+def _with_env(
+    env: dockerenv.DockerAuthConfig | None, key: str, rows: list[Row], found: client.Credentials | None
+) -> tuple[list[Row], client.Credentials | None]:
+    """_check_registry's rows and login for key, unless DOCKER_AUTH_CONFIG holds key's login:
+    then docker uses that one (and --online checks it), whatever config.json says."""
+    login = env.login_for(key) if env is not None else None
+    if login is None:
+        return rows, found
+    credentials = client.Credentials(key, login.username, login.secret)
+    under = next((row for row in rows if row.check == "registry"), None)
+    detail = f"served by {dockerenv.VARIABLE} ({dockerenv.SINCE})"
+    if under is not None:
+        detail += f"; it overrides config.json's answer: {under.detail}"
+    return [
+        Row("registry", key, "ok", detail),
+        Row("credentials", key, "ok", f"{_who(credentials)} in {dockerenv.VARIABLE}"),
+    ], credentials
 
 
 def _who(credentials: client.Credentials) -> str:

@@ -17,6 +17,7 @@ RemoveAllAuthentication) decides which helper is asked; docker-py's resolve_auth
 
 import json
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -236,6 +237,9 @@ def test_a_second_local_user(wheelhouse, registry, image):
         try:
             person = world.StorePerson(base / "person", "pass", own.gnupg, bin=own.bin, uid=uid)
             wire(person)
+            dropin = person.user.dropin_folder / "90-credctl.conf"
+            assert (dropin.stat().st_uid, stat.S_IMODE(dropin.stat().st_mode)) == (uid, 0o600)
+            assert stat.S_IMODE(person.user.dropin_folder.stat().st_mode) == 0o700
             podman_round_trip(person, registry, image)
             world.owned_by(uid, person.user.home, own.gnupg[0], own.bin.parent)
         finally:

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -156,26 +155,6 @@ def test_root_without_a_runtime_dir(tmp_path, registry, image):
         assert json.loads(person.primary_auth_file.read_text()) == {"auths": {}}
     finally:
         world.stop_person_agent(person)
-
-
-def test_a_second_local_user(registry, image):
-    """Another uid (rootless podman): the drop-in in their own home, theirs and 0600."""
-    world.need("podman", "setpriv")
-    uid = world.free_uid()
-    world.need_credctl_runnable_by(uid)
-    base = Path(tempfile.mkdtemp(prefix="credctl-dropin-", dir="/tmp"))  # tmp_path is root's alone
-    base.chmod(0o755)
-    person = world.pass_person(base / "p", uid=uid)
-    try:
-        assert _setup(person).returncode == 0
-        dropin = _dropin(person)
-        assert dropin.read_text() == DROPIN_PASS
-        assert (dropin.stat().st_uid, stat.S_IMODE(dropin.stat().st_mode)) == (uid, 0o600)
-        assert (person.dropin_folder.stat().st_uid, stat.S_IMODE(person.dropin_folder.stat().st_mode)) == (uid, 0o700)
-        _login_logout_through(person, PASS, registry, image)
-    finally:
-        world.stop_person_agent(person)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_after_a_reboot_logins_still_go_through_the_helper(person, registry):

@@ -1773,17 +1773,6 @@ def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str
     return result.returncode, result.stdout, result.stderr
 
 
-def need_credctl_runnable_by(uid: int) -> None:
-    """Skip unless uid can run this interpreter (credctl's helpers run on it): a Python under a
-    folder only root may enter (such as pyenv's in /root) runs for root alone. Always a skip, even
-    under CREDCTL_REQUIRE_REAL: nothing is missing, the machine's layout keeps other users out."""
-    import pytest
-
-    ran = as_uid(uid, sys.executable, "-c", "")
-    if ran.returncode != 0:
-        pytest.skip(f"uid {uid} cannot run {sys.executable} here ({ran.stderr.strip() or ran.returncode})")
-
-
 # -- LANE: authenv: a docker CLI that reads DOCKER_AUTH_CONFIG ------------------------------------
 
 # Debian's newest docker CLI (forky's docker-cli, 28.5 when this was written): docker/cli reads

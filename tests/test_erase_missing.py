@@ -106,8 +106,13 @@ def test_logout_with_the_store_as_every_registrys_helper(login_world, person, to
     assert everything.stdout == "Removed login credentials for all registries\n"
 
 
+@pytest.mark.parametrize("runtime_dir", [True, False], ids=["login-session", "no-runtime-dir"])
 @pytest.mark.parametrize("tool", world.CONTAINER_TOOLS)
-def test_logout_of_a_mapped_registry_with_nothing_stored(login_world, person, tool):
+def test_logout_of_a_mapped_registry_with_nothing_stored(login_world, tmp_path, tool, runtime_dir):
+    """In $XDG_RUNTIME_DIR/containers/auth.json, or as root with no runtime folder (a cron job)
+    in /run/containers/0/auth.json: the primary file either way."""
+    world.need(tool)
+    person = world.containers_user_of(login_world, tmp_path / "person", runtime_dir=runtime_dir)
     map_in_primary_file(person, {REG: login_world.name})
     result = person.run(tool, "logout", REG)
     assert (result.returncode, result.stdout, result.stderr) == (0, f"Removed login credentials for {REG}\n", "")

@@ -168,7 +168,8 @@ HELPERS_INTRO = (
 )
 HELPERS_STATUS = (
     "Exit status 0 on success, 1 on any error; the error is one line on stdout, as the Go helpers "
-    "write it (`credentials not found in native keychain` when there are none), never a traceback. "
+    "write it (`credentials not found in native keychain` when `get` finds none; `erase` of nothing succeeds), "
+    "never a traceback. "
     "`--help` and `-h` print the usage line."
 )
 HIDDEN_HELPER = (

@@ -393,11 +393,8 @@ def test_edit_returns_the_text_before_and_after(tmp_path):
         ("index.docker.io", HUB, "docker.io"),
         (HUB, HUB, "docker.io"),
         ("https://index.docker.io/v1", HUB, "docker.io"),
-        (
-            "registry-1.docker.io",
-            "registry-1.docker.io",
-            "registry-1.docker.io",
-        ),  # docker/cli and containers/image key it apart
+        # docker/cli and containers/image key Hub's API host apart (tests/test_key_rules.py)
+        ("registry-1.docker.io", "registry-1.docker.io", "registry-1.docker.io"),
         ("docker.io/library/alpine", HUB, "docker.io"),
         ("https://127.0.0.1:5000/v2/", "127.0.0.1:5000", "127.0.0.1:5000"),
         ("127.0.0.1:5000", "127.0.0.1:5000", "127.0.0.1:5000"),

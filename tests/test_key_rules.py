@@ -40,6 +40,8 @@ CONVERT_TO_HOSTNAME = [
     ("https://example.com:6555", "example.com:6555"),
     ("https://example.com:6555/v2/", "example.com:6555"),
 ]
+# More inputs for the real CLIs alone: a scheme is case-sensitive to them (credctl map lowers it).
+MORE_ADDRESSES = ["HTTPS://Reg.Example/V2/", "Http://reg.example", "ftp://docker.io/v1/", "https://index.docker.io/v1/"]
 BEFORE_URL_PARSE = {"ftp://example.com": "ftp:", "https://::1:6555/v2/": "::1:6555"}  # 20.10 and 26.1
 
 # docker/cli cli/command/registry_test.go TestRetrieveAuthTokenFromImage: the key docker asks its
@@ -126,7 +128,7 @@ def test_registry_host_as_the_real_docker_clis_say_it(tmp_path):
         world.need(program)
         (tmp_path / name).mkdir()
         env = world.docker_env(dict(os.environ), tmp_path / name, config={})
-        for address, _ in CONVERT_TO_HOSTNAME:
+        for address in [address for address, _ in CONVERT_TO_HOSTNAME] + MORE_ADDRESSES:
             result = run([program, "logout", address], env=env)
             assert result.returncode == 0, (name, address, result.stderr)
             said = result.stdout.decode().removeprefix("Removing login credentials for ").rstrip("\n")

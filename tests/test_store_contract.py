@@ -3,7 +3,8 @@ each store's world (world.store_world): gpg and pass, gnome-keyring on a private
 SecretService backend on it, ACR against the loopback fake Alibaba Cloud.
 
 A login store keeps what it is given: add, get, list and delete; a second add replaces the first
-login; what it does not have raises CredentialsNotFound with the text Docker recognises; any
+login; what it does not have raises CredentialsNotFound with the text Docker recognises, and deleting
+it is no error (containers/image's logout needs that: docs/helper-protocol.md); any
 text comes back as it went in; a Docker Hub login stored under any of Docker Hub's names is found
 under the others through the protocol's fallback. Through the store's own program, as Docker
 runs it, the same answers come out byte for byte as Go's helpers print them.
@@ -116,6 +117,8 @@ def test_any_text_round_trips(login_store):
 def test_the_helper_of_an_empty_store(login_world):
     assert outcome(login_world.program, "list", b"unused", login_world.env) == (0, b"{}\n", b"")
     assert outcome(login_world.program, "get", "missing.example", login_world.env) == (1, NOT_FOUND, b"")
+    # Erasing nothing succeeds, as Go's secretservice helper answers.
+    assert outcome(login_world.program, "erase", "missing.example", login_world.env) == (0, b"", b"")
 
 
 def test_the_helper_answers_as_go_does(login_world):

@@ -85,11 +85,14 @@ def registry_problem(registry: str) -> str | None:
 
 
 def checked_registry(registry: str) -> str:
-    """registry, or UsageError saying why it names no registry."""
+    """registry with its scheme in lower case (HTTPS://h names h, but docker's ConvertToHostname,
+    names.registry_host, strips only http:// and https://), or UsageError saying why it names
+    no registry."""
     problem = registry_problem(registry)
     if problem:
         raise UsageError(problem)
-    return registry
+    scheme, separator, address = registry.partition("://")
+    return f"{scheme.lower()}{separator}{address}" if separator else registry
 
 
 def helper_problem(helper: str) -> str | None:

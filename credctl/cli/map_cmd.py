@@ -37,7 +37,7 @@ PodmanOption = Annotated[
 
 def _config_keys(ctx: typer.Context, registry: str, podman: bool) -> list[tuple[str, str]]:
     """(config file, the credHelpers key its tool looks up) for Docker, and Podman if asked."""
-    checked_registry(registry)
+    registry = checked_registry(registry)
     targets = [(docker_config(ctx), helper_key(registry))]
     if podman:
         targets.append((podman_auth_path(), helper_key(registry, podman=True)))

@@ -171,3 +171,27 @@ def credential_helpers(environ=os.environ) -> HelperSetting:
         if isinstance(helpers, list) and all(isinstance(helper, str) for helper in helpers):
             setting = HelperSetting(tuple(helpers) or DEFAULT_HELPERS, path)
     return setting
+
+
+# -- auths keys: which registry (and namespace) a key of an auth file gives a login for -------------
+
+_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")  # normalizeRegistry's Docker Hub
+
+
+def auth_key_scope(key: str, legacy: bool = False) -> tuple[str, str]:
+    """(registry, namespace) an `auths` key gives containers/image a login for.
+
+    pkg/docker/config findCredentialsInFile (containers/image 5.23): a bare `host[:port]` key, or a
+    URL (its scheme and path dropped: normalizeAuthFileKey; every key of ~/.dockercfg is read this
+    way) serves the whole registry, namespace ""; a bare key with a path (`quay.io/team`) serves
+    only the images under it (authKeysForKey tries the image, then each parent, most specific
+    first), namespace "team". Docker Hub in any spelling (docker.io, index.docker.io,
+    registry-1.docker.io: normalizeRegistry) is docker.io, the key Podman asks helpers for."""
+    stripped = key.removeprefix("http://").removeprefix("https://")
+    if legacy or stripped != key:
+        host, namespace = stripped.split("/", 1)[0], ""
+    else:
+        host, _, namespace = stripped.partition("/")
+    if not namespace and host in _HUB_HOSTS:
+        host = _HUB_HOSTS[0]
+    return host, namespace

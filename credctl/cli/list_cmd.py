@@ -1,26 +1,27 @@
 """`credctl list`: where each registry's credentials come from. Never prints a secret."""
 
-import os
 from typing import Annotated
 
 import typer
 
+from credctl import logins
 from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
-from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile
 from credctl.errors import ConfigError, CredctlError
 from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_program, is_docker_hub
+from credctl.podman import DEFAULT_HELPERS, credential_helpers
 
 
 def registry_sources(
-    path: str, listings: dict[str, dict[str, str] | str], podman: bool = False
+    config: ConfigFile, listings: dict[str, dict[str, str] | str], podman: bool = False
 ) -> list[dict[str, str]]:
-    """One row per registry a config file gives credentials for, as its tool reads it
+    """One row per registry a config file sends to a helper, as its tool reads it
     (ConfigFile.helper_for: Docker's rule, or Podman's, which ignores credsStore).
 
     listings caches each helper's `list` answer (or the error text) across files.
     """
-    config = ConfigFile.read(path)
+    path = config.path
     rows = []
     for registry, helper in config.helpers.items():
         route = config.helper_for(registry, podman)
@@ -38,16 +39,6 @@ def registry_sources(
                 rows.append(_row(path, registry, "credsStore", store, listing))
         if isinstance(listing, str):
             rows.append(_row(path, "*", "credsStore", store, listing))
-    for registry, entry in config.auths.items():
-        try:
-            found = plaintext_credentials(entry)
-        except ConfigError as err:
-            rows.append(_plaintext(path, registry, "?", f"unreadable: {err}"))
-            continue
-        if found is not None:
-            covered = config.helper_for(registry, podman).via != PLAINTEXT
-            note = "ignored by Docker: a helper serves this registry" if covered else "run `credctl migrate`"
-            rows.append(_plaintext(path, registry, found[0], f"plaintext in the file: {note}"))
     return rows
 
 
@@ -103,11 +94,7 @@ def list_registries(
 
     Per registry: credHelpers, credsStore or plaintext, the helper and the username. Never a secret.
     """
-    listings: dict[str, dict[str, str] | str] = {}
-    rows = registry_sources(docker_config(ctx), listings)
-    podman = podman_auth_path()
-    if os.path.exists(podman):
-        rows += registry_sources(podman, listings, podman=True)
+    rows = every_source(docker_config(ctx))
     if as_json:
         print_json(rows)
         return
@@ -122,5 +109,85 @@ def list_registries(
         [[row[key] for key in keys] for row in rows],
         styles,
     )
+    for row in rows:
+        if row["via"] == UNREADABLE:
+            warn(row["note"])
     if any(row["via"] == "plaintext" for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")
+
+
+# -- every file Docker and Podman read (credctl.logins) ------------------------------------------
+
+UNREADABLE = "unreadable"  # a row's via for a file that cannot be read: its note says why
+
+
+def every_source(docker_path: str) -> list[dict[str, str]]:
+    """The rows of every file Docker and Podman read (logins.sources), Docker's config first: its
+    helpers by Docker's rule, the others' by Podman's; every plaintext login of each, with what
+    each tool makes of it; one row for a file that cannot be read."""
+    listings: dict[str, dict[str, str] | str] = {}
+    sources = logins.sources(docker_path)
+    try:
+        helpers, rows = credential_helpers().helpers, []
+    except ConfigError as err:  # its message names the registries.conf file
+        helpers, rows = DEFAULT_HELPERS, [_unreadable("", str(err))]
+    found = logins.plaintext_logins(sources)
+    for source in sources:
+        if source.config is None:
+            rows.append(_unreadable(source.path, source.error))
+            continue
+        if not source.legacy:
+            docker = logins.DOCKER in source.readers
+            rows += _shadowed_helpers(registry_sources(source.config, listings, not docker), source, sources, found)
+        rows += [_plaintext_row(login, sources, helpers) for login in found if login.source is source]
+    return rows
+
+
+def _unreadable(path: str, error: str) -> dict[str, str]:
+    return {"registry": "", "via": UNREADABLE, "helper": "", "username": "", "file": path, "note": error}
+
+
+def _shadowed_helpers(
+    rows: list[dict[str, str]], source: logins.Source, sources: list[logins.Source], found: list[logins.Login]
+) -> list[dict[str, str]]:
+    """rows, each credHelpers row of a Podman-only file noting an earlier file's plaintext login
+    for the registry: Podman reads that first and never reaches this entry while it is there."""
+    if logins.DOCKER in source.readers:
+        return rows
+    order = logins.podman_order(sources)
+    earlier = order[: order.index(source)]
+    for row in rows:
+        first = next((login for login in found if login.scope == row["registry"] and login.source in earlier), None)
+        if first is not None and not row["note"]:
+            row["note"] = f"not reached by Podman while {first.source.path} holds a plaintext login for it"
+    return rows
+
+
+def _plaintext_row(login: logins.Login, sources: list[logins.Source], helpers: tuple[str, ...]) -> dict[str, str]:
+    path = login.source.path
+    if login.error:
+        return _plaintext(path, login.key, "?", f"unreadable: {login.error}")
+    return _plaintext(
+        path, login.key, login.username, f"plaintext in the file: {_plaintext_note(login, sources, helpers)}"
+    )
+
+
+def _plaintext_note(login: logins.Login, sources: list[logins.Source], helpers: tuple[str, ...]) -> str:
+    """What Docker and Podman make of a plaintext login, and what to do."""
+    source = login.source
+    notes = []
+    docker_served = source.config is not None and source.config.helper_for(login.key).via != PLAINTEXT
+    if logins.DOCKER in source.readers and docker_served:
+        notes.append("ignored by Docker: a helper serves this registry")
+    if logins.PODMAN in source.readers:
+        if login.shadowed_by:
+            notes.append(f"never used by Podman: it reads the login in {login.shadowed_by} first")
+        elif logins.helper_first(login, sources, helpers):
+            notes.append("ignored by Podman while its helper holds a login")
+        elif notes:
+            notes.append("Podman reads it: run `credctl migrate`")
+    if not notes:
+        notes.append("run `credctl migrate`")
+    if login.namespace:
+        notes.insert(0, f"for images under {login.scope}")
+    return "; ".join(notes)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import world
 
+from credctl import podman
+
 IMAGE = "podread/img"
 WIRINGS = ("credHelpers", "drop-in")
 
@@ -206,15 +208,44 @@ def test_a_malformed_file_is_one_row_and_the_others_are_listed(tmp_path, pass_en
     podman = person.run("podman", "login", "--get-login", "legacy.example")
     assert podman.returncode != 0 and person.primary_auth_path_seen in podman.stderr  # podman refuses it too
 
-    rows = _list(person)
+    result = person.run("credctl", "list", "--json")
+    table = person.run("credctl", "list")
 
     seen = person.primary_auth_path_seen
-    assert rows == [
-        {"registry": "", "via": "unreadable", "helper": "", "username": "", "file": seen,
-         "note": f"{seen} is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 12): "
-                 "fix or remove it; credctl never overwrites a file it cannot read"},
+    error = (
+        f"{seen} is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 12): fix or "
+        "remove it; credctl never overwrites a file it cannot read"
+    )
+    assert json.loads(result.stdout) == [
+        {"registry": "", "via": "unreadable", "helper": "", "username": "", "file": seen, "note": error},
         _row("legacy.example", "old", str(legacy), "plaintext in the file: run `credctl migrate`"),
-    ]  # fmt: skip
-    table = person.run("credctl", "list")
-    assert table.returncode == 0 and "Traceback" not in table.stderr
-    assert table.stderr.startswith(f"warning: {seen} is not valid JSON")
+    ]
+    assert (result.returncode, result.stderr) == (1, f"error: {error}\n")
+    assert table.returncode == 1 and "│ legacy.example " in table.stdout
+    assert table.stderr == (
+        "warning: some credentials are stored in plaintext: `credctl migrate` moves them into a secure store\n"
+        f"error: {error}\n"
+    )
+
+
+# containers/image's own cases (pkg/docker/config/config_test.go TestGetCredentials with
+# testdata/full.json, refpath.json and legacy.json; TestGetAllCredentials' expected keys): the auths
+# key as written -> (registry, namespace) it gives a login for, in a file of each format.
+KEY_SCOPES = {
+    ("example.org", False): ("example.org", ""),
+    ("docker.io", False): ("docker.io", ""),
+    ("index.docker.io", False): ("docker.io", ""),  # TestGetAllCredentials: found as docker.io
+    ("registry-1.docker.io", False): ("docker.io", ""),  # normalizeRegistry
+    ("localhost:5000", False): ("localhost:5000", ""),
+    ("10.10.30.45:5000", False): ("10.10.30.45:5000", ""),
+    ("https://normalize.example.org/v1", False): ("normalize.example.org", ""),  # "normalize registry"
+    ("example.org/repo", False): ("example.org", "repo"),  # refpath.json: "match ref repo"
+    ("docker.io/vendor", False): ("docker.io", "vendor"),  # "docker.io vendor namespace match"
+    ("http://index.docker.io/v1", True): ("docker.io", ""),  # legacy.json, found for docker.io
+    ("https://localhost/v1", True): ("localhost", ""),  # legacy.json: "ignore schema and path"
+}
+
+
+@pytest.mark.parametrize(("key", "legacy"), KEY_SCOPES, ids=[f"{k}{' legacy' * legacy}" for k, legacy in KEY_SCOPES])
+def test_auth_key_scope_is_containers_images(key, legacy):
+    assert podman.auth_key_scope(key, legacy) == KEY_SCOPES[key, legacy]

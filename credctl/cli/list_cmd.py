@@ -97,6 +97,7 @@ def list_registries(
     rows = every_source(docker_config(ctx))
     if as_json:
         print_json(rows)
+        _fail_on_unreadable(rows)
         return
     if not rows:
         info("No registry credentials are configured. Start with `credctl setup`.")
@@ -109,11 +110,17 @@ def list_registries(
         [[row[key] for key in keys] for row in rows],
         styles,
     )
-    for row in rows:
-        if row["via"] == UNREADABLE:
-            warn(row["note"])
     if any(row["via"] == "plaintext" for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")
+    _fail_on_unreadable(rows)
+
+
+def _fail_on_unreadable(rows: list[dict[str, str]]) -> None:
+    """ConfigError (one line, exit status 1) after listing, naming the first file that cannot be read."""
+    unreadable = [row["note"] for row in rows if row["via"] == UNREADABLE]
+    if unreadable:
+        more = f" (and {len(unreadable) - 1} more unreadable file(s): see the list)" if len(unreadable) > 1 else ""
+        raise ConfigError(unreadable[0] + more)
 
 
 # -- every file Docker and Podman read (credctl.logins) ------------------------------------------

@@ -235,7 +235,7 @@ def _podman_plaintext(docker_path: str, podman_path: str, wanted: list[str]) -> 
     file that cannot be read (podman_path's row is above)."""
     sources = logins.sources(docker_path)
     rows = [
-        Row("podman config", source.path, "failed", f"{source.error}: Podman, Buildah and Skopeo fail on it too")
+        Row("podman config", source.path, "failed", f"Podman, Buildah and Skopeo fail on it: {source.error}")
         for source in sources
         if source.error and logins.DOCKER not in source.readers and source.path != podman_path
     ]

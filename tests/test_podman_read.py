@@ -176,26 +176,41 @@ def test_the_legacy_dockercfg_is_read_and_migrated(tmp_path, pass_env, registry)
 
 
 def test_a_shadowed_login_is_named_and_left(tmp_path, pass_env, registry):
-    """The primary file comes first: Podman never reads the persistent file's login for the same registry."""
+    """The primary file comes first: Podman never reads the persistent file's credHelpers entry or
+    login for the same registry while the primary file holds one."""
     world.need("podman")
     person = _person(tmp_path / "p", pass_env)
     reg, seen = registry.address, person.primary_auth_path_seen
     assert person.login("podman", reg, registry.user, registry.password).returncode == 0
     persistent = person.home / ".config" / "containers" / "auth.json"
     persistent.parent.mkdir(parents=True)
-    world.write(persistent, json.dumps({"auths": {reg: {"auth": world.b64("older:pw")}}}).encode())
+    data = {"credHelpers": {reg: "pass"}, "auths": {reg: {"auth": world.b64("older:pw")}}}
+    world.write(persistent, json.dumps(data).encode())
     assert person.run("podman", "login", "--get-login", reg).stdout == f"{registry.user}\n"
 
     assert _list(person) == [
         _row(reg, registry.user, seen, "plaintext in the file: run `credctl migrate`"),
+        {"registry": reg, "via": "credHelpers", "helper": "pass", "username": "", "file": str(persistent),
+         "note": f"not reached by Podman while {seen} holds a plaintext login for it; no credentials stored yet"},
         _row(reg, "older", str(persistent),
              f"plaintext in the file: never used by Podman: it reads the login in {seen} first"),
     ]  # fmt: skip
     left = person.run("credctl", "migrate", "--yes")
-    assert (
+    assert left.returncode == 0, left.stderr
+    assert left.stderr == (
         f"warning: {reg} in {persistent}: left as it is: Podman never uses it: it reads the login in {seen} first\n"
-        in left.stderr
     )
+    assert person.run("podman", "login", "--get-login", reg).stdout == f"{registry.user}\n"  # now from pass
+
+    # Now the persistent file's credHelpers entry comes before its stale login: the store's is kept.
+    again = person.run("credctl", "migrate", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert (
+        f"{reg}: docker-credential-pass already holds a login for it (user {registry.user}), the one Podman uses "
+        "(it asks that helper before it reads the file's copy): kept it, removed the plaintext copy\n"
+    ) in again.stdout
+    assert json.loads(persistent.read_text()) == {"credHelpers": {reg: "pass"}}
+    assert person.run("podman", "login", "--get-login", reg).stdout == f"{registry.user}\n"
 
 
 def test_a_malformed_file_is_one_row_and_the_others_are_listed(tmp_path, pass_env):
@@ -226,6 +241,33 @@ def test_a_malformed_file_is_one_row_and_the_others_are_listed(tmp_path, pass_en
         "warning: some credentials are stored in plaintext: `credctl migrate` moves them into a secure store\n"
         f"error: {error}\n"
     )
+
+
+def test_dockers_config_is_listed_once_with_what_podman_makes_of_it(tmp_path, pass_env, registry):
+    """~/.docker/config.json is Docker's file and Podman's third: one row per login, saying that
+    Podman reads the plaintext Docker ignores (Podman ignores credsStore); after Docker's migrate
+    Podman no longer finds it, and migrate says so."""
+    world.need("podman")
+    person = _person(tmp_path / "p", pass_env)
+    reg, config = registry.address, person.home / ".docker" / "config.json"
+    config.parent.mkdir()
+    data = {"auths": {reg: {"auth": world.b64(f"{registry.user}:{registry.password}")}}, "credsStore": "pass"}
+    world.write(config, json.dumps(data).encode())
+    assert person.run("podman", "login", "--get-login", reg).stdout == f"{registry.user}\n"
+
+    assert _list(person) == [
+        _row(reg, registry.user, str(config), "plaintext in the file: ignored by Docker: a helper serves this "
+             "registry; Podman reads it: run `credctl migrate`"),
+    ]  # fmt: skip
+    moved = person.run("credctl", "migrate", "--yes")
+
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stderr == (
+        f"warning: {reg}: Podman, Buildah and Skopeo read {config} too and no longer find this login (they ignore "
+        "credsStore and ask no helper for it): run `credctl setup --podman`\n"
+    )
+    gone = person.run("podman", "login", "--get-login", reg)
+    assert gone.returncode != 0 and f"not logged into {reg}" in gone.stderr
 
 
 # containers/image's own cases (pkg/docker/config/config_test.go TestGetCredentials with

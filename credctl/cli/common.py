@@ -385,6 +385,25 @@ def _why_left(
     return ""
 
 
+def podman_loses(docker_path: str, moves: list[Move], environ=os.environ) -> list[str]:
+    """A line for each move done out of Docker's config that Podman then no longer finds: Podman
+    reads that file too (logins.sources), ignores credsStore, and asks no helper for the registry
+    (logins.podman_helper)."""
+    from credctl.podman import credential_helpers
+
+    sources = logins.sources(docker_path, environ)
+    if logins.PODMAN not in sources[0].readers:
+        return []
+    helpers = credential_helpers(environ).helpers
+    return [
+        f"{move.registry}: Podman, Buildah and Skopeo read {docker_path} too and no longer find this login (they "
+        "ignore credsStore and ask no helper for it): run `credctl setup --podman`"
+        for move in moves
+        if move.outcome == MOVED
+        and not logins.podman_helper(helper_key(move.registry, podman=True), sources, helpers, environ)
+    ]
+
+
 def strip_podman_verified(file: PodmanFile, config: ConfigFile) -> None:
     """The edit of a Podman file: each verified move's login out of it, as the file is now under
     its lock (_strip_state: an entry changed or removed meanwhile stays). Nothing else changes:
@@ -395,15 +414,19 @@ def strip_podman_verified(file: PodmanFile, config: ConfigFile) -> None:
             logins.strip(file.source, config, move.registry)
 
 
-def report(moves: list[Move], path: str) -> None:
-    """The result table, a line for each login kept, then success; StoreError when some are not done."""
+DOCKER_KEEPS = "Docker uses (with a store set for a registry Docker ignores the file's copy)"
+PODMAN_KEEPS = "Podman uses (it asks that helper before it reads the file's copy)"
+
+
+def report(moves: list[Move], path: str, keeps: str = DOCKER_KEEPS) -> None:
+    """The result table, a line for each login kept (keeps: why that login is the one the tool
+    uses), then success; StoreError when some are not done."""
     show(moves, "Migration")
     for move in moves:
         if move.outcome == KEPT:
             info(
                 f"{move.registry}: {PREFIX}{move.helper} already holds a login for it (user {move.held_by}), the one "
-                "Docker uses (with a store set for a registry Docker ignores the file's copy): kept it, removed the "
-                "plaintext copy"
+                f"{keeps}: kept it, removed the plaintext copy"
             )
     stay = sum(not move.done and move.outcome != VANISHED for move in moves)
     gone = sum(move.outcome == VANISHED for move in moves)

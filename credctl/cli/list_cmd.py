@@ -165,8 +165,9 @@ def _shadowed_helpers(
     earlier = order[: order.index(source)]
     for row in rows:
         first = next((login for login in found if login.scope == row["registry"] and login.source in earlier), None)
-        if first is not None and not row["note"]:
-            row["note"] = f"not reached by Podman while {first.source.path} holds a plaintext login for it"
+        if first is not None:
+            shadowed = f"not reached by Podman while {first.source.path} holds a plaintext login for it"
+            row["note"] = f"{shadowed}; {row['note']}" if row["note"] else shadowed
     return rows
 
 

@@ -14,11 +14,13 @@ import typer
 from credctl.cli import complete
 from credctl.cli.common import (
     MOVED,
+    PODMAN_KEEPS,
     STORE_NAMES,
     PodmanFile,
     docker_config,
     plan,
     plan_podman,
+    podman_loses,
     report,
     show,
     store_all,
@@ -95,6 +97,8 @@ def migrate_file(
         raise typer.Exit(1)
     store_all(moves, prefer_plaintext)
     edit(path, lambda config: strip_verified(moves, to, config))
+    for line in podman_loses(path, moves):
+        warn(line)
     report(moves, path)
 
 
@@ -120,4 +124,4 @@ def migrate_podman_file(
         raise typer.Exit(1)
     store_all(file.moves, prefer_plaintext)
     edit(path, lambda config: strip_podman_verified(file, config))
-    report(file.moves, path)
+    report(file.moves, path, PODMAN_KEEPS)

@@ -99,7 +99,10 @@ def list_registries(
         print_json(rows)
         _fail_on_unreadable(rows)
         return
+    unreadable = [row for row in rows if row["via"] == UNREADABLE]  # the table leaves them to the error line
+    rows = [row for row in rows if row["via"] != UNREADABLE]
     if not rows:
+        _fail_on_unreadable(unreadable)
         info("No registry credentials are configured. Start with `credctl setup`.")
         return
     keys = ("registry", "via", "helper", "username", "file", "note")
@@ -112,15 +115,14 @@ def list_registries(
     )
     if any(row["via"] == "plaintext" for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")
-    _fail_on_unreadable(rows)
+    _fail_on_unreadable(unreadable)
 
 
 def _fail_on_unreadable(rows: list[dict[str, str]]) -> None:
-    """ConfigError (one line, exit status 1) after listing, naming the first file that cannot be read."""
+    """ConfigError (one line, exit status 1) after listing, naming every file that cannot be read."""
     unreadable = [row["note"] for row in rows if row["via"] == UNREADABLE]
     if unreadable:
-        more = f" (and {len(unreadable) - 1} more unreadable file(s): see the list)" if len(unreadable) > 1 else ""
-        raise ConfigError(unreadable[0] + more)
+        raise ConfigError("; ".join(unreadable))
 
 
 # -- every file Docker and Podman read (credctl.logins) ------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from credctl import podman
-from credctl.dockerconfig import ConfigFile, plaintext_credentials, without_credentials
+from credctl.dockerconfig import ConfigFile, auth_fields, plaintext_credentials, without_credentials
 from credctl.errors import ConfigError
 from credctl.names import helper_key
 
@@ -80,6 +80,13 @@ class Login:
                 self.username, self.secret = found
 
     @property
+    def podman_reads(self) -> bool:
+        """Whether containers/image decodes this entry: it reads an `auth` field alone (its
+        dockerAuthConfig has no username and password; podman 4.3 answers `not logged into` for an
+        entry with only those, or with an identitytoken and no auth)."""
+        return isinstance(self.entry, dict) and bool(auth_fields(self.entry).get("auth"))
+
+    @property
     def scope(self) -> str:
         """registry, or registry/namespace: what Podman matches this login for."""
         return f"{self.registry}/{self.namespace}" if self.namespace else self.registry
@@ -130,7 +137,7 @@ def plaintext_logins(all_sources: list[Source], environ=os.environ) -> list[Logi
     first: dict[str, str] = {}  # scope -> the file Podman takes it from
     for source in podman_order(all_sources, environ):
         for login in logins:
-            if login.source is source and not login.error:
+            if login.source is source and not login.error and login.podman_reads:
                 if login.scope in first and first[login.scope] != source.path:
                     login.shadowed_by = first[login.scope]
                 first.setdefault(login.scope, source.path)

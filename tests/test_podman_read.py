@@ -270,6 +270,29 @@ def test_dockers_config_is_listed_once_with_what_podman_makes_of_it(tmp_path, pa
     assert gone.returncode != 0 and f"not logged into {reg}" in gone.stderr
 
 
+def test_a_username_and_password_entry_is_one_podman_ignores(tmp_path, pass_env):
+    """podman 4.3 reads only `auth` (containers/image's dockerAuthConfig has no username or
+    password field): such an entry is listed as what it is, and migrate leaves it."""
+    world.need("podman")
+    person = _person(tmp_path / "p", pass_env)
+    person.primary_auth_file.parent.mkdir(parents=True)
+    world.write(person.primary_auth_file, b'{"auths": {"fields.example": {"username": "u", "password": "p"}}}')
+    seen = person.primary_auth_path_seen
+    ignored = person.run("podman", "login", "--get-login", "fields.example")
+    assert (ignored.returncode, ignored.stderr) == (125, "Error: not logged into fields.example\n")
+
+    assert _list(person) == [
+        _row("fields.example", "u", seen, "plaintext in the file: Podman ignores it: it reads only an `auth` field")
+    ]
+    _wire(person, "fields.example", "drop-in")
+    left = person.run("credctl", "migrate", "--yes")
+    assert (left.returncode, left.stderr) == (
+        0,
+        f"warning: fields.example in {seen}: left as it is: Podman ignores it (it reads only an `auth` field): "
+        "remove it, or log in again with `podman login`\n",
+    )
+
+
 # containers/image's own cases (pkg/docker/config/config_test.go TestGetCredentials with
 # testdata/full.json, refpath.json and legacy.json; TestGetAllCredentials' expected keys): the auths
 # key as written -> (registry, namespace) it gives a login for, in a file of each format.

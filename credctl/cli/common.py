@@ -368,6 +368,8 @@ def _why_left(
     """Why login stays in its file ("" when it can move)."""
     if login.error:
         return login.error
+    if not login.podman_reads:
+        return "Podman ignores it (it reads only an `auth` field): remove it, or log in again with `podman login`"
     if login.shadowed_by:
         return f"Podman never uses it: it reads the login in {login.shadowed_by} first"
     if login.namespace:

@@ -190,13 +190,15 @@ def _plaintext_note(login: logins.Login, sources: list[logins.Source], helpers: 
     if logins.DOCKER in source.readers and docker_served:
         notes.append("ignored by Docker: a helper serves this registry")
     if logins.PODMAN in source.readers:
-        if login.shadowed_by:
+        if not login.podman_reads:
+            notes.append("Podman ignores it: it reads only an `auth` field")
+        elif login.shadowed_by:
             notes.append(f"never used by Podman: it reads the login in {login.shadowed_by} first")
         elif logins.helper_first(login, sources, helpers):
             notes.append("ignored by Podman while its helper holds a login")
         elif notes:
             notes.append("Podman reads it: run `credctl migrate`")
-    if not notes:
+    if not notes or (logins.DOCKER in source.readers and not docker_served):
         notes.append("run `credctl migrate`")
     if login.namespace:
         notes.insert(0, f"for images under {login.scope}")

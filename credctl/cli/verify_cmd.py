@@ -250,6 +250,13 @@ def _podman_login_row(login: logins.Login) -> Row:
     if login.error:
         return Row("podman login", login.scope, "failed", f"auths[{login.key}] in {where}: {login.error}")
     who = "an identity token" if login.username == IDENTITY_TOKEN_USER else f"user {login.username!r}"
+    if not login.podman_reads:
+        return Row(
+            "podman login",
+            login.scope,
+            "warning",
+            f"plaintext secret ({who}) in {where}, which Podman ignores (it reads only an `auth` field): remove it",
+        )
     if login.shadowed_by:
         return Row(
             "podman login",

@@ -210,6 +210,10 @@ class ConfigFile:
         """Replace (or add) the auths entry for key, under whichever spelling of auths holds it."""
         self._set_entry("auths", key, entry)
 
+    def remove_auth(self, key: str) -> None:
+        """Remove the auths entry for key from every spelling of auths that holds it."""
+        self._set_entry("auths", key, None)
+
     def helper_for(self, registry: str, podman: bool = False, automatic: str = "") -> Route:
         """Which helper serves registry by this file: credctl's one answer, for every command.
 

@@ -478,3 +478,27 @@ def _loaded_after_dropin(path: str, dropin: str) -> bool:
     """The user's drop-in folder is the last loaded, in byte order of the names (str order is
     code point order, the same as UTF-8's byte order)."""
     return os.path.dirname(path) == os.path.dirname(dropin) and os.path.basename(path) > DROPIN_NAME
+
+
+# -- auths keys: which registry (and namespace) a key of an auth file gives a login for -------------
+
+_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")  # normalizeRegistry's Docker Hub
+
+
+def auth_key_scope(key: str, legacy: bool = False) -> tuple[str, str]:
+    """(registry, namespace) an `auths` key gives containers/image a login for.
+
+    pkg/docker/config findCredentialsInFile (containers/image 5.23): a bare `host[:port]` key, or a
+    URL (its scheme and path dropped: normalizeAuthFileKey; every key of ~/.dockercfg is read this
+    way) serves the whole registry, namespace ""; a bare key with a path (`quay.io/team`) serves
+    only the images under it (authKeysForKey tries the image, then each parent, most specific
+    first), namespace "team". Docker Hub in any spelling (docker.io, index.docker.io,
+    registry-1.docker.io: normalizeRegistry) is docker.io, the key Podman asks helpers for."""
+    stripped = key.removeprefix("http://").removeprefix("https://")
+    if legacy or stripped != key:
+        host, namespace = stripped.split("/", 1)[0], ""
+    else:
+        host, _, namespace = stripped.partition("/")
+    if not namespace and host in _HUB_HOSTS:
+        host = _HUB_HOSTS[0]
+    return host, namespace

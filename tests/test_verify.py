@@ -734,8 +734,12 @@ def test_config_option_wins_over_docker_config(pass_env, tmp_path):
 
     result = credctl(env, "--config", str(other), "verify", "--json")
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout)[0]["target"] == str(other / "config.json")
+    rows = json.loads(result.stdout)
+    assert rows[0]["target"] == str(other / "config.json")
+    # Podman still reads $DOCKER_CONFIG/config.json (its primary file there): that alone fails.
+    broken = str(tmp_path / "docker" / "config.json")
+    assert [(row["check"], row["target"]) for row in rows if row["status"] == "failed"] == [("podman config", broken)]
+    assert result.returncode == 1
 
 
 # -- credctl.registry in-process: credentials never follow a redirect to another host ----------

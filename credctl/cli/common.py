@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from credctl import gpg
+from credctl import gpg, logins
 from credctl.cli.output import busy, info, interactive, show_table, success, warn
 from credctl.dockerconfig import (
     CRED_HELPERS,
@@ -333,11 +333,12 @@ def strip_verified(moves: list[Move], to: str | None, config: ConfigFile) -> Non
     config.set_helpers({helper_key(move.registry): move.helper for move in elsewhere})
 
 
-def _strip_state(move: Move, config: ConfigFile) -> str:
+def _strip_state(move: Move, config: ConfigFile, auths: dict | None = None) -> str:
     """What config's entry for a done move allows: "strip" (it is exactly the one planned),
     "stripped" (it is that one without its secrets already), or "leave" (anything else: the move
-    is marked CHANGED or VANISHED, and a warning says so)."""
-    entry = config.auths.get(move.registry)
+    is marked CHANGED or VANISHED, and a warning says so). auths: the file's logins by key
+    (default: config.auths; ~/.dockercfg holds them at the top level)."""
+    entry = (config.auths if auths is None else auths).get(move.registry)
     if entry is None:
         move.outcome = VANISHED
         warn(
@@ -357,15 +358,121 @@ def _strip_state(move: Move, config: ConfigFile) -> str:
     return "leave"
 
 
-def report(moves: list[Move], path: str) -> None:
-    """The result table, a line for each login kept, then success; StoreError when some are not done."""
+# --- moving the plaintext logins of Podman's own files (migrate) -------------------------------
+
+
+class PodmanFile:
+    """The moves planned for one file Podman reads (Docker's config aside), and the lines saying
+    why each login of it that stays, stays."""
+
+    def __init__(self, source: logins.Source) -> None:
+        self.source = source
+        self.moves: list[Move] = []
+        self.left: list[str] = []
+
+
+def plan_podman(docker_path: str, environ=os.environ) -> list[PodmanFile]:
+    """The plaintext logins of the files Podman reads besides Docker's config (logins.sources),
+    each going into the helper Podman asks for its registry (logins.podman_helper), stored under
+    Podman's key (docker.io for Docker Hub), so that Podman still finds it once the file's copy
+    is gone. A login stays, with a line saying why, when Podman asks no helper for its registry,
+    when Podman never uses it (an earlier file holds one for the same scope), when it cannot be
+    decoded, or when it is a per-namespace key (`quay.io/team`) and the registry has another
+    login: a helper holds one login per registry. ConfigError for a registries.conf podman refuses."""
+    from credctl.podman import credential_helpers
+
+    sources = logins.sources(docker_path, environ)
+    helpers = credential_helpers(environ).helpers
+    found = logins.plaintext_logins(sources, environ)
+    files: dict[str, PodmanFile] = {}
+    for login in found:
+        if logins.DOCKER in login.source.readers:
+            continue  # Docker's config: Docker's migrate (plan) moves its logins
+        file = files.setdefault(login.source.path, PodmanFile(login.source))
+        why = _why_left(login, found, sources, helpers, environ)
+        if why:
+            file.left.append(f"{login.key} in {login.source.path}: left as it is: {why}")
+            continue
+        helper = logins.podman_helper(login.registry, sources, helpers, environ)
+        served = logins.helper_first(login, sources, helpers, environ)
+        key = helper_key(login.registry, podman=True)
+        file.moves.append(
+            Move(login.key, login.username, login.secret, helper, True, key, copy.deepcopy(login.entry), served)
+        )
+    return list(files.values())
+
+
+def _why_left(
+    login: logins.Login,
+    found: list[logins.Login],
+    sources: list[logins.Source],
+    helpers: tuple[str, ...],
+    environ,
+) -> str:
+    """Why login stays in its file ("" when it can move)."""
+    if login.error:
+        return login.error
+    if not login.podman_reads:
+        return "Podman ignores it (it reads only an `auth` field): remove it, or log in again with `podman login`"
+    if login.shadowed_by:
+        return f"Podman never uses it: it reads the login in {login.shadowed_by} first"
+    if login.namespace:
+        other = next((o for o in found if o is not login and o.registry == login.registry and not o.error), None)
+        if other is not None:
+            return (
+                f"a credential helper holds one login per registry, and {other.source.path} also has one for "
+                f"{login.registry} ({other.key}): move or remove one of them by hand"
+            )
+    if not logins.podman_helper(login.registry, sources, helpers, environ):
+        return (
+            f"Podman asks no credential helper for {login.registry}, so it would lose this login: "
+            "run `credctl setup --podman` (or `credctl map REGISTRY HELPER --podman`), then `credctl migrate` again"
+        )
+    return ""
+
+
+def podman_loses(docker_path: str, moves: list[Move], environ=os.environ) -> list[str]:
+    """A line for each move done out of Docker's config that Podman then no longer finds: Podman
+    reads that file too (logins.sources), ignores credsStore, and asks no helper for the registry
+    (logins.podman_helper)."""
+    from credctl.podman import credential_helpers
+
+    sources = logins.sources(docker_path, environ)
+    if logins.PODMAN not in sources[0].readers:
+        return []
+    helpers = credential_helpers(environ).helpers
+    return [
+        f"{move.registry}: Podman, Buildah and Skopeo read {docker_path} too and no longer find this login (they "
+        "ignore credsStore and ask no helper for it): run `credctl setup --podman`"
+        for move in moves
+        if move.outcome == MOVED
+        and not logins.podman_helper(helper_key(move.registry, podman=True), sources, helpers, environ)
+    ]
+
+
+def strip_podman_verified(file: PodmanFile, config: ConfigFile) -> None:
+    """The edit of a Podman file: each verified move's login out of it, as the file is now under
+    its lock (_strip_state: an entry changed or removed meanwhile stays). Nothing else changes:
+    Podman already asks each move's helper for its registry."""
+    auths = config.data if file.source.legacy else config.auths
+    for move in file.moves:
+        if move.done and _strip_state(move, config, auths) == "strip":
+            logins.strip(file.source, config, move.registry)
+
+
+DOCKER_KEEPS = "Docker uses (with a store set for a registry Docker ignores the file's copy)"
+PODMAN_KEEPS = "Podman uses (it asks that helper before it reads the file's copy)"
+
+
+def report(moves: list[Move], path: str, keeps: str = DOCKER_KEEPS) -> None:
+    """The result table, a line for each login kept (keeps: why that login is the one the tool
+    uses), then success; StoreError when some are not done."""
     show(moves, "Migration")
     for move in moves:
         if move.outcome == KEPT:
             info(
                 f"{move.registry}: {PREFIX}{move.helper} already holds a login for it (user {move.held_by}), the one "
-                "Docker uses (with a store set for a registry Docker ignores the file's copy): kept it, removed the "
-                "plaintext copy"
+                f"{keeps}: kept it, removed the plaintext copy"
             )
     stay = sum(not move.done and move.outcome != VANISHED for move in moves)
     gone = sum(move.outcome == VANISHED for move in moves)

@@ -1,27 +1,27 @@
 """`credctl list`: where each registry's credentials come from. Never prints a secret."""
 
-import os
 from typing import Annotated
 
 import typer
 
-from credctl import dockerenv
+from credctl import dockerenv, logins
 from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
-from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile, plaintext_credentials, podman_auth_path
+from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile
 from credctl.errors import ConfigError, CredctlError
 from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, is_hub_bookkeeping
+from credctl.podman import DEFAULT_HELPERS, credential_helpers
 
 
 def registry_sources(
-    path: str, listings: dict[str, dict[str, str] | str], podman: bool = False
+    config: ConfigFile, listings: dict[str, dict[str, str] | str], podman: bool = False
 ) -> list[dict[str, str]]:
-    """One row per registry a config file gives credentials for, as its tool reads it
+    """One row per registry a config file sends to a helper, as its tool reads it
     (ConfigFile.helper_for: Docker's rule, or Podman's, which ignores credsStore).
 
     listings caches each helper's `list` answer (or the error text) across files.
     """
-    config = ConfigFile.read(path)
+    path = config.path
     rows = []
     for registry, helper in config.helpers.items():
         route = config.helper_for(registry, podman)
@@ -39,16 +39,6 @@ def registry_sources(
                 rows.append(_row(path, registry, "credsStore", store, listing))
         if isinstance(listing, str):
             rows.append(_row(path, "*", "credsStore", store, listing))
-    for registry, entry in config.auths.items():
-        try:
-            found = plaintext_credentials(entry)
-        except ConfigError as err:
-            rows.append(_plaintext(path, registry, "?", f"unreadable: {err}"))
-            continue
-        if found is not None:
-            covered = config.helper_for(registry, podman).via != PLAINTEXT
-            note = "ignored by Docker: a helper serves this registry" if covered else "run `credctl migrate`"
-            rows.append(_plaintext(path, registry, found[0], f"plaintext in the file: {note}"))
     return rows
 
 
@@ -102,17 +92,22 @@ OVERRIDDEN = f"overridden by {dockerenv.VARIABLE} ({dockerenv.SINCE})"
 BOOKKEEPING = "Docker Hub bookkeeping: a token of docker login's web sign-in, not a registry; credctl leaves it alone"
 
 
-def with_docker_auth_config(rows: list[dict[str, str]], env: dockerenv.DockerAuthConfig | None) -> list[dict[str, str]]:
-    """Docker's rows (registry_sources of config.json) as docker reads them with DOCKER_AUTH_CONFIG:
-    a row per login the variable holds first, then each file or helper row whose registry it
-    overrides marked so. A variable docker ignores changes nothing here and is said in one line."""
+def with_docker_auth_config(
+    rows: list[dict[str, str]], env: dockerenv.DockerAuthConfig | None, docker_path: str
+) -> list[dict[str, str]]:
+    """rows as docker reads them with DOCKER_AUTH_CONFIG: a row per login the variable holds
+    first, then each row of Docker's config (docker_path) whose registry it overrides marked so
+    (Podman's files are not docker's: the variable changes nothing for them). A variable docker
+    ignores changes nothing here and is said in one line."""
     if env is None:
         return rows
     if env.problem:
         warn(env.summary)
         return rows
     own = [_env_row(login) for login in env.logins.values()]
-    return own + [_overridden(row) if env.login_for(row["registry"]) else row for row in rows]
+    return own + [
+        _overridden(row) if row["file"] == docker_path and env.login_for(row["registry"]) else row for row in rows
+    ]
 
 
 def _env_row(login: dockerenv.EnvLogin) -> dict[str, str]:
@@ -142,16 +137,17 @@ def list_registries(
 
     Per registry: credHelpers, credsStore or plaintext, the helper and the username. Never a secret.
     """
-    listings: dict[str, dict[str, str] | str] = {}
-    rows = with_docker_auth_config(registry_sources(docker_config(ctx), listings), dockerenv.read())
-    podman = podman_auth_path()
-    if os.path.exists(podman):
-        rows += registry_sources(podman, listings, podman=True)
+    docker_path = docker_config(ctx)
+    rows = with_docker_auth_config(every_source(docker_path), dockerenv.read(), docker_path)
     rows = [_as_bookkeeping(row) if is_hub_bookkeeping(row["registry"]) else row for row in rows]
     if as_json:
         print_json(rows)
+        _fail_on_unreadable(rows)
         return
+    unreadable = [row for row in rows if row["via"] == UNREADABLE]  # the table leaves them to the error line
+    rows = [row for row in rows if row["via"] != UNREADABLE]
     if not rows:
+        _fail_on_unreadable(unreadable)
         info("No registry credentials are configured. Start with `credctl setup`.")
         return
     keys = ("registry", "via", "helper", "username", "file", "note")
@@ -164,3 +160,91 @@ def list_registries(
     )
     if any(row["via"] == "plaintext" and not is_hub_bookkeeping(row["registry"]) for row in rows):
         warn("some credentials are stored in plaintext: `credctl migrate` moves them into a secure store")
+    _fail_on_unreadable(unreadable)
+
+
+def _fail_on_unreadable(rows: list[dict[str, str]]) -> None:
+    """ConfigError (one line, exit status 1) after listing, naming every file that cannot be read."""
+    unreadable = [row["note"] for row in rows if row["via"] == UNREADABLE]
+    if unreadable:
+        raise ConfigError("; ".join(unreadable))
+
+
+# -- every file Docker and Podman read (credctl.logins) ------------------------------------------
+
+UNREADABLE = "unreadable"  # a row's via for a file that cannot be read: its note says why
+
+
+def every_source(docker_path: str) -> list[dict[str, str]]:
+    """The rows of every file Docker and Podman read (logins.sources), Docker's config first: its
+    helpers by Docker's rule, the others' by Podman's; every plaintext login of each, with what
+    each tool makes of it; one row for a file that cannot be read."""
+    listings: dict[str, dict[str, str] | str] = {}
+    sources = logins.sources(docker_path)
+    try:
+        helpers, rows = credential_helpers().helpers, []
+    except ConfigError as err:  # its message names the registries.conf file
+        helpers, rows = DEFAULT_HELPERS, [_unreadable("", str(err))]
+    found = logins.plaintext_logins(sources)
+    for source in sources:
+        if source.config is None:
+            rows.append(_unreadable(source.path, source.error))
+            continue
+        if not source.legacy:
+            docker = logins.DOCKER in source.readers
+            rows += _shadowed_helpers(registry_sources(source.config, listings, not docker), source, sources, found)
+        rows += [_plaintext_row(login, sources, helpers) for login in found if login.source is source]
+    return rows
+
+
+def _unreadable(path: str, error: str) -> dict[str, str]:
+    return {"registry": "", "via": UNREADABLE, "helper": "", "username": "", "file": path, "note": error}
+
+
+def _shadowed_helpers(
+    rows: list[dict[str, str]], source: logins.Source, sources: list[logins.Source], found: list[logins.Login]
+) -> list[dict[str, str]]:
+    """rows, each credHelpers row of a Podman-only file noting an earlier file's plaintext login
+    for the registry: Podman reads that first and never reaches this entry while it is there."""
+    if logins.DOCKER in source.readers:
+        return rows
+    order = logins.podman_order(sources)
+    earlier = order[: order.index(source)]
+    for row in rows:
+        first = next((login for login in found if login.scope == row["registry"] and login.source in earlier), None)
+        if first is not None:
+            shadowed = f"not reached by Podman while {first.source.path} holds a plaintext login for it"
+            row["note"] = f"{shadowed}; {row['note']}" if row["note"] else shadowed
+    return rows
+
+
+def _plaintext_row(login: logins.Login, sources: list[logins.Source], helpers: tuple[str, ...]) -> dict[str, str]:
+    path = login.source.path
+    if login.error:
+        return _plaintext(path, login.key, "?", f"unreadable: {login.error}")
+    return _plaintext(
+        path, login.key, login.username, f"plaintext in the file: {_plaintext_note(login, sources, helpers)}"
+    )
+
+
+def _plaintext_note(login: logins.Login, sources: list[logins.Source], helpers: tuple[str, ...]) -> str:
+    """What Docker and Podman make of a plaintext login, and what to do."""
+    source = login.source
+    notes = []
+    docker_served = source.config is not None and source.config.helper_for(login.key).via != PLAINTEXT
+    if logins.DOCKER in source.readers and docker_served:
+        notes.append("ignored by Docker: a helper serves this registry")
+    if logins.PODMAN in source.readers:
+        if not login.podman_reads:
+            notes.append("Podman ignores it: it reads only an `auth` field")
+        elif login.shadowed_by:
+            notes.append(f"never used by Podman: it reads the login in {login.shadowed_by} first")
+        elif logins.helper_first(login, sources, helpers):
+            notes.append("ignored by Podman while its helper holds a login")
+        elif notes:
+            notes.append("Podman reads it: run `credctl migrate`")
+    if not notes or (logins.DOCKER in source.readers and not docker_served):
+        notes.append("run `credctl migrate`")
+    if login.namespace:
+        notes.insert(0, f"for images under {login.scope}")
+    return "; ".join(notes)

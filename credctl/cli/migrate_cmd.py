@@ -12,10 +12,24 @@ from typing import Annotated
 import typer
 
 from credctl.cli import complete
-from credctl.cli.common import MOVED, STORE_NAMES, docker_config, plan, report, show, store_all, strip_verified
-from credctl.cli.output import info, interactive, plain
+from credctl.cli.common import (
+    MOVED,
+    PODMAN_KEEPS,
+    STORE_NAMES,
+    PodmanFile,
+    docker_config,
+    plan,
+    plan_podman,
+    podman_loses,
+    report,
+    show,
+    store_all,
+    strip_podman_verified,
+    strip_verified,
+)
+from credctl.cli.output import info, interactive, plain, warn
 from credctl.dockerconfig import ConfigFile, edit, preview
-from credctl.errors import UsageError
+from credctl.errors import CredctlError, UsageError
 from credctl.stores import LOGIN_STORES
 
 
@@ -50,7 +64,18 @@ def migrate(
     """
     if to is not None and to not in LOGIN_STORES:
         raise UsageError(f"choose one of {STORE_NAMES}", option="--to")
-    migrate_file(docker_config(ctx), to, dry_run, yes, prefer_plaintext)
+    problem = None
+    try:
+        migrate_file(docker_config(ctx), to, dry_run, yes, prefer_plaintext)
+    except CredctlError as err:  # Podman's files are still migrated; the first failure ends the run
+        problem = err
+    for file in plan_podman(docker_config(ctx)):
+        try:
+            migrate_podman_file(file, dry_run, yes, prefer_plaintext)
+        except CredctlError as err:
+            problem = problem or err
+    if problem is not None:
+        raise problem
 
 
 def migrate_file(
@@ -72,4 +97,31 @@ def migrate_file(
         raise typer.Exit(1)
     store_all(moves, prefer_plaintext)
     edit(path, lambda config: strip_verified(moves, to, config))
+    for line in podman_loses(path, moves):
+        warn(line)
     report(moves, path)
+
+
+def migrate_podman_file(
+    file: PodmanFile, dry_run: bool = False, yes: bool = False, prefer_plaintext: bool = False
+) -> None:
+    """The migration of one file Podman reads (common.plan_podman): each login into the helper
+    Podman asks for its registry, verified, then out of the file under its lock."""
+    path = file.source.path
+    for line in file.left:
+        warn(line)
+    if not file.moves:
+        return
+    show(file.moves, f"Plaintext credentials to move out of {path}")
+    if dry_run:
+        for move in file.moves:
+            move.outcome = MOVED  # what the preview assumes
+        if not file.source.legacy:  # preview masks auths only; ~/.dockercfg has its logins at the top
+            plain(preview(path, lambda config: strip_podman_verified(file, config)))
+        info("Dry run: nothing was stored or written.")
+        return
+    if interactive() and not yes and not typer.confirm(f"Move {len(file.moves)} credential(s)?", default=True):
+        raise typer.Exit(1)
+    store_all(file.moves, prefer_plaintext)
+    edit(path, lambda config: strip_podman_verified(file, config))
+    report(file.moves, path, PODMAN_KEEPS)

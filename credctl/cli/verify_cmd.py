@@ -40,7 +40,7 @@ from typing import Annotated
 
 import typer
 
-from credctl import client, dockerenv
+from credctl import client, dockerenv, logins
 from credctl import podman as containers
 from credctl.cli.common import docker_config
 from credctl.cli.output import busy, fail, info, print_json, show_table
@@ -155,6 +155,7 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
             rows += _describe_podman(podman)
     wiring_rows, podman_asks = _podman_wiring(docker_path)
     rows += wiring_rows
+    rows += _podman_plaintext(docker_path, podman_path, [helper_key(name, podman=True) for name in wanted])
 
     helpers = _referenced_helpers(docker, podman, default)
     for suffix in podman_asks:
@@ -299,6 +300,49 @@ def _describe_dropin(wiring: containers.Wiring) -> list[Row]:
         )
         return [Row("podman drop-in", wiring.dropin, "warning", detail, facts)]
     return [Row("podman drop-in", wiring.dropin, "ok", f"in effect: {sets}", facts)]
+
+
+def _podman_plaintext(docker_path: str, podman_path: str, wanted: list[str]) -> list[Row]:
+    """A row per plaintext login in the files Podman reads besides Docker's config (whose logins
+    the registry rows judge), of the wanted registries (Podman's keys; [] for all), and per such
+    file that cannot be read (podman_path's row is above)."""
+    sources = logins.sources(docker_path)
+    rows = [
+        Row("podman config", source.path, "failed", f"Podman, Buildah and Skopeo fail on it: {source.error}")
+        for source in sources
+        if source.error and logins.DOCKER not in source.readers and source.path != podman_path
+    ]
+    for login in logins.plaintext_logins(sources):
+        if logins.DOCKER not in login.source.readers and (not wanted or login.registry in wanted):
+            rows.append(_podman_login_row(login))
+    return rows
+
+
+def _podman_login_row(login: logins.Login) -> Row:
+    where = login.source.path
+    if login.error:
+        return Row("podman login", login.scope, "failed", f"auths[{login.key}] in {where}: {login.error}")
+    who = "an identity token" if login.username == IDENTITY_TOKEN_USER else f"user {login.username!r}"
+    if not login.podman_reads:
+        return Row(
+            "podman login",
+            login.scope,
+            "warning",
+            f"plaintext secret ({who}) in {where}, which Podman ignores (it reads only an `auth` field): remove it",
+        )
+    if login.shadowed_by:
+        return Row(
+            "podman login",
+            login.scope,
+            "warning",
+            f"plaintext login ({who}) in {where}, never used: Podman reads {login.shadowed_by} first; remove it",
+        )
+    return Row(
+        "podman login",
+        login.scope,
+        "warning",
+        f"plaintext login ({who}) in {where}, which Podman reads: move it with `credctl migrate`",
+    )
 
 
 def _referenced_helpers(docker: ConfigFile, podman: ConfigFile | None, default: Route) -> dict[str, _Helper]:

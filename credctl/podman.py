@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 
+from credctl.names import PODMAN_HUB, is_docker_hub
 from credctl.paths import expand_home, home
 
 
@@ -482,9 +483,6 @@ def _loaded_after_dropin(path: str, dropin: str) -> bool:
 
 # -- auths keys: which registry (and namespace) a key of an auth file gives a login for -------------
 
-_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")  # normalizeRegistry's Docker Hub
-
-
 def auth_key_scope(key: str, legacy: bool = False) -> tuple[str, str]:
     """(registry, namespace) an `auths` key gives containers/image a login for.
 
@@ -499,6 +497,6 @@ def auth_key_scope(key: str, legacy: bool = False) -> tuple[str, str]:
         host, namespace = stripped.split("/", 1)[0], ""
     else:
         host, _, namespace = stripped.partition("/")
-    if not namespace and host in _HUB_HOSTS:
-        host = _HUB_HOSTS[0]
+    if not namespace and is_docker_hub(host):
+        host = PODMAN_HUB
     return host, namespace

@@ -184,9 +184,11 @@ def test_a_plaintext_login_in_the_primary_file_is_still_read(store, person, regi
     assert (found.returncode, found.stdout) == (0, f"{registry.user}\n"), found.stderr
     pulled = person.user.run("podman", "pull", "--tls-verify=false", "--quiet", f"{registry.address}/{IMAGE}:{TAG}")
     assert pulled.returncode == 0, pulled.stderr
-    listed = person.user.run("credctl", "list", "--json")  # what it lists: the readall lane's tests
+    listed = person.user.run("credctl", "list", "--json")  # its notes: tests/test_podman_read.py
     assert listed.returncode == 0, listed.stderr
-    assert isinstance(json.loads(listed.stdout), list)
+    plaintext = [row for row in json.loads(listed.stdout) if row["via"] == "plaintext"]
+    fields = [(row["registry"], row["username"], row["file"]) for row in plaintext]
+    assert fields == [(registry.address, registry.user, str(primary))]
 
 
 # -- root without a runtime dir, and a second local user ----------------------------------------

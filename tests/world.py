@@ -1560,7 +1560,7 @@ class ContainersUser:
         return self.run(tool, "login", "--tls-verify=false", "-u", user, "--password-stdin", registry, stdin=password)
 
 
-# -- clients: podman, buildah and skopeo logging in through each of credctl's login stores ----------
+# -- podman, buildah and skopeo logging in through each of credctl's login stores -----------------
 
 CLIENT_STORES = ("pass", "secretservice", "keyring")  # credctl's login stores (credctl.stores.LOGIN_STORES)
 HUB_KEYS = (HUB, "docker.io", "index.docker.io")  # the keys a client may ask a helper for Docker Hub under
@@ -1715,7 +1715,7 @@ def owned_by(uid: int, *tops: Path) -> None:
                 assert os.lstat(path).st_uid == uid, f"{path} is not owned by {uid}"
 
 
-# -- LANE: dropin -- a person with a pass store of their own, for Podman's logins through credctl ---
+# -- a person with a pass store of their own, for Podman's logins through credctl --------------------
 
 PERSON_KEY_UID = "credctl person <credctl-person@example.invalid>"
 
@@ -1748,7 +1748,7 @@ def stop_person_agent(person: ContainersUser) -> None:
     person.run("gpgconf", "--kill", "all")
 
 
-# -- LANE hub: a store's world as the person who runs podman, buildah and skopeo ------------------
+# -- a store's world as the person who runs podman, buildah and skopeo -----------------------------
 
 # What a store's helper needs from its world's environment to reach the same store.
 STORE_VARIABLES = (
@@ -1773,7 +1773,7 @@ def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str
     return result.returncode, result.stdout, result.stderr
 
 
-# -- LANE: authenv: a docker CLI that reads DOCKER_AUTH_CONFIG ------------------------------------
+# -- a docker CLI that reads DOCKER_AUTH_CONFIG ----------------------------------------------------
 
 # Debian's newest docker CLI (forky's docker-cli, 28.5 when this was written): docker/cli reads
 # DOCKER_AUTH_CONFIG from 28.3.0 on, which no docker-* CLI of the test world does. Its own row of

@@ -25,12 +25,12 @@ from credctl.dockerconfig import (
 )
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
 from credctl.names import (
-    DOCKER_HUB_KEYS,
     PREFIX,
     helper_key,
     helper_program,
     is_docker_hub,
     is_hub_bookkeeping,
+    login_keys,
     registry_host,
 )
 from credctl.stores import LOGIN_STORES, STORES
@@ -257,14 +257,13 @@ def store_and_verify(move: Move) -> None:
 def held_login(move: Move) -> "Credentials | None":
     """The login move's helper already answers for its registry, or None.
 
-    Asked under move.key, and for Docker Hub under each of Hub's keys (names.DOCKER_HUB_KEYS):
-    a login under any of them is one the store holds for Hub. An empty answer is no login: some
+    Asked under every key that holds the same login (names.login_keys: for Docker Hub, each of
+    Hub's keys, as credctl's helpers fall back among them). An empty answer is no login: some
     helpers (Debian's Go docker-credential-pass) answer a key they lack with an empty username
     and secret, exit status 0. A helper that fails raises."""
     from credctl import client
 
-    keys = [move.key, *(key for key in DOCKER_HUB_KEYS if key != move.key)] if is_docker_hub(move.key) else [move.key]
-    for key in keys:
+    for key in login_keys(move.key):
         try:
             found = client.get(helper_program(move.helper), key)
         except CredentialsNotFound:

@@ -9,7 +9,7 @@ from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
 from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile
 from credctl.errors import ConfigError, CredctlError
-from credctl.names import DOCKER_HUB_KEYS, PREFIX, helper_key, helper_program, is_docker_hub, is_hub_bookkeeping
+from credctl.names import PREFIX, helper_key, helper_program, is_hub_bookkeeping, login_keys
 from credctl.podman import DEFAULT_HELPERS, credential_helpers
 
 
@@ -72,11 +72,8 @@ def _row(path: str, registry: str, via: str, helper: str, listing: dict[str, str
     if isinstance(listing, str):
         username, note = "", f"cannot list: {listing}"
     else:
-        key = registry
-        if key not in listing and is_docker_hub(key):
-            # Podman asks for docker.io; credctl's helpers answer it from Docker's
-            # https://index.docker.io/v1/ entry (and back), so any Hub key counts as stored.
-            key = next((hub for hub in DOCKER_HUB_KEYS if hub in listing), key)
+        # credctl's helpers answer a Docker Hub key from a login stored under another (names.login_keys)
+        key = next((key for key in login_keys(registry) if key in listing), registry)
         username = listing.get(key, "")
         note = "" if key in listing else "no credentials stored yet"
     return {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}

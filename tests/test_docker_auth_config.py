@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import world
-from world import b64, cli_env, credctl, need, write
+from world import b64, cli_env, credctl, need
 
 from credctl import dockerenv
 
@@ -38,16 +38,6 @@ def auth(username: str, password: str) -> dict[str, str]:
 def docker_env(tmp_path: Path, base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
     """A person's shell (default ~/.docker/config.json, credctl's helpers on PATH) with no daemon."""
     return cli_env(tmp_path, base, DOCKER_HOST=f"unix://{tmp_path}/no-daemon.sock", **extra)
-
-
-def docker_config(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".docker" / "config.json"
-
-
-def write_config(env: dict[str, str], config: dict) -> None:
-    path = docker_config(env)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    write(path, json.dumps(config, indent="\t").encode())
 
 
 def docker_login(env: dict[str, str], registry: str) -> subprocess.CompletedProcess[str]:
@@ -125,14 +115,14 @@ def test_credctl_reads_the_variable_as_docker_does(case, newest_docker, tmp_path
     template, expected = CASES[case]
     value = template.format(r=REGISTRY, a=RIGHT, a1=RIGHT[:8], a2=RIGHT[8:])
     env = docker_env(tmp_path, DOCKER_AUTH_CONFIG=value)
-    write_config(env, {"auths": {REGISTRY: auth(FILE_USER, "file-password")}})
+    world.write_home_docker_config(env, {"auths": {REGISTRY: auth(FILE_USER, "file-password")}})
 
     result = docker_login(env, REGISTRY)
 
     user = f"Authenticating with existing credentials... [Username: {ENV_USER if expected == 'env' else FILE_USER}]"
     assert user in result.stderr
     assert (FAILED in result.stderr) == (expected == "ignored"), result.stderr
-    used = json.loads(docker_config(env).read_text())["auths"][REGISTRY]  # what docker stored back
+    used = json.loads(world.home_docker_config(env).read_text())["auths"][REGISTRY]  # what docker stored back
     read = dockerenv.read({"DOCKER_AUTH_CONFIG": value})
     login = read.login_for(REGISTRY)
     assert (read.problem is not None) == (expected == "ignored"), read.problem
@@ -192,7 +182,7 @@ def overridden_env(pass_env, tmp_path):
         {"reg.example:5000": auth("env-user", "env-secret-1"), "docker.io": auth("hub-env", "env-secret-2")}
     )
     env = docker_env(tmp_path, pass_env, DOCKER_AUTH_CONFIG=value)
-    write_config(env, {"credsStore": "pass"})
+    world.write_home_docker_config(env, {"credsStore": "pass"})
     store(env, "reg.example:5000", "store-user", "store-secret")
     store(env, "other.example", "other-user", "other-secret")
     return env
@@ -202,7 +192,7 @@ def test_list_json_shows_the_variables_logins_and_what_they_override(overridden_
     result = credctl(overridden_env, "list", "--json")
 
     assert (result.returncode, result.stderr) == (0, "")
-    file = str(docker_config(overridden_env))
+    file = str(world.home_docker_config(overridden_env))
     assert json.loads(result.stdout) == [
         {"registry": "reg.example:5000", "via": "DOCKER_AUTH_CONFIG", "helper": "", "username": "env-user",
          "file": "", "note": FROM_ENV},
@@ -221,7 +211,7 @@ def test_list_table_shows_them_too(overridden_env):
 
     assert (result.returncode, result.stderr) == (0, "")
     cells = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
-    file = str(docker_config(overridden_env))
+    file = str(world.home_docker_config(overridden_env))
     assert cells == [
         ["reg.example:5000", "DOCKER_AUTH_CONFIG", "", "env-user", "", FROM_ENV],
         ["docker.io", "DOCKER_AUTH_CONFIG", "", "hub-env", "", "never used: docker looks up https://index.docker.io/v1/"],
@@ -233,7 +223,7 @@ def test_list_table_shows_them_too(overridden_env):
 
 def test_a_plaintext_login_it_overrides_is_marked_and_still_to_migrate(tmp_path):
     env = docker_env(tmp_path, DOCKER_AUTH_CONFIG=env_value({"reg.example": auth("env-user", "env-secret")}))
-    write_config(env, {"auths": {"https://reg.example/v2/": auth("file-user", "file-secret")}})
+    world.write_home_docker_config(env, {"auths": {"https://reg.example/v2/": auth("file-user", "file-secret")}})
 
     result = credctl(env, "list", "--json")
 
@@ -253,7 +243,7 @@ IGNORED = (
 
 def test_list_says_in_one_line_that_docker_ignores_a_malformed_value(pass_env, tmp_path):
     env = docker_env(tmp_path, pass_env, DOCKER_AUTH_CONFIG=MALFORMED)
-    write_config(env, {"credsStore": "pass"})
+    world.write_home_docker_config(env, {"credsStore": "pass"})
     store(env, "reg.example:5000", "store-user", "store-secret")
 
     listed = credctl(env, "list", "--json")
@@ -304,7 +294,7 @@ def test_verify_reports_the_variable_and_the_registries_it_overrides(overridden_
 
 def test_verify_fails_on_a_value_docker_ignores_and_shows_no_secret(pass_env, tmp_path):
     env = docker_env(tmp_path, pass_env, DOCKER_AUTH_CONFIG=MALFORMED)
-    write_config(env, {"credsStore": "pass"})
+    world.write_home_docker_config(env, {"credsStore": "pass"})
 
     status, rows = verify_json(env)
     table = credctl(env, "verify")
@@ -321,7 +311,7 @@ def test_verify_online_checks_the_login_docker_uses(newest_docker, pass_env, reg
     variable's, and so does verify --online; without the variable both use the store's and fail."""
     right = env_value({registry.address: auth(registry.user, registry.password)})
     env = docker_env(tmp_path, pass_env, DOCKER_AUTH_CONFIG=right)
-    write_config(env, {"credsStore": "pass"})
+    world.write_home_docker_config(env, {"credsStore": "pass"})
     store(env, registry.address, "store-user", "wrong-password-3")
     unset = {name: value for name, value in env.items() if name != "DOCKER_AUTH_CONFIG"}
 
@@ -344,7 +334,7 @@ def test_docker_login_and_logout_write_through_to_the_store(newest_docker, pass_
     stores the variable's login in credsStore; `docker logout` erases the store's, and the
     variable's login still serves docker (credctl list keeps showing it)."""
     env = docker_env(tmp_path, pass_env, DOCKER_AUTH_CONFIG=env_value({REGISTRY: auth(ENV_USER, "env-secret-5")}))
-    write_config(env, {"credsStore": "pass"})
+    world.write_home_docker_config(env, {"credsStore": "pass"})
 
     login = docker_login(env, REGISTRY)
 

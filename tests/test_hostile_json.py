@@ -89,12 +89,15 @@ def test_a_config_with_wrong_types_is_one_line_and_left_alone(tmp_path, case, co
 
 @pytest.mark.parametrize("case", ["NaN", "too deep", "byte order mark"])
 def test_a_podman_auth_file_that_is_not_json_is_one_line(tmp_path, case):
+    """setup edits Podman's auth file for a registry another helper than the store serves (the
+    drop-in routes the rest): a file that does not parse is then one line, and left alone."""
     content, reason = UNREADABLE[case]
     auth = tmp_path / "auth.json"
     world.write(auth, content)
     env = cli_env(tmp_path, REGISTRY_AUTH_FILE=str(auth))
+    setup = ["setup", "--store", "pass", "--podman", "--map", "other.example=secretservice", "--dry-run"]
 
-    result = credctl(env, "--config", str(docker_folder(tmp_path, b"{}")), "setup", "--store", "pass", "--dry-run")
+    result = credctl(env, "--config", str(docker_folder(tmp_path, b"{}")), *setup)
 
     assert result.returncode == 1
     assert one_error_line(result) == f"error: {auth} is not valid JSON ({reason}): {NEVER}\n"

@@ -13,11 +13,10 @@ which no test may reach, so the tests write exactly what it writes.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 import world
-from world import b64, cli_env, credctl, need, write
+from world import b64, cli_env, credctl, need
 
 HUB = "https://index.docker.io/v1/"
 ACCESS, REFRESH = HUB + "access-token", HUB + "refresh-token"
@@ -28,16 +27,6 @@ REFRESH_TOKEN = "v1.credctl-test-refresh..L4v0dmlNBpYUjGGab0C2JtgTgXr1Qz4d"  # t
 SECRETS = [PAT, ACCESS_TOKEN, REFRESH_TOKEN]
 BOOKKEEPING = "Docker Hub bookkeeping: a token of docker login's web sign-in, not a registry; credctl leaves it alone"
 PASS, SECRETSERVICE = world.ours("docker-credential-pass"), world.ours("docker-credential-secretservice")
-
-
-def config_path(env: dict[str, str]) -> Path:
-    return Path(env["HOME"]) / ".docker" / "config.json"
-
-
-def write_config(env: dict[str, str], config: dict) -> None:
-    path = config_path(env)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    write(path, json.dumps(config, indent="\t").encode())
 
 
 def helper(program: str, env: dict[str, str], action: str, data: str) -> bytes:
@@ -65,7 +54,7 @@ def env(pass_env, tmp_path) -> dict[str, str]:
 @pytest.fixture
 def signed_in(env) -> dict[str, str]:
     """credsStore pass after docker's web sign-in to Docker Hub."""
-    write_config(env, {"auths": {HUB: {}, ACCESS: {}, REFRESH: {}}, "credsStore": "pass"})
+    world.write_home_docker_config(env, {"auths": {HUB: {}, ACCESS: {}, REFRESH: {}}, "credsStore": "pass"})
     signed_in_through(PASS, env)
     return env
 
@@ -78,7 +67,7 @@ def test_list_shows_the_tokens_as_docker_hub_bookkeeping(signed_in):
     result = credctl(signed_in, "list", "--json")
 
     assert (result.returncode, result.stderr) == (0, "")
-    file = str(config_path(signed_in))
+    file = str(world.home_docker_config(signed_in))
     assert json.loads(result.stdout) == [
         {"registry": HUB, "via": "credsStore", "helper": "pass", "username": USER, "file": file, "note": ""},
         {"registry": ACCESS, "via": "credsStore", "helper": "pass", "username": USER, "file": file,
@@ -105,7 +94,7 @@ def test_verify_checks_docker_hub_once_and_the_tokens_not_at_all(signed_in):
 
 
 def test_migrate_moves_the_hub_login_and_leaves_the_plaintext_tokens(env):
-    write_config(env, PLAINTEXT)
+    world.write_home_docker_config(env, PLAINTEXT)
 
     before = credctl(env, "list", "--json")
     result = credctl(env, "migrate", "--to", "pass", "--yes")
@@ -117,8 +106,8 @@ def test_migrate_moves_the_hub_login_and_leaves_the_plaintext_tokens(env):
         (REFRESH, "plaintext", BOOKKEEPING),
     ]
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == f"✓ moved 1 credential(s) out of {config_path(env)}"
-    config = json.loads(config_path(env).read_text())
+    assert result.stdout.splitlines()[-1] == f"✓ moved 1 credential(s) out of {world.home_docker_config(env)}"
+    config = json.loads(world.home_docker_config(env).read_text())
     assert config["auths"] == {HUB: {}, ACCESS: PLAINTEXT["auths"][ACCESS], REFRESH: PLAINTEXT["auths"][REFRESH]}
     assert listing(PASS, env) == {HUB: USER}
     assert (after.returncode, after.stderr) == (0, "")  # no "stored in plaintext" warning for docker's tokens
@@ -126,12 +115,12 @@ def test_migrate_moves_the_hub_login_and_leaves_the_plaintext_tokens(env):
 
 
 def test_setup_leaves_the_plaintext_tokens_where_docker_put_them(env):
-    write_config(env, PLAINTEXT)
+    world.write_home_docker_config(env, PLAINTEXT)
 
     result = credctl(env, "setup", "--store", "pass", "--no-podman", "--yes")
 
     assert result.returncode == 0, result.stderr
-    config = json.loads(config_path(env).read_text())
+    config = json.loads(world.home_docker_config(env).read_text())
     assert config == {"auths": {HUB: {}, ACCESS: PLAINTEXT["auths"][ACCESS], REFRESH: PLAINTEXT["auths"][REFRESH]},
                       "credsStore": "pass"}  # fmt: skip
     assert listing(PASS, env) == {HUB: USER}

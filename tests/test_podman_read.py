@@ -65,8 +65,8 @@ def test_a_podman_login_is_listed_reported_and_moved(tmp_path, pass_env, registr
     assert _auths(primary) == {reg: {"auth": world.b64(f"{registry.user}:{registry.password}")}}
 
     assert _list(person) == [_row(reg, registry.user, seen, "plaintext in the file: run `credctl migrate`")]
-    assert _verify_rows(person, "podman login") == [
-        {"check": "podman login", "target": reg, "status": "warning",
+    assert _verify_rows(person, "podman plaintext") == [
+        {"check": "podman plaintext", "target": reg, "status": "warning",
          "detail": f"plaintext login (user '{registry.user}') in {seen}, which Podman reads: move it with "
                    "`credctl migrate`"},
     ]  # fmt: skip
@@ -92,7 +92,7 @@ def test_a_podman_login_is_listed_reported_and_moved(tmp_path, pass_env, registr
     assert (found.returncode, found.stdout) == (0, f"{registry.user}\n"), found.stderr
     pulled = person.run("podman", "pull", "--quiet", "--tls-verify=false", f"{reg}/{IMAGE}:v1")
     assert pulled.returncode == 0, pulled.stderr
-    assert _verify_rows(person, "podman login") == []
+    assert _verify_rows(person, "podman plaintext") == []
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(tmp_path, pass_env, registry):

@@ -1785,3 +1785,15 @@ def docker_version(program: str) -> tuple[int, ...]:
     """(major, minor) of a docker CLI, from `docker --version` (needs no daemon)."""
     words = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout.split()
     return tuple(int(part) for part in words[2].split("+")[0].rstrip(",").split(".")[:2])
+
+
+def home_docker_config(env: dict[str, str]) -> Path:
+    """Docker's config.json where docker finds it with no DOCKER_CONFIG: ~/.docker/config.json."""
+    return Path(env["HOME"]) / ".docker" / "config.json"
+
+
+def write_home_docker_config(env: dict[str, str], config: dict) -> None:
+    """config as ~/.docker/config.json, tab-indented as docker writes it, 0600 in a 0700 folder."""
+    path = home_docker_config(env)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    write(path, json.dumps(config, indent="\t").encode())

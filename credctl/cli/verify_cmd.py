@@ -8,6 +8,9 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
                   (registries.conf's credential-helpers, and the file that set them): warning when logins land
                   there in plaintext;
 - podman drop-in  credctl's registries.conf.d drop-in, when there is one: in effect, or overridden (by which file);
+- podman plaintext  a plaintext login in a file Podman reads besides Docker's config (credctl.logins): warning,
+                  naming the file (failed when it cannot be decoded); a file Podman reads that does not
+                  parse is a failed `podman config` row;
 - helper          for each docker-credential-* program a config names, the one Docker runs (the first on
                   this process's PATH) and whether it is credctl's: failed when Docker finds none,
                   warning when it runs another program than credctl's copy (credctl.programs);
@@ -321,24 +324,24 @@ def _podman_plaintext(docker_path: str, podman_path: str, wanted: list[str]) -> 
 def _podman_login_row(login: logins.Login) -> Row:
     where = login.source.path
     if login.error:
-        return Row("podman login", login.scope, "failed", f"auths[{login.key}] in {where}: {login.error}")
+        return Row("podman plaintext", login.scope, "failed", f"auths[{login.key}] in {where}: {login.error}")
     who = "an identity token" if login.username == IDENTITY_TOKEN_USER else f"user {login.username!r}"
     if not login.podman_reads:
         return Row(
-            "podman login",
+            "podman plaintext",
             login.scope,
             "warning",
             f"plaintext secret ({who}) in {where}, which Podman ignores (it reads only an `auth` field): remove it",
         )
     if login.shadowed_by:
         return Row(
-            "podman login",
+            "podman plaintext",
             login.scope,
             "warning",
             f"plaintext login ({who}) in {where}, never used: Podman reads {login.shadowed_by} first; remove it",
         )
     return Row(
-        "podman login",
+        "podman plaintext",
         login.scope,
         "warning",
         f"plaintext login ({who}) in {where}, which Podman reads: move it with `credctl migrate`",

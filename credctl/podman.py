@@ -483,6 +483,7 @@ def _loaded_after_dropin(path: str, dropin: str) -> bool:
 
 # -- auths keys: which registry (and namespace) a key of an auth file gives a login for -------------
 
+
 def auth_key_scope(key: str, legacy: bool = False) -> tuple[str, str]:
     """(registry, namespace) an `auths` key gives containers/image a login for.
 

@@ -217,6 +217,15 @@ DROPIN_HEADER = (
     "# the first helper below, then fall back to the auth files (containers-auth.json).\n"
     "# Undo: `credctl unmap --podman-default`.\n"
 )
+# What `credctl map REGISTRY STORE --podman` writes when nothing routes Podman's logins yet: the
+# drop-in then exists for mapped registries alone, and `credctl unmap REGISTRY --podman` takes it
+# out with the last Podman credHelpers entry for its store (setup's drop-in stays until undone).
+MAP_DROPIN_HEADER = (
+    "# Written by credctl (`credctl map REGISTRY STORE --podman`): podman, buildah and skopeo login\n"
+    "# store through the first helper below, then fall back to the auth files (containers-auth.json).\n"
+    "# Undo: `credctl unmap REGISTRY --podman` for the last such registry, or `credctl unmap --podman-default`.\n"
+)
+HEADERS = (DROPIN_HEADER, MAP_DROPIN_HEADER)
 UNSAFE_DROPIN_ADVICE = (
     "podman loads every .conf file there, so credctl writes none in a folder another user controls: "
     "fix its owner or mode first"
@@ -293,12 +302,16 @@ def _first_table(lines: list[str]) -> int:
     return next((number for number, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
 
 
-def with_helpers(text: str | None, helpers: tuple[str, ...]) -> str:
+def with_helpers(text: str | None, helpers: tuple[str, ...], header: str = DROPIN_HEADER) -> str:
     """credctl's drop-in text (None: no file yet) with `credential-helpers` set to helpers; every
     other line kept as it is (unknown content stays). The key goes where it was, else before the
-    first table (a top-level key cannot follow one), else at the end."""
+    first table (a top-level key cannot follow one), else at the end. header is what a new file
+    starts with; setup's header replaces map's (the drop-in is setup's from then on), never the
+    other way round."""
     if not text:
-        return DROPIN_HEADER + helpers_line(helpers)
+        return header + helpers_line(helpers)
+    if header == DROPIN_HEADER and text.startswith(MAP_DROPIN_HEADER):
+        text = DROPIN_HEADER + text[len(MAP_DROPIN_HEADER) :]
     lines = text.splitlines(keepends=True)
     span = _helpers_span(text)
     if span is not None:
@@ -319,9 +332,14 @@ def without_helpers(text: str) -> str | None:
     if span is not None:
         del lines[span[0] : span[1]]
     rest = "".join(lines)
-    if rest.startswith(DROPIN_HEADER):
-        rest = rest[len(DROPIN_HEADER) :]
+    for header in HEADERS:
+        rest = rest.removeprefix(header)
     return rest if rest.strip() else None
+
+
+def written_by_map(text: str | None) -> bool:
+    """Whether credctl's drop-in is one `credctl map --podman` wrote (and setup has not taken over)."""
+    return text is not None and text.startswith(MAP_DROPIN_HEADER)
 
 
 class DropinChange:
@@ -361,18 +379,18 @@ def read_dropin(environ=os.environ) -> str | None:
     return text
 
 
-def plan_dropin(helpers: tuple[str, ...] | None, environ=os.environ) -> DropinChange:
+def plan_dropin(helpers: tuple[str, ...] | None, environ=os.environ, header: str = DROPIN_HEADER) -> DropinChange:
     """The edit that sets credctl's drop-in to helpers (None: takes out what credctl wrote);
     nothing is written (see read_dropin for what is refused)."""
     before = read_dropin(environ)
     if helpers is not None:
-        after = with_helpers(before, helpers)
+        after = with_helpers(before, helpers, header)
     else:
         after = None if before is None else without_helpers(before)
     return DropinChange(dropin_path(environ), before, after)
 
 
-def edit_dropin(helpers: tuple[str, ...] | None, environ=os.environ) -> DropinChange:
+def edit_dropin(helpers: tuple[str, ...] | None, environ=os.environ, header: str = DROPIN_HEADER) -> DropinChange:
     """Set credctl's drop-in to helpers (None: take out what credctl wrote, the file too when
     nothing else is left in it), as config.json is written: under a lock (on the folder itself, so
     nothing but the drop-in is ever left there), atomically, 0600 in 0700 folders of the user, a
@@ -386,7 +404,7 @@ def edit_dropin(helpers: tuple[str, ...] | None, environ=os.environ) -> DropinCh
     _check_folder(folder)
     make_private_dirs(folder)
     with locked(folder):
-        change = plan_dropin(helpers, environ)
+        change = plan_dropin(helpers, environ, header)
         _write(change)
     return change
 

@@ -161,9 +161,10 @@ def test_unmap_with_podman(env, config_dir, podman_file, tmp_path):
     assert result.stdout.splitlines() == [
         f"✓ {HUB} no longer mapped in {config_dir / 'config.json'}",
         f"✓ docker.io no longer mapped in {podman_file}",
-        f"podman login docker.io still stores in docker-credential-pass, as credctl's drop-in {dropin_of(tmp_path)} "
-        "says for every registry (`credctl unmap --podman-default` removes it)",
+        f"✓ {dropin_of(tmp_path)}: removed",  # map wrote it for docker.io alone
+        f"podman login writes logins in plaintext to {tmp_path / 'containers' / 'auth.json'} again",
     ]
+    assert not dropin_of(tmp_path).exists()
     assert (config_dir / "config.json").read_bytes() == b"{}"
     assert podman_file.read_bytes() == b'{\n\t"auths": {}\n}'
 

@@ -27,6 +27,7 @@ SECRETSERVICE = "docker-credential-secretservice"
 IMAGE = ("dropin/hello", "v1")
 NOT_FOUND = "credentials not found in native keychain"
 DROPIN_PASS = podman.DROPIN_HEADER + 'credential-helpers = ["pass", "containers-auth.json"]\n'
+MAP_DROPIN_PASS = podman.MAP_DROPIN_HEADER + 'credential-helpers = ["pass", "containers-auth.json"]\n'
 
 
 @pytest.fixture(scope="module")
@@ -395,25 +396,51 @@ def test_map_without_setup_writes_the_drop_in_and_unmap_undoes_it_byte_for_byte(
         f"✓ {registry.address} → {PASS} in {persistent}",
         f"✓ {_dropin(person)}: podman, buildah and skopeo log in through {PASS}",
     ]
-    assert _dropin(person).read_text() == DROPIN_PASS
+    assert _dropin(person).read_text() == MAP_DROPIN_PASS
     assert person.login("podman", registry.address, registry.user, registry.password).returncode == 0
     _assert_stored(person, PASS, registry)
     _assert_no_plaintext(person, registry)
 
     unmapped = person.run("credctl", "unmap", registry.address, "--podman")
     assert (unmapped.returncode, unmapped.stderr) == (0, "")
-    assert unmapped.stdout.splitlines()[-1] == (
-        f"podman login {registry.address} still stores in {PASS}, as credctl's drop-in {_dropin(person)} says for "
-        "every registry (`credctl unmap --podman-default` removes it)"
-    )
-    undone = person.run("credctl", "unmap", "--podman-default")
-    assert (undone.returncode, undone.stdout.splitlines()[0]) == (0, f"✓ {_dropin(person)}: removed")
-
+    assert unmapped.stdout.splitlines()[2:] == [
+        f"✓ {_dropin(person)}: removed",
+        f"podman login writes logins in plaintext to {person.primary_auth_file} again",
+    ]
     assert config.read_bytes() == docker_before
     assert persistent.read_bytes() == podman_before
     assert sorted(os.listdir(person.dropin_folder)) == ["50-mirrors.conf"]
     again = person.run("credctl", "unmap", "--podman-default")
     assert again.stdout.splitlines()[0] == f"{_dropin(person)}: credctl wrote nothing there: nothing to do"
+
+
+def test_maps_drop_in_goes_with_the_last_registry_that_needs_it(person):
+    assert person.run("credctl", "map", "a.example", "pass", "--podman").returncode == 0
+    assert person.run("credctl", "map", "b.example", "pass", "--podman").returncode == 0
+
+    first = person.run("credctl", "unmap", "a.example", "--podman")
+
+    assert first.returncode == 0, first.stderr
+    assert _dropin(person).read_text() == MAP_DROPIN_PASS  # b.example still needs it
+    last = person.run("credctl", "unmap", "b.example", "--podman")
+    assert f"✓ {_dropin(person)}: removed" in last.stdout.splitlines()
+    assert not _dropin(person).exists()
+
+
+def test_setup_takes_over_the_drop_in_map_wrote(person):
+    """After setup --podman the drop-in is setup's: an unmap of the mapped registry leaves it."""
+    assert person.run("credctl", "map", "a.example", "pass", "--podman").returncode == 0
+    assert _setup(person).returncode == 0
+    assert _dropin(person).read_text() == DROPIN_PASS
+
+    unmapped = person.run("credctl", "unmap", "a.example", "--podman")
+
+    assert unmapped.returncode == 0, unmapped.stderr
+    assert _dropin(person).read_text() == DROPIN_PASS
+    assert unmapped.stdout.splitlines()[-1] == (
+        f"podman login a.example still stores in {PASS}, as credctl's drop-in {_dropin(person)} says for "
+        "every registry (`credctl unmap --podman-default` removes it)"
+    )
 
 
 def test_map_to_another_store_than_the_drop_ins_says_where_podman_login_goes(person):
@@ -426,7 +453,7 @@ def test_map_to_another_store_than_the_drop_ins_says_where_podman_login_goes(per
         f"warning: podman login b.example stores in docker-credential-keyring, not {PASS}: {_dropin(person)} sets "
         "credential-helpers; Podman's credHelpers entry for b.example serves reads only\n"
     )
-    assert _dropin(person).read_text() == podman.DROPIN_HEADER + (
+    assert _dropin(person).read_text() == podman.MAP_DROPIN_HEADER + (
         'credential-helpers = ["keyring", "containers-auth.json"]\n'
     )
 

@@ -21,7 +21,7 @@ from credctl.cli.common import (
     warn_if_missing,
 )
 from credctl.cli.output import info, success, warn
-from credctl.dockerconfig import edit, podman_auth_path
+from credctl.dockerconfig import ConfigFile, edit, podman_auth_path
 from credctl.errors import CredctlError, UsageError
 from credctl.names import PREFIX, helper_key
 
@@ -69,7 +69,8 @@ def map_registry(
     suffix = helper_suffix(helper)
     dropin = None
     if podman and _needs_dropin(suffix):
-        dropin = containers.edit_dropin(containers.login_helpers(suffix))  # first: if it fails, nothing changed
+        # first: if it fails, nothing changed; map's header, so the last unmap --podman takes it out
+        dropin = containers.edit_dropin(containers.login_helpers(suffix), header=containers.MAP_DROPIN_HEADER)
     try:
         results = [edit(path, lambda config, key=key: config.set_helpers({key: suffix})) for path, key in targets]
     except BaseException:
@@ -122,7 +123,7 @@ def unmap_registry(
             success(f"{key} no longer mapped in {path}")
         else:
             info(f"{key} was not mapped in {path}: nothing to do")
-    if podman and not podman_default:
+    if podman and not podman_default and not _remove_map_dropin():
         wiring = _wiring()
         if wiring is not None and wiring.active and wiring.login_helper:
             key = helper_key(registry, podman=True)
@@ -130,6 +131,23 @@ def unmap_registry(
                 f"podman login {key} still stores in {PREFIX}{wiring.login_helper}, as credctl's drop-in "
                 f"{wiring.dropin} says for every registry (`credctl unmap --podman-default` removes it)"
             )
+
+
+def _remove_map_dropin() -> bool:
+    """Take out the drop-in `credctl map --podman` wrote once no credHelpers entry in Podman's auth
+    file names its store any more (the drop-in was there for those registries alone); whether it went.
+    setup's drop-in is left: `unmap --podman-default` undoes that one."""
+    try:
+        text = containers.read_dropin()
+    except CredctlError:
+        return False  # a drop-in credctl may not edit: the wiring note below says what holds
+    helpers = containers.dropin_helpers(text)
+    if not containers.written_by_map(text) or not helpers:
+        return False
+    if helpers[0] in ConfigFile.read(podman_auth_path()).helpers.values():
+        return False
+    _remove_dropin()
+    return True
 
 
 def _remove_dropin() -> None:

@@ -46,24 +46,17 @@ release_apt() {
     -o Dir::State::status=/dev/null -o APT::Sandbox::User="$(id -un)" "$@"
 }
 
-# Debian's stable releases, whose -updates and -security suites are kept fresh. A testing release
-# (forky) gets its fixes in the release itself, and its -security suite's Release file is let
-# expire, which apt refuses ("Release file ... is expired").
-stable_releases=" bookworm trixie "
-
-# Once per run and release: that release's package lists (a stable one's updates and security fixes too).
+# Once per run and release: that release's package lists (its updates and security fixes too).
 declare -A updated=()
 update_release() {
   local release=$1 dir=$world/apt/$1 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   [ -z "${updated[$release]:-}" ] || return 0
   mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
-  echo "deb [signed-by=$keyring] http://deb.debian.org/debian $release main" >"$dir/sources.list"
-  if [[ $stable_releases == *" $release "* ]]; then
-    cat >>"$dir/sources.list" <<SOURCES
+  cat >"$dir/sources.list" <<SOURCES
+deb [signed-by=$keyring] http://deb.debian.org/debian $release main
 deb [signed-by=$keyring] http://deb.debian.org/debian $release-updates main
 deb [signed-by=$keyring] http://deb.debian.org/debian-security $release-security main
 SOURCES
-  fi
   release_apt "$release" update -qq >/dev/null
   updated[$release]=1
 }

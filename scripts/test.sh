@@ -37,11 +37,15 @@ export CREDCTL_TEST_WORLD=$world
 
 # apt-get against one Debian release's archive only, with its own sources, lists and cache under
 # $world/apt: the host's apt sources, lists and installed packages are never read or changed.
+# Check-Valid-Until=false: a mirror that serves a snapshot of the archive (as this workplace's
+# does) holds a testing release's (forky's) Release file past its Valid-Until date, and apt would
+# refuse it ("Release file ... is expired"); its signature is still checked, and nothing fetched
+# here is installed: tests run the one program taken out of its package.
 release_apt() {
   local release=$1 dir=$world/apt/$1
   shift
   # APT::Sandbox::User: root's apt would download as _apt, who may not reach $world (a home).
-  apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+  apt-get -q -o Acquire::Check-Valid-Until=false -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
     -o Dir::Etc::PreferencesParts=/dev/null -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
     -o Dir::State::status=/dev/null -o APT::Sandbox::User="$(id -un)" "$@"
 }

@@ -242,12 +242,19 @@ def test_a_second_local_user(wheelhouse, registry, image):
             dropin = person.user.dropin_folder / "90-credctl.conf"
             assert (dropin.stat().st_uid, stat.S_IMODE(dropin.stat().st_mode)) == (uid, 0o600)
             assert stat.S_IMODE(person.user.dropin_folder.stat().st_mode) == 0o700
-            podman_round_trip(person, registry, image)
+            refused = world.user_namespaces_refused(uid)
+            if refused:  # their helper still serves them; only rootless podman cannot start here
+                person.helper_store(registry.address, registry.user, registry.password)
+                assert person.helper_get(registry.address) == (0, stored(registry))
+            else:
+                podman_round_trip(person, registry, image)
             world.owned_by(uid, person.user.home, own.gnupg[0], own.bin.parent)
         finally:
             own.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    if refused:
+        pytest.skip(f"rootless podman needs a user namespace, which this machine refuses uid {uid}: {refused}")
 
 
 # -- Docker Hub: one login across docker and podman ---------------------------------------------

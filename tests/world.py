@@ -1797,3 +1797,11 @@ def write_home_docker_config(env: dict[str, str], config: dict) -> None:
     path = home_docker_config(env)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     write(path, json.dumps(config, indent="\t").encode())
+
+
+def user_namespaces_refused(uid: int) -> str:
+    """ "" when uid may make a user namespace here (rootless podman needs one), else the kernel's
+    answer: clone(2) refuses CLONE_NEWUSER (EPERM) to a process in a chroot, which is where CI's
+    fresh Debian root runs every test. A property of the machine, not a missing program."""
+    ran = as_uid(uid, "unshare", "--user", "true")
+    return "" if ran.returncode == 0 else ran.stderr.strip() or f"exit status {ran.returncode}"

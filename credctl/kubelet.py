@@ -11,7 +11,18 @@ ACR tokens first of all, then any store or helper Docker's config maps the regis
   before it expires) so the kubelet never holds a token credctl would no longer hand out.
   A stored login has no cacheDuration: the config's defaultCacheDuration applies.
 - No login for the image: a valid response with empty auth (the kubelet pulls anonymously).
-- A bad request, or a store or API that fails: one line on stderr, exit status 1.
+- A bad request, or a store or API that fails: one line on stderr, exit status 1. The kubelet
+  (pkg/credentialprovider/plugin/plugin.go, pluginProvider.provide) logs the error with that
+  line, caches nothing (it caches only a decoded response) and has no credentials from credctl
+  for that one image: the pull goes on with the pod's pull secrets, if any, else anonymously
+  (pkg/kubelet/kuberuntime/kuberuntime_image.go), and the plugin runs again at the next try.
+  An empty auth, by contrast, is cached for the config's defaultCacheDuration (per registry,
+  and per service account in token mode), so a failure is never answered as "no login".
+- A pod's identity (its service account's RAM role, credctl.acr.podidentity) is worked out only
+  for an image the ACR path serves: a service account set up wrong, or a token that is not a
+  fresh JWT, fails that pod's ACR images alone, and its images from other registries are still
+  answered (the kubelet sends one image per request and keys what it caches by registry and,
+  in token mode, by service account, so nothing else is touched).
 
 The same speed rules as the docker helpers: standard library only on a warm ACR call.
 """
@@ -112,17 +123,15 @@ def response(api_version: str, auth: dict[str, dict[str, str]], cache_seconds: i
 
 
 def answer(request: Request, environ=os.environ) -> dict:
-    """The response to one request: the login for the image's registry, keyed by that registry."""
+    """The response to one request: the login for the image's registry, keyed by that registry.
+
+    The pod identity the request names is handed to credctl.lookup unresolved, which works it
+    out only for a registry the ACR path serves (see the module docstring for why)."""
     from credctl.lookup import find_login
     from credctl.names import image_registry
 
-    pod = None
-    if request.token:
-        from credctl.acr.podidentity import from_request
-
-        pod = from_request(request.token, request.annotations, environ)
     registry = image_registry(request.image)
-    login = find_login(registry, environ, pod)
+    login = find_login(registry, environ, _pod_identity(request, environ) if request.token else None)
     if login is None:
         return response(request.api_version, {})
     auth = {registry: {"username": login.username, "password": login.password}}
@@ -131,6 +140,19 @@ def answer(request: Request, environ=os.environ) -> dict:
     from credctl.acr.cache import MARGIN  # credctl hands the token out until MARGIN before expiry
 
     return response(request.api_version, auth, int(login.expires - MARGIN - time.time()))
+
+
+def _pod_identity(request: Request, environ):
+    """A function giving the PodIdentity the request's token and annotations name (None: the
+    node's identity serves it); it raises, as podidentity.from_request does, for a service
+    account that names a role but is set up wrong, or a token that is not a fresh JWT."""
+
+    def resolve():
+        from credctl.acr.podidentity import from_request
+
+        return from_request(request.token, request.annotations, environ)
+
+    return resolve
 
 
 def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:

@@ -38,9 +38,11 @@ class Login:
 def find_login(registry: str, environ=os.environ, pod=None, config_path: str | None = None) -> Login | None:
     """The login for registry, or None when nothing credctl knows serves it.
 
-    pod: a credctl.acr.podidentity.PodIdentity, used for ACR registries instead of the node's
-    (the environment's) Alibaba Cloud credentials. config_path: Docker's config.json (default:
-    $DOCKER_CONFIG or ~/.docker)."""
+    pod: a pod's identity, used for ACR registries instead of the node's (the environment's)
+    Alibaba Cloud credentials: a credctl.acr.podidentity.PodIdentity, or a function that works
+    it out (and raises when the pod's service account is set up wrong). The function is called
+    only when the ACR path serves registry, so such a pod still gets its logins for registries a
+    store serves. config_path: Docker's config.json (default: $DOCKER_CONFIG or ~/.docker)."""
     route = ConfigFile.read(config_path or docker_config_path(environ=environ)).helper_for(registry)
     if route.via == CRED_HELPERS:
         return _from_helper(route.helper, route.key, environ, pod)
@@ -52,13 +54,14 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
 
 def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None:
     """An ACR token for registry, None when it is not ACR; source: the helper suffix that chose it."""
-    from credctl.acr.login import HELPER, token_for
+    from credctl.acr.login import HELPER, find_registry, token
 
     try:
-        token = token_for(registry, environ, pod)
+        acr_registry = find_registry(registry, environ)  # first: the pod's identity only for ACR
+        issued = token(acr_registry, environ, pod() if callable(pod) else pod)
     except CredentialsNotFound:
         return None
-    return Login(token.username, token.password, source or HELPER, token.expires)
+    return Login(issued.username, issued.password, source or HELPER, issued.expires)
 
 
 def _from_helper(helper: str, key: str, environ, pod) -> Login | None:

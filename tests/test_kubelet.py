@@ -108,7 +108,9 @@ def test_a_malformed_request_gets_one_line_and_exit_1(tmp_path, payload, line):
 
 def test_the_token_is_never_echoed(tmp_path):
     token = "eyJhbGciOiJSUzI1NiJ9.not-a-claims-part.sig-" + PASSWORD
-    payload = request("a.io/b", serviceAccountToken=token, serviceAccountAnnotations={"acr.credctl.io/role-arn": "x"})
+    # an ACR image: only for those is the pod's identity worked out (tests/test_kubelet_pod_failures.py)
+    image = "registry.cn-hangzhou.aliyuncs.com/b"
+    payload = request(image, serviceAccountToken=token, serviceAccountAnnotations={"acr.credctl.io/role-arn": "x"})
     env = acr_env(tmp_path, ALIBABA_CLOUD_OIDC_PROVIDER_ARN="acs:ram::1234567890:oidc-provider/ack-rrsa-c1")
     line = refused(provide(env, payload))
     assert line == "acr.credctl.io/role-arn must look like acs:ram::<account>:role/<name>, not 'x'"

@@ -9,12 +9,14 @@ and an unmapped registry gets the usual empty auth. Run as the kubelet runs the 
 real pass store and the signature-checking fake as the ACR API and STS.
 """
 
+import sys
 from pathlib import Path
 
 import pytest
 from world import (
     EE,
     PASSWORD,
+    PROVIDER,
     PROVIDER_ARN,
     REGION,
     ROLE_A,
@@ -22,6 +24,7 @@ from world import (
     acr_env,
     answered,
     cache_files,
+    importtime_modules,
     provide,
     refused,
     request,
@@ -179,3 +182,13 @@ def test_find_login_works_out_a_pod_identity_only_for_acr(tmp_path):
     with pytest.raises(AssertionError, match="worked out"):
         find_login(EE, env, pod)
     assert asked == [True]
+
+
+def test_a_pods_token_is_not_even_read_for_a_registry_a_store_serves(rrsa, node):
+    """The stored login of a pod with a token is answered without the pod-identity module."""
+    token = sa_token(rrsa, "team-a", "uid-a")
+    payload = request(f"{STORED}/app", serviceAccountToken=token, serviceAccountAnnotations=ROLE)
+    result = provide(node, payload, program=[sys.executable, "-X", "importtime", PROVIDER])
+    assert result.returncode == 0 and result.stdout.endswith(b"\n")
+    modules = importtime_modules(result.stderr)
+    assert "credctl.lookup" in modules and "credctl.acr.podidentity" not in modules

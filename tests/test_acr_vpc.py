@@ -10,6 +10,7 @@ nothing answers). No request can reach a real endpoint or a real resolver.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,35 @@ def test_the_fallback_is_taken_only_for_a_connection_that_cannot_be_made():
     proxied, skipped = endpoints.first_reachable(refused, 2, {"HTTPS_PROXY": "http://proxy.invalid:3128"})
     assert proxied == refused[0] and skipped == []  # behind a proxy the connection is the proxy's
     assert endpoints.first_reachable([Endpoint(CR)], 2, {}) == (Endpoint(CR), [])  # the last is never tried
+
+
+def describe_in(network, tmp_path: Path, domain: str, **extra: str) -> str:
+    """endpoints.describe run inside the network's namespaces (where its names resolve)."""
+    code = "import os, sys; from credctl.acr import endpoints as e; print(e.describe(*sys.argv[1:], os.environ))"
+    result = network.run([sys.executable, "-c", code, domain, REGION], b"", network.env(tmp_path, **extra))
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    return result.stdout.decode().rstrip("\n")
+
+
+def test_describe_says_which_endpoint_and_why(vpc_world, tmp_path):
+    network = vpc_world({CR_VPC: FAKE, CR: FAKE})
+    assert describe_in(network, tmp_path, EE_VPC) == f"https://{CR_VPC}, the VPC endpoint ({EE_VPC} is a VPC host)"
+    flagged = describe_in(network, tmp_path, EE, **VPC_ON)
+    assert flagged == f"https://{CR_VPC}, the VPC endpoint (ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true)"
+    assert describe_in(network, tmp_path, EE) == f"https://{CR}, the public endpoint"
+    assert network.hosts_asked() == []  # a connection, never a request
+
+
+def test_describe_says_when_the_public_endpoint_stands_in(vpc_world, tmp_path):
+    network = vpc_world({CR_VPC: REFUSES, CR: FAKE})
+    said = describe_in(network, tmp_path, EE_VPC)
+    assert said == f"https://{CR}, the public endpoint: {CR_VPC}:443 refused the connection (Connection refused)"
+
+
+def test_describe_without_a_connection():
+    heyuan = f"x-registry-vpc.{HEYUAN}.cr.aliyuncs.com"
+    said = endpoints.describe(heyuan, HEYUAN, {})
+    public = f"https://cr.{HEYUAN}.aliyuncs.com"
+    assert said == f"{public}, the public endpoint: {HEYUAN} has no VPC endpoint for the Container Registry API"
+    override = {"CREDCTL_ACR_ENDPOINT": "http://127.0.0.1:8080", **VPC_ON}
+    assert endpoints.describe(EE_VPC, REGION, override) == "http://127.0.0.1:8080 (CREDCTL_ACR_ENDPOINT)"

@@ -182,3 +182,20 @@ def _address(candidate) -> tuple[str, int, str]:
     name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
     default = HTTPS_PORT if scheme == "https" else 80
     return (name, int(port), scheme) if port.isdigit() else (host, default, scheme)
+
+
+def describe(domain: str, region: str, environ, timeout: float = 5.0) -> str:
+    """One line for `credctl verify` and debugging: the ACR API endpoint a token request for this
+    registry would use now, and why (the helper itself says nothing when it falls back)."""
+    candidates = api_endpoints(domain, region, environ)
+    chosen, skipped = first_reachable(candidates, timeout, environ)
+    if override(environ) is not None:
+        return f"{chosen.url} (CREDCTL_ACR_ENDPOINT)"
+    if skipped:
+        return f"{chosen.url}, the public endpoint: {skipped[0]}"
+    if len(candidates) == 2:
+        why = "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true" if vpc_enabled(environ) else f"{domain} is a VPC host"
+        return f"{chosen.url}, the VPC endpoint ({why})"
+    if wants_vpc(domain, environ):
+        return f"{chosen.url}, the public endpoint: {region} has no VPC endpoint for the Container Registry API"
+    return f"{chosen.url}, the public endpoint"

@@ -128,6 +128,22 @@ def test_an_api_refusal_on_cr_vpc_is_the_answer_never_a_fallback(vpc_world, tmp_
     assert network.fake.issued == []
 
 
+def test_an_answer_on_cr_vpc_that_is_not_one_is_not_fallen_back_from(vpc_world, tmp_path):
+    network = vpc_world({CR_VPC: FAKE, CR: FAKE})
+    for _ in range(3):
+        network.fake.garbage_next()
+    result = get(network, tmp_path, PERSONAL_VPC)
+    assert (result.returncode, result.stderr) == (1, b"")
+    assert (
+        result.stdout
+        == (
+            f"cannot get a token for {PERSONAL_VPC}: the Alibaba Cloud API answered with something that is not JSON; "
+            "try again later\n"
+        ).encode()
+    )
+    assert set(network.hosts_asked()) == {CR_VPC}
+
+
 def test_a_region_without_a_vpc_endpoint_asks_the_public_one_directly(vpc_world, tmp_path):
     network = vpc_world({f"cr-vpc.{HEYUAN}.aliyuncs.com": FAKE, f"cr.{HEYUAN}.aliyuncs.com": FAKE})
     network.fake.add_instance("cri-heyuan00000001", "hy", HEYUAN)

@@ -9,8 +9,10 @@ crpi-<id>-vpc.<region>.personal.cr.aliyuncs.com). Then the candidates are the VP
 the public one; the first one that takes a TCP connection serves every call (first_reachable).
 A connection failure (no DNS answer, connection refused, connect timeout) moves on to the next;
 nothing after a connection is made does: an API refusal or an answer cut short is the answer.
-The check is a TCP connection opened and closed before the first call (the SDK's exceptions keep
-no type that would tell a refused connection from a reset one). Behind a proxy (HTTPS_PROXY) no
+The check is a TCP connection opened and closed before the first call, not a reading of the SDK's
+errors: its runtime turns every transport failure, refused or cut off mid-answer, into a RetryError
+made of the failure's text, and a fallback on the second call would follow an answer on the
+first. Behind a proxy (HTTPS_PROXY) no
 connection is tried: the proxy decides. The fallback is silent (Docker shows the helper's stderr
 on every pull); describe() says which endpoint a request would use, and why.
 

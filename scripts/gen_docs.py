@@ -224,7 +224,8 @@ ENVIRONMENT = [
     ),
     (
         "CREDCTL_ACR_ENDPOINT",
-        "The Alibaba Cloud API endpoint (`http://host:port` or `https://host`), for private endpoints.",
+        "The Alibaba Cloud API endpoint (`http://host:port` or `https://host`), for private endpoints; "
+        "it replaces the VPC and public endpoints, with no fallback.",
     ),
     ("CREDCTL_ACR_NO_CACHE", "Set and not `0`: `docker-credential-acr-helper` asks for a new token on every `get`."),
     ("CREDCTL_ACR_TIMEOUT", "Seconds to wait for the Alibaba Cloud API (at most 600; default 10)."),
@@ -250,8 +251,13 @@ ENVIRONMENT = [
     ),
     (
         "ALIBABA_CLOUD_STS_ENDPOINT",
-        "`credctl-kubelet-provider`: the STS endpoint for pod roles (default: from `ALIBABA_CLOUD_STS_REGION`, "
-        "else `sts.aliyuncs.com`).",
+        "`credctl-kubelet-provider`: the STS endpoint for pod roles (default: `sts-vpc.<region>` then "
+        "`sts.<region>` where the VPC endpoints apply, else from `ALIBABA_CLOUD_STS_REGION`, else `sts.aliyuncs.com`).",
+    ),
+    (
+        "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
+        "`true`: the Alibaba Cloud API (`cr-vpc.<region>`) and STS (`sts-vpc.<region>`) are asked on their VPC "
+        "endpoints first, the public ones only when those take no connection (`-vpc` registry hosts do so too).",
     ),
     ("NO_COLOR", "Set: credctl prints no colours."),
 ]

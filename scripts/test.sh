@@ -14,9 +14,11 @@ cd "$(dirname "$0")/.."
 # The real test world: gpg + pass, a Secret Service (gnome-keyring on a private D-Bus), a
 # registry with htpasswd auth and its clients (podman, buildah and skopeo among them), Debian's Go helpers for interop and speed, pinentry-tty
 # for passphrase prompts, man-db for `man credctl`, git for the sdist-against-checkout test,
-# iproute2 (ip) for the private network namespace holding the ECS metadata stand-in.
+# iproute2 (ip) for the private network namespace holding the ECS metadata stand-in, openssl for
+# the throwaway CA of the fake API's HTTPS under Alibaba Cloud's own names (the VPC endpoint tests).
 packages=(python3-venv gnupg pass golang-docker-credential-helpers gnome-keyring dbus-daemon dbus-x11
-  docker-registry apache2-utils podman buildah skopeo groff-base debian-archive-keyring pinentry-tty man-db git iproute2)
+  docker-registry apache2-utils podman buildah skopeo groff-base debian-archive-keyring pinentry-tty man-db git iproute2
+  openssl)
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)

@@ -473,6 +473,28 @@ class FakeAliyun:
             self._nonces.clear()
             self._faults.clear()
 
+    # -- HTTPS under a real host name (the VPC endpoint tests)
+
+    def serve_tls(self, host: str, port: int, certfile: str, keyfile: str) -> _TlsServer:
+        """Also answer HTTPS on host:port, as the same fake (its keys, instances, faults and
+        records), with this certificate: e.g. on 127.0.0.1:443 of a network namespace whose hosts
+        file maps cr-vpc.<region>.aliyuncs.com there. Which name a request was sent to is its
+        Host header (Received.headers["host"]). Returns the server: stop it with its shutdown()
+        (FakeAliyun.stop does not)."""
+        import ssl
+
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certfile, keyfile)
+        server = _TlsServer((host, port), Handler, context)
+        name = f"fake-aliyun-tls-{port}"
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True).start()
+        return server
+
     # -- request handling (runs on handler threads)
 
     def _take_fault(self) -> _Fault | None:
@@ -815,6 +837,31 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that hung up mid-request; the fake's own bugs land in FakeAliyun.errors
+
+
+class _TlsServer(_Server):
+    """_Server over TLS; the handshake runs on the request's own thread, so a client that only
+    connects (credctl's check that an endpoint takes connections) neither stalls the others nor
+    counts as a request."""
+
+    def __init__(self, address: tuple[str, int], handler, context) -> None:
+        super().__init__(address, handler)
+        self.context = context
+
+    def get_request(self):
+        sock, address = super().get_request()
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+    def finish_request(self, request, client_address) -> None:
+        try:
+            request.do_handshake()
+        except OSError:  # ssl.SSLError included: connected and left, or does not trust the certificate
+            return
+        super().finish_request(request, client_address)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

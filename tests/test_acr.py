@@ -314,7 +314,8 @@ class ConnectRecorder:
 
 def test_the_real_api_endpoint_is_cr_region_aliyuncs_com(aliyun, tmp_path):
     """Without CREDCTL_ACR_ENDPOINT both editions talk HTTPS to cr.<region>.aliyuncs.com (asked of
-    a loopback proxy that never connects anywhere; both editions name the host)."""
+    a loopback proxy that never connects anywhere; both editions name the host), a -vpc registry
+    host to cr-vpc.<region>.aliyuncs.com (behind a proxy, without a fallback: tests/test_acr_vpc.py)."""
     proxy = ConnectRecorder()
     try:
         env = with_key(acr_env(tmp_path, aliyun, CREDCTL_ACR_ENDPOINT=None, HTTPS_PROXY=proxy.url))
@@ -324,7 +325,7 @@ def test_the_real_api_endpoint_is_cr_region_aliyuncs_com(aliyun, tmp_path):
     finally:
         proxy.stop()
     assert [target.rsplit(" ", 1)[0] for target in proxy.targets] == [
-        "CONNECT cr.cn-beijing.aliyuncs.com:443",
+        "CONNECT cr-vpc.cn-beijing.aliyuncs.com:443",
         "CONNECT cr.ap-southeast-1.aliyuncs.com:443",
     ], proxy.targets
     assert aliyun.requests == []

@@ -1336,6 +1336,105 @@ class AliyunNetwork:
         self._holder.wait()
 
 
+# -- the fake API under Alibaba Cloud's own host names (VPC endpoints) ------------------------------
+
+FAKE_CA_NAMES = ("*.cn-hangzhou.aliyuncs.com", "*.cn-heyuan.aliyuncs.com", "*.cn-shanghai.aliyuncs.com")
+
+
+def throwaway_ca(folder: Path, names=FAKE_CA_NAMES) -> tuple[Path, Path, Path]:
+    """(CA certificate, server certificate, server key): a CA made for one test run with the
+    openssl CLI, and a certificate it signed for names (DNS subjectAltNames)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (
+        folder / name for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca_ext = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    commands = [
+        [
+            "openssl",
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=credctl test CA",
+            *ca_ext,
+        ],
+        ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=fake-aliyun"],
+    ]
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        f"subjectAltName={','.join('DNS:' + name for name in names)}\n"
+    )
+    signing = ["-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2", "-extfile", extensions]
+    commands.append(["openssl", "x509", "-req", "-in", csr, "-out", cert, *signing])
+    for command in commands:
+        subprocess.run([str(part) for part in command], capture_output=True, check=True)
+    return ca, cert, key
+
+
+class AliyunVpcNetwork:
+    """The fake Alibaba Cloud API reached under Alibaba Cloud's own host names, with no real DNS:
+    a private network and mount namespace where /etc/hosts is a file of this test's (hosts: name
+    -> loopback address), /etc/resolv.conf names 127.0.0.1, where nothing answers (a name the
+    hosts file lacks fails to resolve, and no query leaves), and the fake serves HTTPS on
+    127.0.0.1:443 with a certificate from a throwaway CA, which env() has the SDK trust
+    (SSL_CERT_FILE: Python's ssl loads it as its default verify paths, which the SDK's TLS
+    context keeps). A name mapped to 127.0.0.2 refuses connections: nothing listens there.
+    Needs root, unshare, nsenter, ip and openssl."""
+
+    def __init__(self, base: Path, hosts: dict[str, str], ca: tuple[Path, Path, Path]) -> None:
+        from fake_aliyun import FakeAliyun
+
+        base.mkdir(parents=True, exist_ok=True)
+        self.ca, cert, key = ca
+        hosts_file, resolv = base / "hosts", base / "resolv.conf"
+        hosts_file.write_text(
+            "127.0.0.1 localhost\n" + "".join(f"{address} {name}\n" for name, address in hosts.items())
+        )
+        resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        script = (
+            f"mount --bind {hosts_file} /etc/hosts && mount --bind {resolv} /etc/resolv.conf"
+            " && ip link set lo up && echo up && exec sleep 100000"
+        )
+        self._holder = subprocess.Popen(
+            ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", script], stdout=subprocess.PIPE
+        )
+        if self._holder.stdout.readline() != b"up\n":
+            self._holder.kill()
+            raise RuntimeError("could not set up a private network and mount namespace")
+        self.path = f"/proc/{self._holder.pid}/ns"
+        with _Namespace(f"{self.path}/net"):
+            self.fake = FakeAliyun()
+            self._tls = self.fake.serve_tls("127.0.0.1", 443, str(cert), str(key))
+
+    def env(self, tmp_path: Path, **extra: str) -> dict[str, str]:
+        """acr_env with no CREDCTL_ACR_ENDPOINT (the endpoint rule decides) and the CA trusted."""
+        return acr_env(tmp_path, None, **{"CREDCTL_ACR_ENDPOINT": None, "SSL_CERT_FILE": str(self.ca), **extra})
+
+    def run(self, args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None):
+        """run(args) inside both namespaces."""
+        return run(["nsenter", f"--net={self.path}/net", f"--mount={self.path}/mnt", "--", *args], stdin, env)
+
+    def hosts_asked(self) -> list[str]:
+        """The Host header of every request the fake received, oldest first."""
+        return [received.headers.get("host", "") for received in self.fake.requests]
+
+    def stop(self) -> None:
+        self._tls.shutdown()
+        self.fake.stop()
+        self._holder.kill()
+        self._holder.wait()
+
+
 # -- other local users planting folders and files where credctl keeps its own ----------------------
 
 

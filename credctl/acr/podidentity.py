@@ -61,9 +61,10 @@ class PodIdentity:
 
         return contextmanager(_token_file)(self.token)
 
-    def credential(self, token_path: str, environ: dict[str, str], connect_ms: int, read_ms: int):
+    def credential(self, token_path: str, environ: dict[str, str], connect_ms: int, read_ms: int, sts: str | None = ""):
         """The SDK credential that assumes the role (call inside tokens' SDK environment); STS gets
-        the same time limits as the ACR API."""
+        the same time limits as the ACR API. sts: the STS endpoint (credctl.acr.endpoints' choice;
+        None: the SDK's own), by default sts_endpoint(environ)."""
         from alibabacloud_credentials.client import Client
         from alibabacloud_credentials.models import Config
 
@@ -74,7 +75,7 @@ class PodIdentity:
                 oidc_provider_arn=self.provider_arn,
                 oidc_token_file_path=token_path,
                 role_session_name=self.session_name(),
-                sts_endpoint=sts_endpoint(environ),
+                sts_endpoint=sts_endpoint(environ) if sts == "" else sts,
                 connect_timeout=connect_ms,
                 timeout=read_ms,
             )
@@ -109,8 +110,9 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def sts_endpoint(environ: dict[str, str]) -> str | None:
-    """ALIBABA_CLOUD_STS_ENDPOINT (as ACK's webhook and the Go SDK name it), else the SDK's choice
-    (sts[-vpc].<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, or sts.aliyuncs.com). http://host:port
+    """ALIBABA_CLOUD_STS_ENDPOINT (as ACK's webhook and the Go SDK name it), else None: then
+    credctl.acr.endpoints.sts_endpoints decides (sts-vpc.<region> first where the VPC endpoints
+    are wanted, else the SDK's choice: sts.<ALIBABA_CLOUD_STS_REGION>.aliyuncs.com, or sts.aliyuncs.com). http://host:port
     is accepted for a private gateway and tests; the SDK then talks plain HTTP to it."""
     endpoint = environ.get("ALIBABA_CLOUD_STS_ENDPOINT", "").strip().rstrip("/")
     if not endpoint:

@@ -3,8 +3,9 @@
 Only the cold path imports this (the SDK costs about half a second to import). Enterprise
 edition: ListInstance (exact name match) then GetAuthorizationToken, API version 2018-12-01.
 Personal edition: GET /tokens of API version 2016-06-07 through the generic OpenAPI client
-(the 2016 SDK package drops the response body). API endpoint cr.<region>.aliyuncs.com, or
-CREDCTL_ACR_ENDPOINT (http://host:port or https://host) for private endpoints and tests.
+(the 2016 SDK package drops the response body). API endpoint: credctl.acr.endpoints' rule
+(cr.<region>.aliyuncs.com, cr-vpc.<region>.aliyuncs.com first for VPC nodes and -vpc registry
+hosts, or CREDCTL_ACR_ENDPOINT: http://host:port or https://host, for private endpoints and tests).
 CREDCTL_ACR_TIMEOUT (seconds) replaces the 10 s wait for an answer, for slow links and tests.
 """
 
@@ -70,11 +71,12 @@ def _environment(environ):
         _replace_environment(before)
 
 
-def _config(region: str, environ: dict[str, str], credential=None):
+def _config(region: str, environ: dict[str, str], credential=None, domain: str = ""):
     """(client configuration, the kind of credential source that answered: one of identity.py's
-    fingerprint kinds, or "pod"); call it inside _environment(environ). credential: an SDK
-    credential made after the reload below (a pod's role); default: the profile's file in a
-    profile wrapper, else the environment's chain."""
+    fingerprint kinds, or "pod"); call it inside _environment(environ). credential: a function
+    of the STS endpoint (None: the SDK's choice) making an SDK credential after the reload below
+    (a pod's role); default: the profile's file in a profile wrapper, else the environment's
+    chain. domain: the registry's host, which may ask for the VPC endpoints (endpoints.py)."""
     import importlib
 
     from alibabacloud_credentials.utils import auth_constant, auth_util
@@ -88,38 +90,55 @@ def _config(region: str, environ: dict[str, str], credential=None):
     importlib.reload(auth_constant)
     _quiet_sdk()
     timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
+    endpoint = _api_endpoint(domain, region, environ)  # first: a malformed override fails before any call
+
+    def sts():
+        return _sts_endpoint(domain, region, environ)
+
     if credential:
-        kind, credential = "pod", credential()
+        kind, credential = "pod", credential(sts())
     elif environ.get("CREDCTL_ACR_PROFILE"):
         kind, credential = "file", _profile_credential(environ)
     else:
-        kind, credential = _chain_credential(environ, timeouts)
+        kind, credential = _chain_credential(environ, timeouts, sts)
     config = Config(
         credential=credential,
         region_id=region,
         connect_timeout=CONNECT_TIMEOUT_MS,
         read_timeout=_read_timeout_ms(environ),
         user_agent=f"credctl/{__version__}",
-        # the generic client behind the personal edition has no endpoint rule (the cr20181201
-        # client has): without this it sent its requests to host None. Same host as that rule.
-        endpoint=f"cr.{region}.aliyuncs.com",
+        # always set: the generic client behind the personal edition has no endpoint rule (the
+        # cr20181201 client has; without this it sent its requests to host None), and the VPC
+        # choice is credctl's (endpoints.py), not that rule's
+        endpoint=endpoint.host,
+        protocol=endpoint.scheme,
     )
-    override = environ.get("CREDCTL_ACR_ENDPOINT", "")
-    if override:
-        scheme, _, host = override.partition("://")
-        if scheme not in ("http", "https") or not host:
-            raise StoreUnavailable(f"CREDCTL_ACR_ENDPOINT must be http://host:port or https://host, not {override!r}")
-        config.endpoint, config.protocol = host.rstrip("/"), scheme
     return config, kind
 
 
-def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int]):
+def _api_endpoint(domain: str, region: str, environ: dict[str, str]):
+    """The ACR API endpoint every call of this fetch uses: the first of endpoints.api_endpoints
+    that takes a connection (the VPC one, else the public one)."""
+    from credctl.acr import endpoints
+
+    return endpoints.first_reachable(endpoints.api_endpoints(domain, region, environ), CONNECT_TIMEOUT_MS / 1000)[0]
+
+
+def _sts_endpoint(domain: str, region: str, environ: dict[str, str]) -> str | None:
+    """The STS endpoint of this fetch's AssumeRoleWithOIDC: the first of endpoints.sts_endpoints
+    that takes a connection; None leaves the choice to the SDK."""
+    from credctl.acr import endpoints
+
+    return endpoints.first_reachable(endpoints.sts_endpoints(domain, region, environ), CONNECT_TIMEOUT_MS / 1000)[0]
+
+
+def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
     """(kind, SDK credential) of the first source of the SDK's default chain that answers.
 
     The chain of alibabacloud_credentials.provider.default.DefaultCredentialsProvider, in its
     order and with its conditions, walked here so that the source that answered is known (the
     token cache is keyed by it, see credctl.acr.login.token): the environment's access key, OIDC
-    (all three of its variables set; STS at ALIBABA_CLOUD_STS_ENDPOINT when set, as for pods),
+    (all three of its variables set; STS at sts(), the endpoint rule's choice, as for pods),
     the CLI's config.json, the INI credentials file, the ECS instance role, then
     ALIBABA_CLOUD_CREDENTIALS_URI. The credential keeps asking the provider that answered."""
     from alibabacloud_credentials import provider as sdk
@@ -128,11 +147,9 @@ def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int]):
     from alibabacloud_credentials.http import HttpOptions
     from alibabacloud_credentials.utils import auth_util
 
-    from credctl.acr.podidentity import sts_endpoint
-
     def oidc():
         options = HttpOptions(connect_timeout=timeouts[0], read_timeout=timeouts[1])
-        return sdk.OIDCRoleArnCredentialsProvider(sts_endpoint=sts_endpoint(environ), http_options=options)
+        return sdk.OIDCRoleArnCredentialsProvider(sts_endpoint=sts(), http_options=options)
 
     chain = [("env", sdk.EnvironmentVariableCredentialsProvider)]
     if auth_util.enable_oidc_credential:
@@ -220,8 +237,8 @@ def fetch(registry: AcrRegistry, environ, pod: PodIdentity | None = None) -> tup
     try:
         with _environment(environ), pod.token_file() if pod else nullcontext() as token_path:
             timeouts = (CONNECT_TIMEOUT_MS, _read_timeout_ms(environ))
-            credential = (lambda: pod.credential(token_path, environ, *timeouts)) if pod else None
-            config, kind = _config(registry.region, environ, credential)
+            credential = (lambda sts: pod.credential(token_path, environ, *timeouts, sts=sts)) if pod else None
+            config, kind = _config(registry.region, environ, credential, registry.domain)
             issued = _enterprise(registry, config) if registry.enterprise else _personal(registry, config)
             return issued, kind
     except (StoreError, StoreUnavailable):

@@ -51,14 +51,17 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
 
 
 def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None:
-    """An ACR token for registry, None when it is not ACR; source: the helper suffix that chose it."""
-    from credctl.acr.login import HELPER, token_for
+    """An ACR token for registry, else the node's stored login for it (credctl.stores.fallback,
+    the rule the Docker helper follows too); None when it is not ACR, or a new Personal Edition
+    registry with no login stored. source: the helper suffix that chose it."""
+    from credctl.acr.login import HELPER
+    from credctl.stores.fallback import login_for
 
     try:
-        token = token_for(registry, environ, pod)
+        username, password, expires = login_for(registry, environ, pod)
     except CredentialsNotFound:
         return None
-    return Login(token.username, token.password, source or HELPER, token.expires)
+    return Login(username, password, source or HELPER, expires)
 
 
 def _from_helper(helper: str, key: str, environ, pod) -> Login | None:

@@ -1020,8 +1020,12 @@ def _bus_world(name: str, request, **extra: str) -> StoreWorld:
 
 
 def _acr_world(request, root: Path) -> StoreWorld:
-    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE."""
-    env = with_key(acr_env(root, request.getfixturevalue("aliyun"), CREDCTL_ACR_TIMEOUT="5"))
+    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE. The
+    tokens-only opt-out is set (CREDCTL_ACR_STORE_LOGINS=0): a store that issues and keeps
+    nothing, as the token-store contract has it; tests/test_acr_docker_login.py covers the
+    logins `docker login` keeps."""
+    fake = request.getfixturevalue("aliyun")
+    env = with_key(acr_env(root, fake, CREDCTL_ACR_TIMEOUT="5", CREDCTL_ACR_STORE_LOGINS="0"))
     return StoreWorld("acr", env, root, [root / "cache" / "credctl"], registry=EE)
 
 

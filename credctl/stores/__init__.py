@@ -18,7 +18,9 @@ from credctl.stores.base import Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+
+    from credctl.stores.base import Health
 
 
 class StoreSpec:
@@ -77,13 +79,20 @@ STORES = {
             "AcrStore",
             "acr-helper",
             login=False,
-            summary="none stored: `get` answers with a temporary Alibaba Cloud Container Registry token (cached "
-            "on disk); `store` exits 1, `erase` drops the cached tokens",
+            summary="a temporary Alibaba Cloud Container Registry token (cached on disk) for `get`, else the "
+            "login `docker login` kept in your login store; `erase` drops both",
         ),
     )
 }
 # The stores that keep the credentials Docker logs in with, in STORES order.
 LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+
+
+def first_ready(health: Callable[[str], Health]) -> str | None:
+    """The login store `credctl setup` picks when none is named: the first in LOGIN_STORES
+    order whose health(name) is ok (asked in that order, so later ones are not checked); None
+    when none can work here."""
+    return next((name for name in LOGIN_STORES if health(name).ok), None)
 
 
 def spec_of(store: str) -> StoreSpec:

@@ -185,3 +185,35 @@ def test_a_warm_get_opens_no_login_store(aliyun, user, registry):
     modules = set(world.importtime_modules(warm.stderr))
     assert "credctl.stores.fallback" in modules
     assert {"credctl.stores.passstore", "credctl.dockerconfig", "gnupg", "credctl.acr.tokens"} & modules == set()
+
+
+def verify_rows(env: dict[str, str], *registries: str) -> dict[tuple[str, str], tuple[str, str]]:
+    done = world.credctl(env, "verify", "--json", *registries)
+    return {(row["check"], row["target"]): (row["status"], row["detail"]) for row in json.loads(done.stdout)}
+
+
+def test_verify_explains_each_editions_answer(aliyun, user, registry):
+    rows = verify_rows(user, CRPI, registry.address)
+    assert rows[("acr", CRPI)] == (
+        "warning",
+        f"Personal Edition (new), cn-beijing: no temporary tokens and no login stored: `docker login {CRPI}` with "
+        "the fixed password set in the ACR console (Access Credential)",
+    )
+    assert rows[("acr", registry.address)] == (
+        "ok",
+        "Enterprise Edition, cn-hangzhou: temporary tokens (GetAuthorizationToken, API 2018-12-01)",
+    )
+    world.run_helper(PASS, "store", encode_credentials(CRPI, CRPI_USER, CRPI_PASSWORD), user)
+    world.run_helper(PASS, "store", encode_credentials(registry.address, registry.user, registry.password), user)
+    rows = verify_rows(user, CRPI, registry.address)
+    assert rows[("acr", CRPI)] == (
+        "ok",
+        "Personal Edition (new), cn-beijing: no temporary tokens; login stored in docker-credential-pass",
+    )
+    assert rows[("acr", registry.address)] == (
+        "ok",
+        "Enterprise Edition, cn-hangzhou: temporary tokens (GetAuthorizationToken, API 2018-12-01); login stored in "
+        "docker-credential-pass, used when no token can be issued",
+    )
+    assert rows[("credentials", CRPI)] == ("ok", f"user {CRPI_USER!r} in docker-credential-acr-helper")
+    assert CRPI_PASSWORD not in repr(rows)

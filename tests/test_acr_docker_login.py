@@ -217,3 +217,20 @@ def test_verify_explains_each_editions_answer(aliyun, user, registry):
     )
     assert rows[("credentials", CRPI)] == ("ok", f"user {CRPI_USER!r} in docker-credential-acr-helper")
     assert CRPI_PASSWORD not in repr(rows)
+
+
+def test_without_a_credsstore_the_login_goes_where_setup_would_put_it(docker_cli, registry, aliyun, user):
+    """Docker's config with credHelpers alone (no credsStore): the login store is the one
+    `credctl setup` would pick, the first that can work here: pass."""
+    config_path = Path(user["DOCKER_CONFIG"]) / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["credsStore"]
+    config_path.write_text(json.dumps(config, indent="\t"))
+    logged_in = login(docker_cli, registry, user)
+    assert logged_in.returncode == 0, logged_in.stderr
+    stored = encode_credentials(registry.address, registry.user, registry.password)
+    assert in_pass(registry.address, user) == (0, stored, b"")
+    unreachable = {**user, "CREDCTL_ACR_NO_CACHE": "1", "CREDCTL_ACR_ENDPOINT": "http://127.0.0.1:9"}
+    status, out, err = outcome(HELPER, "get", registry.address, unreachable)
+    assert (status, out) == (0, stored)
+    assert err.endswith(f"; using the login stored for {registry.address} in docker-credential-pass\n".encode())

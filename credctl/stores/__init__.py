@@ -27,7 +27,8 @@ class StoreSpec:
     """One store: where its class lives, the program that serves it, and what it is for.
 
     login: the store keeps the logins Docker stores (a credsStore candidate, a migration target);
-    otherwise it issues tokens per registry (mapped with credHelpers) and stores nothing.
+    otherwise it issues tokens per registry (mapped with credHelpers) and keeps no logins of its
+    own (ACR's `docker login` lands in a login store: credctl.stores.fallback).
     """
 
     __slots__ = ("class_name", "docs", "login", "module", "name", "suffix", "summary")

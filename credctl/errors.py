@@ -43,6 +43,11 @@ class StoreError(CredctlError):
     """The store was reachable but the operation failed."""
 
 
+class NoTemporaryTokens(StoreError):
+    """An ACR registry whose edition no Alibaba Cloud API issues temporary tokens for (the new
+    Personal Edition): only a stored login serves it; the message says how to make one."""
+
+
 class Stuck(CredctlError):
     """A program, a lock holder or a D-Bus peer did not answer within its bound; the line says
     which and how long was waited."""

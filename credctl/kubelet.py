@@ -50,6 +50,7 @@ ACR_MATCH_IMAGES = (
     "registry*.distributed.*.aliyuncs.com",  # personal, distributed
     "*-registry*.*.cr.aliyuncs.com",  # enterprise: <instance>-registry[-intl][-vpc].<region>.cr
     "*-registry*.*.aliyuncs.com",  # enterprise, the older form without .cr
+    "crpi-*.*.personal.cr.aliyuncs.com",  # personal (new): crpi-<id>[-vpc].<region>.personal.cr
 )
 
 

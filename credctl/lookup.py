@@ -53,15 +53,17 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
 
 
 def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None:
-    """An ACR token for registry, None when it is not ACR; source: the helper suffix that chose it."""
-    from credctl.acr.login import HELPER, find_registry, token
+    """An ACR token for registry, else the node's stored login for it (credctl.stores.fallback,
+    the rule the Docker helper follows too); None when it is not ACR, or a new Personal Edition
+    registry with no login stored. source: the helper suffix that chose it."""
+    from credctl.acr.login import HELPER
+    from credctl.stores.fallback import login_for
 
     try:
-        acr_registry = find_registry(registry, environ)  # first: the pod's identity only for ACR
-        issued = token(acr_registry, environ, pod() if callable(pod) else pod)
+        username, password, expires = login_for(registry, environ, pod)
     except CredentialsNotFound:
         return None
-    return Login(issued.username, issued.password, source or HELPER, issued.expires)
+    return Login(username, password, source or HELPER, expires)
 
 
 def _from_helper(helper: str, key: str, environ, pod) -> Login | None:

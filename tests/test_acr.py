@@ -424,9 +424,10 @@ def test_a_host_that_is_not_acr_is_not_found(aliyun, tmp_path, server):
     assert aliyun.requests == []
 
 
-def test_store_says_acr_tokens_are_issued_not_stored(aliyun, tmp_path):
+def test_store_says_acr_tokens_are_issued_not_stored_with_the_opt_out(aliyun, tmp_path):
+    """CREDCTL_ACR_STORE_LOGINS=0 keeps the refusal of before (kept logins: test_acr_docker_login.py)."""
     login = json.dumps({"ServerURL": EE, "Username": "someone", "Secret": "a-password-do-not-leak"})
-    result = helper("store", login, with_key(acr_env(tmp_path, aliyun)))
+    result = helper("store", login, with_key(acr_env(tmp_path, aliyun, CREDCTL_ACR_STORE_LOGINS="0")))
     clean(result, "a-password-do-not-leak")
     assert result.returncode == 1
     assert result.stdout == (

@@ -17,6 +17,7 @@ import yaml
 from kubelet_rules import config_errors, matches
 from world import (
     ALIYUN_INSTANCE,
+    CRPI_HOSTS,
     ENTERPRISE_HOSTS,
     PASSWORD,
     PERSONAL_HOSTS,
@@ -28,6 +29,8 @@ from world import (
     with_key,
     write_docker_config,
 )
+
+from credctl.kubelet import ACR_MATCH_IMAGES
 
 CREDCTL = world.ours("credctl")
 ANNOTATIONS = ["acr.credctl.io/role-arn", "pod-identity.alibabacloud.com/role-name", "acr.credctl.io/oidc-provider-arn"]
@@ -65,6 +68,7 @@ def test_the_default_config(tmp_path):
                     "registry*.distributed.*.aliyuncs.com",
                     "*-registry*.*.cr.aliyuncs.com",
                     "*-registry*.*.aliyuncs.com",
+                    "crpi-*.*.personal.cr.aliyuncs.com",
                 ],
                 "defaultCacheDuration": "1h",
                 "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
@@ -73,7 +77,7 @@ def test_the_default_config(tmp_path):
     }
 
 
-@pytest.mark.parametrize("host", [host for host, *_ in PERSONAL_HOSTS + ENTERPRISE_HOSTS])
+@pytest.mark.parametrize("host", [host for host, *_ in PERSONAL_HOSTS + ENTERPRISE_HOSTS + CRPI_HOSTS])
 def test_every_acr_domain_form_is_selected(tmp_path, host):
     patterns = both_formats(acr_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
     image = f"{host}/team/app:1"
@@ -94,6 +98,8 @@ def test_other_registries_are_not_selected(tmp_path, host):
         "registryevil.cn-hangzhou.aliyuncs.com",
         "registry-internal-vpc.cn-hangzhou.aliyuncs.com",
         "foo-registry-.cn-hangzhou.cr.aliyuncs.com",
+        "crpi-.cn-hangzhou.personal.cr.aliyuncs.com",
+        "crpi-a-b.cn-hangzhou.personal.cr.aliyuncs.com",
     ],
 )
 def test_look_alikes_the_patterns_select_get_no_login(tmp_path, host):
@@ -115,7 +121,13 @@ def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
     settings.write_text(json.dumps({"acr_registries": {"images.example.com": {"region": "cn-hangzhou"}}}))
     args = ("kubelet", "config", "--match-image", "*.corp.example:5000/team", "--match-image", "quay.io")
     patterns = both_formats(env, *args)["providers"][0]["matchImages"]
-    assert patterns[4:] == ["images.example.com", "127.0.0.1:5000", "docker.io", "quay.io", "*.corp.example:5000/team"]
+    assert patterns[len(ACR_MATCH_IMAGES) :] == [
+        "images.example.com",
+        "127.0.0.1:5000",
+        "docker.io",
+        "quay.io",
+        "*.corp.example:5000/team",
+    ]
     assert matches("docker.io", "docker.io/library/nginx:1.27")
 
 

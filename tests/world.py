@@ -731,6 +731,19 @@ ENTERPRISE_HOSTS = [
 ]
 
 
+# The new Personal Edition (instances created since 2024-09-09): (host, region). The public and
+# VPC forms as Alibaba's console shows them ("如果您使用的机器位于VPC网络，请使用 crpi-…-vpc.
+# <region>.personal.cr.aliyuncs.com"), seen in many public repositories' docs; ids are 16
+# lower-case letters and digits there.
+CRPI_HOSTS = [
+    ("crpi-7eu3mopdi4xg4ext.cn-beijing.personal.cr.aliyuncs.com", "cn-beijing"),
+    ("crpi-7eu3mopdi4xg4ext-vpc.cn-beijing.personal.cr.aliyuncs.com", "cn-beijing"),
+    ("crpi-ds0j5gxjdmixc0v8.cn-hangzhou.personal.cr.aliyuncs.com", "cn-hangzhou"),
+    ("crpi-hdkevh0503yezvt4.ap-southeast-1.personal.cr.aliyuncs.com", "ap-southeast-1"),
+    ("crpi-x8jmi4kluhnn27nd-vpc.cn-shanghai.personal.cr.aliyuncs.com", "cn-shanghai"),
+]
+
+
 def importtime_modules(importtime_stderr: bytes) -> list[str]:
     """Module names from `python -X importtime` output, in import order."""
     names = []
@@ -1020,8 +1033,12 @@ def _bus_world(name: str, request, **extra: str) -> StoreWorld:
 
 
 def _acr_world(request, root: Path) -> StoreWorld:
-    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE."""
-    env = with_key(acr_env(root, request.getfixturevalue("aliyun"), CREDCTL_ACR_TIMEOUT="5"))
+    """ACR against the aliyun fixture's fake, with its access key; it issues tokens for EE. The
+    tokens-only opt-out is set (CREDCTL_ACR_STORE_LOGINS=0): a store that issues and keeps
+    nothing, as the token-store contract has it; tests/test_acr_docker_login.py covers the
+    logins `docker login` keeps."""
+    fake = request.getfixturevalue("aliyun")
+    env = with_key(acr_env(root, fake, CREDCTL_ACR_TIMEOUT="5", CREDCTL_ACR_STORE_LOGINS="0"))
     return StoreWorld("acr", env, root, [root / "cache" / "credctl"], registry=EE)
 
 

@@ -26,7 +26,7 @@ import time
 from credctl.acr import cache
 from credctl.acr.domains import AcrRegistry, resolve
 from credctl.acr.identity import effective_environ, fingerprint
-from credctl.errors import CredentialsNotFound, ProfileError, StoreError
+from credctl.errors import CredentialsNotFound, NoTemporaryTokens, ProfileError, StoreError
 
 HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
 PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {credentials_file, wrapper, registries}}
@@ -131,8 +131,21 @@ def _cache_path(who: str, registry: AcrRegistry, environ) -> str:
     return cache.path_for(who, registry.region, registry.instance_id or registry.instance_name, environ)
 
 
+def no_tokens_line(registry: AcrRegistry) -> str:
+    """What a registry of an edition without a token API (the new Personal Edition) gets when
+    no login is stored for it: that, and how to log in once."""
+    return (
+        f"{registry.domain} is an ACR Personal Edition instance (new, crpi-): Alibaba Cloud issues no temporary "
+        f"tokens for it; log in once with `docker login {registry.domain}` and the fixed password set in the "
+        "ACR console (Access Credential), which credctl keeps in your login store"
+    )
+
+
 def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
-    """A token for registry: the cached one while fresh, else a new one from Alibaba Cloud."""
+    """A token for registry: the cached one while fresh, else a new one from Alibaba Cloud.
+    NoTemporaryTokens for an edition no API issues them for (nothing is asked)."""
+    if not registry.issues_tokens:
+        raise NoTemporaryTokens(no_tokens_line(registry))
     use_cache = environ.get(NO_CACHE, "") in ("", "0")
     who = identity(environ, pod)
     path = _cache_path(who, registry, environ)

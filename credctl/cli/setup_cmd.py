@@ -46,7 +46,7 @@ from credctl.cli.output import busy, fail, info, interactive, plain, show_table,
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, StoreError, UsageError
 from credctl.names import PREFIX, helper_key, helper_program, is_hub_bookkeeping
-from credctl.stores import LOGIN_STORES, STORES, open_store, program_name
+from credctl.stores import LOGIN_STORES, STORES, first_ready, open_store, program_name
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 
@@ -81,12 +81,12 @@ def _health(name: str) -> Health:
 
 
 def choose_store(health: dict[str, Health], asked: bool) -> str:
-    usable = [name for name, answer in health.items() if answer.ok]
+    usable = first_ready(health.__getitem__)  # the rule ACR's `docker login` follows too
     if asked:
         show_health(health)
-        return ask_store(usable[0] if usable else "pass")
+        return ask_store(usable or "pass")
     if usable:
-        return usable[0]
+        return usable
     if uninitialised_pass_root() is not None:
         return "pass"  # what is missing is `pass init`: ready_store names the commands
     details = "; ".join(f"{name}: {answer.detail}" for name, answer in health.items())

@@ -20,6 +20,9 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 - registry        which helper serves a registry (credHelpers, credsStore, plaintext auths), or
                   DOCKER_AUTH_CONFIG where it holds the registry's login (then --online checks that one);
 - credentials     whether that helper has credentials for it (the username, never the secret);
+- acr             for a registry an ACR helper serves: its edition, and what it gets there (temporary
+                  tokens; the login `docker login` stored, in which login store; for the new Personal
+                  Edition, which issues no tokens, a warning naming the one `docker login` when none is stored);
 - login           with --online: a real Docker Registry v2 login with those credentials, within
                   --timeout seconds per registry; the credentials go to a token server on another
                   host only when --trust-realm names it (credctl.registry).
@@ -173,7 +176,7 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
         keys += [login.key for login in env.used if not is_hub_bookkeeping(login.key)]
     for key in dict.fromkeys(keys):
         registry_rows, found = _with_env(env, key, *_check_registry(docker, key, helpers, automatic))
-        rows += registry_rows
+        rows += registry_rows + _acr_rows(docker, key, automatic)
         if login is not None:
             if found is not None:
                 rows.append(_check_login(key, found, login))
@@ -543,6 +546,41 @@ def _check_registry(
     except CredctlError as err:
         return [*rows, Row("credentials", key, "failed", str(err))], None
     return [*rows, Row("credentials", key, "ok", f"{_who(found)} in {PREFIX}{suffix}")], found
+
+
+def _acr_rows(docker: ConfigFile, key: str, automatic: str) -> list[Row]:
+    """The acr row of a registry docker asks credctl's ACR helper (or a profile's) about: its
+    edition, and what it gets (credctl.stores.fallback's rule); none for any other registry."""
+    from credctl.acr.domains import EDITION_NAMES
+    from credctl.acr.login import find_registry, helper_environ
+    from credctl.stores import fallback
+
+    route = docker.helper_for(key, automatic=automatic)
+    environ = helper_environ(route.helper) if route.helper else None
+    if environ is None:
+        return []
+    try:
+        registry = find_registry(key, environ)
+    except CredentialsNotFound:
+        return []
+    edition = f"{EDITION_NAMES[registry.edition]}, {registry.region}"
+    keeps = fallback.keeps_logins(environ)
+    try:
+        stored = fallback.stored(key, environ) if keeps else None
+    except CredctlError as err:
+        return [Row("acr", key, "failed", f"{edition}: cannot read the login stored for it: {err}")]
+    where = f"login stored in {PREFIX}{stored[2]}" if stored else ""
+    if registry.issues_tokens:
+        api = "GetAuthorizationToken, API 2018-12-01" if registry.enterprise else "GET /tokens, API 2016-06-07"
+        used = f"; {where}, used when no token can be issued" if stored else ""
+        return [Row("acr", key, "ok", f"{edition}: temporary tokens ({api}){used}")]
+    if stored:
+        return [Row("acr", key, "ok", f"{edition}: no temporary tokens; {where}")]
+    if not keeps:
+        fix = f"acr_store_logins is off: map it to a login store (`credctl map {key} pass`), then `docker login {key}`"
+    else:
+        fix = f"`docker login {key}` with the fixed password set in the ACR console (Access Credential)"
+    return [Row("acr", key, "warning", f"{edition}: no temporary tokens and no login stored: {fix}")]
 
 
 def _describe_env(env: dockerenv.DockerAuthConfig | None) -> list[Row]:

@@ -18,14 +18,17 @@ from credctl.stores.base import Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+
+    from credctl.stores.base import Health
 
 
 class StoreSpec:
     """One store: where its class lives, the program that serves it, and what it is for.
 
     login: the store keeps the logins Docker stores (a credsStore candidate, a migration target);
-    otherwise it issues tokens per registry (mapped with credHelpers) and stores nothing.
+    otherwise it issues tokens per registry (mapped with credHelpers) and keeps no logins of its
+    own (ACR's `docker login` lands in a login store: credctl.stores.fallback).
     """
 
     __slots__ = ("class_name", "docs", "login", "module", "name", "suffix", "summary")
@@ -77,13 +80,20 @@ STORES = {
             "AcrStore",
             "acr-helper",
             login=False,
-            summary="none stored: `get` answers with a temporary Alibaba Cloud Container Registry token (cached "
-            "on disk); `store` exits 1, `erase` drops the cached tokens",
+            summary="a temporary Alibaba Cloud Container Registry token (cached on disk) for `get`, else the "
+            "login `docker login` kept in your login store; `erase` drops both",
         ),
     )
 }
 # The stores that keep the credentials Docker logs in with, in STORES order.
 LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+
+
+def first_ready(health: Callable[[str], Health]) -> str | None:
+    """The login store `credctl setup` picks when none is named: the first in LOGIN_STORES
+    order whose health(name) is ok (asked in that order, so later ones are not checked); None
+    when none can work here."""
+    return next((name for name in LOGIN_STORES if health(name).ok), None)
 
 
 def spec_of(store: str) -> StoreSpec:

@@ -1,18 +1,24 @@
 """Alibaba Cloud Container Registry as a store: the Docker helper's face of credctl.acr.login.
 
-`get` answers with a token for an ACR registry, from the cache when one is fresh, else from the
-API. A host that is not ACR gets `credentials not found in native keychain`, so Docker falls
-back cleanly (the Go helper fails hard). `store` explains that ACR tokens are issued, not
-stored; `erase` drops the registry's cached tokens; `list` shows the registries with a fresh
-cached token.
+`get` answers an ACR registry with a temporary token (the cache's while fresh, else the API's),
+else with the login `docker login` kept for it in the user's login store
+(credctl.stores.fallback has the rule, shared with the kubelet plugin). A host that is not ACR
+gets `credentials not found in native keychain`, so Docker falls back cleanly (the Go helper
+fails hard). `store` keeps a login for an ACR registry in the login store (never in plaintext)
+unless the opt-out is set, which keeps the old refusal; `erase` drops the registry's cached
+tokens and its stored login; `list` shows the registries with a fresh cached token and the
+ACR logins stored.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from credctl.acr import login
-from credctl.errors import StoreError
+from credctl.errors import CredentialsNotFound, StoreError
+from credctl.names import helper_key
+from credctl.stores import fallback
 from credctl.stores.base import Health, Store
 
 ISSUED_NOT_STORED = (
@@ -21,25 +27,51 @@ ISSUED_NOT_STORED = (
 )
 
 
+def _to_stderr(line: str) -> None:
+    """A notice for the person running Docker: one line on stderr (docker shows a helper's stderr)."""
+    sys.stderr.write(line.replace("\r", " ").replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
 class AcrStore(Store):
     """The login of environ's Alibaba Cloud credentials, or of pod (a
-    credctl.acr.podidentity.PodIdentity: a pod's RAM role) when one is given."""
+    credctl.acr.podidentity.PodIdentity: a pod's RAM role) when one is given. notify gets the
+    one-line notices of a `get` (default: stderr)."""
 
-    def __init__(self, environ=os.environ, pod=None) -> None:
-        self.environ, self.pod = environ, pod
+    def __init__(self, environ=os.environ, pod=None, notify=_to_stderr) -> None:
+        self.environ, self.pod, self.notify = environ, pod, notify
 
     def get(self, server_url: str) -> tuple[str, str]:
-        token = login.token_for(server_url, self.environ, self.pod)
-        return token.username, token.password
+        username, secret, _ = fallback.login_for(server_url, self.environ, self.pod, self.notify)
+        return username, secret
 
     def add(self, server_url: str, username: str, secret: str) -> None:
-        raise StoreError(ISSUED_NOT_STORED)
+        if not fallback.keeps_logins(self.environ):
+            raise StoreError(ISSUED_NOT_STORED)
+        try:
+            login.find_registry(server_url, self.environ)
+        except CredentialsNotFound:
+            key = helper_key(server_url)
+            raise StoreError(
+                f"{key} is not an ACR registry: docker-credential-acr-helper keeps logins for ACR registries "
+                f"only; map it to your login store instead (`credctl map {key} pass`)"
+            ) from None
+        fallback.store(server_url, username, secret, self.environ)
 
     def delete(self, server_url: str) -> None:
+        """The cached tokens and the stored login; for a host that is not ACR nothing (no login
+        of another store's is ever erased through this helper)."""
+        try:
+            login.find_registry(server_url, self.environ)
+        except CredentialsNotFound:
+            return
         login.erase(server_url, self.environ, self.pod)
+        if fallback.keeps_logins(self.environ):
+            fallback.erase(server_url, self.environ)
 
     def list(self) -> dict[str, str]:
-        return login.cached(self.environ, self.pod)
+        stored = fallback.stored_listing(self.environ) if fallback.keeps_logins(self.environ) else {}
+        return {**stored, **login.cached(self.environ, self.pod)}
 
     def health(self) -> Health:
         return Health(*login.health(self.environ, self.pod))

@@ -383,14 +383,17 @@ def path_match(pattern: str, name: str) -> bool:
     return _match_chunks(chunks, name)
 
 
+_STAR, _ANY = ("*",), ("?",)  # a literal '*' or '?' (escaped) is the plain string
+
+
 def _glob_chunks(pattern: str) -> list:
-    """The pattern as a list of '*', '?', ('class', negated, ranges) and literal characters."""
+    """The pattern as a list of _STAR, _ANY, ('class', negated, ranges) and literal characters."""
     chunks: list = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
         if char in "*?":
-            chunks.append(char)
+            chunks.append(_STAR if char == "*" else _ANY)
             i += 1
         elif char == "\\":
             if i + 1 >= len(pattern):
@@ -435,12 +438,12 @@ def _match_chunks(chunks: list, name: str) -> bool:
     if not chunks:
         return not name
     first, rest = chunks[0], chunks[1:]
-    if first == "*":
+    if first is _STAR:
         return any(_match_chunks(rest, name[skip:]) for skip in range(_until_slash(name) + 1))
     if not name:
         return False
     char = name[0]
-    if first == "?":
+    if first is _ANY:
         ok = char != "/"
     elif isinstance(first, tuple):
         _kind, negated, ranges = first

@@ -13,6 +13,10 @@ ACR tokens first of all, then any store or helper Docker's config maps the regis
 - No login for the image: a valid response with empty auth (the kubelet pulls anonymously).
 - A bad request, or a store or API that fails: one line on stderr, exit status 1.
 
+How the kubelet reads what it is given lives here too: `urls_match` (its URLsMatch, for
+matchImages entries and auth keys) and `acr_match_images` (the ACR patterns `credctl kubelet
+config` writes, with their :443 forms); Go's rules under them are credctl.gostd.
+
 The same speed rules as the docker helpers: standard library only on a warm ACR call.
 """
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from credctl.gostd import GoError, duration_string, parse_duration
+from credctl.gostd import GoError, duration_string, parse_duration, quote
 from credctl.kubelet import CONFIG_GROUP, GROUP, parse_schemeless_url
 
 Version = tuple[int, int]
@@ -84,8 +84,6 @@ def _invalid(path: str, value: str, detail: str) -> str:
 
 def _go_string(text: str) -> str:
     """Go's %q of a string (strconv.Quote)."""
-    from credctl.gostd import quote
-
     return quote(text)
 
 
@@ -195,7 +193,7 @@ def validation_errors(config: dict, version: Version = NEWEST, token_gate: bool 
         duration = provider.get("defaultCacheDuration")
         if duration is None:
             errors.append(_required("providers.defaultCacheDuration"))
-        elif (nanoseconds := parse_duration(duration)) < 0:
+        elif not _duration_error(provider) and (nanoseconds := parse_duration(duration)) < 0:
             detail = "defaultCacheDuration must be greater than or equal to 0"
             errors.append(_invalid("providers.defaultCacheDuration", duration_string(nanoseconds), detail))
         if provider.get("tokenAttributes") is not None:

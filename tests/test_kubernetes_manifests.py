@@ -31,6 +31,7 @@ from world import (
     write_docker_config,
 )
 
+from credctl.kubelet import ACR_MATCH_IMAGES
 from credctl.kubelet import urls_match as matches
 from credctl.kubeletconfig import NEWEST, OLDEST, aggregate, config_errors
 
@@ -57,12 +58,8 @@ def both_formats(env: dict[str, str], *args: str) -> dict:
 # --- credctl kubelet config --------------------------------------------------------------------
 
 
-ACR_PATTERNS = [
-    "registry*.*.aliyuncs.com",
-    "registry*.distributed.*.aliyuncs.com",
-    "*-registry*.*.cr.aliyuncs.com",
-    "*-registry*.*.aliyuncs.com",
-]
+ACR_PATTERNS = list(ACR_MATCH_IMAGES)  # each ACR domain form: test_every_acr_domain_form_is_selected
+GENERATED = 2 * len(ACR_PATTERNS)  # and each again with :443
 KUBELETS = [(1, minor) for minor in range(OLDEST[1], NEWEST[1] + 1)]
 
 
@@ -131,7 +128,13 @@ def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
     settings.write_text(json.dumps({"acr_registries": {"images.example.com": {"region": "cn-hangzhou"}}}))
     args = ("kubelet", "config", "--match-image", "*.corp.example:5000/team", "--match-image", "quay.io")
     patterns = both_formats(env, *args)["providers"][0]["matchImages"]
-    assert patterns[8:] == ["images.example.com", "127.0.0.1:5000", "docker.io", "quay.io", "*.corp.example:5000/team"]
+    assert patterns[GENERATED:] == [
+        "images.example.com",
+        "127.0.0.1:5000",
+        "docker.io",
+        "quay.io",
+        "*.corp.example:5000/team",
+    ]
     assert matches("docker.io", "docker.io/library/nginx:1.27")
 
 
@@ -141,7 +144,7 @@ def test_a_mapped_registry_the_kubelet_would_refuse_is_left_out(tmp_path):
     write_docker_config(env, {"credHelpers": {"reg%zz.example.com": "pass", "quay.io": "pass"}})
     result = credctl(env, "kubelet", "config", "--format", "json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["providers"][0]["matchImages"][8:] == ["quay.io"]
+    assert json.loads(result.stdout)["providers"][0]["matchImages"][GENERATED:] == ["quay.io"]
     assert result.stderr == (
         "warning: 'reg%zz.example.com' is left out of matchImages: the kubelet refuses it "
         '(parse "https://reg%zz.example.com": invalid URL escape "%zz")\n'

@@ -244,6 +244,23 @@ def test_url_parse_agrees_with_go(raw, want_error):
 
 
 @pytest.mark.parametrize(
+    ("raw", "host", "path"),
+    [  # src/net/url/url_test.go urltests: the Host and Path Parse gives (both unescaped)
+        ("http://[fe80::1%25en0]/", "[fe80::1%en0]", "/"),
+        ("http://[fe80::1%25en0]:8080/", "[fe80::1%en0]:8080", "/"),
+        ("http://[fe80::1%25%65%6e%301-._~]/", "[fe80::1%en01-._~]", "/"),
+        ("http://[fe80::1%25%65%6e%301-._~]:8080/", "[fe80::1%en01-._~]:8080", "/"),
+        ("http://rest.rsc.io/foo%2fbar/baz%2Fquux?alt=media", "rest.rsc.io", "/foo/bar/baz/quux"),
+        ("mysql://a,b,c/bar", "a,b,c", "/bar"),
+        ("http://host/!$&'()*+,;=:@[]", "host", "/!$&'()*+,;=:@[]"),
+    ],
+)
+def test_url_parse_gives_gos_host_and_path(raw, host, path):
+    url = url_parse(raw)
+    assert (url.host, url.path) == (host, path)
+
+
+@pytest.mark.parametrize(
     ("hostport", "expected"),
     [  # src/net/ipsock_test.go splitJoinTests / splitFailureTests (a selection)
         ("www.google.com:80", ("www.google.com", "80")),

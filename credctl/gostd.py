@@ -232,7 +232,7 @@ def _parse(data: bytes) -> GoURL:
     host = b""
     if not rest.startswith(b"/"):
         if scheme:  # scheme:opaque, no host: not a form the kubelet's "https://" + s can take
-            return GoURL(scheme.decode().lower(), "", "")
+            return GoURL(_text(scheme).lower(), "", "")
         segment = rest.partition(b"/")[0]
         if b":" in segment:
             raise GoError("first path segment in URL cannot contain colon")
@@ -241,8 +241,12 @@ def _parse(data: bytes) -> GoURL:
         rest = slash + path
         host = _parse_authority(authority)
     path = _unescape(rest, _PATH)
-    text = lambda value: value.decode("utf-8", "surrogateescape")  # noqa: E731
-    return GoURL(text(scheme).lower(), text(host), text(path))
+    return GoURL(_text(scheme).lower(), _text(host), _text(path))
+
+
+def _text(data: bytes) -> str:
+    """Go's bytes as a str (bytes that are no UTF-8 kept, as surrogateescape keeps them)."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 # --- net.SplitHostPort ---------------------------------------------------------------------------

@@ -125,6 +125,8 @@ def decode_errors(config: dict, version: Version = NEWEST) -> list[str]:
         return [f"no kind {_go_string(str(kind))} is registered for version {_go_string(str(api_version))}"]
     unknown = [f'unknown field "{key}"' for key in config if key not in _CONFIG_FIELDS]
     for index, provider in enumerate(config.get("providers") or []):
+        if not isinstance(provider, dict):
+            return [f"json: cannot unmarshal {type(provider).__name__} into a CredentialProvider (providers[{index}])"]
         fields = _PROVIDER_FIELDS
         if config_version == "v1" and effective(version) >= TOKEN_ATTRIBUTES:
             fields += ("tokenAttributes",)
@@ -136,7 +138,8 @@ def decode_errors(config: dict, version: Version = NEWEST) -> list[str]:
             unknown += [f'unknown field "{where}.{key}"' for key in attributes if key not in token_fields]
         for number, entry in enumerate(provider.get("env") or []):
             where = f"providers[{index}].env[{number}]"
-            unknown += [f'unknown field "{where}.{key}"' for key in entry if key not in ("name", "value")]
+            keys = entry if isinstance(entry, dict) else {}
+            unknown += [f'unknown field "{where}.{key}"' for key in keys if key not in ("name", "value")]
     if unknown:
         return ["strict decoding error: " + ", ".join(unknown)]
     return [error for provider in config.get("providers") or [] if (error := _duration_error(provider))]

@@ -1,4 +1,10 @@
-"""`credctl kubelet config`: the kubelet's CredentialProviderConfig for credctl-kubelet-provider."""
+"""`credctl kubelet config`: the kubelet's CredentialProviderConfig for credctl-kubelet-provider.
+
+Written for one kubelet version (--kubelet-version, else `kubelet --version`, else the newest):
+only the fields it knows, and an option it cannot honour refused (credctl.kubeletconfig has the
+facts). Every pattern and duration is checked as the kubelet reads it (Go's url.Parse and
+time.ParseDuration, credctl.gostd), since one it refuses stops it loading every provider.
+"""
 
 import re
 import subprocess

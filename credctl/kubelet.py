@@ -24,6 +24,10 @@ ACR tokens first of all, then any store or helper Docker's config maps the regis
   answered (the kubelet sends one image per request and keys what it caches by registry and,
   in token mode, by service account, so nothing else is touched).
 
+How the kubelet reads what it is given lives here too: `urls_match` (its URLsMatch, for
+matchImages entries and auth keys) and `acr_match_images` (the ACR patterns `credctl kubelet
+config` writes, with their :443 forms); Go's rules under them are credctl.gostd.
+
 The same speed rules as the docker helpers: standard library only on a warm ACR call.
 """
 
@@ -99,20 +103,70 @@ def go_duration(seconds: int) -> str:
     return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
-def parse_go_duration(text: str) -> int:
-    """Whole seconds of a Go duration such as 12h, 90m or 1h30m (ValueError if it is not one)."""
-    units = {"h": 3600, "m": 60, "s": 1}
-    total, number = 0, ""
-    for char in text:
-        if char.isdigit():
-            number += char
-        elif char in units and number:
-            total, number = total + int(number) * units[char], ""
-        else:
-            raise ValueError(text)
-    if number or not text:
-        raise ValueError(text)
-    return total
+def parse_go_duration(text: str) -> float:
+    """Seconds of a Go duration as the kubelet reads one (time.ParseDuration: 0, 90m, 1.5h,
+    300ms, 1h30m, -1s); ValueError (credctl.gostd.GoError, Go's text) if it is not one."""
+    from credctl.gostd import parse_duration
+
+    return parse_duration(text) / 1e9
+
+
+# --- how the kubelet reads image patterns and auth keys (pkg/credentialprovider/keyring.go) ----
+
+
+def parse_schemeless_url(pattern: str):
+    """credentialprovider.ParseSchemelessURL: Go's url.Parse("https://" + pattern) (a GoURL with
+    host and path); GoError with Go's text when the kubelet refuses the pattern. Every
+    matchImages entry must pass it, or the kubelet loads no provider at all."""
+    from credctl.gostd import url_parse
+
+    return url_parse("https://" + pattern)
+
+
+def urls_match(glob: str, target: str) -> bool:
+    """credentialprovider.URLsMatchStr: does the kubelet apply glob (a matchImages entry, or an
+    auth key of a response) to target (an image)? Both parse as schemeless URLs; the ports must
+    be equal (none matches none only); the hosts must have as many dot-separated parts, each
+    matched by filepath.Match (a '*' stays within its part); glob's path must be a prefix of
+    target's. A pattern that does not parse, or a malformed glob, matches nothing."""
+    from credctl.gostd import GoError, path_match
+
+    try:
+        glob_url, target_url = parse_schemeless_url(glob), parse_schemeless_url(target)
+    except GoError:
+        return False
+    glob_parts, glob_port = _split_url(glob_url.host)
+    target_parts, target_port = _split_url(target_url.host)
+    if glob_port != target_port or len(glob_parts) != len(target_parts):
+        return False
+    if not target_url.path.startswith(glob_url.path):
+        return False
+    return all(path_match(part, other) for part, other in zip(glob_parts, target_parts, strict=True))
+
+
+def _split_url(host: str) -> tuple[list[str], str]:
+    """credentialprovider.SplitURL: the host's dot-separated parts and its port; a host
+    net.SplitHostPort refuses ("[::1]", "registry.io") is all host, with no port."""
+    from credctl.gostd import GoError, split_host_port
+
+    try:
+        name, port = split_host_port(host)
+    except GoError:
+        name, port = host, ""
+    return name.split("."), port
+
+
+def acr_match_images() -> list[str]:
+    """Every ACR_MATCH_IMAGES pattern, then each again with an explicit :443: the kubelet
+    matches ports exactly, so registry.cn-hangzhou.aliyuncs.com:443/ns/app (the same registry,
+    its HTTPS port written out) is selected only by a pattern that has that port too."""
+    return [*ACR_MATCH_IMAGES, *(with_port(pattern, "443") for pattern in ACR_MATCH_IMAGES)]
+
+
+def with_port(pattern: str, port: str) -> str:
+    """pattern (host[/path]) with :port after its host."""
+    host, slash, path = pattern.partition("/")
+    return f"{host}:{port}{slash}{path}"
 
 
 def response(api_version: str, auth: dict[str, dict[str, str]], cache_seconds: int | None = None) -> dict:

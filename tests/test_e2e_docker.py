@@ -254,7 +254,7 @@ def inspect_with_auth_file(registry, env: dict[str, str], auths: dict, tmp_path:
 
 
 def test_the_kubelet_plugin_serves_what_docker_login_stored(docker_cli, registry, image, env, tmp_path):
-    from kubelet_rules import matches
+    from credctl.kubelet import urls_match
 
     login = run(
         [docker_cli, "login", "-u", registry.user, "--password-stdin", registry.address], env, registry.password
@@ -262,7 +262,7 @@ def test_the_kubelet_plugin_serves_what_docker_login_stored(docker_cli, registry
     assert login.returncode == 0, login.stderr
     response = kubelet_login(env, reference(registry))
     [(key, auth)] = response["auth"].items()
-    assert key == registry.address and matches(key, reference(registry))
+    assert key == registry.address and urls_match(key, reference(registry))
     token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
     inspect = inspect_with_auth_file(registry, env, {"auths": {key: {"auth": token}}}, tmp_path)
     assert inspect.returncode == 0, inspect.stderr

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import world
-from kubelet_rules import matches
 from world import (
     ACCOUNT,
     ALIYUN_KEY_ID,
@@ -41,7 +40,7 @@ from world import (
     write_credentials,
 )
 
-from credctl.kubelet import parse_go_duration
+from credctl.kubelet import acr_match_images, parse_go_duration, urls_match
 
 PERSONAL = f"registry-vpc.{REGION}.aliyuncs.com"
 ISSUER = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou.aliyuncs.com/c0ffee"
@@ -71,9 +70,9 @@ def rrsa(aliyun):
 
 
 def given(response: dict, registry: str) -> str:
-    """The password of the one login in a response, checked against the kubelet's rules."""
+    """The password of the one login in a response, its key checked with the kubelet's URLsMatch."""
     [(key, login)] = response["auth"].items()
-    assert key == registry and matches(key, f"{registry}/team/app:1")
+    assert key == registry and urls_match(key, f"{registry}/team/app:1")
     assert login["username"] == "cr_temp_user"
     return login["password"]
 
@@ -105,6 +104,20 @@ def test_node_identity_and_a_cache_duration_bounded_by_the_token(aliyun, tmp_pat
     assert aliyun.requests == before  # served from credctl's cache
     assert given(again, registry) == issued.token
     assert parse_go_duration(again["cacheDuration"]) <= parse_go_duration(first["cacheDuration"])
+
+
+@pytest.mark.parametrize("registry", [EE, PERSONAL])
+def test_an_image_written_with_port_443_is_selected_and_served(aliyun, tmp_path, registry):
+    """registry:443/… is the same registry to ACR, but another to the kubelet (ports must be equal):
+    a generated pattern selects it, and the auth key (the image's registry, :443 kept) matches it."""
+    env = with_key(node(tmp_path, aliyun))
+    image = f"{registry}:443/team/app:1"
+    assert [pattern for pattern in acr_match_images() if urls_match(pattern, image)]
+    response = answered(provide(env, request(image)))
+    [(key, login)] = response["auth"].items()
+    assert key == f"{registry}:443" and urls_match(key, image)
+    assert not urls_match(registry, image)  # the key without the port would be ignored
+    assert login == {"username": "cr_temp_user", "password": aliyun.issued[-1].token}
 
 
 def test_a_token_shorter_than_the_margin_is_not_cached_by_the_kubelet(aliyun, tmp_path):

@@ -1,12 +1,15 @@
 """`credctl kubelet config` and `credctl k8s pull-secret`: the documents, read back as YAML and JSON.
 
-The config must select every ACR domain form by the kubelet's matching rules (kubelet_rules.py)
-and every registry Docker's config maps; the Secret must hold what `kubectl create secret
+The config must select every ACR domain form by the kubelet's matching rules (credctl.kubelet.
+urls_match), load on the kubelet it is written for (credctl.kubeletconfig.config_errors: both
+held to the kubelet's own test cases in test_kubelet_rules.py), and serve every registry Docker's
+config maps; the Secret must hold what `kubectl create secret
 docker-registry` (the real kubectl, client side only) would have made of the same login.
 """
 
 import base64
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,7 +17,6 @@ from pathlib import Path
 import pytest
 import world
 import yaml
-from kubelet_rules import config_errors, matches
 from world import (
     ALIYUN_INSTANCE,
     CRPI_HOSTS,
@@ -31,6 +33,8 @@ from world import (
 )
 
 from credctl.kubelet import ACR_MATCH_IMAGES
+from credctl.kubelet import urls_match as matches
+from credctl.kubeletconfig import NEWEST, OLDEST, aggregate, config_errors
 
 CREDCTL = world.ours("credctl")
 ANNOTATIONS = ["acr.credctl.io/role-arn", "pod-identity.alibabacloud.com/role-name", "acr.credctl.io/oidc-provider-arn"]
@@ -55,32 +59,44 @@ def both_formats(env: dict[str, str], *args: str) -> dict:
 # --- credctl kubelet config --------------------------------------------------------------------
 
 
+ACR_PATTERNS = list(ACR_MATCH_IMAGES)  # each ACR domain form: test_every_acr_domain_form_is_selected
+EXPECTED_ACR = [  # written out, so that a pattern dropped from ACR_MATCH_IMAGES fails the default config's test
+    "registry*.*.aliyuncs.com",
+    "registry*.distributed.*.aliyuncs.com",
+    "*-registry*.*.cr.aliyuncs.com",
+    "*-registry*.*.aliyuncs.com",
+    "crpi-*.*.personal.cr.aliyuncs.com",
+]
+GENERATED = 2 * len(ACR_PATTERNS)  # and each again with :443
+KUBELETS = [(1, minor) for minor in range(OLDEST[1], NEWEST[1] + 1)]
+
+
 def test_the_default_config(tmp_path):
-    config = both_formats(acr_env(tmp_path, NO_COLOR="1"), "kubelet", "config")
+    """For the newest kubelet (no kubelet on this PATH): v1, and the ACR patterns twice, the
+    second time with :443 (the kubelet compares ports exactly)."""
+    env = acr_env(tmp_path, NO_COLOR="1")
+    config = both_formats(env, "kubelet", "config")
     assert config == {
         "apiVersion": "kubelet.config.k8s.io/v1",
         "kind": "CredentialProviderConfig",
         "providers": [
             {
                 "name": "credctl-kubelet-provider",
-                "matchImages": [
-                    "registry*.*.aliyuncs.com",
-                    "registry*.distributed.*.aliyuncs.com",
-                    "*-registry*.*.cr.aliyuncs.com",
-                    "*-registry*.*.aliyuncs.com",
-                    "crpi-*.*.personal.cr.aliyuncs.com",
-                ],
+                "matchImages": EXPECTED_ACR + [f"{pattern}:443" for pattern in EXPECTED_ACR],
                 "defaultCacheDuration": "1h",
                 "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
             }
         ],
     }
+    header = credctl(env, "kubelet", "config").stdout.splitlines()[2]
+    assert header == "# Written for kubelet 1.34 (the newest credctl knows; no kubelet on PATH)."
 
 
 @pytest.mark.parametrize("host", [host for host, *_ in PERSONAL_HOSTS + ENTERPRISE_HOSTS + CRPI_HOSTS])
-def test_every_acr_domain_form_is_selected(tmp_path, host):
+@pytest.mark.parametrize("port", ["", ":443"])
+def test_every_acr_domain_form_is_selected(tmp_path, host, port):
     patterns = both_formats(acr_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
-    image = f"{host}/team/app:1"
+    image = f"{host}{port}/team/app:1"
     assert [pattern for pattern in patterns if matches(pattern, image)], f"no pattern selects {image}"
 
 
@@ -90,6 +106,7 @@ def test_every_acr_domain_form_is_selected(tmp_path, host):
 def test_other_registries_are_not_selected(tmp_path, host):
     patterns = both_formats(acr_env(tmp_path), "kubelet", "config")["providers"][0]["matchImages"]
     assert not [pattern for pattern in patterns if matches(pattern, f"{host}/team/app:1")]
+    assert not [pattern for pattern in patterns if matches(pattern, f"{host}:443/team/app:1")]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +138,7 @@ def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
     settings.write_text(json.dumps({"acr_registries": {"images.example.com": {"region": "cn-hangzhou"}}}))
     args = ("kubelet", "config", "--match-image", "*.corp.example:5000/team", "--match-image", "quay.io")
     patterns = both_formats(env, *args)["providers"][0]["matchImages"]
-    assert patterns[len(ACR_MATCH_IMAGES) :] == [
+    assert patterns[GENERATED:] == [
         "images.example.com",
         "127.0.0.1:5000",
         "docker.io",
@@ -129,6 +146,19 @@ def test_mapped_registries_custom_domains_and_extra_patterns(tmp_path):
         "*.corp.example:5000/team",
     ]
     assert matches("docker.io", "docker.io/library/nginx:1.27")
+
+
+def test_a_mapped_registry_the_kubelet_would_refuse_is_left_out(tmp_path):
+    """A credHelpers key Go's url.Parse refuses would stop the kubelet loading any provider."""
+    env = acr_env(tmp_path, NO_COLOR="1")
+    write_docker_config(env, {"credHelpers": {"reg%zz.example.com": "pass", "quay.io": "pass"}})
+    result = credctl(env, "kubelet", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["providers"][0]["matchImages"][GENERATED:] == ["quay.io"]
+    assert result.stderr == (
+        "warning: 'reg%zz.example.com' is left out of matchImages: the kubelet refuses it "
+        '(parse "https://reg%zz.example.com": invalid URL escape "%zz")\n'
+    )
 
 
 def test_pod_identity_sends_service_account_tokens(tmp_path):
@@ -147,58 +177,153 @@ def test_pod_identity_sends_service_account_tokens(tmp_path):
     }
 
 
+def test_pod_identity_on_kubelet_1_33_has_no_cache_type_and_names_the_feature_gate(tmp_path):
+    """1.33 decodes strictly and its tokenAttributes have no cacheType (k8s.io/kubelet v0.33); the
+    alpha feature gate is off by default, so credctl says it must be turned on."""
+    env = acr_env(tmp_path, NO_COLOR="1")
+    result = credctl(env, "kubelet", "config", "--kubelet-version", "1.33", "--pod-identity")
+    assert result.returncode == 0, result.stderr
+    gate = "--feature-gates=KubeletServiceAccountTokenForCredentialProviders=true"
+    assert result.stderr == (
+        f"warning: kubelet 1.33 loads tokenAttributes only with {gate} (alpha, off by default); "
+        "without it, it loads no provider from this file\n"
+    )
+    assert result.stdout.splitlines()[2:4] == [
+        "# Written for kubelet 1.33 (--kubelet-version).",
+        f"# kubelet 1.33 also needs {gate} (alpha, off by default).",
+    ]
+    attributes = yaml.safe_load(result.stdout)["providers"][0]["tokenAttributes"]
+    assert attributes == {
+        "serviceAccountTokenAudience": "sts.aliyuncs.com",
+        "requireServiceAccount": False,
+        "optionalServiceAccountAnnotationKeys": ANNOTATIONS,
+    }
+
+
+@pytest.mark.parametrize(("version", "api_version"), [("1.24", "v1beta1"), ("v1.25.16", "v1beta1"), ("1.26", "v1")])
+def test_the_newest_api_each_kubelet_knows(tmp_path, version, api_version):
+    config = both_formats(acr_env(tmp_path), "kubelet", "config", "--kubelet-version", version)
+    assert config["apiVersion"] == f"kubelet.config.k8s.io/{api_version}"
+    assert config["providers"][0]["apiVersion"] == f"credentialprovider.kubelet.k8s.io/{api_version}"
+
+
 def test_v1beta1_for_older_kubelets(tmp_path):
     config = both_formats(acr_env(tmp_path), "kubelet", "config", "--api-version", "v1beta1")
     assert config["apiVersion"] == "kubelet.config.k8s.io/v1beta1"
     assert config["providers"][0]["apiVersion"] == "credentialprovider.kubelet.k8s.io/v1beta1"
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        (),
-        ("--pod-identity",),
-        ("--pod-identity", "--audience", "https://sts.example", "--env", "ALIBABA_CLOUD_STS_REGION=cn-beijing"),
-        ("--api-version", "v1beta1", "--default-cache-duration", "0s"),
-        ("--match-image", "*.corp.example:5000/team", "--default-cache-duration", "12h30m"),
-    ],
-)
-def test_the_kubelet_would_load_every_config(tmp_path, args):
-    """Checked against the kubelet's own rules for this file (kubelet_rules.config_errors)."""
+def test_a_kubelet_newer_than_credctl_knows_gets_the_newest_config(tmp_path):
+    result = credctl(
+        acr_env(tmp_path, NO_COLOR="1"), "kubelet", "config", "--kubelet-version", "1.36", "--pod-identity"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "warning: kubelet 1.36 is newer than credctl knows: writing 1.34's config, which it reads\n"
+    assert yaml.safe_load(result.stdout)["providers"][0]["tokenAttributes"]["cacheType"] == "ServiceAccount"
+
+
+def test_a_kubelet_on_path_that_names_no_version_gets_the_newest_config(tmp_path):
+    """`kubelet --version` is asked (with a bounded wait) when no --kubelet-version is given; a
+    program that answers nothing (here the real `true`, installed as `kubelet`) names no version."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubelet").symlink_to(shutil.which("true"))
+    env = acr_env(tmp_path, NO_COLOR="1")
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    result = credctl(env, "kubelet", "config")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"warning: {bin_dir}/kubelet --version gave no version: writing kubelet 1.34's config (or --kubelet-version)\n"
+    )
+    assert (
+        result.stdout.splitlines()[2]
+        == f"# Written for kubelet 1.34 (the newest credctl knows; {bin_dir}/kubelet --version gave none)."
+    )
+
+
+CONFIG_ARGS = [
+    (),
+    ("--pod-identity",),
+    ("--pod-identity", "--cache-type", "Token"),
+    ("--pod-identity", "--audience", "https://sts.example", "--env", "ALIBABA_CLOUD_STS_REGION=cn-beijing"),
+    ("--api-version", "v1beta1", "--default-cache-duration", "0s"),
+    ("--match-image", "*.corp.example:5000/team", "--default-cache-duration", "12h30m"),
+    ("--match-image", "[::1]:5000", "--match-image", "[::1]", "--default-cache-duration", "0"),
+    ("--default-cache-duration", "1.5h", "--match-image", "registry.io/*"),
+    ("--default-cache-duration", "300ms"),
+]
+
+
+def _refusal(version: tuple[int, int], args: tuple[str, ...]) -> str | None:
+    """The line `kubelet config` answers with when that kubelet cannot honour args, else None."""
+    shown = f"{version[0]}.{version[1]}"
+    if "--pod-identity" in args and version < (1, 33):
+        return (
+            f"--pod-identity needs kubelet 1.33 or newer: kubelet {shown} sends plugins no service-account tokens "
+            "(tokenAttributes, KEP-4412)"
+        )
+    if "--cache-type" in args and version < (1, 34):
+        return (
+            f"--cache-type needs kubelet 1.34 or newer: kubelet {shown} has no cacheType "
+            "(it keys its cache by service account)"
+        )
+    return None
+
+
+@pytest.mark.parametrize("version", KUBELETS, ids=[f"1.{minor}" for _, minor in KUBELETS])
+@pytest.mark.parametrize("args", CONFIG_ARGS, ids=[" ".join(args) or "default" for args in CONFIG_ARGS])
+def test_each_kubelet_would_load_its_config(tmp_path, version, args):
+    """Version by version, held to that kubelet's config reading (credctl.kubeletconfig, checked
+    against the kubelet's own test cases): the config loads, with the feature gate on where it is
+    off by default (1.33); or credctl refuses the option that kubelet cannot honour."""
     env = acr_env(tmp_path, NO_COLOR="1")
     assert credctl(env, "map", "127.0.0.1:5000", "pass").returncode == 0
-    config = both_formats(env, "kubelet", "config", *args)
-    assert config_errors(config) == []
-    if "--pod-identity" in args:  # and not on a kubelet without the service-account-token feature
-        assert config_errors(config, token_feature=False) != []
+    result = credctl(env, "kubelet", "config", "--kubelet-version", f"{version[0]}.{version[1]}", *args)
+    refusal = _refusal(version, args)
+    if refusal is not None:
+        assert world.usage_error(result, "kubelet config") == refusal
+        return
+    if version < (1, 26) and "--api-version" not in args:
+        assert "apiVersion: kubelet.config.k8s.io/v1beta1" in result.stdout
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert aggregate(config_errors(config, version, token_gate=True)) == ""
+    if "--pod-identity" in args:  # a kubelet with the feature gate off loads nothing of it
+        assert "feature gate is disabled" in aggregate(config_errors(config, version, token_gate=False))
 
 
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        (lambda c: c.update(kind="KubeletConfiguration"), "not a kubelet.config.k8s.io CredentialProviderConfig"),
-        (lambda c: c["providers"][0].update(matchImage=["x"]), "providers[credctl-kubelet-provider]: unknown field"),
-        (lambda c: c["providers"][0].pop("defaultCacheDuration"), ".defaultCacheDuration is required"),
-        (lambda c: c["providers"][0].update(defaultCacheDuration="-1h"), ".defaultCacheDuration is required"),
-        (lambda c: c["providers"][0].update(matchImages=[]), ".matchImages: at least 1 item is required"),
-        (lambda c: c["providers"].append(dict(c["providers"][0])), ".name is invalid or duplicated"),
-        (lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v2"), ".apiVersion is not"),
+        (lambda c: c.update(kind="KubeletConfiguration"), 'no kind "KubeletConfiguration" is registered'),
+        (lambda c: c["providers"][0].update(matchImage=["x"]), 'unknown field "providers[0].matchImage"'),
+        (lambda c: c["providers"][0].pop("defaultCacheDuration"), "providers.defaultCacheDuration: Required value"),
+        (lambda c: c["providers"][0].update(defaultCacheDuration="-1h"), "must be greater than or equal to 0"),
+        (lambda c: c["providers"][0].update(defaultCacheDuration="1d"), 'time: unknown unit "d" in duration "1d"'),
+        (lambda c: c["providers"][0].update(matchImages=[]), "providers.matchImages: Required value"),
+        (lambda c: c["providers"][0].update(matchImages=["%invalid%"]), "match image is invalid"),
+        (lambda c: c["providers"].append(dict(c["providers"][0])), "providers.name: Duplicate value"),
+        (lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v2"), "Unsupported value"),
         (
             lambda c: c["providers"][0]["tokenAttributes"].update(optionalServiceAccountAnnotationKeys=["bad key"]),
-            "annotation key 'bad key' is invalid",
+            'Invalid value: "bad key"',
         ),
         (
             lambda c: c["providers"][0]["tokenAttributes"].update(requiredServiceAccountAnnotationKeys=["a.io/b"]),
             "requireServiceAccount cannot be false",
         ),
-        (lambda c: c["providers"][0]["tokenAttributes"].pop("cacheType"), ".cacheType must be"),
-        (lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v1beta1"), "only for"),
+        (lambda c: c["providers"][0]["tokenAttributes"].pop("cacheType"), "tokenAttributes.cacheType: Required value"),
+        (
+            lambda c: c["providers"][0].update(apiVersion="credentialprovider.kubelet.k8s.io/v1beta1"),
+            "tokenAttributes is only supported for",
+        ),
     ],
 )
-def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error):
+def test_a_broken_config_is_refused_as_the_kubelet_would(tmp_path, change, error):
     config = both_formats(acr_env(tmp_path), "kubelet", "config", "--pod-identity")
+    assert config_errors(config) == []
     change(config)
-    assert any(error in line for line in config_errors(config)), config_errors(config)
+    assert error in aggregate(config_errors(config))
 
 
 @pytest.mark.parametrize(
@@ -212,16 +337,55 @@ def test_the_kubelet_rules_model_refuses_broken_configs(tmp_path, change, error)
         ),
         (
             ("--default-cache-duration", "1d"),
-            "--default-cache-duration must be a duration like 1h, 30m or 1h30m, not '1d'",
+            "--default-cache-duration must be a Go duration like 1h, 30m, 1.5h or 0, not '1d' "
+            '(time: unknown unit "d" in duration "1d")',
         ),
+        (("--default-cache-duration", "-1s"), "--default-cache-duration must be 0 or more: the kubelet refuses '-1s'"),
         (
             ("--match-image", "https://quay.io"),
-            "'https://quay.io' is not an image pattern like *.example.com, registry.example.com:5000/team",
+            "--match-image 'https://quay.io' has a scheme: write host[:port][/path], e.g. *.example.com",
         ),
         (
             ("--match-image", "quay.io:*"),
-            "'quay.io:*': the kubelet allows '*' only in the domain, and a port must be a number",
+            "--match-image 'quay.io:*' would stop the kubelet loading any provider: "
+            'parse "https://quay.io:*": invalid port ":*" after host',
         ),
+        (
+            ("--match-image", "%invalid%"),
+            "--match-image '%invalid%' would stop the kubelet loading any provider: "
+            'parse "https://%invalid%": invalid URL escape "%in"',
+        ),
+        (
+            ("--match-image", "reg|istry.example.com"),
+            "--match-image 'reg|istry.example.com' would stop the kubelet loading any provider: "
+            'parse "https://reg|istry.example.com": invalid character "|" in host name',
+        ),
+        (
+            ("--match-image", "{team}.example.com"),
+            "--match-image '{team}.example.com' would stop the kubelet loading any provider: "
+            'parse "https://{team}.example.com": invalid character "{" in host name',
+        ),
+        (
+            ("--match-image", "registry.example.com/%zz"),
+            "--match-image 'registry.example.com/%zz' would stop the kubelet loading any provider: "
+            'parse "https://registry.example.com/%zz": invalid URL escape "%zz"',
+        ),
+        (("--kubelet-version", "latest"), "--kubelet-version takes a version like 1.33 or v1.33.2, not 'latest'"),
+        (
+            ("--kubelet-version", "1.23"),
+            "kubelet 1.23 is older than credctl writes configs for (1.24 and newer; 1.20 to 1.23 needed the alpha "
+            "KubeletCredentialProviders feature gate)",
+        ),
+        (
+            ("--kubelet-version", "1.25", "--api-version", "v1"),
+            "kubelet 1.25 does not know --api-version v1 (it reads v1beta1, v1alpha1)",
+        ),
+        (
+            ("--cache-type", "Token"),
+            "--cache-type goes with --pod-identity (it is the kubelet's cache key for pods' tokens)",
+        ),
+        (("--pod-identity", "--cache-type", "Pod"), "--cache-type must be ServiceAccount or Token, not 'Pod'"),
+        (("--pod-identity", "--audience", ""), "--audience must not be empty: the kubelet requires a token audience"),
         (("--env", "NOPE"), "--env takes NAME=VALUE, not 'NOPE'…"),
     ],
 )

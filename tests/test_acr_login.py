@@ -27,6 +27,11 @@ from credctl.stores.acr import AcrStore
 
 EE_VPC = f"{INSTANCE_NAME}-registry-vpc.{REGION}.cr.aliyuncs.com"
 CUSTOM = "images.example.com"
+# What every wrapper unsets before it exports its own kind's variables
+UNSET = (
+    "CREDCTL_ACR_SECTION CREDCTL_ACR_CLI_CONFIG CREDCTL_ACR_CLI_PROFILE CREDCTL_ACR_ROLE_ARN "
+    "CREDCTL_ACR_EXTERNAL_ID CREDCTL_ACR_ROLE_SESSION_NAME CREDCTL_ACR_ROLE_DURATION CREDCTL_ACR_ROLE_SOURCE"
+)
 KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2ForLogin", "credctl-test-secret-2-login-do-not-leak"
 NOT_A_NAME = "{!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)"
 NO_CREDENTIALS = (
@@ -102,19 +107,21 @@ def test_the_suffix_is_the_program_credctl_installs():
 
 
 def test_the_wrapper_exports_what_the_profile_environment_sets():
-    variables = login.profile_variables("team1", "/creds/team 1.ini")
+    record = {"credentials_file": "/creds/team 1.ini", "wrapper": "/bin/w", "registries": []}  # as recorded
+    variables = login.profile_variables("team1", record)
     assert variables == {"CREDCTL_ACR_PROFILE": "team1", "ALIBABA_CLOUD_CREDENTIALS_FILE": "/creds/team 1.ini"}
-    assert profiles.wrapper_text("team1", "/creds/team 1.ini", "/opt/bin/docker-credential-acr-helper") == (
+    assert profiles.wrapper_text("team1", record, "/opt/bin/docker-credential-acr-helper") == (
         "#!/bin/sh\n"
         "# credctl ACR profile team1: docker-credential-acr-helper with one Alibaba Cloud account.\n"
         "# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile team1`.\n"
+        f"unset {UNSET}\n"
         "export CREDCTL_ACR_PROFILE=team1\n"
         "export ALIBABA_CLOUD_CREDENTIALS_FILE='/creds/team 1.ini'\n"
         'exec /opt/bin/docker-credential-acr-helper "$@"\n'
     )
-    environ = {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other"}
-    assert login.profile_environ("team1", "/creds/team 1.ini", environ) == {"HOME": "/home/u", **variables}
-    assert environ == {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other"}  # the caller's is left as it was
+    environ = {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other", "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/x"}
+    assert login.profile_environ("team1", record, environ) == {"HOME": "/home/u", **variables}
+    assert environ["CREDCTL_ACR_PROFILE"] == "other"  # the caller's is left as it was
 
 
 # --- the environment a helper suffix runs with ----------------------------------------------------

@@ -483,7 +483,8 @@ def _sts_refusal(text: str, registry: AcrRegistry, what: str = "") -> str:
         reason = f"HTTP status {status.group(1)}" if status else "an answer without credentials"
         role = "the profile's role" if what else "the pod role"
         return f"Alibaba Cloud STS gave no credentials for {role} ({reason}): no token for {registry.domain}"
-    said = f": {message.group(1)}" if message else ""
+    # the SDK's text can be a repr of the answer, which escapes its apostrophes
+    said = f": {message.group(1)}".replace("\\'", "'") if message else ""
     refused = what or "the pod's service account token"
     return f"Alibaba Cloud STS refused {refused} for {registry.domain}: {code.group(1)}{said}"
 

@@ -292,6 +292,43 @@ def test_health_names_the_credential_source(environ, tmp_path):
     assert login.identity(bare).startswith(f"file:{os.path.realpath(credentials)}:default:")
 
 
+def test_every_kind_of_record_runs_with_its_wrappers_variables(tmp_path):
+    """helper_environ (the kubelet's and verify's way to a profile) gives what the wrapper exports."""
+    home = tmp_path / "home"
+    cli = {"kind": "cli", "cli_config": "/c/config.json", "cli_profile": "dev", "wrapper": "/w", "registries": []}
+    base = {"profile": "team1", "credentials_file": "/creds/t.ini", "section": "ops"}
+    role = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": base, "external_id": "x1", "duration": 900}
+    chain = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": {"kind": "chain"}}
+    broken = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": {"kind": "role", "role_arn": "a"}}
+    records = {"dev": cli, "xacct": role, "node": chain, "bad": broken, "odd": {"kind": "later", "x": "y"}}
+    write_settings(home, {"acr_profiles": records})
+    environ = {"HOME": str(home), "CREDCTL_ACR_SECTION": "stale", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv"}
+    kept = {"HOME": str(home), "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv"}  # effective_environ drops the key later
+    assert login.helper_environ("acr-helper-dev", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "dev",
+        "CREDCTL_ACR_CLI_CONFIG": "/c/config.json",
+        "CREDCTL_ACR_CLI_PROFILE": "dev",
+    }
+    assert login.helper_environ("acr-helper-xacct", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "xacct",
+        "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/r",
+        "CREDCTL_ACR_EXTERNAL_ID": "x1",
+        "CREDCTL_ACR_ROLE_DURATION": "900",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE": "/creds/t.ini",
+        "CREDCTL_ACR_SECTION": "ops",
+    }
+    assert login.helper_environ("acr-helper-node", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "node",
+        "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/r",
+        "CREDCTL_ACR_ROLE_SOURCE": "chain",
+    }
+    for name in ("bad", "odd"):  # a record credctl cannot read names no source: only the program knows
+        assert login.helper_environ(f"acr-helper-{name}", environ) is None
+
+
 def test_a_profile_environment_gets_its_own_token(aliyun, environ, tmp_path):
     """The kubelet's way to a profile: helper_environ, then the token, with that file alone."""
     aliyun.add_access_key(KEY2_ID, KEY2_SECRET)

@@ -522,3 +522,46 @@ def test_each_kinds_fingerprint_names_its_source_and_no_secret(tmp_path):
     assert identity.effective_environ(chain_env)["ALIBABA_CLOUD_ACCESS_KEY_ID"] == ALIYUN_KEY_ID
     missing = {**role_env, "ALIBABA_CLOUD_CREDENTIALS_FILE": str(tmp_path / "gone.ini")}
     assert identity.fingerprint(missing) == f"missing:{tmp_path / 'gone.ini'}"
+
+
+# --- what was there before kinds -----------------------------------------------------------------------
+
+
+def test_a_wrapper_and_record_from_before_kinds_keep_working(aliyun, tmp_path):
+    """The wrapper and settings record add-profile wrote before profiles had kinds, byte for byte."""
+    aliyun.add_access_key(KEY2_ID, KEY2_SECRET)
+    credentials = write_credentials(tmp_path / "team1.ini", KEY2_ID, KEY2_SECRET)
+    env = world_env(tmp_path, aliyun)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / WRAPPER.format("team1")
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "# credctl ACR profile team1: docker-credential-acr-helper with one Alibaba Cloud account.\n"
+        "# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile team1`.\n"
+        "export CREDCTL_ACR_PROFILE=team1\n"
+        f"export ALIBABA_CLOUD_CREDENTIALS_FILE={shlex.quote(str(credentials))}\n"
+        f'exec {shlex.quote(str(world.BIN / "docker-credential-acr-helper"))} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    record = {"credentials_file": str(credentials), "wrapper": str(wrapper), "registries": [EE]}
+    path = tmp_path / "config" / "credctl" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"acr_profiles": {"team1": record}}))
+
+    assert served(as_docker(env, "team1"), EE, aliyun) == KEY2_ID
+    no_token_for_the_environment(aliyun)
+    [row] = json.loads(credctl(env, "acr", "list-profiles", "--json").stdout)
+    assert (row["kind"], row["summary"], row["wrapper_present"]) == ("file", str(credentials), True)
+    assert credctl(env, "acr", "remove-profile", "team1").returncode == 0
+    assert not wrapper.exists()
+
+
+def test_a_cli_profile_that_cannot_serve_never_falls_back_to_the_environment(aliyun, tmp_path):
+    config = write_cli_config(tmp_path / "cli.json", ak("dev", "LTAI5tUnknownToTheFake", "whatever-secret"))
+    env = world_env(tmp_path, aliyun)  # the environment's key would work
+    assert add(env, tmp_path, "dev", "--cli-profile", "dev", "--cli-config", str(config)).returncode == 0
+    line = helper_error(as_docker(env, "dev"))
+    assert "InvalidAccessKeyId.NotFound" in line and "whatever-secret" not in line
+    assert aliyun.issued == [] and cache_files(tmp_path) == []
+    assert {r.access_key_id for r in aliyun.requests} == {"LTAI5tUnknownToTheFake"}

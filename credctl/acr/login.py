@@ -85,7 +85,8 @@ def _source_variables(record: dict) -> dict[str, str]:
             sources.DURATION: record.get("duration"),
         }
         role = {sources.ROLE_ARN: _text(record["role_arn"])}
-        role.update({variable: str(value) for variable, value in optional.items() if value})
+        # settings.json's numbers come back as gojson.Number (their text): the duration's digits either way
+        role.update({variable: str(getattr(value, "text", value)) for variable, value in optional.items() if value})
         if source.get("kind") == sources.CHAIN:
             return {**role, sources.ROLE_SOURCE: sources.CHAIN}
         return {**role, **_source_variables(source)}

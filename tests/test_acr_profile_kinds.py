@@ -329,7 +329,7 @@ def test_a_wrong_external_id_is_stss_refusal_in_one_line(aliyun, tmp_path):
         assert add(env, tmp_path, name, "--role-arn", ROLE, "--source", "base", *extra).returncode == 0
         got = as_docker(env, name)
         assert helper_error(got) == (
-            f"Alibaba Cloud STS refused to assume the profile's RAM role for {EE}: "
+            f"Alibaba Cloud STS refused to assume the RAM role for {EE}: "
             "NoPermission: The ExternalId does not match the role's trust policy."
         )
         for secret in SECRETS:
@@ -341,7 +341,7 @@ def test_a_wrong_external_id_is_stss_refusal_in_one_line(aliyun, tmp_path):
     aliyun.add_ram_role(ROLE_2, trusted=[ALIYUN_KEY_ID])
     assert add(env, tmp_path, "untrusted", "--role-arn", ROLE_2, "--source", "base").returncode == 0
     assert helper_error(as_docker(env, "untrusted")) == (
-        f"Alibaba Cloud STS refused to assume the profile's RAM role for {EE}: "
+        f"Alibaba Cloud STS refused to assume the RAM role for {EE}: "
         "NoPermission: You are not authorized to assume this role."
     )
     assert aliyun.issued == []

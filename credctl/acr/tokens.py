@@ -187,6 +187,9 @@ def _profile_credential(environ: dict[str, str], timeouts: tuple[int, int]):
 
 
 def _profile_provider(environ: dict[str, str], timeouts: tuple[int, int]):
+    """(kind, SDK credentials provider) of a profile: its base's, or for a role profile STS
+    AssumeRole of its role with its base's credentials (external id, session name, duration
+    from the wrapper; STS where podidentity.sts_endpoint says, with credctl's time limits)."""
     if not environ.get(sources.ROLE_ARN):
         return _base_provider(environ, timeouts)
     from alibabacloud_credentials.http import HttpOptions
@@ -437,7 +440,7 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
     if "from oidc_role_arn" in text:
         return _sts_refusal(text, registry)
     if "from ram_role_arn" in text:
-        return _sts_refusal(text, registry, "to assume the profile's RAM role")
+        return _sts_refusal(text, registry, "to assume the RAM role")
     if "unable to load credentials" in text or "InvalidCredentials" in text:
         return (
             f"no Alibaba Cloud credentials for {registry.domain}: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
@@ -481,7 +484,7 @@ def _sts_refusal(text: str, registry: AcrRegistry, what: str = "") -> str:
     if code is None:
         status = re.search(r"http_code: (\d+)", text)
         reason = f"HTTP status {status.group(1)}" if status else "an answer without credentials"
-        role = "the profile's role" if what else "the pod role"
+        role = "the RAM role" if what else "the pod role"
         return f"Alibaba Cloud STS gave no credentials for {role} ({reason}): no token for {registry.domain}"
     # the SDK's text can be a repr of the answer, which escapes its apostrophes
     said = f": {message.group(1)}".replace("\\'", "'") if message else ""

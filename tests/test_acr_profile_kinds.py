@@ -565,3 +565,19 @@ def test_a_cli_profile_that_cannot_serve_never_falls_back_to_the_environment(ali
     assert "InvalidAccessKeyId.NotFound" in line and "whatever-secret" not in line
     assert aliyun.issued == [] and cache_files(tmp_path) == []
     assert {r.access_key_id for r in aliyun.requests} == {"LTAI5tUnknownToTheFake"}
+
+
+def test_health_names_each_kind_and_a_missing_file(tmp_path):
+    from credctl.acr import login
+
+    config = write_cli_config(tmp_path / "cli.json", ak("team"))
+    cli_env = {"HOME": str(tmp_path), "CREDCTL_ACR_PROFILE": "p", "CREDCTL_ACR_CLI_CONFIG": str(config)}
+    role_env = {**cli_env, "CREDCTL_ACR_ROLE_ARN": ROLE}
+    assert login.health(cli_env) == (True, "Alibaba Cloud credentials from cli")
+    assert login.health(role_env) == (True, "Alibaba Cloud credentials from role")
+    gone = str(tmp_path / "gone.json")
+    for env in (cli_env, role_env):
+        assert login.health({**env, "CREDCTL_ACR_CLI_CONFIG": gone}) == (
+            False,
+            f"the profile's credentials file or CLI config {gone} is not there (or not a file)",
+        )

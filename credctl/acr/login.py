@@ -237,7 +237,7 @@ def health(environ=os.environ, pod=None) -> tuple[bool, str]:
     """(ok, detail): whether there are credentials to ask Alibaba Cloud with, and whose."""
     source, _, detail = identity(environ, pod).partition(":")
     if source == "missing":
-        return False, f"the profile's credentials file {detail} is not there (or not a file)"
+        return False, f"the profile's credentials file or CLI config {detail} is not there (or not a file)"
     if source in ("ecs", "uri") and not detail:
         return (
             False,

@@ -5,6 +5,7 @@ It answers what a credential helper asks of ACR, in both editions, on one plain-
     2018-12-01 (enterprise, RPC style, POST /): ListInstance, GetAuthorizationToken, ListInstanceEndpoint
     2016-06-07 (personal, ROA style, GET /tokens): GetAuthorizationToken
     2015-04-01 (STS, RPC style, GET or POST /, anonymous): AssumeRoleWithOIDC (the RRSA / OIDC role flow)
+    2015-04-01 (STS, RPC style, GET /, signed HMAC-SHA1 1.0): AssumeRole (a RAM role for an access key)
 
 and it checks every request the way the real gateway would: the ACS3-HMAC-SHA256 signature
 (docs/reference §3.2), the payload hash, the timestamp window, nonce reuse and the STS security token.
@@ -20,6 +21,13 @@ made with them verify. Point alibabacloud_credentials' OIDCRoleArnCredentialsPro
         fake.add_access_key("AKID", "SECRET")
         fake.add_instance("cri-abc", "myreg", "cn-hangzhou")
         ...  # drive a client; then look at fake.requests and fake.issued
+
+AssumeRole is signed the RPC way (Signature over the sorted, percent-encoded query, HMAC-SHA1 with
+the secret and "&"): the fake checks that signature, the Timestamp window, nonce reuse and the security
+token of an STS key, then the role's trust (add_ram_role: which access keys, which ExternalId). Its
+credentials are registered too, so a role assumed with another role's credentials works, and so do
+signed ACR calls made with them. alibabacloud_credentials' RamRoleArnCredentialsProvider reaches it
+with ``sts_endpoint=fake.url`` as above.
 
 Secrets never leave this module: nothing is logged, and the request records keep no
 Authorization signature, no security token and no OIDC token.
@@ -59,6 +67,8 @@ REQUIRED_SIGNED = (
 REDACTED = "<redacted>"
 STS_VERSION = "2015-04-01"
 STS_ACTION = "AssumeRoleWithOIDC"
+STS_ASSUME_ROLE = "AssumeRole"
+STS_SIGNATURE = ("HMAC-SHA1", "1.0")  # SignatureMethod, SignatureVersion
 STS_HOST_ID = "sts.aliyuncs.com"
 STS_DEFAULT_AUDIENCE = "sts.aliyuncs.com"
 STS_MIN_DURATION, STS_MAX_DURATION, STS_DEFAULT_DURATION = 900, 43200, 3600
@@ -107,6 +117,8 @@ class StsSession:
     session_name: str
     duration_seconds: int
     expires: int  # epoch seconds, as in the response's Expiration
+    caller_access_key_id: str = ""  # AssumeRole: the access key that assumed the role ("" for OIDC)
+    external_id: str = ""  # AssumeRole: the ExternalId it sent
 
 
 @dataclass
@@ -141,6 +153,19 @@ class _OidcRole:
     provider_arn: str  # the one OIDC provider its trust policy names
     subjects: frozenset[str] | None  # the subs it trusts; None trusts any
     audience: str
+
+
+@dataclass
+class _RamRole:
+    """A role AssumeRole may assume: its trust names access keys (None: any the fake knows) and an ExternalId."""
+
+    arn: str
+    account: str
+    name: str
+    role_id: str
+    trusted: frozenset[str] | None
+    external_id: str | None
+    max_duration: int
 
 
 @dataclass
@@ -254,6 +279,7 @@ class FakeAliyun:
         self._issued: list[Issued] = []
         self._oidc_providers: dict[str, _OidcProvider] = {}
         self._oidc_roles: dict[str, _OidcRole] = {}
+        self._ram_roles: dict[str, _RamRole] = {}
         self._sts_sessions: list[StsSession] = []
         self._errors: list[str] = []
         self._counter = 0
@@ -364,6 +390,32 @@ class FakeAliyun:
         with self._lock:
             self._oidc_roles[role_arn] = role
 
+    def add_ram_role(
+        self,
+        role_arn: str,
+        trusted: Iterable[str] | None = None,
+        *,
+        external_id: str | None = None,
+        max_duration: int = STS_DEFAULT_DURATION,
+    ) -> None:
+        """A RAM role (acs:ram::<account>:role/<name>) that AssumeRole hands out to requests signed by one
+        of the trusted access key ids (None: any key the fake accepts), which must send external_id when
+        it is set; sessions last at most max_duration seconds (the role's MaxSessionDuration)."""
+        match = ROLE_ARN.fullmatch(role_arn)
+        if match is None:
+            raise ValueError(f"not a RAM role ARN: {role_arn!r}")
+        role = _RamRole(
+            arn=role_arn,
+            account=match.group(1),
+            name=match.group(2),
+            role_id=str(10**17 + secrets.randbelow(9 * 10**17)),
+            trusted=None if trusted is None else frozenset(trusted),
+            external_id=external_id,
+            max_duration=max_duration,
+        )
+        with self._lock:
+            self._ram_roles[role_arn] = role
+
     def service_account_token(
         self,
         provider_arn: str,
@@ -449,7 +501,7 @@ class FakeAliyun:
 
     @property
     def sts_sessions(self) -> list[StsSession]:
-        """A snapshot of every set of STS credentials handed out by AssumeRoleWithOIDC, oldest first."""
+        """A snapshot of every set of STS credentials handed out (AssumeRoleWithOIDC, AssumeRole), oldest first."""
         with self._lock:
             return list(self._sts_sessions)
 
@@ -807,6 +859,119 @@ class FakeAliyun:
             },
         }
 
+    # -- STS AssumeRole (signed with an access key, RPC signature version 1.0)
+
+    @staticmethod
+    def _assume_role_params(method: str, path: str, query: dict[str, str], headers) -> dict | None:
+        """The parameters of an AssumeRole request (all in the query), or None when it is not one."""
+        if method not in ("GET", "POST") or path != "/" or headers.get("x-acs-action"):
+            return None
+        return query if query.get("Action") == STS_ASSUME_ROLE else None
+
+    def _assume_role_check(self, params: dict[str, str]) -> tuple[str, _RamRole, str, int]:
+        """(caller's access key id, role, session name, duration) of a request whose signature, date,
+        nonce, security token, parameters and the role's trust all check out; or raises."""
+        key_id = params.get("AccessKeyId", "")
+        try:
+            if params.get("Version") != STS_VERSION:
+                raise ApiError(
+                    400, "InvalidVersion", f"Specified parameter Version is not valid: {params.get('Version')}"
+                )
+            for name in ("AccessKeyId", "Signature", "Timestamp", "SignatureNonce", "RoleArn", "RoleSessionName"):
+                if not params.get(name):
+                    raise ApiError(400, "MissingParameter", f"{name} is mandatory for this action.")
+            if (params.get("SignatureMethod"), params.get("SignatureVersion")) != STS_SIGNATURE:
+                raise ApiError(400, "InvalidParameter", "SignatureMethod must be HMAC-SHA1, SignatureVersion 1.0")
+            self._check_rpc_signature(params, key_id)
+            session_name, duration, role = self._assume_role_parameters(params)
+            if role.trusted is not None and key_id not in role.trusted:
+                raise ApiError(403, "NoPermission", "You are not authorized to assume this role.")
+            if role.external_id is not None and params.get("ExternalId") != role.external_id:
+                raise ApiError(403, "NoPermission", "The ExternalId does not match the role's trust policy.")
+        except ApiError as err:
+            err.context = (key_id or None, ())
+            raise
+        return key_id, role, session_name, duration
+
+    def _check_rpc_signature(self, params: dict[str, str], key_id: str) -> None:
+        """The RPC signature (GET&%2F&percent(sorted query)), the Timestamp window, the nonce and the
+        security token of the access key that signed."""
+        with self._lock:
+            key = self._keys.get(key_id)
+        if key is None:
+            raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        signed = {name: value for name, value in params.items() if name != "Signature"}
+        canonical = "&".join(f"{rpc_encode(name)}={rpc_encode(signed[name])}" for name in sorted(signed))
+        expected = base64.b64encode(
+            hmac.new(f"{key.secret}&".encode(), f"GET&%2F&{rpc_encode(canonical)}".encode(), hashlib.sha1).digest()
+        ).decode()
+        if not hmac.compare_digest(expected, params["Signature"]):
+            raise ApiError(400, "SignatureDoesNotMatch", "Specified signature does not match our calculation.")
+        try:
+            stamp = calendar.timegm(time.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            raise ApiError(400, "InvalidTimeStamp.Format", "Timestamp is not yyyy-MM-ddTHH:mm:ssZ") from None
+        if abs(self.clock() - stamp) > MAX_CLOCK_SKEW:
+            raise ApiError(400, "InvalidTimeStamp.Expired", "Timestamp is more than 15 minutes off")
+        sent_token = params.get("SecurityToken")
+        if key.security_token is None:
+            if sent_token:
+                raise ApiError(400, "InvalidSecurityToken.Mismatch", "a security token came with a permanent key")
+        elif sent_token is None or not hmac.compare_digest(sent_token, key.security_token):
+            raise ApiError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch with the AccessKey.")
+        with self._lock:
+            if params["SignatureNonce"] in self._nonces:
+                raise ApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+            self._nonces.add(params["SignatureNonce"])
+
+    def _assume_role_parameters(self, params: dict[str, str]) -> tuple[str, int, _RamRole]:
+        session_name = params["RoleSessionName"]
+        if not SESSION_NAME.fullmatch(session_name):
+            raise ApiError(
+                400,
+                "InvalidParameter.RoleSessionName",
+                "RoleSessionName must be 2 to 64 characters of letters, digits and . @ - _",
+            )
+        with self._lock:
+            role = self._ram_roles.get(params["RoleArn"])
+        if role is None:
+            raise ApiError(404, "EntityNotExist.Role", "The specified Role not exists.")
+        try:
+            duration = int(params.get("DurationSeconds", str(STS_DEFAULT_DURATION)))
+        except ValueError:
+            duration = 0
+        if not STS_MIN_DURATION <= duration <= role.max_duration:
+            raise ApiError(
+                400,
+                "InvalidParameter.DurationSeconds",
+                f"DurationSeconds must be {STS_MIN_DURATION} to the role's {role.max_duration}",
+            )
+        return session_name, duration, role
+
+    def _assume_ram_role(self, check: tuple[str, _RamRole, str, int], external_id: str, issue: bool) -> dict:
+        """STS credentials for a checked AssumeRole (only registered and recorded when issue)."""
+        caller, role, session_name, duration = check
+        expires = int(self.clock()) + duration
+        key_id = "STS." + secrets.token_hex(12)
+        secret, security_token = secrets.token_urlsafe(30), "CAIS" + secrets.token_urlsafe(96)
+        if issue:
+            self.add_access_key(key_id, secret, security_token)
+            session = StsSession(key_id, role.arn, "", "", session_name, duration, expires, caller, external_id)
+            with self._lock:
+                self._sts_sessions.append(session)
+        return {
+            "AssumedRoleUser": {
+                "AssumedRoleId": f"{role.role_id}:{session_name}",
+                "Arn": f"acs:ram::{role.account}:assumed-role/{role.name}/{session_name}",
+            },
+            "Credentials": {
+                "AccessKeyId": key_id,
+                "AccessKeySecret": secret,
+                "SecurityToken": security_token,
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+            },
+        }
+
     def _record(self, received: Received) -> None:
         with self._lock:
             self._requests.append(received)
@@ -814,6 +979,12 @@ class FakeAliyun:
     def _internal_error(self) -> None:
         with self._lock:
             self._errors.append(traceback.format_exc())
+
+
+def rpc_encode(text: str) -> str:
+    """Percent-encoding of Alibaba Cloud's RPC signature: RFC 3986 unreserved characters stay, the rest
+    (space as %20) is %XX of its UTF-8 bytes."""
+    return quote(text, safe="-_.~")
 
 
 def _redacted(headers, secret: str | None = None) -> dict[str, str]:
@@ -909,10 +1080,16 @@ class _Handler(BaseHTTPRequestHandler):
             return  # stopping: drop the request
 
         sts = fake._sts_params(method, path, query, self.headers, body)
+        role_params = None if sts is not None else fake._assume_role_params(method, path, query, self.headers)
         oidc_token = None
         if sts is not None:  # anonymous: its parameters are recorded, with the OIDC token redacted
             action, version, oidc_token = STS_ACTION, sts.get("Version"), sts.get("OIDCToken")
             query = {**sts, "OIDCToken": REDACTED} if "OIDCToken" in sts else sts
+        if role_params is not None:  # recorded without its signature and security token
+            action, version = STS_ASSUME_ROLE, role_params.get("Version")
+            hidden = {name: REDACTED for name in ("Signature", "SecurityToken") if name in role_params}
+            query = {**role_params, **hidden}
+        is_sts = sts is not None or role_params is not None
 
         key_id, signed, verified = None, (), False
         status, payload = 200, None
@@ -924,19 +1101,24 @@ class _Handler(BaseHTTPRequestHandler):
                 verified = True
                 # A fault replaces the answer: the caller never sees these credentials, so none are issued.
                 payload = fake._assume_role(check, issue=fault is None or fault.kind == "delay")
+            elif role_params is not None:
+                assumed = fake._assume_role_check(role_params)
+                key_id, verified = assumed[0], True
+                issue = fault is None or fault.kind == "delay"  # as above: a replaced answer issues nothing
+                payload = fake._assume_ram_role(assumed, role_params.get("ExternalId", ""), issue)
             else:
                 key_id, signed = fake._authenticate(method, path, query, self.headers, body)
                 verified = True
                 payload = fake._dispatch(method, path, query, action, version, key_id)
         except ApiError as err:
             key_id, signed = err.context
-            status, payload = err.status, self._error(sts is not None, err.code, err.message, request_id)
+            status, payload = err.status, self._error(is_sts, err.code, err.message, request_id)
 
         extra_headers = {}
         garbage = False
         if fault is not None and fault.kind == "fail":
             status = fault.status
-            payload = self._error(sts is not None, fault.code, fault.message, request_id)
+            payload = self._error(is_sts, fault.code, fault.message, request_id)
             if fault.retry_after is not None:
                 extra_headers["x-acs-retry-after"] = str(fault.retry_after)
         elif fault is not None and fault.kind == "garbage":

@@ -27,6 +27,11 @@ from credctl.stores.acr import AcrStore
 
 EE_VPC = f"{INSTANCE_NAME}-registry-vpc.{REGION}.cr.aliyuncs.com"
 CUSTOM = "images.example.com"
+# What every wrapper unsets before it exports its own kind's variables
+UNSET = (
+    "CREDCTL_ACR_SECTION CREDCTL_ACR_CLI_CONFIG CREDCTL_ACR_CLI_PROFILE CREDCTL_ACR_ROLE_ARN "
+    "CREDCTL_ACR_EXTERNAL_ID CREDCTL_ACR_ROLE_SESSION_NAME CREDCTL_ACR_ROLE_DURATION CREDCTL_ACR_ROLE_SOURCE"
+)
 KEY2_ID, KEY2_SECRET = "LTAI5tCredctlTestKey2ForLogin", "credctl-test-secret-2-login-do-not-leak"
 NOT_A_NAME = "{!r} is not a profile name: use lower-case letters, digits and '-' (a-z0-9-)"
 NO_CREDENTIALS = (
@@ -102,19 +107,21 @@ def test_the_suffix_is_the_program_credctl_installs():
 
 
 def test_the_wrapper_exports_what_the_profile_environment_sets():
-    variables = login.profile_variables("team1", "/creds/team 1.ini")
+    record = {"credentials_file": "/creds/team 1.ini", "wrapper": "/bin/w", "registries": []}  # as recorded
+    variables = login.profile_variables("team1", record)
     assert variables == {"CREDCTL_ACR_PROFILE": "team1", "ALIBABA_CLOUD_CREDENTIALS_FILE": "/creds/team 1.ini"}
-    assert profiles.wrapper_text("team1", "/creds/team 1.ini", "/opt/bin/docker-credential-acr-helper") == (
+    assert profiles.wrapper_text("team1", record, "/opt/bin/docker-credential-acr-helper") == (
         "#!/bin/sh\n"
         "# credctl ACR profile team1: docker-credential-acr-helper with one Alibaba Cloud account.\n"
         "# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile team1`.\n"
+        f"unset {UNSET}\n"
         "export CREDCTL_ACR_PROFILE=team1\n"
         "export ALIBABA_CLOUD_CREDENTIALS_FILE='/creds/team 1.ini'\n"
         'exec /opt/bin/docker-credential-acr-helper "$@"\n'
     )
-    environ = {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other"}
-    assert login.profile_environ("team1", "/creds/team 1.ini", environ) == {"HOME": "/home/u", **variables}
-    assert environ == {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other"}  # the caller's is left as it was
+    environ = {"HOME": "/home/u", "CREDCTL_ACR_PROFILE": "other", "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/x"}
+    assert login.profile_environ("team1", record, environ) == {"HOME": "/home/u", **variables}
+    assert environ["CREDCTL_ACR_PROFILE"] == "other"  # the caller's is left as it was
 
 
 # --- the environment a helper suffix runs with ----------------------------------------------------
@@ -283,6 +290,43 @@ def test_health_names_the_credential_source(environ, tmp_path):
     credentials = seed_credentials(Path(bare["HOME"]))
     assert login.health(bare) == (True, "Alibaba Cloud credentials from file")
     assert login.identity(bare).startswith(f"file:{os.path.realpath(credentials)}:default:")
+
+
+def test_every_kind_of_record_runs_with_its_wrappers_variables(tmp_path):
+    """helper_environ (the kubelet's and verify's way to a profile) gives what the wrapper exports."""
+    home = tmp_path / "home"
+    cli = {"kind": "cli", "cli_config": "/c/config.json", "cli_profile": "dev", "wrapper": "/w", "registries": []}
+    base = {"profile": "team1", "credentials_file": "/creds/t.ini", "section": "ops"}
+    role = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": base, "external_id": "x1", "duration": 900}
+    chain = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": {"kind": "chain"}}
+    broken = {"kind": "role", "role_arn": "acs:ram::1:role/r", "source": {"kind": "role", "role_arn": "a"}}
+    records = {"dev": cli, "xacct": role, "node": chain, "bad": broken, "odd": {"kind": "later", "x": "y"}}
+    write_settings(home, {"acr_profiles": records})
+    environ = {"HOME": str(home), "CREDCTL_ACR_SECTION": "stale", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv"}
+    kept = {"HOME": str(home), "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv"}  # effective_environ drops the key later
+    assert login.helper_environ("acr-helper-dev", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "dev",
+        "CREDCTL_ACR_CLI_CONFIG": "/c/config.json",
+        "CREDCTL_ACR_CLI_PROFILE": "dev",
+    }
+    assert login.helper_environ("acr-helper-xacct", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "xacct",
+        "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/r",
+        "CREDCTL_ACR_EXTERNAL_ID": "x1",
+        "CREDCTL_ACR_ROLE_DURATION": "900",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE": "/creds/t.ini",
+        "CREDCTL_ACR_SECTION": "ops",
+    }
+    assert login.helper_environ("acr-helper-node", environ) == {
+        **kept,
+        "CREDCTL_ACR_PROFILE": "node",
+        "CREDCTL_ACR_ROLE_ARN": "acs:ram::1:role/r",
+        "CREDCTL_ACR_ROLE_SOURCE": "chain",
+    }
+    for name in ("bad", "odd"):  # a record credctl cannot read names no source: only the program knows
+        assert login.helper_environ(f"acr-helper-{name}", environ) is None
 
 
 def test_a_profile_environment_gets_its_own_token(aliyun, environ, tmp_path):

@@ -151,6 +151,8 @@ def test_two_profiles_list_remove(aliyun, tmp_path):
     rows = [
         {
             "name": "team-2",
+            "kind": "file",
+            "summary": str(second),
             "credentials_file": str(second),
             "registries": [PERSONAL, "registry-vpc.cn-hangzhou.aliyuncs.com"],
             "wrapper": str(bin_dir / WRAPPER.format("team-2")),
@@ -158,6 +160,8 @@ def test_two_profiles_list_remove(aliyun, tmp_path):
         },
         {
             "name": "team1",
+            "kind": "file",
+            "summary": str(first),
             "credentials_file": str(first),
             "registries": [EE],
             "wrapper": str(bin_dir / WRAPPER.format("team1")),

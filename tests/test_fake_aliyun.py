@@ -815,9 +815,13 @@ def test_signed_path_is_unchanged_by_sts(oidc, captured):
     (original,) = captured
     status, body = replay(oidc, original, drop=("Authorization",))
     assert (status, body["Code"]) == (400, "MissingAuthorization") and "HostId" not in body
-    status, body = sts_call(oidc, {"Action": "AssumeRole", "RoleArn": OIDC_ROLE})
+    status, body = sts_call(oidc, {"Action": "GetCallerIdentity", "RoleArn": OIDC_ROLE})
     assert (status, body["Code"]) == (400, "MissingAuthorization")
     assert oidc.requests[-1].action is None and oidc.sts_sessions == []
+    # AssumeRole is an STS action of its own now, and an unsigned one is refused as such
+    status, body = sts_call(oidc, {"Action": "AssumeRole", "RoleArn": OIDC_ROLE})
+    assert (status, body["Code"], body["HostId"]) == (400, "MissingParameter", "sts.aliyuncs.com")
+    assert oidc.requests[-1].action == "AssumeRole" and not oidc.requests[-1].verified and oidc.sts_sessions == []
 
 
 # -- the server itself ---------------------------------------------------------------------------------
@@ -839,3 +843,129 @@ def test_stop_closes_the_port():
     with pytest.raises(OSError):
         connection.request("GET", "/")
     server.stop()  # idempotent
+
+
+# -- STS AssumeRole (signed with an access key, RPC signature 1.0) ---------------------------------
+
+RAM_ROLE = f"acs:ram::{ACCOUNT}:role/cross-account-puller"
+
+
+def role_provider(fake, key=AK, secret=SECRET, token=None, **kwargs):
+    """The SDK's own AssumeRole client (alibabacloud_credentials), pointed at the fake."""
+    from alibabacloud_credentials.provider.ram_role_arn import RamRoleArnCredentialsProvider
+
+    options = {"role_arn": RAM_ROLE, "role_session_name": "credctl-test", "sts_endpoint": fake.url, **kwargs}
+    return RamRoleArnCredentialsProvider(access_key_id=key, access_key_secret=secret, security_token=token, **options)
+
+
+def signed_assume_role(fake, key=AK, secret=SECRET, **params) -> dict[str, str]:
+    """An AssumeRole query signed as the SDK signs it (its parameter_helper, not the fake's code)."""
+    from alibabacloud_credentials.utils import parameter_helper as ph
+
+    query = {
+        "Action": "AssumeRole",
+        "Format": "JSON",
+        "Version": "2015-04-01",
+        "DurationSeconds": "3600",
+        "RoleArn": RAM_ROLE,
+        "RoleSessionName": "by-hand",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "SignatureNonce": f"nonce-{time.monotonic_ns()}",
+        "AccessKeyId": key,
+        **params,
+    }
+    query["Signature"] = ph.sign_string(ph.compose_string_to_sign("GET", query), secret + "&")
+    return query
+
+
+def get(fake, query: dict[str, str]) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    try:
+        connection.request("GET", "/?" + urlencode(query))
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_assume_role_issues_sts_credentials_the_cr_api_accepts(fake):
+    fake.add_ram_role(RAM_ROLE, trusted=[AK], external_id="ext-1")
+    credentials = role_provider(fake, external_id="ext-1", duration_seconds=1800).get_credentials()
+    [session] = fake.sts_sessions
+    assert session == StsSession(
+        credentials.get_access_key_id(), RAM_ROLE, "", "", "credctl-test", 1800, session.expires, AK, "ext-1"
+    )
+    assert abs(session.expires - (time.time() + 1800)) < 60
+    client = cr(fake, key=credentials.get_access_key_id(), secret=credentials.get_access_key_secret())
+    with pytest.raises(ClientException, match=r"InvalidSecurityToken\.Mismatch"):
+        ee_token(client)  # an STS key needs its token
+    body = ee_token(
+        CrClient(
+            config(
+                fake,
+                key=credentials.get_access_key_id(),
+                secret=credentials.get_access_key_secret(),
+                security_token=credentials.get_security_token(),
+            )
+        )
+    )
+    assert body.authorization_token == fake.tokens_for(credentials.get_access_key_id())[0]
+    [call] = fake.calls("AssumeRole")
+    assert (call.verified, call.access_key_id, call.status) == (True, AK, 200)
+    assert call.query["Signature"] == "<redacted>" and call.query["ExternalId"] == "ext-1"
+
+
+def test_assume_role_with_sts_credentials_chains(fake):
+    """A role assumed with another role's STS credentials (the CLI's ChainableRamRoleArn)."""
+    second = f"acs:ram::{ACCOUNT}:role/second"
+    fake.add_ram_role(RAM_ROLE, trusted=[AK])
+    fake.add_ram_role(second)
+    first = role_provider(fake).get_credentials()
+    again = role_provider(
+        fake, first.get_access_key_id(), first.get_access_key_secret(), first.get_security_token(), role_arn=second
+    ).get_credentials()
+    assert [s.caller_access_key_id for s in fake.sts_sessions] == [AK, first.get_access_key_id()]
+    assert fake.identity_of(again.get_access_key_id()).role_arn == second
+    assert fake.calls("AssumeRole")[1].query["SecurityToken"] == "<redacted>"
+
+
+@pytest.mark.parametrize(
+    ("role", "provider", "status", "code"),
+    [
+        ({"external_id": "ext-1"}, {}, 403, "NoPermission"),
+        ({"external_id": "ext-1"}, {"external_id": "ext-2"}, 403, "NoPermission"),
+        ({"trusted": ["LTAI-someone-else"]}, {}, 403, "NoPermission"),
+        ({}, {"secret": "not-the-secret"}, 400, "SignatureDoesNotMatch"),
+        ({}, {"key": "LTAI-unknown"}, 404, "InvalidAccessKeyId.NotFound"),
+        ({}, {"role_arn": f"acs:ram::{ACCOUNT}:role/nobody"}, 404, "EntityNotExist.Role"),
+        ({"max_duration": 3600}, {"duration_seconds": 7200}, 400, "InvalidParameter.DurationSeconds"),
+        ({}, {"key": STS_AK, "secret": STS_SECRET}, 400, "InvalidSecurityToken.Mismatch"),
+        ({}, {"key": STS_AK, "secret": STS_SECRET, "token": "not-the-token"}, 400, "InvalidSecurityToken.Mismatch"),
+        ({}, {"token": "a-token-for-a-permanent-key"}, 400, "InvalidSecurityToken.Mismatch"),
+    ],
+)
+def test_assume_role_refusals(fake, role, provider, status, code):
+    fake.add_ram_role(RAM_ROLE, **role)
+    with pytest.raises(CredentialException) as raised:
+        role_provider(fake, **provider).get_credentials()
+    assert f"http_code: {status}" in str(raised.value) and f'"Code": "{code}"' in str(raised.value)
+    assert fake.sts_sessions == [] and not any(r.verified for r in fake.requests if r.status >= 400)
+
+
+def test_assume_role_signature_date_and_nonce(fake, monkeypatch):
+    fake.add_ram_role(RAM_ROLE)
+    query = signed_assume_role(fake)
+    assert get(fake, query)[0] == 200
+    status, body = get(fake, query)  # the same request again
+    assert (status, body["Code"]) == (400, "SignatureNonceUsed")
+    changed = {**signed_assume_role(fake), "DurationSeconds": "900"}  # signed for 3600
+    assert get(fake, changed)[1]["Code"] == "SignatureDoesNotMatch"
+    old = signed_assume_role(fake, Timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600)))
+    assert get(fake, old)[1]["Code"] == "InvalidTimeStamp.Expired"
+    odd = signed_assume_role(fake, RoleSessionName="x")  # too short: refused once the signature checked out
+    assert get(fake, odd)[1]["Code"] == "InvalidParameter.RoleSessionName"
+    sha256 = signed_assume_role(fake, SignatureMethod="HMAC-SHA256")
+    assert get(fake, sha256)[1]["Code"] == "InvalidParameter"
+    assert [s.session_name for s in fake.sts_sessions] == ["by-hand"]

@@ -262,7 +262,8 @@ def test_reference_shows_options_as_help_does():
     for row in ("`--store STORE`", "`--to STORE`", "`-y, --yes`", "`--podman` / `--no-podman`", "`--config DIR`"):
         assert row in text
     assert "| `--bin-dir DIR` | `~/.local/bin` |" in text
-    assert "| `--credentials-file FILE` | required |" in text
+    assert "| `--name NAME` | required |" in text  # k8s pull-secret
+    assert "| `--credentials-file FILE` |  |" in text  # one of three kinds of add-profile: not required
 
 
 # --- man/credctl.1 ----------------------------------------------------------------------------

@@ -24,12 +24,13 @@ import os
 import time
 
 from credctl.acr import cache
+from credctl.acr import identity as sources
 from credctl.acr.domains import AcrRegistry, resolve
 from credctl.acr.identity import effective_environ, fingerprint
 from credctl.errors import CredentialsNotFound, NoTemporaryTokens, ProfileError, StoreError
 
 HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
-PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {credentials_file, wrapper, registries}}
+PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {[kind], <its source's fields>, wrapper, registries}}
 REGISTRIES_SETTING = "acr_registries"  # settings.json: {custom domain: {region, instance_id}}
 NO_CACHE = "CREDCTL_ACR_NO_CACHE"  # set and not 0: every token comes from the API, none is kept
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -61,15 +62,54 @@ def profile_of(suffix: str) -> str | None:
     return name if name != suffix and is_profile_name(name) else None
 
 
-def profile_variables(name: str, credentials_file: str) -> dict[str, str]:
-    """What a profile's wrapper exports before it runs the helper: its name (so only its
-    credentials file counts, see identity.effective_environ) and that file."""
-    return {"CREDCTL_ACR_PROFILE": name, "ALIBABA_CLOUD_CREDENTIALS_FILE": credentials_file}
+def profile_variables(name: str, record: dict) -> dict[str, str]:
+    """What a profile's wrapper exports before it runs the helper: its name (so only its own
+    source counts, see identity.effective_environ) and that source, from its settings record
+    (KeyError or TypeError for a record that names none)."""
+    return {sources.PROFILE: name, **_source_variables(record)}
 
 
-def profile_environ(name: str, credentials_file: str, environ=os.environ) -> dict[str, str]:
-    """environ as the wrapper of profile name, for credentials_file, passes it to the helper."""
-    return {**environ, **profile_variables(name, credentials_file)}
+def _source_variables(record: dict) -> dict[str, str]:
+    """The variables of one record's source, by kind (credctl.acr.identity lists them); a role's base
+    is its "source" record: {"kind": "chain"}, or a file or cli profile's fields."""
+    kind = record.get("kind", "file")  # records made before kinds existed are credentials files
+    if kind == "cli":
+        return {sources.CLI_CONFIG: _text(record["cli_config"]), sources.CLI_PROFILE: _text(record["cli_profile"])}
+    if kind == "role":
+        source = record["source"]
+        if source.get("kind") == "role":
+            raise TypeError("a role's source is a file, a CLI profile or the chain")
+        optional = {
+            sources.EXTERNAL_ID: record.get("external_id"),
+            sources.SESSION_NAME: record.get("session_name"),
+            sources.DURATION: record.get("duration"),
+        }
+        role = {sources.ROLE_ARN: _text(record["role_arn"])}
+        # settings.json's numbers come back as gojson.Number (their text): the duration's digits either way
+        role.update({variable: str(getattr(value, "text", value)) for variable, value in optional.items() if value})
+        if source.get("kind") == sources.CHAIN:
+            return {**role, sources.ROLE_SOURCE: sources.CHAIN}
+        return {**role, **_source_variables(source)}
+    if kind != "file":
+        raise TypeError(f"unknown profile kind {kind!r}")
+    variables = {"ALIBABA_CLOUD_CREDENTIALS_FILE": _text(record["credentials_file"])}
+    section = record.get("section") or sources.DEFAULT_SECTION
+    if section != sources.DEFAULT_SECTION:
+        variables[sources.SECTION] = _text(section)
+    return variables
+
+
+def _text(value) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("a profile's source fields are non-empty strings")
+    return value
+
+
+def profile_environ(name: str, record: dict, environ=os.environ) -> dict[str, str]:
+    """environ as the wrapper of profile name, made from record, passes it to the helper (which
+    unsets every other kind's variables first)."""
+    kept = {variable: value for variable, value in environ.items() if variable not in sources.KIND_VARIABLES}
+    return {**kept, **profile_variables(name, record)}
 
 
 def recorded_profiles(environ=os.environ) -> dict:
@@ -90,9 +130,10 @@ def helper_environ(suffix: str, environ=os.environ) -> dict[str, str] | None:
     if not name:
         return dict(environ)
     entry = recorded_profiles(environ).get(name)
-    if not isinstance(entry, dict) or not isinstance(entry.get("credentials_file"), str):
+    try:
+        return profile_environ(name, entry, environ)
+    except (KeyError, TypeError, AttributeError):  # no record, or one that names no source
         return None
-    return profile_environ(name, entry["credentials_file"], environ)
 
 
 # --- registries -------------------------------------------------------------------------------
@@ -209,7 +250,7 @@ def health(environ=os.environ, pod=None) -> tuple[bool, str]:
     """(ok, detail): whether there are credentials to ask Alibaba Cloud with, and whose."""
     source, _, detail = identity(environ, pod).partition(":")
     if source == "missing":
-        return False, f"the profile's credentials file {detail} is not there (or not a file)"
+        return False, f"the profile's credentials file or CLI config {detail} is not there (or not a file)"
     if source in ("ecs", "uri") and not detail:
         return (
             False,

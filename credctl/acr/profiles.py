@@ -1,8 +1,12 @@
-"""ACR profiles: a docker-credential-acr-helper-NAME wrapper per Alibaba Cloud account.
+"""ACR profiles: a docker-credential-acr-helper-NAME wrapper per Alibaba Cloud identity.
 
-The Go helper's recipe for several accounts (one shell script per credentials file), made by a command: the
-wrapper runs our helper with ALIBABA_CLOUD_CREDENTIALS_FILE set, and CREDCTL_ACR_PROFILE so that
-only that file is used (and the token cache is keyed by it). Every path is absolute and quoted.
+The Go helper's recipe for several accounts (one shell script per credentials file), made by a
+command and widened to every identity: the wrapper runs our helper with CREDCTL_ACR_PROFILE and
+its source's variables (credctl.acr.login.profile_variables: a credentials file and section, a
+profile of the aliyun CLI's config, or a RAM role and its base), so that only that source is
+used (and the token cache is keyed by it). It unsets the other kinds' variables first. Every
+value is quoted, every path absolute. Wrappers written before kinds existed (a credentials file
+only) export exactly what a file profile's do, and keep working.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import shlex
 import shutil
 import sys
 
+from credctl.acr.identity import KIND_VARIABLES
 from credctl.acr.login import HELPER, profile_suffix, profile_variables
 from credctl.errors import ProfileError
 from credctl.names import PREFIX
@@ -36,14 +41,16 @@ def helper_program() -> str:
     return os.path.abspath(found)
 
 
-def wrapper_text(name: str, credentials_file: str, program: str) -> str:
-    """The wrapper's script: export what the profile's helper is run with, then run it."""
-    variables = profile_variables(name, credentials_file)
+def wrapper_text(name: str, record: dict, program: str) -> str:
+    """The wrapper's script: export what the profile's helper is run with (from its settings
+    record), then run it."""
+    variables = profile_variables(name, record)
     exports = "".join(f"export {variable}={shlex.quote(value)}\n" for variable, value in variables.items())
     return (
         "#!/bin/sh\n"
         f"{MARKER} {name}: {PROGRAM} with one Alibaba Cloud account.\n"
         f"# Made by `credctl acr add-profile`; remove it with `credctl acr remove-profile {name}`.\n"
+        f"unset {' '.join(KIND_VARIABLES)}\n"
         f"{exports}"
         f'exec {shlex.quote(program)} "$@"\n'
     )

@@ -16,6 +16,7 @@ import os
 from contextlib import contextmanager, nullcontext
 
 from credctl import __version__
+from credctl.acr import identity as sources
 from credctl.acr.cache import Token
 from credctl.acr.domains import AcrRegistry
 from credctl.acr.identity import effective_environ
@@ -97,8 +98,8 @@ def _config(region: str, environ: dict[str, str], credential=None, domain: str =
 
     if credential:
         kind, credential = "pod", credential(sts())
-    elif environ.get("CREDCTL_ACR_PROFILE"):
-        kind, credential = "file", _profile_credential(environ)
+    elif environ.get(sources.PROFILE):
+        kind, credential = _profile_credential(environ, timeouts, sts)
     else:
         kind, credential = _chain_credential(environ, timeouts, sts)
     config = Config(
@@ -133,7 +134,15 @@ def _sts_endpoint(domain: str, region: str, environ: dict[str, str]) -> str | No
 
 
 def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
-    """(kind, SDK credential) of the first source of the SDK's default chain that answers.
+    """(kind, SDK credential) of the first source of the SDK's default chain that answers."""
+    from alibabacloud_credentials.client import Client as CredentialClient
+
+    kind, provider = _chain_provider(environ, timeouts, sts)
+    return kind, CredentialClient(provider=provider)
+
+
+def _chain_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+    """(kind, SDK credentials provider) of the first source of the SDK's default chain that answers.
 
     The chain of alibabacloud_credentials.provider.default.DefaultCredentialsProvider, in its
     order and with its conditions, walked here so that the source that answered is known (the
@@ -142,7 +151,6 @@ def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=la
     the CLI's config.json, the INI credentials file, the ECS instance role, then
     ALIBABA_CLOUD_CREDENTIALS_URI. The credential keeps asking the provider that answered."""
     from alibabacloud_credentials import provider as sdk
-    from alibabacloud_credentials.client import Client as CredentialClient
     from alibabacloud_credentials.exceptions import CredentialException
     from alibabacloud_credentials.http import HttpOptions
     from alibabacloud_credentials.utils import auth_util
@@ -170,63 +178,187 @@ def _chain_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=la
         except Exception as err:  # the SDK's own chain goes on after any provider's failure too
             errors.append(f"{kind}: {err}")
             continue
-        return kind, CredentialClient(provider=provider)
+        return kind, provider
     raise CredentialException(f"unable to load credentials from any of the providers in the chain: {errors}")
 
 
 PROFILE_TYPES = ("access_key", "ram_role_arn", "oidc_role_arn", "ecs_ram_role", "rsa_key_pair")
+# The aliyun CLI's profile modes alibabacloud-credentials (1.0.12) builds a credential for, as
+# its CLIProfileCredentialsProvider._get_credentials_provider does; the CLI's others
+# (RamRoleArnWithRoleName, CredentialsURI, RsaKeyPair, ...) it refuses.
+CLI_MODES = ("AK", "StsToken", "RamRoleArn", "EcsRamRole", "OIDC", "ChainableRamRoleArn", "CloudSSO", "OAuth")
+CLI_MODES += ("External",)
+DEFAULT_ROLE_DURATION = 3600
 
 
-def _profile_credential(environ: dict[str, str]):
-    """The SDK credential of a profile wrapper: its credentials file's [default] section and
-    nothing else — never the chain, whose later sources (the ECS instance role, another file's
-    profile) would answer for another account when the file cannot. StoreUnavailable, naming
-    the file and what is wrong with it (never a value from it), when the file cannot serve."""
+def _profile_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+    """(kind, SDK credential) of a profile wrapper: its own source and nothing else — never the
+    chain (unless a role's base is the chain by choice), whose later sources (the ECS instance
+    role, another file's profile) would answer for another account when the profile cannot.
+    kind is the profile's fingerprint kind ("file", "cli", "role"), or something else when a
+    chain base answered from a source the cache key does not name: that token is not kept."""
     from alibabacloud_credentials.client import Client as CredentialClient
+
+    kind, provider = _profile_provider(environ, timeouts, sts)
+    return kind, CredentialClient(provider=provider)
+
+
+def _profile_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+    """(kind, SDK credentials provider) of a profile: its base's, or for a role profile STS
+    AssumeRole of its role with its base's credentials (external id, session name, duration
+    from the wrapper; STS at sts(), the endpoint rule's choice, with credctl's time limits)."""
+    if not environ.get(sources.ROLE_ARN):
+        return _base_provider(environ, timeouts)
+    from alibabacloud_credentials.http import HttpOptions
+    from alibabacloud_credentials.provider import RamRoleArnCredentialsProvider
+
+    name = environ[sources.PROFILE]
+    base_kind, base = _base_provider(environ, timeouts, sts)
+    predicted = sources.base_fingerprint(environ).partition(":")[0]
+    try:
+        duration = int(environ.get(sources.DURATION) or DEFAULT_ROLE_DURATION)
+    except ValueError:
+        raise StoreUnavailable(f"ACR profile {name}: its role duration is not a number of seconds") from None
+    provider = RamRoleArnCredentialsProvider(
+        credentials_provider=base,
+        role_arn=environ[sources.ROLE_ARN],
+        role_session_name=environ.get(sources.SESSION_NAME) or role_session_name(name),
+        duration_seconds=duration,
+        external_id=environ.get(sources.EXTERNAL_ID) or None,
+        sts_endpoint=sts(),
+        http_options=HttpOptions(connect_timeout=timeouts[0], read_timeout=timeouts[1]),
+    )
+    return ("role" if base_kind == predicted else f"role/{base_kind}"), provider
+
+
+def role_session_name(profile: str) -> str:
+    """The STS session name a role profile's AssumeRole uses unless told: credctl-NAME (2-64 characters)."""
+    return f"credctl-{profile}"[:64]
+
+
+def _base_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+    """(kind, SDK credentials provider) of a profile's own credentials: its INI file's section,
+    its CLI config's profile, or (a role's base, by choice) the environment's chain.
+    StoreUnavailable, naming the file and what is wrong with it (never a value from it), when
+    the file cannot serve."""
+    name, kind = environ[sources.PROFILE], sources.base_kind(environ)
+    if kind == sources.CHAIN:
+        return _chain_provider(environ, timeouts, sts)
+    if kind == "cli":
+        path, profile = environ[sources.CLI_CONFIG], environ.get(sources.CLI_PROFILE, "")
+        problem = cli_profile_problem(path, profile)
+        if problem:
+            raise StoreUnavailable(f"ACR profile {name}: the aliyun CLI config {path} {problem}")
+        return "cli", _cli_provider(path, profile, timeouts, sts)
     from alibabacloud_credentials.provider import ProfileCredentialsProvider
 
-    name, path = environ["CREDCTL_ACR_PROFILE"], environ.get("ALIBABA_CLOUD_CREDENTIALS_FILE", "")
+    path = environ.get("ALIBABA_CLOUD_CREDENTIALS_FILE", "")
+    section = environ.get(sources.SECTION) or sources.DEFAULT_SECTION
     if not path:
         raise StoreUnavailable(
             f"ACR profile {name} names no credentials file (ALIBABA_CLOUD_CREDENTIALS_FILE): "
             f"make it again with `credctl acr add-profile {name}`"
         )
-    problem = _profile_file_problem(path)
+    problem = _profile_file_problem(path, section)
     if problem:
         raise StoreUnavailable(f"ACR profile {name}: its credentials file {path} {problem}")
-    # profile_name="default": ALIBABA_CLOUD_PROFILE, which the SDK would read, is another tool's
-    return CredentialClient(provider=ProfileCredentialsProvider(profile_file=path, profile_name="default"))
+    # profile_name given: ALIBABA_CLOUD_PROFILE, which the SDK would read, is another tool's
+    return "file", ProfileCredentialsProvider(profile_file=path, profile_name=section)
 
 
-def _profile_file_problem(path: str) -> str:
-    """What keeps an INI credentials file from serving a profile, read as the SDK reads it; "" if nothing."""
-    import configparser
+def _cli_provider(path: str, profile: str, timeouts: tuple[int, int], sts=lambda: None):
+    """The SDK's own reading of one profile of the CLI's config (every mode, and the write-back
+    of refreshed OAuth and External credentials), except that its STS calls go where credctl's
+    go (sts(): ALIBABA_CLOUD_STS_ENDPOINT, else the endpoint rule's VPC choice) with credctl's time limits:
+    the SDK builds those providers from the profile's sts_region alone."""
+    from alibabacloud_credentials.provider import CLIProfileCredentialsProvider
+
+    class Provider(CLIProfileCredentialsProvider):
+        def _get_credentials_provider(self, config, profile_name):
+            provider = super()._get_credentials_provider(config, profile_name)
+            if hasattr(provider, "_sts_endpoint"):  # RamRoleArn, ChainableRamRoleArn, OIDC
+                endpoint = sts()  # only for the modes that call STS: the VPC rule may try a connection
+                if endpoint:
+                    provider._sts_endpoint = endpoint
+                provider._runtime_options.update(connectTimeout=timeouts[0], readTimeout=timeouts[1])
+            return provider
+
+    return Provider(profile_name=profile, profile_file=path)
+
+
+def cli_profile_problem(path: str, profile: str) -> str:
+    """What keeps profile of the aliyun CLI config at path from serving a profile, read as the
+    SDK reads it (and following ChainableRamRoleArn's source_profile); "" if nothing. The
+    same line at add-profile and at every get."""
+    import json
+
+    text, problem = _read_private_text(path)
+    if problem:
+        return problem
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return "is not JSON"
+    found = config.get("profiles") if isinstance(config, dict) else None
+    named = {p["name"]: p for p in found or [] if isinstance(p, dict) and isinstance(p.get("name"), str)}
+    seen: list[str] = []
+    while True:
+        entry = named.get(profile)
+        if entry is None:
+            via = f" (the source_profile of {seen[-1]!r})" if seen else ""
+            return f"has no profile {profile!r}{via}"
+        mode = entry.get("mode")
+        if mode not in CLI_MODES:
+            return (
+                f"gives profile {profile!r} mode {mode!r}, which the Alibaba Cloud SDK cannot use "
+                f"(it can: {', '.join(CLI_MODES)})"
+            )
+        if mode != "ChainableRamRoleArn":
+            return ""
+        seen.append(profile)
+        profile = entry.get("source_profile")
+        if profile in seen:
+            return f"chains profile {seen[0]!r} back to itself through source_profile"
+
+
+def _read_private_text(path: str) -> tuple[str, str]:
+    """(the UTF-8 text of a regular file, "") or ("", what is wrong with it)."""
     import stat
 
     try:  # O_NONBLOCK: a FIFO planted there is refused, not waited on
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
             if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                return "is not a regular file"
-            text = file.read().decode("utf-8")
+                return "", "is not a regular file"
+            return file.read().decode("utf-8"), ""
     except IsADirectoryError:
-        return "is not a regular file"
+        return "", "is not a regular file"
     except OSError as err:
-        return f"cannot be read: {err.strerror}"
+        return "", f"cannot be read: {err.strerror}"
     except UnicodeDecodeError:
-        return "is not UTF-8 text"
+        return "", "is not UTF-8 text"
+
+
+def _profile_file_problem(path: str, section: str = sources.DEFAULT_SECTION) -> str:
+    """What keeps section of an INI credentials file from serving a profile, read as the SDK
+    reads it; "" if nothing."""
+    import configparser
+
+    text, problem = _read_private_text(path)
+    if problem:
+        return problem
     parser = configparser.ConfigParser()  # as the SDK's profile provider parses it
     try:
         parser.read_string(text)
-        if not parser.has_section("default"):
-            return "has no [default] section, the only one a profile uses"
-        section = {key: value.split("#")[0].strip() for key, value in parser.items("default")}
+        if not parser.has_section(section):
+            return f"has no [{section}] section, the only one a profile uses"
+        values = {key: value.split("#")[0].strip() for key, value in parser.items(section)}
     except configparser.Error as err:
         line = getattr(err, "lineno", None) or next(iter(getattr(err, "errors", [])), (None,))[0]
         return f"is not an INI file (line {line})" if line else "is not an INI file"
-    if section.get("type") not in PROFILE_TYPES:
-        return f"has no type credctl can use in [default] ({', '.join(PROFILE_TYPES)})"
-    if section["type"] == "access_key" and not (section.get("access_key_id") and section.get("access_key_secret")):
-        return "has no access_key_id or access_key_secret in [default]"
+    if values.get("type") not in PROFILE_TYPES:
+        return f"has no type credctl can use in [{section}] ({', '.join(PROFILE_TYPES)})"
+    if values["type"] == "access_key" and not (values.get("access_key_id") and values.get("access_key_secret")):
+        return f"has no access_key_id or access_key_secret in [{section}]"
     return ""
 
 
@@ -319,6 +451,8 @@ def explain(err: Exception, registry: AcrRegistry) -> str:
     text = _without_queries(" ".join(str(message).split()))
     if "from oidc_role_arn" in text:
         return _sts_refusal(text, registry)
+    if "from ram_role_arn" in text:
+        return _sts_refusal(text, registry, "to assume the RAM role")
     if "unable to load credentials" in text or "InvalidCredentials" in text:
         return (
             f"no Alibaba Cloud credentials for {registry.domain}: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, "
@@ -351,9 +485,10 @@ def _without_queries(text: str) -> str:
     return re.sub(r"(/[^\s?'\"]*)\?[^\s'\")]*", "\\1?…", text)
 
 
-def _sts_refusal(text: str, registry: AcrRegistry) -> str:
+def _sts_refusal(text: str, registry: AcrRegistry, what: str = "") -> str:
     """STS's Code and Message only: the SDK's text carries the whole answer, which may hold
-    credentials when it is malformed."""
+    credentials when it is malformed. what: the request refused, when it is not the pod's
+    AssumeRoleWithOIDC (a role profile's AssumeRole)."""
     import re
 
     code = re.search(r'"Code"\s*:\s*"([^"]{1,100})"', text)
@@ -361,9 +496,12 @@ def _sts_refusal(text: str, registry: AcrRegistry) -> str:
     if code is None:
         status = re.search(r"http_code: (\d+)", text)
         reason = f"HTTP status {status.group(1)}" if status else "an answer without credentials"
-        return f"Alibaba Cloud STS gave no credentials for the pod role ({reason}): no token for {registry.domain}"
-    said = f": {message.group(1)}" if message else ""
-    return f"Alibaba Cloud STS refused the pod's service account token for {registry.domain}: {code.group(1)}{said}"
+        role = "the RAM role" if what else "the pod role"
+        return f"Alibaba Cloud STS gave no credentials for {role} ({reason}): no token for {registry.domain}"
+    # the SDK's text can be a repr of the answer, which escapes its apostrophes
+    said = f": {message.group(1)}".replace("\\'", "'") if message else ""
+    refused = what or "the pod's service account token"
+    return f"Alibaba Cloud STS refused {refused} for {registry.domain}: {code.group(1)}{said}"
 
 
 def discover_instance(domain: str, region: str, environ) -> str:

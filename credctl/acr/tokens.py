@@ -203,12 +203,12 @@ def _profile_credential(environ: dict[str, str], timeouts: tuple[int, int], sts=
     return kind, CredentialClient(provider=provider)
 
 
-def _profile_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+def _profile_provider(environ: dict[str, str], timeouts: tuple[int, int], sts):
     """(kind, SDK credentials provider) of a profile: its base's, or for a role profile STS
     AssumeRole of its role with its base's credentials (external id, session name, duration
     from the wrapper; STS at sts(), the endpoint rule's choice, with credctl's time limits)."""
     if not environ.get(sources.ROLE_ARN):
-        return _base_provider(environ, timeouts)
+        return _base_provider(environ, timeouts, sts)
     from alibabacloud_credentials.http import HttpOptions
     from alibabacloud_credentials.provider import RamRoleArnCredentialsProvider
 
@@ -236,7 +236,7 @@ def role_session_name(profile: str) -> str:
     return f"credctl-{profile}"[:64]
 
 
-def _base_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambda: None):
+def _base_provider(environ: dict[str, str], timeouts: tuple[int, int], sts):
     """(kind, SDK credentials provider) of a profile's own credentials: its INI file's section,
     its CLI config's profile, or (a role's base, by choice) the environment's chain.
     StoreUnavailable, naming the file and what is wrong with it (never a value from it), when
@@ -266,18 +266,19 @@ def _base_provider(environ: dict[str, str], timeouts: tuple[int, int], sts=lambd
     return "file", ProfileCredentialsProvider(profile_file=path, profile_name=section)
 
 
-def _cli_provider(path: str, profile: str, timeouts: tuple[int, int], sts=lambda: None):
+def _cli_provider(path: str, profile: str, timeouts: tuple[int, int], sts):
     """The SDK's own reading of one profile of the CLI's config (every mode, and the write-back
     of refreshed OAuth and External credentials), except that its STS calls go where credctl's
     go (sts(): ALIBABA_CLOUD_STS_ENDPOINT, else the endpoint rule's VPC choice) with credctl's time limits:
     the SDK builds those providers from the profile's sts_region alone."""
     from alibabacloud_credentials.provider import CLIProfileCredentialsProvider
 
+    endpoint = sts()
+
     class Provider(CLIProfileCredentialsProvider):
         def _get_credentials_provider(self, config, profile_name):
             provider = super()._get_credentials_provider(config, profile_name)
             if hasattr(provider, "_sts_endpoint"):  # RamRoleArn, ChainableRamRoleArn, OIDC
-                endpoint = sts()  # only for the modes that call STS: the VPC rule may try a connection
                 if endpoint:
                     provider._sts_endpoint = endpoint
                 provider._runtime_options.update(connectTimeout=timeouts[0], readTimeout=timeouts[1])

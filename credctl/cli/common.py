@@ -41,6 +41,27 @@ if TYPE_CHECKING:
 
 STORE_NAMES = ", ".join(LOGIN_STORES)
 
+VERSION_TIMEOUT = 10.0  # seconds a program may take to say its version (verify, kubelet config)
+
+
+def version_line(program: str, argument: str) -> str | None:
+    """The first line `program argument` prints (its version), with a bounded wait; None when it
+    fails, prints nothing or does not answer in VERSION_TIMEOUT seconds."""
+    try:
+        result = subprocess.run(
+            [program, argument],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=VERSION_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = result.stdout.strip().splitlines()
+    return lines[0].strip() if result.returncode == 0 and lines else None
+
 
 def docker_config(ctx: typer.Context) -> str:
     """The config.json this run works on (--config, $DOCKER_CONFIG, ~/.docker)."""

@@ -7,14 +7,13 @@ time.ParseDuration, credctl.gostd), since one it refuses stops it loading every 
 """
 
 import re
-import subprocess
 from typing import Annotated
 
 import typer
 
 from credctl.acr import podidentity
 from credctl.acr.login import custom_domains
-from credctl.cli.common import check_format, docker_config, write_document
+from credctl.cli.common import check_format, docker_config, version_line, write_document
 from credctl.cli.output import warn
 from credctl.dockerconfig import CRED_HELPERS, ConfigFile
 from credctl.errors import UsageError
@@ -45,7 +44,6 @@ app = typer.Typer(
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECRET_NAMES = ("SECRET", "PASSWORD", "TOKEN")
-VERSION_TIMEOUT = 10.0  # seconds `kubelet --version` may take (verify's bound for a helper's version)
 
 
 @app.command("config")
@@ -164,24 +162,12 @@ def detect_kubelet_version() -> tuple[Version | None, str]:
     found = on_path("kubelet")
     if not found:
         return None, "the newest credctl knows; no kubelet on PATH"
-    try:
-        result = subprocess.run(
-            [found[0], "--version"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=VERSION_TIMEOUT,
-            check=False,
-        )
-        answer = result.stdout.strip() if result.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        answer = ""
+    answer = version_line(found[0], "--version") or ""
     version = parse_version(answer) if answer else None
     if version is None:
         warn(f"{found[0]} --version gave no version: writing kubelet {shown(NEWEST)}'s config (or --kubelet-version)")
         return None, f"the newest credctl knows; {found[0]} --version gave none"
-    return version, f"`{found[0]} --version`: {answer.splitlines()[0]}"
+    return version, f"`{found[0]} --version`: {answer}"
 
 
 def _api_version(given: str | None, version: Version) -> str:

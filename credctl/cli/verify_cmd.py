@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -48,7 +47,7 @@ import typer
 
 from credctl import client, dockerenv, logins
 from credctl import podman as containers
-from credctl.cli.common import docker_config
+from credctl.cli.common import docker_config, version_line
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
@@ -59,7 +58,6 @@ from credctl.stores import LOGIN_STORES, STORES, open_store
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"
 HELPER_TIMEOUT = 30.0
-VERSION_TIMEOUT = 10.0
 STORE_OF_SUFFIX = {spec.suffix: name for name, spec in STORES.items()}
 _STYLES = {"ok": "green", "warning": "yellow", "failed": "red"}
 
@@ -372,20 +370,7 @@ def _referenced_helpers(docker: ConfigFile, podman: ConfigFile | None, default: 
 
 def _version(path: str) -> str | None:
     """The first line `path version` prints (every docker-credential-helpers program has it)."""
-    try:
-        result = subprocess.run(
-            [path, "version"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=VERSION_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = result.stdout.strip().splitlines()
-    return lines[0].strip() if result.returncode == 0 and lines else None
+    return version_line(path, "version")
 
 
 def _uses(helper: _Helper) -> str:

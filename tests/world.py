@@ -1439,7 +1439,11 @@ class AliyunVpcNetwork:
 
     def run(self, args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None):
         """run(args) inside both namespaces."""
-        return run(["nsenter", f"--net={self.path}/net", f"--mount={self.path}/mnt", "--", *args], stdin, env)
+        # --root and --wd: the holder's root and working directory. Entering a mount namespace
+        # otherwise moves the caller to that namespace's root, which in a chroot (CI's fresh
+        # root) is the host's, where the checkout's programs are not.
+        pid = self._holder.pid
+        return run(["nsenter", "-t", str(pid), "--net", "--mount", "--root", "--wd", "--", *args], stdin, env)
 
     def hosts_asked(self) -> list[str]:
         """The Host header of every request the fake received, oldest first."""

@@ -46,7 +46,7 @@ from credctl.cli.output import busy, fail, info, interactive, plain, show_table,
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, StoreError, UsageError
 from credctl.names import PREFIX, helper_key, helper_program, is_hub_bookkeeping
-from credctl.stores import LOGIN_STORES, STORES, first_ready, open_store, program_name
+from credctl.stores import LOGIN_STORES, STORES, first_ready, health_of, program_name
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 
@@ -70,14 +70,7 @@ MIGRATE_PROMPT = "Move these plaintext logins into {program}?"
 def store_health() -> dict[str, Health]:
     """Each store's answer to "can you work here?" (the keyring one may take a moment)."""
     with busy("Checking which stores can work here…"):
-        return {name: _health(name) for name in LOGIN_STORES}
-
-
-def _health(name: str) -> Health:
-    try:
-        return open_store(name).health()
-    except CredctlError as err:
-        return Health(False, str(err))
+        return {name: health_of(name) for name in LOGIN_STORES}
 
 
 def choose_store(health: dict[str, Health], asked: bool) -> str:
@@ -129,7 +122,7 @@ def ready_store(store: str, health: Health, asking: bool) -> Health:
     if not typer.confirm(INIT_PROMPT, default=True):
         return health
     initialise_store(root)
-    return _health(store)
+    return health_of(store)
 
 
 # --- registries mapped to other helpers --------------------------------------------------------

@@ -14,13 +14,11 @@ import os
 
 from credctl.errors import UnknownStore
 from credctl.names import PREFIX
-from credctl.stores.base import Store
+from credctl.stores.base import Health, Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-    from credctl.stores.base import Health
 
 
 class StoreSpec:
@@ -87,6 +85,16 @@ STORES = {
 }
 # The stores that keep the credentials Docker logs in with, in STORES order.
 LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+
+
+def health_of(name: str, environ=os.environ) -> Health:
+    """Store name's answer to "can you work here?"; a store that cannot even open says why."""
+    from credctl.errors import CredctlError
+
+    try:
+        return open_store(name, environ).health()
+    except CredctlError as err:
+        return Health(False, str(err))
 
 
 def first_ready(health: Callable[[str], Health]) -> str | None:

@@ -57,21 +57,12 @@ def login_store_name(environ=os.environ) -> str | None:
     """The login store ACR logins are kept in: Docker's credsStore when it is one of credctl's
     login stores, else the one `credctl setup` would pick; None when no login store can work here."""
     from credctl.dockerconfig import ConfigFile, docker_config_path
-    from credctl.stores import LOGIN_STORES, first_ready, open_store
+    from credctl.stores import LOGIN_STORES, first_ready, health_of
 
     chosen = ConfigFile.read(docker_config_path(environ=environ)).creds_store
     if chosen in LOGIN_STORES:
         return chosen
-
-    def health(name: str):
-        try:
-            return open_store(name, environ).health()
-        except CredctlError as err:
-            from credctl.stores.base import Health
-
-            return Health(False, str(err))
-
-    return first_ready(health)
+    return first_ready(lambda name: health_of(name, environ))
 
 
 def _login_store(environ) -> tuple[str, Store] | None:

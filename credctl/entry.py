@@ -29,6 +29,10 @@ def acr_main() -> int:
     return _helper("acr")
 
 
+def credctl_main() -> int:
+    return _helper("credctl")
+
+
 def kubelet_main() -> int:
     from credctl.kubelet import serve
 

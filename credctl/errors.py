@@ -43,6 +43,11 @@ class StoreError(CredctlError):
     """The store was reachable but the operation failed."""
 
 
+class RouteFailed(StoreError):
+    """The helper a route of docker-credential-credctl names failed for one registry; the
+    message names the registry, the route and the helper, then the helper's own reason."""
+
+
 class NoTemporaryTokens(StoreError):
     """An ACR registry whose edition no Alibaba Cloud API issues temporary tokens for (the new
     Personal Edition): only a stored login serves it; the message says how to make one."""

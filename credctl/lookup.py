@@ -10,6 +10,9 @@ pull-secret`. The order follows the user's wiring in Docker's config.json:
    pair): a token from the cache or from Alibaba Cloud, with a pod's RAM role when one is given;
 3. credsStore, the same way as 1, unless an empty credHelpers entry keeps docker in the file.
 
+Under the router (credsStore `credctl`, no credHelpers entry for the registry) its route alone
+decides, ACR domains included (credctl.routes): the same answer docker-credential-credctl gives.
+
 Standard library only on the ACR and own-store paths (the kubelet runs this per image pull).
 """
 
@@ -20,6 +23,7 @@ import os
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_program
+from credctl.routes import ROUTER
 from credctl.stores import LOGIN_STORES, open_store
 
 
@@ -44,6 +48,8 @@ def find_login(registry: str, environ=os.environ, pod=None, config_path: str | N
     only when the ACR path serves registry, so such a pod still gets its logins for registries a
     store serves. config_path: Docker's config.json (default: $DOCKER_CONFIG or ~/.docker)."""
     route = ConfigFile.read(config_path or docker_config_path(environ=environ)).helper_for(registry)
+    if route.via == CREDS_STORE and route.helper == ROUTER:
+        return _routed(route.key, environ, pod)
     if route.via == CRED_HELPERS:
         return _from_helper(route.helper, route.key, environ, pod)
     login = _acr(registry, environ, pod)
@@ -66,7 +72,18 @@ def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None
     return Login(username, password, source or HELPER, expires)
 
 
-def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
+def _routed(key: str, environ, pod) -> Login | None:
+    """The login the router (credsStore `credctl`) gives for key: its route's helper answers,
+    ACR domains included (credctl.routes); None when no route serves it."""
+    from credctl.routes import Routes
+    from credctl.stores.helpers import suffix_of
+
+    routes = Routes.load(environ)
+    rule = routes.route_for(key, environ)
+    return None if rule is None else _from_helper(suffix_of(rule.helper), key, environ, pod, routes.timeout)
+
+
+def _from_helper(helper: str, key: str, environ, pod, timeout: float | None = None) -> Login | None:
     if helper not in LOGIN_STORES:  # credctl's ACR helper or one of its profiles, else another program
         from credctl.acr.login import helper_environ
 
@@ -81,7 +98,7 @@ def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
         else:
             from credctl import client
 
-            found = client.get(helper_program(helper), key, env=environ)
+            found = client.get(helper_program(helper), key, env=environ, timeout=timeout or client.DEFAULT_TIMEOUT)
             username, password = found.username, found.secret
     except CredentialsNotFound:
         return None

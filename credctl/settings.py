@@ -4,11 +4,17 @@ Small facts credctl remembers between runs, such as which keyring backend this m
 that docker-credential-keyring need not detect it on every call. Deleting the file is safe.
 """
 
+from __future__ import annotations
+
 import os
 
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, parse
 from credctl.paths import home, locked, read_file, write_atomically
+
+TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def settings_path(environ=os.environ) -> str:
@@ -46,13 +52,21 @@ def update(environ=os.environ, **changes: object) -> None:
     """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes.
 
     Every other value stays as it was (numbers as written); a file that is not JSON is refused."""
+
+    def apply(settings: dict) -> None:
+        settings.update(changes)
+
+    change(apply, environ)
+
+
+def change(edit: Callable[[dict], None], environ=os.environ) -> None:
+    """Read the settings, let edit change the dict in place (a value set to None is removed),
+    write them back: all under the settings' lock, so a read-modify-write never loses another
+    run's change. A file that is not JSON is refused (ConfigError), and stays as it is."""
     path = settings_path(environ)
     with locked(path + ".lock", private=True):
         settings = _read(path)
-        for key, value in changes.items():
-            if value is None:
-                settings.pop(key, None)
-            else:
-                settings[key] = value
+        edit(settings)
+        settings = {key: value for key, value in settings.items() if value is not None}
         # A symbolic link (a dotfiles-managed settings.json) stays one: its target is rewritten.
         write_atomically(path, (encode(dict(sorted(settings.items())), "  ") + "\n").encode(), private=True)

@@ -81,6 +81,15 @@ STORES = {
             summary="a temporary Alibaba Cloud Container Registry token (cached on disk) for `get`, else the "
             "login `docker login` kept in your login store; `erase` drops both",
         ),
+        StoreSpec(
+            "credctl",
+            "credctl.stores.router",
+            "RouterStore",
+            "credctl",
+            login=False,
+            summary="the router: each registry to the store or helper its route names (`credctl route`), "
+            "wildcards included; credsStore `credctl`",
+        ),
     )
 }
 # The stores that keep the credentials Docker logs in with, in STORES order.

@@ -16,9 +16,10 @@ answer an ACR registry with login_for():
    found" (Docker then pulls anonymously: public repositories need no login) after one line
    that says the edition issues no tokens and how to log in once.
 
-The login store is Docker's credsStore when that is one of credctl's login stores, else the
-first one `credctl setup` would pick (credctl.stores.first_ready). Logins are kept only there:
-never in plaintext. The opt-out (settings.json `acr_store_logins: false`, or
+The login store is Docker's credsStore when that is one of credctl's login stores (under the
+router, credsStore `credctl`, its default route's store when that is one), else the first one
+`credctl setup` would pick (credctl.stores.first_ready). Logins are kept only there: never in
+plaintext. The opt-out (settings.json `acr_store_logins: false`, or
 CREDCTL_ACR_STORE_LOGINS=0) keeps ACR as it was: issued tokens only, `store` refused.
 
 Standard library only, and cheap at import: a warm `get` with a fresh token passes through here
@@ -55,11 +56,15 @@ def keeps_logins(environ=os.environ) -> bool:
 
 def login_store_name(environ=os.environ) -> str | None:
     """The login store ACR logins are kept in: Docker's credsStore when it is one of credctl's
-    login stores, else the one `credctl setup` would pick; None when no login store can work here."""
+    login stores (under the router, credsStore `credctl`, its default route's when that is one),
+    else the one `credctl setup` would pick; None when no login store can work here."""
     from credctl.dockerconfig import ConfigFile, docker_config_path
+    from credctl.routes import ROUTER, Routes
     from credctl.stores import LOGIN_STORES, first_ready, health_of
 
     chosen = ConfigFile.read(docker_config_path(environ=environ)).creds_store
+    if chosen == ROUTER:
+        chosen = Routes.load(environ).default or ""
     if chosen in LOGIN_STORES:
         return chosen
     return first_ready(lambda name: health_of(name, environ))

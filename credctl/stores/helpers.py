@@ -1,0 +1,102 @@
+"""A helper, by the name credHelpers or a route gives it, as a Store credctl can ask.
+
+The router (credctl.stores.router) answers each registry through the helper its route names:
+
+- credctl's login stores (pass, secretservice, keyring), by store name or by suffix: in-process;
+- credctl's ACR helper (`acr`, `acr-helper`) and its profiles (`acr-helper-NAME`, recorded by
+  `credctl acr add-profile`): in-process, with the profile's Alibaba Cloud identity;
+- any other suffix (`ecr-login`, `gcloud`, a profile credctl has no record of): the program
+  docker-credential-<suffix>, run as Docker runs it (credctl.client), with a bound on its answer.
+
+Standard library only until a program has to run (then credctl.client).
+"""
+
+from __future__ import annotations
+
+import os
+
+from credctl.names import helper_program
+from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.stores.base import Health, Store
+
+ACR_STORE = "acr"
+
+
+def canonical(helper: str) -> str:
+    """helper as a route keeps it: a credctl store by its store name (acr-helper is acr), any
+    other suffix as given."""
+    for name, spec in STORES.items():
+        if helper in (name, spec.suffix):
+            return name
+    return helper
+
+
+def suffix_of(helper: str) -> str:
+    """The docker-credential-* suffix a helper name stands for (acr is acr-helper)."""
+    spec = STORES.get(helper)
+    return spec.suffix if spec is not None else helper
+
+
+def is_own(helper: str) -> bool:
+    """Whether credctl answers for helper itself (a store, ACR or a recorded ACR profile)."""
+    name = canonical(helper)
+    return name in LOGIN_STORES or name == ACR_STORE or _acr_environ(name, os.environ) is not None
+
+
+def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> Store:
+    """The Store that answers for helper, working in environ; timeout bounds another program's
+    answer (seconds; None: no bound)."""
+    name = canonical(helper)
+    if name in LOGIN_STORES:
+        return open_store(name, environ)
+    acr_environ = _acr_environ(name, environ)
+    if acr_environ is not None:
+        from credctl.stores.acr import AcrStore
+
+        return AcrStore(acr_environ)
+    return ProgramStore(name, environ, timeout)
+
+
+def _acr_environ(name: str, environ) -> dict[str, str] | None:
+    """The environment credctl's ACR login runs with for name (acr, or a recorded profile), else None."""
+    if name != ACR_STORE and not name.startswith(STORES[ACR_STORE].suffix + "-"):
+        return None  # not ACR's: credctl.acr is not even imported
+    from credctl.acr.login import helper_environ
+
+    return helper_environ(suffix_of(name), environ)
+
+
+class ProgramStore(Store):
+    """docker-credential-<suffix>, run for each action as Docker runs it; an answer that takes
+    longer than timeout seconds stops it (credctl.errors.HelperFailed, exit status 124)."""
+
+    def __init__(self, suffix: str, environ=os.environ, timeout: float | None = None) -> None:
+        self.program, self.timeout = helper_program(suffix), timeout
+        self.environ = None if environ is os.environ else dict(environ)
+
+    def add(self, server_url: str, username: str, secret: str) -> None:
+        from credctl import client
+
+        client.store(self.program, client.Credentials(server_url, username, secret), self.environ, self.timeout)
+
+    def get(self, server_url: str) -> tuple[str, str]:
+        from credctl import client
+
+        found = client.get(self.program, server_url, self.environ, self.timeout)
+        return found.username, found.secret
+
+    def delete(self, server_url: str) -> None:
+        from credctl import client
+
+        client.erase(self.program, server_url, self.environ, self.timeout)
+
+    def list(self) -> dict[str, str]:
+        from credctl import client
+
+        return client.list_credentials(self.program, self.environ, self.timeout)
+
+    def health(self) -> Health:
+        from credctl.programs import find_helper
+
+        problem = find_helper(self.program[len("docker-credential-") :]).problem
+        return Health(problem is None, problem or f"{self.program} is on PATH")

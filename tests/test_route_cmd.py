@@ -158,7 +158,7 @@ def test_a_helper_not_on_path_is_added_with_a_warning(env):
     assert result.returncode == 0
     assert result.stdout == "✓ route 123456789012.dkr.ecr.eu-west-1.amazonaws.com → ecr-login\n"
     assert result.stderr == (
-        "warning: route to ecr-login: docker-credential-ecr-login is not on PATH (this process's PATH, which a "
+        "warning: docker-credential-ecr-login is not on PATH (this process's PATH, which a "
         "Docker started from here inherits): install it, or change the config to a helper you have\n"
     )
     assert json.loads(settings_file(env).read_text())["routes"] == {

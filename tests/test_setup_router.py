@@ -353,3 +353,21 @@ def test_podman_login_and_logout_go_through_the_router_by_the_drop_in(person, re
 
     assert (logout.returncode, logout.stdout) == (0, f"Removed login credentials for {registry.address}\n")
     assert get(person, PASS, registry.address) == (1, NOT_FOUND)
+
+
+def test_setup_router_again_changes_nothing_and_says_so(person):
+    assert setup_router(person, "--podman").returncode == 0
+    files = [docker_config(person), settings(person), dropin(person)]
+    before = [path.read_bytes() for path in files]
+
+    again = setup_router(person, "--podman")
+
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout.splitlines() == [
+        f"✓ {docker_config(person)}: already set up",
+        f"✓ {settings(person)}: default route → pass (already so)",
+        f"✓ {dropin(person)}: already set up",
+        FINISHED,
+    ]
+    assert [path.read_bytes() for path in files] == before
+    assert docker_config(person).read_bytes() == b'{\n\t"credsStore": "credctl"\n}'

@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 
 from credctl import routes
-from credctl.cli.common import checked_registry, docker_config
-from credctl.cli.output import info, print_json, show_table, success, warn
+from credctl.cli.common import checked_registry, docker_config, warn_if_missing
+from credctl.cli.output import info, print_json, show_table, success
 from credctl.dockerconfig import CRED_HELPERS, ConfigFile
 from credctl.errors import CredctlError, UsageError
 from credctl.names import PREFIX
@@ -63,14 +63,9 @@ def _checked_helper(helper: str) -> str:
 
 def warn_if_unreachable(helper: str) -> None:
     """One warning line when helper is none of credctl's own (answered in-process) and Docker's
-    PATH has no docker-credential-HELPER for the router to run (programs.find_helper)."""
-    if is_own(helper):
-        return
-    from credctl.programs import find_helper
-
-    problem = find_helper(suffix_of(helper)).problem
-    if problem is not None:
-        warn(f"route to {helper}: {problem}")
+    PATH has no docker-credential-HELPER for the router to run (common.warn_if_missing)."""
+    if not is_own(helper):
+        warn_if_missing(suffix_of(helper))
 
 
 def _router_note(ctx: typer.Context) -> None:

@@ -446,7 +446,7 @@ def setup(
         load_backend()  # remembered now, so no helper call pays for detection
     with _podman_first(podman_plan), _routes_first(route_plan):
         _move_and_write(docker_path, docker_change, store, moves, logins, str(previous), router)
-    for helper in {front, suffix, *mapping.values()}:
+    for helper in {front, *mapping.values()}:  # under the router, the store is answered in-process
         warn_if_missing(helper)
     if route_plan is not None:
         _note_credhelpers(after, docker_path)

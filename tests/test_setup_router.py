@@ -371,3 +371,29 @@ def test_setup_router_again_changes_nothing_and_says_so(person):
     ]
     assert [path.read_bytes() for path in files] == before
     assert docker_config(person).read_bytes() == b'{\n\t"credsStore": "credctl"\n}'
+
+
+def test_setup_router_with_another_store_moves_the_default_routes_logins(person, tmp_path):
+    """Run again with another store, the router's default route changes, and the logins the old
+    default route's store held move through the router into the new one (none is stranded)."""
+    world.need("dbus-daemon", "gnome-keyring-daemon")
+    service = world.SecretService(tmp_path / "keyring")
+    try:
+        person.env["DBUS_SESSION_BUS_ADDRESS"] = service.env["DBUS_SESSION_BUS_ADDRESS"]
+        assert setup_router(person, "--no-podman").returncode == 0
+        stored = person.run(ROUTER, "store", stdin='{"ServerURL":"b.example","Username":"bob","Secret":"bob-pw-2"}')
+        assert stored.returncode == 0, stored.stdout
+        answer = '{"ServerURL":"b.example","Username":"bob","Secret":"bob-pw-2"}'
+        assert get(person, PASS, "b.example") == (0, answer)
+
+        switched = person.run("credctl", "setup", "--router", "--store", "secretservice", "--yes", "--no-podman")
+
+        assert switched.returncode == 0, switched.stderr
+        assert f"✓ moved 1 login(s) from {PASS} into {ROUTER}" in switched.stdout.splitlines()
+        found = json.loads(settings(person).read_text())
+        assert (found["route_default"], "routes" in found) == ("secretservice", False)
+        assert get(person, "docker-credential-secretservice", "b.example") == (0, answer)
+        assert get(person, ROUTER, "b.example") == (0, answer)
+        assert get(person, PASS, "b.example") == (1, NOT_FOUND)
+    finally:
+        service.stop()

@@ -53,6 +53,10 @@ BEIJING = "*-registry.cn-beijing.cr.aliyuncs.com"  # more literal characters: wi
 PROFILE = "team2"  # an ACR profile with the second access key, for BEIJING's hosts
 CRPI, CRPI_OTHER = CRPI_HOSTS[1][0], CRPI_HOSTS[2][0]
 CRPI_USER, CRPI_PASSWORD = "dingtalk_user", "console-fixed-password-do-not-leak"
+NO_CREDENTIALS = (  # the registry below is a custom domain of ALIYUN_INSTANCE: 127.0.0.1
+    "no Alibaba Cloud credentials for 127.0.0.1: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, write "
+    "~/.alibabacloud/credentials, or make a profile (`credctl acr add-profile`)"
+)
 
 
 def host_of(name: str, region: str) -> str:
@@ -201,11 +205,7 @@ def test_docker_login_keeps_the_login_in_the_default_routes_store_and_serves_it_
 
     # the Alibaba Cloud credentials withdrawn: the stored login, and why
     withdrawn = {k: v for k, v in env.items() if not k.startswith("ALIBABA_CLOUD_ACCESS_KEY_")}
-    why = (
-        "credctl: no Alibaba Cloud credentials for 127.0.0.1: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, write "
-        "~/.alibabacloud/credentials, or make a profile (`credctl acr add-profile`); "
-        f"using the login stored for {registry.address} in docker-credential-pass\n"
-    )
+    why = f"credctl: {NO_CREDENTIALS}; using the login stored for {registry.address} in docker-credential-pass\n"
     assert outcome(ROUTER, "get", registry.address, withdrawn) == (0, stored, why.encode())
 
     # docker logout erases both: the stored login and the cached token
@@ -216,8 +216,7 @@ def test_docker_login_keeps_the_login_in_the_default_routes_store_and_serves_it_
     assert cache_files(tmp_path) == []
     assert outcome(PASS, "get", registry.address, env) == (1, NOT_FOUND, b"")
     assert outcome(ROUTER, "list", "", env) == (0, b"{}\n", b"")
-    no_credentials = why.split("; using")[0].removeprefix("credctl: ")
-    failed = f"{registry.address} ({route} → docker-credential-acr-helper): {no_credentials}\n"
+    failed = f"{registry.address} ({route} → docker-credential-acr-helper): {NO_CREDENTIALS}\n"
     assert outcome(ROUTER, "get", registry.address, withdrawn) == (1, failed.encode(), b"")  # nothing to fall back on
 
 

@@ -73,17 +73,27 @@ def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None
 
 
 def _routed(key: str, environ, pod) -> Login | None:
-    """The login the router (credsStore `credctl`) gives for key: its route's helper answers,
-    ACR domains included (credctl.routes); None when no route serves it."""
+    """The login the router (credsStore `credctl`) gives for key, by the rule
+    docker-credential-credctl follows (credctl.stores.router): its route's helper answers, ACR
+    domains included, a pod's identity for ACR; None when no route serves it."""
     from credctl.routes import Routes
-    from credctl.stores.helpers import suffix_of
+    from credctl.stores.helpers import is_own, suffix_of
 
-    routes = Routes.load(environ)
-    rule = routes.route_for(key, environ)
-    return None if rule is None else _from_helper(suffix_of(rule.helper), key, environ, pod, routes.timeout)
+    rule = Routes.load(environ).route_for(key, environ)
+    if rule is None:
+        return None
+    if is_own(rule.helper, environ):
+        return _from_helper(suffix_of(rule.helper), key, environ, pod)
+    from credctl.stores.router import RouterStore  # another program: its timeout, a login kept instead
+
+    try:
+        username, password = RouterStore(environ).get(key)
+    except CredentialsNotFound:
+        return None
+    return _login(rule.helper, key, username, password)
 
 
-def _from_helper(helper: str, key: str, environ, pod, timeout: float | None = None) -> Login | None:
+def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
     if helper not in LOGIN_STORES:  # credctl's ACR helper or one of its profiles, else another program
         from credctl.acr.login import helper_environ
 
@@ -98,10 +108,15 @@ def _from_helper(helper: str, key: str, environ, pod, timeout: float | None = No
         else:
             from credctl import client
 
-            found = client.get(helper_program(helper), key, env=environ, timeout=timeout or client.DEFAULT_TIMEOUT)
+            found = client.get(helper_program(helper), key, env=environ)
             username, password = found.username, found.secret
     except CredentialsNotFound:
         return None
+    return _login(helper, key, username, password)
+
+
+def _login(helper: str, key: str, username: str, password: str) -> Login:
+    """The Login helper gave for key; StoreError for an identity token, which the kubelet cannot use."""
     if username == IDENTITY_TOKEN_USER:
         raise StoreError(
             f"{PREFIX}{helper} holds an identity token for {key}, which Kubernetes cannot use: "

@@ -77,7 +77,7 @@ fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 programs=(credctl docker-credential-pass docker-credential-secretservice docker-credential-keyring
-  docker-credential-acr-helper credctl-kubelet-provider)
+  docker-credential-acr-helper docker-credential-credctl credctl-kubelet-provider)
 if [ "$mode" = system ]; then
   umask 022 # every user runs the programs: the venv must be world-readable
   home_dir=${CREDCTL_HOME:-/opt/credctl}

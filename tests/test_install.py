@@ -28,6 +28,7 @@ PROGRAMS = [
     "docker-credential-secretservice",
     "docker-credential-keyring",
     "docker-credential-acr-helper",
+    "docker-credential-credctl",
     "credctl-kubelet-provider",
 ]
 # where install.sh links it (below the share dir) -> (the wheel's file in the venv, its source)
@@ -577,3 +578,13 @@ def test_readme_keeps_the_two_command_promise():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert any(line.startswith(f'INSTALL_COMMAND="{install.strip()}"') for line in ci_lines)
     assert any(line.startswith(f'TEST_COMMAND="{tests.strip()}"') for line in ci_lines)
+
+
+def test_install_sh_links_every_program_the_package_declares():
+    """install.sh's list of programs is pyproject.toml's [project.scripts], no more, no less."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert sorted(PROGRAMS) == sorted(declared)
+    line = next(line for line in (ROOT / INSTALL).read_text().split("\nprograms=(", 1)[1:])
+    assert sorted(line.split(")", 1)[0].split()) == sorted(declared)

@@ -819,3 +819,41 @@ def test_setup_warns_when_another_helper_is_first(pass_env, tmp_path, go_pass):
     assert result.returncode == 0, result.stderr
     assert f"warning: {shadowed(go_pass, world.ours())}" in result.stderr.splitlines()
     assert json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())["credsStore"] == "pass"
+
+
+def test_the_router_its_routes_helpers_and_each_registrys_route(pass_env, tmp_path):
+    """credsStore credctl: the router is checked as a store (a round trip through its default
+    route), every helper a route names is checked on PATH, and each registry gets a route row."""
+    env = docker_env(pass_env, tmp_path, {"credsStore": "credctl"})
+    settings = Path(env["HOME"]) / ".config" / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    world.write(settings, json.dumps({"route_default": "pass", "routes": {"*.corp.example": "nosuch"}}).encode())
+    store(env, "registry.example:5000", "alice", "alice-s3cret")
+
+    status, rows = verify_json(env)
+
+    assert status == 1  # docker-credential-nosuch is not on PATH
+    assert summary(rows) == [
+        ("config", str(Path(env["DOCKER_CONFIG"]) / "config.json"), "ok"),
+        ("helper", "docker-credential-credctl", "ok"),
+        ("helper", "docker-credential-nosuch", "failed"),
+        ("helper", "docker-credential-pass", "ok"),
+        ("store", "credctl", "ok"),
+        ("list", "docker-credential-credctl", "ok"),
+        ("round trip", "docker-credential-credctl", "ok"),
+        ("store", "pass", "ok"),
+        ("list", "docker-credential-pass", "ok"),
+        ("round trip", "docker-credential-pass", "ok"),
+        ("registry", "registry.example:5000", "ok"),
+        ("credentials", "registry.example:5000", "ok"),
+        ("route", "registry.example:5000", "ok"),
+    ]
+    assert row(rows, "helper", "docker-credential-nosuch")["detail"].endswith("; used by route *.corp.example")
+    assert row(rows, "helper", "docker-credential-pass")["detail"].endswith("; used by route *")
+    assert row(rows, "store", "credctl")["detail"] == "1 route(s), default pass"
+    assert row(rows, "route", "registry.example:5000")["detail"] == (
+        "docker-credential-pass: the default route: no rule matches"
+    )
+    assert row(rows, "credentials", "registry.example:5000")["detail"] == "user 'alice' in docker-credential-credctl"
+    assert listing(env) == {"registry.example:5000": "alice"}  # the probe went through the router and is gone
+    assert "alice-s3cret" not in json.dumps(rows)

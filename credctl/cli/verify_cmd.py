@@ -16,9 +16,12 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
                   warning when it runs another program than credctl's copy (credctl.programs);
 - store           for credctl's own stores, the store's health (the same answer setup uses);
 - list            the helper answers `list` (read-only, safe for any helper);
-- round trip      for credctl's stores: store, get and erase a probe credential;
+- round trip      for credctl's login stores (and the router, through its default route): store, get and
+                  erase a probe credential;
 - registry        which helper serves a registry (credHelpers, credsStore, plaintext auths), or
                   DOCKER_AUTH_CONFIG where it holds the registry's login (then --online checks that one);
+- route           for a registry the router serves (credsStore credctl), the helper its route names and
+                  why (credctl.routes); warning when no route serves it;
 - credentials     whether that helper has credentials for it (the username, never the secret);
 - acr             for a registry an ACR helper serves: its edition, and what it gets there (temporary
                   tokens; the login `docker login` stored, in which login store; for the new Personal
@@ -53,7 +56,9 @@ from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, pla
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program, is_hub_bookkeeping
 from credctl.programs import docker_default_store, find_helper
+from credctl.routes import ROUTER, Routes
 from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.stores.helpers import canonical, suffix_of
 
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"
@@ -174,7 +179,7 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
         keys += [login.key for login in env.used if not is_hub_bookkeeping(login.key)]
     for key in dict.fromkeys(keys):
         registry_rows, found = _with_env(env, key, *_check_registry(docker, key, helpers, automatic))
-        rows += registry_rows + _acr_rows(docker, key, automatic)
+        rows += registry_rows + _route_rows(docker, key, automatic) + _acr_rows(docker, key, automatic)
         if login is not None:
             if found is not None:
                 rows.append(_check_login(key, found, login))
@@ -359,6 +364,9 @@ def _referenced_helpers(docker: ConfigFile, podman: ConfigFile | None, default: 
     use(default.helper, "credsStore (docker's automatic choice)" if default.via == AUTOMATIC else "credsStore")
     for key, suffix in docker.helpers.items():
         use(suffix, f"credHelpers[{key}]")
+    if default.helper == ROUTER:
+        for rule in Routes.load().ordered():
+            use(suffix_of(rule.helper), f"route {rule.pattern}")
     if podman is not None:
         for key, suffix in podman.helpers.items():
             use(suffix, f"Podman credHelpers[{key}]")
@@ -415,9 +423,17 @@ def _check_store(helper: _Helper) -> list[Row]:
         helper.listing = {key: user for key, user in listing.items() if key != PROBE_SERVER}
         count = len(helper.listing)
         rows.append(Row("list", helper.program, "ok", f"answers list: {count} credential{'s' * (count != 1)}"))
-    if healthy and store in LOGIN_STORES:  # ACR issues tokens: nothing to store and read back
+    if healthy and _keeps_logins(store):
         rows.append(Row("round trip", helper.program, *_round_trip(helper.suffix)))
     return rows
+
+
+def _keeps_logins(store: str | None) -> bool:
+    """Whether a probe can be stored and read back through store: a login store, or the router
+    when its default route (where the probe goes) is one. ACR issues tokens: nothing to store."""
+    if store == ROUTER:
+        return canonical(Routes.load().default or "") in LOGIN_STORES
+    return store in LOGIN_STORES
 
 
 def _round_trip(suffix: str) -> tuple[str, str]:
@@ -531,6 +547,19 @@ def _check_registry(
     except CredctlError as err:
         return [*rows, Row("credentials", key, "failed", str(err))], None
     return [*rows, Row("credentials", key, "ok", f"{_who(found)} in {PREFIX}{suffix}")], found
+
+
+def _route_rows(docker: ConfigFile, key: str, automatic: str) -> list[Row]:
+    """The route row of a registry docker asks the router (credsStore credctl) about: which helper
+    its route names and why; none when the router does not serve it."""
+    route = docker.helper_for(key, automatic=automatic)
+    if route.helper != ROUTER or route.via == CRED_HELPERS:
+        return []
+    rule = Routes.load().route_for(key)
+    if rule is None:
+        detail = "no route serves it (docker goes on without a login): `credctl route add` or `credctl route default`"
+        return [Row("route", key, "warning", detail)]
+    return [Row("route", key, "ok", f"{PREFIX}{suffix_of(rule.helper)}: {rule.why}")]
 
 
 def _acr_rows(docker: ConfigFile, key: str, automatic: str) -> list[Row]:

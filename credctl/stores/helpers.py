@@ -37,10 +37,10 @@ def suffix_of(helper: str) -> str:
     return spec.suffix if spec is not None else helper
 
 
-def is_own(helper: str) -> bool:
-    """Whether credctl answers for helper itself (a store, ACR or a recorded ACR profile)."""
+def is_own(helper: str, environ=os.environ) -> bool:
+    """Whether credctl answers for helper itself (a store, ACR or an ACR profile environ records)."""
     name = canonical(helper)
-    return name in LOGIN_STORES or name == ACR_STORE or _acr_environ(name, os.environ) is not None
+    return name in LOGIN_STORES or name == ACR_STORE or _acr_environ(name, environ) is not None
 
 
 def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> Store:

@@ -80,6 +80,11 @@ def load_backend(environ=os.environ):
 TRANSIENT_RETRIES = 5
 
 
+def _vanished_item(err: Exception) -> bool:
+    """secretstorage's ItemNotFoundException (matched by name: other backends never import it)."""
+    return type(err).__name__ == "ItemNotFoundException"
+
+
 class KeyringStore(Store):
     def __init__(self, environ=os.environ) -> None:
         self.environ = environ
@@ -108,9 +113,12 @@ class KeyringStore(Store):
             raise StoreError(f"the keyring ({_name(self.backend)}) failed: {type(err).__name__}: {err}") from None
 
     def _call_again_if_transient(self, method: str, *args: str):
-        """The Secret Service backend fails with InitError ("Failed to create the collection")
-        when gnome-keyring briefly has no default collection, as while it reloads the keyring file
-        another writer changed; the call did nothing, so it is made again, a quarter second at most."""
+        """The Secret Service backend fails for a moment while gnome-keyring reloads the keyring
+        file another writer changed: InitError ("Failed to create the collection") when it has no
+        default collection yet, secretstorage's ItemNotFoundException when an item its search
+        found is gone before it is read or written (the reload gives items new paths). Every
+        keyring call is idempotent (set replaces, get reads, delete of nothing is an error we
+        map), so it is made again, a quarter second at most; a fault that lasts is a StoreError."""
         import time
 
         import keyring.errors
@@ -120,7 +128,19 @@ class KeyringStore(Store):
                 return self._within_bound(method, *args)
             except keyring.errors.InitError:
                 time.sleep(0.05)
-        return self._within_bound(method, *args)
+            except Exception as err:
+                if not _vanished_item(err):
+                    raise
+                time.sleep(0.05)
+        try:
+            return self._within_bound(method, *args)
+        except Exception as err:
+            if _vanished_item(err):
+                raise StoreError(
+                    f"the keyring ({_name(self.backend)}) kept changing under credctl (items vanished while it "
+                    "read them): try again"
+                ) from None
+            raise
 
     def _within_bound(self, method: str, *args: str):
         """backend.method(*args), given at most the prompt timeout (it may show an unlock dialog):
@@ -162,16 +182,9 @@ class KeyringStore(Store):
         )
 
     def get(self, server_url: str) -> tuple[str, str]:
-        for attempt in range(3):
+        for _ in range(3):
             username = self._index().get(server_url)
-            try:
-                secret = None if username is None else self._call("get_password", SERVICE_PREFIX + server_url, username)
-            except Exception as err:
-                # A backend item deleted between its search and its read (a concurrent store that
-                # replaced the username; secretstorage's ItemNotFoundException): read the index again.
-                if type(err).__name__ == "ItemNotFoundException" and attempt < 2:
-                    continue
-                raise
+            secret = None if username is None else self._call("get_password", SERVICE_PREFIX + server_url, username)
             if secret is not None:
                 return username, secret  # type: ignore[return-value]
             if username is None:

@@ -6,8 +6,12 @@ helper its route names (credctl.routes has the rules; credctl.stores.helpers the
   route; a registry no route serves is "credentials not found" at once (Docker then goes on
   without a login).
 - store: into the route's helper. ACR keeps a `docker login` in the login store, which under
-  this router is the default route's store (credctl.stores.fallback.login_store_name).
-- erase: the route's helper (for ACR: its cached tokens and its stored login); no route, nothing.
+  this router is the default route's store (credctl.stores.fallback.login_store_name); so does
+  the router for another helper program that refuses to keep one (a cloud token helper such as
+  ecr-login), with one stderr line, and its `get` then gives that login when the program has
+  none or fails: `docker login` works on every route.
+- erase: the route's helper (for ACR: its cached tokens and its stored login; for another
+  program, also a login kept for it); no route, nothing.
 - list: the union over every route's helper, each entry kept only where its registry routes
   back to that helper (so each listed registry is one `get` answers); a helper that cannot list
   is left out with one line on stderr, and the rest is still listed.
@@ -21,10 +25,10 @@ import os
 import sys
 
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
-from credctl.names import helper_key
+from credctl.names import PREFIX, helper_key
 from credctl.routes import Routes, Rule
 from credctl.stores.base import Health, Store
-from credctl.stores.helpers import canonical, store_for, suffix_of
+from credctl.stores.helpers import ProgramStore, canonical, store_for, suffix_of
 
 
 def _to_stderr(line: str) -> None:
@@ -55,12 +59,18 @@ class RouterStore(Store):
         rule = self._route(server_url)
         if rule is None:
             raise CredentialsNotFound()
+        store = self._store(rule)
         try:
-            return self._store(rule).get(server_url)
-        except CredentialsNotFound:
-            raise
+            return store.get(server_url)
         except CredctlError as err:
-            raise _failed(server_url, rule, err) from None
+            kept = _kept(server_url, self.environ) if isinstance(store, ProgramStore) else None
+            if kept is None:
+                if isinstance(err, CredentialsNotFound):
+                    raise
+                raise _failed(server_url, rule, err) from None
+            if not isinstance(err, CredentialsNotFound):
+                self.notify(f"credctl: {_failed(server_url, rule, err)}; using the login kept in {PREFIX}{kept[2]}")
+            return kept[0], kept[1]
 
     def add(self, server_url: str, username: str, secret: str) -> None:
         rule = self._route(server_url)
@@ -70,17 +80,37 @@ class RouterStore(Store):
                 f"no route serves {key}: add one (`credctl route add {key} pass`) or a default route "
                 "(`credctl route default pass`), then log in again"
             )
+        store = self._store(rule)
         try:
-            self._store(rule).add(server_url, username, secret)
+            store.add(server_url, username, secret)
         except CredctlError as err:
+            if not isinstance(store, ProgramStore):
+                raise _failed(server_url, rule, err) from None
+            self._keep_instead(server_url, username, secret, rule, err)
+
+    def _keep_instead(self, server_url: str, username: str, secret: str, rule: Rule, err: CredctlError) -> None:
+        """A helper program that keeps no logins (a cloud token helper such as ecr-login answers
+        store with an error): the login goes to the login store instead, as ACR's does, and get
+        gives it when that helper has none or fails, so `docker login` works on every route."""
+        from credctl.stores import fallback
+
+        try:
+            name = fallback.store(server_url, username, secret, self.environ)
+        except CredctlError:
             raise _failed(server_url, rule, err) from None
+        self.notify(f"credctl: {_failed(server_url, rule, err)}; kept the login in {PREFIX}{name} instead")
 
     def delete(self, server_url: str) -> None:
         rule = self._route(server_url)
         if rule is None:
             return
+        store = self._store(rule)
         try:
-            self._store(rule).delete(server_url)
+            if isinstance(store, ProgramStore):
+                from credctl.stores import fallback
+
+                fallback.erase(server_url, self.environ)  # a login kept for it instead (_keep_instead)
+            store.delete(server_url)
         except CredctlError as err:
             raise _failed(server_url, rule, err) from None
 
@@ -90,7 +120,7 @@ class RouterStore(Store):
             try:
                 entries = store_for(helper, self.environ, self.routes.timeout).list()
             except CredctlError as err:
-                self.notify(f"credctl: left out of the list: docker-credential-{suffix_of(helper)}: {err}")
+                self.notify(f"credctl: left out of the list: {PREFIX}{suffix_of(helper)}: {err}")
                 continue
             for key, username in entries.items():
                 rule = self._route(key)
@@ -107,8 +137,19 @@ class RouterStore(Store):
         return Health(True, f"{len(routes.rules)} route(s), default {routes.default}")
 
 
+def _kept(server_url: str, environ) -> tuple[str, str, str] | None:
+    """(username, secret, store) of a login kept in the login store for a registry whose route's
+    program keeps none (RouterStore._keep_instead); None when there is none or it cannot be read."""
+    from credctl.stores import fallback
+
+    try:
+        return fallback.stored(server_url, environ)
+    except CredctlError:
+        return None
+
+
 def _failed(server_url: str, rule: Rule, err: CredctlError) -> RouteFailed:
     """err, said as the route's failure: which registry, which helper by which rule."""
-    program = f"docker-credential-{suffix_of(rule.helper)}"
+    program = f"{PREFIX}{suffix_of(rule.helper)}"
     route = "the default route" if rule.kind == "default" else "ACR" if rule.kind == "acr" else f"route {rule.pattern}"
     return RouteFailed(f"{helper_key(server_url)} ({route} → {program}): {err}")

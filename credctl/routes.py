@@ -15,7 +15,7 @@ whichever of its keys a tool sends. A registry is served by, in this order:
 2. the rule for its exact host (a host rule covers every port of that host);
 3. the most specific glob that matches it (one with a port matches that port only; more
    literal characters win, then fewer `*`);
-4. for an Alibaba Cloud Container Registry domain (credctl.acr.login.find_registry), `acr`;
+4. for an Alibaba Cloud Container Registry domain (credctl.acr.domains.find_registry), `acr`;
 5. the default route; no default: no route, and `get` answers "credentials not found" at once.
 
 A HELPER is a credctl store, an ACR profile (acr-helper-NAME) or any other helper's suffix;
@@ -176,14 +176,16 @@ def _glob_order(pattern: str) -> tuple:
 
 
 def _glob_matches(pattern: str, name: str) -> bool:
-    from credctl.gostd import path_match
-
     glob_host, glob_port = _split(pattern)
     host, port = _split(name)
     if glob_port and glob_port != port:
         return False
     glob_parts, parts = glob_host.split("."), host.split(".")
-    return len(glob_parts) == len(parts) and all(map(path_match, glob_parts, parts))
+    if len(glob_parts) != len(parts):
+        return False
+    from credctl.gostd import path_match  # only for a glob that may match: a host no glob fits never loads it
+
+    return all(map(path_match, glob_parts, parts))
 
 
 def helper_problem(helper: str) -> str | None:
@@ -270,7 +272,7 @@ def _timeout(found: dict) -> float:
 
 
 def _is_acr(server_url: str, environ) -> bool:
-    from credctl.acr.login import find_registry
+    from credctl.acr.domains import find_registry  # the domain rules alone: not ACR's tokens or cache
     from credctl.errors import CredentialsNotFound
 
     try:

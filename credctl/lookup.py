@@ -22,8 +22,7 @@ import os
 
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
-from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_program
-from credctl.routes import ROUTER
+from credctl.names import IDENTITY_TOKEN_USER, PREFIX, ROUTER, helper_program
 from credctl.stores import LOGIN_STORES, open_store
 
 

@@ -30,14 +30,13 @@ import os
 
 from credctl import settings
 from credctl.errors import UsageError
-from credctl.names import DOCKER_HUB_KEYS, PODMAN_HUB, is_docker_hub, registry_host
+from credctl.names import DOCKER_HUB_KEYS, PODMAN_HUB, ROUTER, is_docker_hub, registry_host
 
 ROUTES_SETTING = "routes"
 DEFAULT_SETTING = "route_default"
 TIMEOUT_SETTING = "route_timeout"
 DEFAULT_TIMEOUT = 15.0  # seconds another helper program may take to answer the router
 DEFAULT_PATTERN = "*"  # how the default route is shown
-ROUTER = "credctl"  # the router's own helper suffix: credsStore "credctl"
 
 # Rule.kind, in precedence order.
 HOST_PORT, HOST, GLOB, ACR, DEFAULT = "host:port", "host", "glob", "acr", "default"
@@ -140,8 +139,8 @@ def _check_name(text: str, name: str) -> None:
         raise UsageError(f"{text!r} is not a pattern: the port must be a number up to 65535")
     if name.count(":") > (1 if port else 0) and not host.startswith("["):
         raise UsageError(f"{text!r} is not a pattern: {_EXAMPLES}")
-    if host.startswith("["):
-        if "*" in host or not all(char in "0123456789abcdef:." for char in host[1:-1]) or not host.endswith("]"):
+    if host.startswith("[") and host.endswith("]") and ":" in host:
+        if "*" in host or not all(char in "0123456789abcdef:." for char in host[1:-1]):
             raise UsageError(f"{text!r} is not a pattern: an IPv6 address goes in brackets, with no `*`")
         return
     for label in host.split("."):
@@ -317,15 +316,30 @@ def add(pattern: str, helper: str, environ=os.environ) -> str:
     return stored
 
 
+def stored_form(pattern: str, environ=os.environ) -> str:
+    """pattern as the rules hold it: itself when a rule has exactly that key (one written by
+    hand, perhaps no pattern a command would take), else normalized_pattern(pattern)."""
+    if pattern in Routes.load(environ).rules:
+        return pattern
+    return normalized_pattern(pattern)
+
+
 def remove(pattern: str, environ=os.environ) -> bool:
-    """Remove the rule for pattern (`*`: the default route); whether there was one."""
+    """Remove the rule for pattern (`*`: the default route; a hand-written key as it is
+    written); whether there was one."""
     if pattern.strip() == DEFAULT_PATTERN:
         had = Routes.load(environ).default is not None
         settings.update(environ, **{DEFAULT_SETTING: None})
         return had
-    stored = normalized_pattern(pattern)
+    stored = stored_form(pattern, environ)
     had = stored in Routes.load(environ).rules
-    set_rules({stored: None}, environ)
+
+    def change(found: dict) -> None:
+        rules = found.get(ROUTES_SETTING)
+        if isinstance(rules, dict):
+            found[ROUTES_SETTING] = {key: value for key, value in rules.items() if key != stored} or None
+
+    settings.change(change, environ)
     return had
 
 

@@ -369,3 +369,15 @@ def test_test_says_when_a_credhelpers_entry_wins_over_the_router(env):
 )
 def test_test_refuses_what_names_no_registry(env, host, message):
     assert usage_error(route(env, "test", host), "route test") == message
+
+
+def test_a_hand_written_rule_no_command_would_take_can_still_be_removed(env):
+    """settings.json edited by hand with a key `route add` refuses (a repository path): the
+    router never matches it, and `route remove` takes it exactly as written."""
+    path = settings_file(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"routes": {"reg.example.com/team": "pass", "reg.example.com": "keyring"}}\n')
+
+    ok(route(env, "remove", "reg.example.com/team"), "✓ removed route reg.example.com/team\n")
+
+    assert json.loads(path.read_text()) == {"routes": {"reg.example.com": "keyring"}}

@@ -110,7 +110,7 @@ def remove(
         had = routes.remove(routes.DEFAULT_PATTERN)
         info("removed the default route" if had else "no default route to remove")
         return
-    stored = routes.normalized_pattern(pattern)
+    stored = routes.stored_form(pattern)
     if routes.remove(stored):
         success(f"removed route {stored}")
     else:

@@ -597,7 +597,7 @@ def _previous_store(creds_store: str | None, router: bool) -> str | None:
     its default route's store (a login store; else nothing to move)."""
     if not (router and creds_store == routes.ROUTER):
         return creds_store
-    from credctl.stores.helpers import canonical, suffix_of
+    from credctl.stores import canonical, suffix_of
 
     default = routes.Routes.load().default
     return suffix_of(default) if default and canonical(default) in LOGIN_STORES else None

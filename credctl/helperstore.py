@@ -76,6 +76,15 @@ class ProgramStore(Store):
 
         return client.list_credentials(self.program, self.environ, self.timeout)
 
+    @staticmethod
+    def refused(err: Exception) -> bool:
+        """Whether err is the program's own refusal (it ran and answered with an error), not a
+        program missing, one that cannot run, or one stopped for taking too long."""
+        from credctl.client import CANNOT_RUN_STATUS, NOT_FOUND_STATUS, TIMEOUT_STATUS
+        from credctl.errors import HelperFailed
+
+        return isinstance(err, HelperFailed) and err.status not in (NOT_FOUND_STATUS, CANNOT_RUN_STATUS, TIMEOUT_STATUS)
+
     def health(self) -> Health:
         from credctl.programs import find_helper
 

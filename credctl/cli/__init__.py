@@ -9,7 +9,18 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from credctl import __version__
-from credctl.cli import acr_cmd, k8s_cmd, kubelet_cmd, list_cmd, map_cmd, migrate_cmd, pass_cmd, setup_cmd, verify_cmd
+from credctl.cli import (
+    acr_cmd,
+    k8s_cmd,
+    kubelet_cmd,
+    list_cmd,
+    login_cmd,
+    map_cmd,
+    migrate_cmd,
+    pass_cmd,
+    setup_cmd,
+    verify_cmd,
+)
 from credctl.cli.output import error
 from credctl.errors import CredctlError, UsageError, exit_status, one_line
 
@@ -83,6 +94,9 @@ app.command("migrate")(migrate_cmd.migrate)
 app.command("verify")(verify_cmd.verify)
 app.add_typer(kubelet_cmd.app, name="kubelet")
 app.add_typer(k8s_cmd.app, name="k8s")
+app.command("login")(login_cmd.login)
+app.command("logout")(login_cmd.logout)
+app.command("show")(login_cmd.show)
 
 
 def _show_version(value: bool) -> None:

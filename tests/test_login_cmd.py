@@ -318,3 +318,56 @@ def test_router_without_a_route_is_refused(person, registry):
         f"stored; add one (`credctl route add {registry.address} pass`) or a default route\n"
     )
     assert files_of(person) == before
+
+
+def test_on_a_terminal_the_username_and_hidden_password_are_asked(person, registry):
+    status, shown = world.on_terminal(
+        person.env,
+        ["login", registry.address],
+        [("Username: ", registry.user), ("Password: ", registry.password)],
+    )
+    assert status == 0, shown
+    assert registry.password not in shown
+    assert shown.splitlines()[-1] == (
+        f"✓ stored the login for {registry.address} (user {registry.user}) in docker-credential-pass "
+        "for Docker and Podman"
+    )
+    assert pass_entries(person) == {registry.address: registry.user}
+
+
+def test_an_acr_registry_login_is_kept_and_show_gives_the_tokens_expiry(registry, aliyun, pass_env, tmp_path):
+    """A registry mapped to acr-helper (a custom ACR domain of the fake's instance): the login goes
+    to the login store (pass), and show gives the issued token's user and expiry, never the token."""
+    import time
+
+    config = {"credsStore": "pass", "credHelpers": {registry.address: "acr-helper"}}
+    env = world.docker_env(pass_env, tmp_path, config)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    instance_id, _, region = world.ALIYUN_INSTANCE
+    settings.write_text(json.dumps({"acr_registries": {"127.0.0.1": {"region": region, "instance_id": instance_id}}}))
+    env = world.with_key({**env, "CREDCTL_ACR_ENDPOINT": aliyun.url, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
+    done = world.run(
+        [world.CREDCTL, "login", registry.address, "-u", registry.user, "--password-stdin"], registry.password, env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == (
+        f"✓ stored the login for {registry.address} (user {registry.user}) in docker-credential-acr-helper "
+        "for Docker and Podman\n"
+    )
+    assert world.outcome(world.ours("docker-credential-pass"), "get", registry.address, env)[0] == 0
+    shown = world.credctl(env, "show", registry.address, "--json")
+    assert shown.returncode == 0, shown.stderr
+    row = json.loads(shown.stdout)["logins"][0]
+    issued = aliyun.issued[-1]
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(issued.expire_ms // 1000))
+    assert (row["helper"], row["via"], row["username"], row["expires"]) == (
+        "acr-helper",
+        "credHelpers",
+        world.TEMP_USER,
+        expires,
+    )
+    text = world.credctl(env, "show", registry.address)
+    assert f"user {world.TEMP_USER} from docker-credential-acr-helper, token expires {expires} " in text.stdout
+    for output in (shown.stdout, text.stdout, text.stderr, shown.stderr):
+        assert issued.token not in output and registry.password not in output

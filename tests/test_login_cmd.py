@@ -371,3 +371,10 @@ def test_an_acr_registry_login_is_kept_and_show_gives_the_tokens_expiry(registry
     assert f"user {world.TEMP_USER} from docker-credential-acr-helper, token expires {expires} " in text.stdout
     for output in (shown.stdout, text.stdout, text.stderr, shown.stderr):
         assert issued.token not in output and registry.password not in output
+    out = world.credctl(env, "logout", registry.address)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == (
+        f"✓ removed {registry.address} (user {registry.user}) from docker-credential-acr-helper "
+        "(read by Docker and Podman)\n"
+    )
+    assert world.outcome(world.ours("docker-credential-pass"), "get", registry.address, env)[0] == 1

@@ -86,6 +86,18 @@ class Place:
             return f"credential-helpers in {self.path}"
         return f"plaintext in {self.path}"
 
+    def acr_environ(self, environ=os.environ) -> dict[str, str] | None:
+        """The environment credctl's ACR login runs with for this place's helper (acr-helper, a
+        recorded profile, a router route to either), None when the helper is not ACR's."""
+        from credctl.stores import LOGIN_STORES
+
+        if self.store_name in LOGIN_STORES:
+            return None
+        from credctl.acr.login import helper_environ
+        from credctl.stores.helpers import suffix_of
+
+        return helper_environ(suffix_of(self.store_name), environ)
+
     def store(self, environ=os.environ) -> Store:
         """The Store that answers for this place's helper (the router itself for `credctl`)."""
         from credctl.stores.helpers import store_for
@@ -243,15 +255,29 @@ def login(
 # --- logout --------------------------------------------------------------------------------------
 
 
+def _held(place: Place, backend: Store, key: str, environ) -> str | None:
+    """The username of the login kept for key behind place (for ACR: the stored login, not an
+    issued token), None when there is none."""
+    acr_environ = place.acr_environ(environ)
+    if acr_environ is not None:
+        from credctl.stores.fallback import stored
+
+        found = stored(key, acr_environ)
+        return None if found is None else found[0]
+    try:
+        return backend.get(key)[0]
+    except CredentialsNotFound:
+        return None
+
+
 def _erase_group(group: list[Place], environ) -> list[str]:
     """Every key of the login (every Docker Hub key) out of group's helper: a line for each removed."""
     first = group[0]
     backend = first.store(environ)
     removed = []
     for key in dict.fromkeys(k for place in group for k in login_keys(place.key)):
-        try:
-            user, _ = backend.get(key)
-        except CredentialsNotFound:
+        user = _held(first, backend, key, environ)
+        if user is None:
             continue
         backend.delete(key)
         removed.append(f"removed {key} (user {user}) from {first.program} (read by {_tools(group)})")
@@ -315,12 +341,11 @@ def _found(place: Place, environ) -> dict[str, object]:
 
     answer: dict[str, object] = {"username": None, "expires": None, "error": None}
     try:
-        if place.store_name == "acr" or place.store_name.startswith("acr-helper-"):
+        acr_environ = place.acr_environ(environ)
+        if acr_environ is not None:
             from credctl.stores.fallback import login_for
-            from credctl.stores.helpers import store_for
 
-            acr = store_for(place.rule.helper if place.rule else place.helper, environ)
-            answer["username"], _, answer["expires"] = login_for(place.key, getattr(acr, "environ", environ))
+            answer["username"], _, answer["expires"] = login_for(place.key, acr_environ)
         else:
             answer["username"], _ = get_with_hub_fallback(place.store(environ), place.key)
     except CredentialsNotFound:

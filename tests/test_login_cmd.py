@@ -378,3 +378,25 @@ def test_an_acr_registry_login_is_kept_and_show_gives_the_tokens_expiry(registry
         "(read by Docker and Podman)\n"
     )
     assert world.outcome(world.ours("docker-credential-pass"), "get", registry.address, env)[0] == 1
+
+
+def test_logout_of_docker_hub_removes_every_key_in_the_store(person):
+    """Two copies in one store, as Debian's Go docker-credential-pass leaves them (it keeps each key
+    apart: Podman's docker.io beside Docker's v1 URL, which credctl's helper stored): both go."""
+    world.need(world.GO_PASS)
+    ours = person.run(
+        "docker-credential-pass", "store", stdin=json.dumps({"ServerURL": HUB, "Username": "hub-a", "Secret": "s-1"})
+    )
+    assert ours.returncode == 0, ours.stdout
+    go = person.run(
+        world.GO_PASS, "store", stdin=json.dumps({"ServerURL": "docker.io", "Username": "hub-b", "Secret": "s-2"})
+    )
+    assert go.returncode == 0, go.stdout + go.stderr
+    assert pass_entries(person) == {HUB: "hub-a", "docker.io": "hub-b"}
+    done = person.run("credctl", "logout", "https://index.docker.io/v1/")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"✓ removed {HUB} (user hub-a) from docker-credential-pass (read by Docker and Podman)\n"
+        "✓ removed docker.io (user hub-b) from docker-credential-pass (read by Docker and Podman)\n"
+    )
+    assert pass_entries(person) == {}

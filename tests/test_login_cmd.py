@@ -400,3 +400,18 @@ def test_logout_of_docker_hub_removes_every_key_in_the_store(person):
         "✓ removed docker.io (user hub-b) from docker-credential-pass (read by Docker and Podman)\n"
     )
     assert pass_entries(person) == {}
+
+
+def test_a_helper_that_is_not_there_is_refused_before_anything_is_stored(person, registry):
+    path = docker_config(person)
+    data = json.loads(path.read_text())
+    data["credHelpers"] = {registry.address: "nosuch"}
+    path.write_text(json.dumps(data, indent="\t"))
+    before = files_of(person)
+    done = credctl_login(person, registry.address, registry.user, registry.password)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"error: Docker runs docker-credential-nosuch for {registry.address} (credHelpers {registry.address} in "
+        f"{path}), which is not on PATH: nothing stored; install it, or map the registry to another helper\n"
+    )
+    assert files_of(person) == before

@@ -171,6 +171,15 @@ def _refusal(place: Place, registry: str) -> str | None:
             f"{who} would keep the login for {place.key} in plaintext in {place.path}: nothing stored; "
             f"run `credctl setup` so that a credential helper keeps it, then `credctl login {registry}` again"
         )
+    from credctl.programs import on_path
+    from credctl.stores.helpers import is_own
+
+    if place.helper != ROUTER and not is_own(place.helper) and not on_path(place.program):
+        who = "Docker" if place.tool == DOCKER else "Podman"
+        return (
+            f"{who} runs {place.program} for {place.key} ({place.configured}), which is not on PATH: "
+            "nothing stored; install it, or map the registry to another helper"
+        )
     if place.via == VIA_ROUTE and place.rule is None:
         return (
             f"no route of the router (credsStore credctl in {place.path}) serves {routing_name(place.key)}: "

@@ -300,7 +300,7 @@ def test_login_through_the_routers_route(docker_cli, person, registry, image):
     )
     row = json.loads(person.run("credctl", "show", registry.address, "--json").stdout)["logins"][0]
     assert (row["via"], row["helper"], row["route"], row["route_helper"]) == (
-        "route",
+        "credsStore",
         "credctl",
         registry.address,
         "pass",

@@ -42,7 +42,7 @@ from credctl.stores.base import Store
 DOCKER, PODMAN = logins.DOCKER, logins.PODMAN
 PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 # Place.via, as show --json gives it.
-VIA_CRED_HELPERS, VIA_CREDS_STORE, VIA_ROUTE, VIA_AUTOMATIC = "credHelpers", "credsStore", "route", "automatic"
+VIA_CRED_HELPERS, VIA_CREDS_STORE, VIA_AUTOMATIC = "credHelpers", "credsStore", "automatic"
 VIA_CREDENTIAL_HELPERS, VIA_PLAINTEXT = "credential-helpers", "plaintext"
 
 
@@ -51,13 +51,15 @@ class Place:
 
     tool: DOCKER or PODMAN; key: the server URL it asks (Docker Hub: Docker's v1 URL, Podman's
     docker.io); helper: the docker-credential-* suffix, "" when the login is kept in a file; via:
-    one of the VIA_* values; path: the file that configures it (for plaintext, the file the login
-    would be written to); rule: the router's route when helper is `credctl` (None: no route)."""
+    one of the VIA_* values (where the helper is named); path: the file that configures it (for
+    plaintext, the file the login would be written to); rule: the router's route for key when
+    helper is the router `credctl` (None: no route serves it, or another helper)."""
 
     __slots__ = ("helper", "key", "path", "rule", "tool", "via")
 
-    def __init__(self, tool: str, key: str, helper: str, via: str, path: str, rule: Rule | None = None) -> None:
-        self.tool, self.key, self.helper, self.via, self.path, self.rule = tool, key, helper, via, path, rule
+    def __init__(self, tool: str, key: str, helper: str, via: str, path: str, environ=os.environ) -> None:
+        self.tool, self.key, self.helper, self.via, self.path = tool, key, helper, via, path
+        self.rule: Rule | None = Routes.load(environ).route_for(key, environ) if helper == ROUTER else None
 
     @property
     def store_name(self) -> str:
@@ -72,14 +74,19 @@ class Place:
 
     @property
     def configured(self) -> str:
-        """Where this place is configured, for people."""
-        if self.via == VIA_ROUTE:
+        """Where this place is configured, for people (the router's route too)."""
+        if self.helper == ROUTER:
             route = "no route" if self.rule is None else f"route {self.rule.pattern} → {self.rule.helper}"
-            return f"credsStore credctl in {self.path}, {route}"
+            return f"{self.named_in}, {route}"
+        return self.named_in
+
+    @property
+    def named_in(self) -> str:
+        """Where the helper (or the plaintext file) is named."""
         if self.via == VIA_CRED_HELPERS:
             return f"credHelpers {self.key} in {self.path}"
         if self.via == VIA_CREDS_STORE:
-            return f"credsStore in {self.path}"
+            return f"credsStore {self.helper} in {self.path}" if self.helper == ROUTER else f"credsStore in {self.path}"
         if self.via == VIA_AUTOMATIC:
             return f"docker's own default store ({self.path} sets none)"
         if self.via == VIA_CREDENTIAL_HELPERS:
@@ -128,13 +135,10 @@ def places(registry: str, docker_path: str, environ=os.environ) -> list[Place]:
 
 def _docker_place(registry: str, docker_path: str, automatic: str, environ) -> Place:
     route = ConfigFile.read(docker_path).helper_for(registry, automatic=automatic)
-    if route.via == CREDS_STORE and route.helper == ROUTER:
-        rule = Routes.load(environ).route_for(route.key, environ)
-        return Place(DOCKER, route.key, ROUTER, VIA_ROUTE, docker_path, rule)
     via = {CRED_HELPERS: VIA_CRED_HELPERS, CREDS_STORE: VIA_CREDS_STORE, AUTOMATIC: VIA_AUTOMATIC}.get(
         route.via, VIA_PLAINTEXT
     )
-    return Place(DOCKER, route.key, route.helper, via, docker_path)
+    return Place(DOCKER, route.key, route.helper, via, docker_path, environ)
 
 
 def _podman_place(registry: str, docker_path: str, environ) -> Place:
@@ -144,8 +148,8 @@ def _podman_place(registry: str, docker_path: str, environ) -> Place:
     if not helper:
         return Place(PODMAN, key, "", VIA_PLAINTEXT, containers.primary_auth_path(environ))
     if entry_file:
-        return Place(PODMAN, key, helper, VIA_CRED_HELPERS, entry_file)
-    return Place(PODMAN, key, helper, VIA_CREDENTIAL_HELPERS, setting.source or "registries.conf")
+        return Place(PODMAN, key, helper, VIA_CRED_HELPERS, entry_file, environ)
+    return Place(PODMAN, key, helper, VIA_CREDENTIAL_HELPERS, setting.source or "registries.conf", environ)
 
 
 def _groups(found: list[Place]) -> list[list[Place]]:
@@ -180,9 +184,9 @@ def _refusal(place: Place, registry: str) -> str | None:
             f"{who} runs {place.program} for {place.key} ({place.configured}), which is not on PATH: "
             "nothing stored; install it, or map the registry to another helper"
         )
-    if place.via == VIA_ROUTE and place.rule is None:
+    if place.helper == ROUTER and place.rule is None:
         return (
-            f"no route of the router (credsStore credctl in {place.path}) serves {routing_name(place.key)}: "
+            f"no route of the router ({place.named_in}) serves {routing_name(place.key)}: "
             f"nothing stored; add one (`credctl route add {routing_name(place.key)} pass`) or a default route"
         )
     return None

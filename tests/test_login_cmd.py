@@ -415,3 +415,24 @@ def test_a_helper_that_is_not_there_is_refused_before_anything_is_stored(person,
         f"{path}), which is not on PATH: nothing stored; install it, or map the registry to another helper\n"
     )
     assert files_of(person) == before
+
+
+def test_podman_behind_the_router_too_is_stored_once_and_pulls(person, registry, image):
+    """Docker's credsStore and Podman's drop-in both name the router: one route, one store, one copy."""
+    route_through_the_router(person, {}, default="pass")
+    conf = dropin(person)
+    conf.write_text(conf.read_text().replace('"pass"', '"credctl"'))
+    done = credctl_login(person, registry.address, registry.user, registry.password)
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout == (
+        f"✓ stored the login for {registry.address} (user {registry.user}) in docker-credential-credctl "
+        "for Docker and Podman\n"
+    )
+    assert pass_entries(person) == {registry.address: registry.user}
+    pulled = person.run("podman", "pull", "--tls-verify=false", "--quiet", f"{registry.address}/{IMAGE}:{TAG}")
+    assert pulled.returncode == 0, pulled.stderr
+    shown = person.run("credctl", "show", registry.address)
+    assert shown.stdout.splitlines()[1] == (
+        f"Podman: {registry.address}: user {registry.user} from docker-credential-credctl "
+        f"(credential-helpers in {conf}, route * → pass)"
+    )

@@ -261,8 +261,15 @@ def login(
     username, secret = _read_login(username, password_stdin)
     if not no_verify:
         _check(registry, username, secret)
+    stored: list[str] = []
     for group in _groups(found):
-        _store_group(group, username, secret, os.environ)
+        try:
+            _store_group(group, username, secret, os.environ)
+        except CredctlError as err:
+            if not stored:
+                raise
+            raise StoreError(f"{err}; stored already for {', '.join(stored)}: `credctl logout {registry}` undoes it")
+        stored.append(f"{_tools(group)} in {group[0].program}")
 
 
 # --- logout --------------------------------------------------------------------------------------

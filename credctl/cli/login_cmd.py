@@ -268,7 +268,9 @@ def login(
         except CredctlError as err:
             if not stored:
                 raise
-            raise StoreError(f"{err}; stored already for {', '.join(stored)}: `credctl logout {registry}` undoes it")
+            raise StoreError(
+                f"{err}; stored already for {', '.join(stored)}: `credctl logout {registry}` undoes it"
+            ) from None
         stored.append(f"{_tools(group)} in {group[0].program}")
 
 

@@ -436,3 +436,28 @@ def test_podman_behind_the_router_too_is_stored_once_and_pulls(person, registry,
         f"Podman: {registry.address}: user {registry.user} from docker-credential-credctl "
         f"(credential-helpers in {conf}, route * → pass)"
     )
+
+
+def test_a_second_store_that_fails_says_where_the_login_is_already(person, registry):
+    """Docker's pass takes it; Podman's drop-in names secretservice, which has no session bus here."""
+    conf = dropin(person)
+    conf.write_text(conf.read_text().replace('"pass"', '"secretservice"'))
+    done = credctl_login(person, registry.address, registry.user, registry.password)
+    assert done.returncode == 1
+    assert done.stdout == (
+        f"✓ stored the login for {registry.address} (user {registry.user}) in docker-credential-pass for Docker\n"
+    )
+    line = done.stderr.splitlines()
+    assert len(line) == 1 and line[0].startswith("error: ")
+    assert line[0].endswith(
+        f"; stored already for Docker in docker-credential-pass: `credctl logout {registry.address}` undoes it"
+    )
+    no_secret(registry.password, done)
+    out = person.run("credctl", "logout", registry.address)
+    assert out.stdout.startswith(f"✓ removed {registry.address} (user {registry.user}) from docker-credential-pass")
+    assert out.returncode == 1  # the helper it cannot ask is said, then one error line
+    assert out.stderr.splitlines()[0].startswith("warning: docker-credential-secretservice: no D-Bus session bus")
+    assert out.stderr.splitlines()[1] == (
+        f"error: 1 helper(s) could not be asked to remove the login for {registry.address}: see above"
+    )
+    assert pass_entries(person) == {}

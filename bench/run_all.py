@@ -17,10 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_acr
 import bench_cli
 import bench_pass
+import bench_router
 import bench_secretservice
 import common
 
-BENCHMARKS = (bench_pass, bench_secretservice, bench_acr, bench_cli)
+BENCHMARKS = (bench_pass, bench_secretservice, bench_acr, bench_router, bench_cli)
 
 
 def collect(rounds: int) -> list[common.Row]:

@@ -29,6 +29,7 @@ DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "docker.io", "index.docker.io"
 DOCKER_HUB, PODMAN_HUB = DOCKER_HUB_KEYS[:2]  # docker/cli's key for Docker Hub; containers/image's
 DOCKER_HUB_API = "registry-1.docker.io"  # where Docker Hub's /v2/ API lives
 PREFIX = "docker-credential-"  # Docker and Podman run PREFIX + the helper named in credsStore or credHelpers
+ROUTER = "credctl"  # credctl's routing helper, docker-credential-credctl: credsStore "credctl" (credctl.routes)
 IDENTITY_TOKEN_USER = "<token>"  # docker-credential-helpers' username for an identity (refresh) token
 
 _HUB_NAMES = frozenset(key.rstrip("/") for key in DOCKER_HUB_KEYS)

@@ -1,7 +1,7 @@
 """The routing helper's rules: which helper serves a registry under credsStore `credctl`.
 
 Docker and Podman route per exact host (credHelpers) or send everything to one store
-(credsStore). docker-credential-credctl (credctl.stores.router) is one credsStore that routes by
+(credsStore). docker-credential-credctl (credctl.router) is one credsStore that routes by
 the rules kept here, in credctl's settings.json:
 
     "routes": {"PATTERN": "HELPER", ...}, "route_default": "HELPER", "route_timeout": SECONDS
@@ -15,11 +15,11 @@ whichever of its keys a tool sends. A registry is served by, in this order:
 2. the rule for its exact host (a host rule covers every port of that host);
 3. the most specific glob that matches it (one with a port matches that port only; more
    literal characters win, then fewer `*`);
-4. for an Alibaba Cloud Container Registry domain (credctl.acr.login.find_registry), `acr`;
+4. for an Alibaba Cloud Container Registry domain (credctl.acr.domains.find_registry), `acr`;
 5. the default route; no default: no route, and `get` answers "credentials not found" at once.
 
 A HELPER is a credctl store, an ACR profile (acr-helper-NAME) or any other helper's suffix;
-credctl.stores.helpers turns one into the store that answers.
+credctl.helperstore turns one into the store that answers.
 
 Standard library only, and cheap: the router reads this on every call Docker makes.
 """
@@ -30,14 +30,13 @@ import os
 
 from credctl import settings
 from credctl.errors import UsageError
-from credctl.names import DOCKER_HUB_KEYS, PODMAN_HUB, is_docker_hub, registry_host
+from credctl.names import DOCKER_HUB_KEYS, PODMAN_HUB, ROUTER, is_docker_hub, registry_host
 
 ROUTES_SETTING = "routes"
 DEFAULT_SETTING = "route_default"
 TIMEOUT_SETTING = "route_timeout"
 DEFAULT_TIMEOUT = 15.0  # seconds another helper program may take to answer the router
 DEFAULT_PATTERN = "*"  # how the default route is shown
-ROUTER = "credctl"  # the router's own helper suffix: credsStore "credctl"
 
 # Rule.kind, in precedence order.
 HOST_PORT, HOST, GLOB, ACR, DEFAULT = "host:port", "host", "glob", "acr", "default"
@@ -140,8 +139,8 @@ def _check_name(text: str, name: str) -> None:
         raise UsageError(f"{text!r} is not a pattern: the port must be a number up to 65535")
     if name.count(":") > (1 if port else 0) and not host.startswith("["):
         raise UsageError(f"{text!r} is not a pattern: {_EXAMPLES}")
-    if host.startswith("["):
-        if "*" in host or not all(char in "0123456789abcdef:." for char in host[1:-1]) or not host.endswith("]"):
+    if host.startswith("[") and host.endswith("]") and ":" in host:
+        if "*" in host or not all(char in "0123456789abcdef:." for char in host[1:-1]):
             raise UsageError(f"{text!r} is not a pattern: an IPv6 address goes in brackets, with no `*`")
         return
     for label in host.split("."):
@@ -152,8 +151,7 @@ def _check_name(text: str, name: str) -> None:
                 f"{text!r} is not a pattern: a host name holds letters, digits, '-' and '_'; "
                 "`*` (within one part) is the only wildcard"
             )
-    from credctl.gostd import GoError
-    from credctl.kubelet import parse_schemeless_url  # the kubelet's own parser: it must take it too
+    from credctl.gostd import GoError, parse_schemeless_url  # the kubelet's own parser: it must take it too
 
     try:
         parse_schemeless_url(name)
@@ -176,14 +174,16 @@ def _glob_order(pattern: str) -> tuple:
 
 
 def _glob_matches(pattern: str, name: str) -> bool:
-    from credctl.gostd import path_match
-
     glob_host, glob_port = _split(pattern)
     host, port = _split(name)
     if glob_port and glob_port != port:
         return False
     glob_parts, parts = glob_host.split("."), host.split(".")
-    return len(glob_parts) == len(parts) and all(map(path_match, glob_parts, parts))
+    if len(glob_parts) != len(parts):
+        return False
+    from credctl.gostd import path_match  # only for a glob that may match: a host no glob fits never loads it
+
+    return all(map(path_match, glob_parts, parts))
 
 
 def helper_problem(helper: str) -> str | None:
@@ -270,7 +270,7 @@ def _timeout(found: dict) -> float:
 
 
 def _is_acr(server_url: str, environ) -> bool:
-    from credctl.acr.login import find_registry
+    from credctl.acr.domains import find_registry  # the domain rules alone: not ACR's tokens or cache
     from credctl.errors import CredentialsNotFound
 
     try:
@@ -286,7 +286,7 @@ def _is_acr(server_url: str, environ) -> bool:
 def set_rules(changes: dict[str, str | None], environ=os.environ) -> None:
     """Set (helper) or remove (None) rules by pattern, all at once, under settings.json's lock.
     Patterns and helpers are checked first: a refused one changes nothing."""
-    from credctl.stores.helpers import canonical
+    from credctl.stores import canonical
 
     checked: dict[str, str | None] = {}
     for pattern, helper in changes.items():
@@ -315,21 +315,36 @@ def add(pattern: str, helper: str, environ=os.environ) -> str:
     return stored
 
 
+def stored_form(pattern: str, environ=os.environ) -> str:
+    """pattern as the rules hold it: itself when a rule has exactly that key (one written by
+    hand, perhaps no pattern a command would take), else normalized_pattern(pattern)."""
+    if pattern in Routes.load(environ).rules:
+        return pattern
+    return normalized_pattern(pattern)
+
+
 def remove(pattern: str, environ=os.environ) -> bool:
-    """Remove the rule for pattern (`*`: the default route); whether there was one."""
+    """Remove the rule for pattern (`*`: the default route; a hand-written key as it is
+    written); whether there was one."""
     if pattern.strip() == DEFAULT_PATTERN:
         had = Routes.load(environ).default is not None
         settings.update(environ, **{DEFAULT_SETTING: None})
         return had
-    stored = normalized_pattern(pattern)
+    stored = stored_form(pattern, environ)
     had = stored in Routes.load(environ).rules
-    set_rules({stored: None}, environ)
+
+    def change(found: dict) -> None:
+        rules = found.get(ROUTES_SETTING)
+        if isinstance(rules, dict):
+            found[ROUTES_SETTING] = {key: value for key, value in rules.items() if key != stored} or None
+
+    settings.change(change, environ)
     return had
 
 
 def set_default(helper: str, environ=os.environ) -> str:
     """Make helper the default route (hosts no rule matches); returns it as stored."""
-    from credctl.stores.helpers import canonical
+    from credctl.stores import canonical
 
     _check_helper(helper)
     stored = canonical(helper)

@@ -269,3 +269,36 @@ def test_add_profile_refuses_a_bin_dir_others_can_change_unless_forced(aliyun, t
     forced = credctl(env, *args, "--force", timeout=GUARD)
     assert forced.returncode == 0, forced.stderr
     assert (bin_dir / "docker-credential-acr-helper-team1").is_file()
+
+
+# --- the router's routes: settings another user planted are never followed ------------------------------
+
+EVIL_HELPER = """#!/bin/sh
+cat > "$(dirname "$0")/captured"
+"""
+
+
+@pytest.mark.parametrize("action", ["store", "get"])
+def test_routes_another_user_planted_are_never_followed(pass_env, tmp_path, shared, other, action):
+    """A shared XDG_CONFIG_HOME (a CI cache) where another user made credctl/settings.json first,
+    routing every registry to their helper: docker-credential-credctl refuses the folder in one
+    line, and their helper never sees a login."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker-credential-evil").write_text(EVIL_HELPER)
+    (bin_dir / "docker-credential-evil").chmod(0o755)
+    planted = shared / "credctl"
+    assert as_uid(other, "mkdir", "-m", "0777", str(planted)).returncode == 0
+    plant(other, planted / "settings.json", json.dumps({"route_default": "evil"}))
+    env = world.docker_env(pass_env, tmp_path, {"credsStore": "credctl"}, [str(bin_dir)])
+    env["XDG_CONFIG_HOME"] = str(shared)
+    data = {
+        "store": json.dumps({"ServerURL": "registry.example", "Username": "u", "Secret": "s3cret"}),
+        "get": "registry.example",
+    }[action]
+
+    result = helper(world.installed("docker-credential-credctl"), action, data, env)
+
+    assert (result.returncode, result.stderr) == (1, b"")
+    assert result.stdout == f"{planted}: {owned_by(other)}: {FOLDER_ADVICE}\n".encode()
+    assert not (bin_dir / "captured").exists()

@@ -91,3 +91,21 @@ def test_kubelet_plugin_stays_light(pass_env, startup, tmp_path):
     assert {"credctl.kubelet", "credctl.stores.passstore"} <= modules
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert "subprocess" not in modules
+
+
+def test_router_warm_acr_get_stays_light(aliyun, startup, tmp_path):
+    """docker-credential-credctl with a cached token for a glob route to acr: ACR in-process, and
+    nothing heavy: no SDK, no CLI library, no credctl.client (no other program), no login store."""
+    env = world.with_key(world.acr_env(tmp_path, aliyun))
+    settings = tmp_path / "config" / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"routes": {"*-registry.*.cr.aliyuncs.com": "acr"}, "route_default": "pass"}')
+    router = world.ours("docker-credential-credctl")
+    assert run_helper(router, "get", world.EE, env).returncode == 0  # cold: the token is cached
+    before = aliyun.requests
+    modules = imported_modules([router, "get"], world.EE.encode(), env) - startup
+    assert aliyun.requests == before  # warm: the cache answered
+    assert {"credctl.router", "credctl.stores.acr"} <= modules
+    assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
+    assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
+    assert {"credctl.client", "credctl.stores.passstore", "credctl.dockerconfig"} & modules == set()

@@ -15,14 +15,19 @@ Anything else is not ACR (the helper then answers "credentials not found", so Do
 on anonymously), unless credctl's settings name it: a custom domain with its region and
 instance id (`acr_registries` in settings.json), or, as the Go helper allows, the
 DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID and _REGION environment variables together.
+find_registry is that answer for every caller (the login, the stores, the router's built-in
+ACR rule, which asks it without loading the token code); the settings are read only for a
+host that is not ACR by its name.
 """
 
 from __future__ import annotations
 
 import os
 
+from credctl.errors import CredentialsNotFound
 from credctl.names import bare_host
 
+REGISTRIES_SETTING = "acr_registries"  # settings.json: {custom domain: {region, instance_id}}
 SUFFIX = ".aliyuncs.com"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _PERSONAL_OPTIONS = ("-internal", "-vpc", "-intl")  # as they may end the first label, last first
@@ -139,3 +144,21 @@ def resolve(server: str, environ=os.environ, custom: dict | None = None) -> AcrR
     if parsed is not None and instance_id and parsed.enterprise:
         parsed.instance_id = instance_id  # saves the ListInstance call
     return parsed
+
+
+def custom_domains(environ=os.environ) -> dict:
+    """{domain: {region, instance_id}}: the hosts credctl's settings record as ACR registries."""
+    from credctl import settings  # reads JSON: only for hosts that are not ACR by name
+
+    found = settings.load(environ).get(REGISTRIES_SETTING)
+    return found if isinstance(found, dict) else {}
+
+
+def find_registry(server: str, environ=os.environ) -> AcrRegistry:
+    """The ACR registry a server address names; CredentialsNotFound when it names none."""
+    registry = resolve(server, environ)
+    if registry is None:
+        registry = resolve(server, environ, custom_domains(environ))
+    if registry is None:
+        raise CredentialsNotFound()
+    return registry

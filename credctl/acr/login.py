@@ -4,7 +4,7 @@ Every ACR path comes here: docker-credential-acr-helper (credctl.stores.acr), th
 plugin (credctl.lookup), Python programs (credctl.acr.get_credentials) and `credctl acr`.
 
 - Registry: a server address names an ACR registry by its domain or the Go helper's environment
-  pair (credctl.acr.domains), or as a custom domain recorded in credctl's settings.
+  pair, or as a custom domain recorded in credctl's settings (credctl.acr.domains.find_registry).
 - Token: the disk cache's while it is fresh (no SDK import, no network), else one issued by
   Alibaba Cloud (credctl.acr.tokens, the only module that imports the SDK), then cached. A token
   that has already expired is refused rather than handed out.
@@ -25,13 +25,17 @@ import time
 
 from credctl.acr import cache
 from credctl.acr import identity as sources
-from credctl.acr.domains import AcrRegistry, resolve
+from credctl.acr.domains import (  # custom_domains, REGISTRIES_SETTING: the domain rules', named here for callers
+    REGISTRIES_SETTING,  # noqa: F401
+    AcrRegistry,
+    custom_domains,  # noqa: F401
+    find_registry,
+)
 from credctl.acr.identity import effective_environ, fingerprint
 from credctl.errors import CredentialsNotFound, NoTemporaryTokens, ProfileError, StoreError
 
 HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
 PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {[kind], <its source's fields>, wrapper, registries}}
-REGISTRIES_SETTING = "acr_registries"  # settings.json: {custom domain: {region, instance_id}}
 NO_CACHE = "CREDCTL_ACR_NO_CACHE"  # set and not 0: every token comes from the API, none is kept
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_CHARS = _NAME_START | {"-"}
@@ -134,27 +138,6 @@ def helper_environ(suffix: str, environ=os.environ) -> dict[str, str] | None:
         return profile_environ(name, entry, environ)
     except (KeyError, TypeError, AttributeError):  # no record, or one that names no source
         return None
-
-
-# --- registries -------------------------------------------------------------------------------
-
-
-def custom_domains(environ=os.environ) -> dict:
-    """{domain: {region, instance_id}}: the hosts credctl's settings record as ACR registries."""
-    from credctl import settings  # reads JSON: only for hosts that are not ACR by name
-
-    found = settings.load(environ).get(REGISTRIES_SETTING)
-    return found if isinstance(found, dict) else {}
-
-
-def find_registry(server: str, environ=os.environ) -> AcrRegistry:
-    """The ACR registry a server address names; CredentialsNotFound when it names none."""
-    registry = resolve(server, environ)
-    if registry is None:
-        registry = resolve(server, environ, custom_domains(environ))
-    if registry is None:
-        raise CredentialsNotFound()
-    return registry
 
 
 # --- tokens -----------------------------------------------------------------------------------

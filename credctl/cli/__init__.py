@@ -18,6 +18,7 @@ from credctl.cli import (
     map_cmd,
     migrate_cmd,
     pass_cmd,
+    route_cmd,
     setup_cmd,
     verify_cmd,
 )
@@ -94,6 +95,7 @@ app.command("migrate")(migrate_cmd.migrate)
 app.command("verify")(verify_cmd.verify)
 app.add_typer(kubelet_cmd.app, name="kubelet")
 app.add_typer(k8s_cmd.app, name="k8s")
+app.add_typer(route_cmd.app, name="route")
 app.command("login")(login_cmd.login)
 app.command("logout")(login_cmd.logout)
 app.command("show")(login_cmd.show)

@@ -35,8 +35,8 @@ from credctl.cli.common import checked_registry, docker_config
 from credctl.cli.output import info, interactive, print_json, success, warn
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, CREDS_STORE, ConfigFile, edit
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, StoreError, UsageError
-from credctl.names import PREFIX, helper_key, login_keys
-from credctl.routes import ROUTER, Routes, Rule, routing_name
+from credctl.names import PREFIX, ROUTER, helper_key, login_keys
+from credctl.routes import Routes, Rule, routing_name
 from credctl.stores.base import Store
 
 DOCKER, PODMAN = logins.DOCKER, logins.PODMAN
@@ -64,7 +64,7 @@ class Place:
     @property
     def store_name(self) -> str:
         """The store behind the helper, as two places compare it (the router's route's helper)."""
-        from credctl.stores.helpers import canonical
+        from credctl.stores import canonical
 
         return canonical(self.rule.helper if self.rule is not None else self.helper)
 
@@ -101,16 +101,16 @@ class Place:
         if self.store_name in LOGIN_STORES:
             return None
         from credctl.acr.login import helper_environ
-        from credctl.stores.helpers import suffix_of
+        from credctl.stores import suffix_of
 
         return helper_environ(suffix_of(self.store_name), environ)
 
     def store(self, environ=os.environ) -> Store:
         """The Store that answers for this place's helper (the router itself for `credctl`)."""
-        from credctl.stores.helpers import store_for
+        from credctl.helperstore import store_for
 
         if self.helper == ROUTER:
-            from credctl.stores.router import RouterStore
+            from credctl.router import RouterStore
 
             return RouterStore(environ)
         return store_for(self.helper, environ, Routes.load(environ).timeout)
@@ -175,8 +175,8 @@ def _refusal(place: Place, registry: str) -> str | None:
             f"{who} would keep the login for {place.key} in plaintext in {place.path}: nothing stored; "
             f"run `credctl setup` so that a credential helper keeps it, then `credctl login {registry}` again"
         )
+    from credctl.helperstore import is_own
     from credctl.programs import on_path
-    from credctl.stores.helpers import is_own
 
     if place.helper != ROUTER and not is_own(place.helper) and not on_path(place.program):
         who = "Docker" if place.tool == DOCKER else "Podman"
@@ -229,8 +229,8 @@ def _store_group(group: list[Place], username: str, secret: str, environ) -> Non
     """The login into the store behind group: once under the first place's key for one of
     credctl's stores and the router (they answer every Docker Hub key from it, leaving no stale
     copy), under each place's key for another program."""
+    from credctl.helperstore import is_own
     from credctl.protocol import store_login
-    from credctl.stores.helpers import is_own
 
     first = group[0]
     backend = first.store(environ)

@@ -10,6 +10,13 @@ is set (or switched) every login Docker would stop seeing moves into the new sto
 stored, read back and compared first (`credctl migrate`'s code): plaintext `auths` entries of
 config.json, and the logins the previous credsStore holds. Declining (--no-migrate, or "no")
 refuses with the count and the registries, and nothing is written.
+
+With --router, Docker's credsStore and Podman's drop-in name the router (docker-credential-credctl,
+credctl.routes) instead, and the store setup picked becomes its default route; the logins move
+through the router, so each lands where the router will look for it. --adopt-credhelpers also
+turns Docker's credHelpers entries (and the Podman auth file entries setup wrote for them) into
+routes. A step that fails puts back what the steps before it wrote: Podman's files, the routes,
+config.json.
 """
 
 import os
@@ -22,6 +29,7 @@ from typing import Annotated
 import typer
 
 from credctl import podman as containers
+from credctl import routes
 from credctl.cli import complete
 from credctl.cli.common import (
     CHANGED,
@@ -193,14 +201,21 @@ def named(registries: list[str]) -> str:
 
 
 def plaintext_moves(
-    before: ConfigFile, after: ConfigFile, store: str, setting_store: bool, migrate: bool | None, asking: bool
+    before: ConfigFile,
+    after: ConfigFile,
+    store: str,
+    setting_store: bool,
+    migrate: bool | None,
+    asking: bool,
+    into: str | None = None,
 ):
-    """The plaintext logins to move (each to the helper that will serve it), once agreed to.
+    """The plaintext logins to move (each to the helper that will serve it: a credHelpers entry's,
+    else into, default the store), once agreed to.
 
     before is config.json as Docker reads it now, after as setup will leave it. Refuses when
     declined while setting credsStore would make Docker ignore some of them.
     """
-    moves = plan(after, store, serving=before)
+    moves = plan(after, into or store, serving=before)
     if not moves:
         return []
     show(moves, "Plaintext credentials to move")
@@ -360,6 +375,22 @@ def setup(
             "--no-migrate refuses instead of stranding them).",
         ),
     ] = None,
+    router: Annotated[
+        bool,
+        typer.Option(
+            "--router",
+            help="Put credctl's router in front (credsStore credctl, and Podman's drop-in): the store becomes its "
+            "default route, and `credctl route add` sends other registries elsewhere.",
+        ),
+    ] = False,
+    adopt_credhelpers: Annotated[
+        bool,
+        typer.Option(
+            "--adopt-credhelpers",
+            help="With --router: turn config.json's credHelpers entries (and the Podman auth file entries setup "
+            "wrote for them) into routes, and remove them from the files.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes to each file; write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; take the defaults.")] = False,
 ) -> None:
@@ -372,10 +403,16 @@ def setup(
     was). A previous credsStore helper that is not installed is skipped with a warning; one that
     cannot list its logins stops setup. Asks on a terminal (and offers to initialise a pass store
     that is not); every question has a flag.
+
+    With --router, credsStore and the drop-in name credctl's router and the store is its default
+    route; credHelpers entries stay (and win over the router for their registries) unless
+    --adopt-credhelpers moves them into routes.
     """
     asking = interactive() and not yes
     if store is not None and store not in LOGIN_STORES:
         raise UsageError(f"choose one of {STORE_CHOICES}", option="--store")
+    if adopt_credhelpers and not router:
+        raise UsageError("--adopt-credhelpers moves credHelpers into the router's routes: add --router")
     mapping = parse_maps(maps or [])
     health = store_health()
     store = store or choose_store(health, asking)
@@ -387,29 +424,38 @@ def setup(
     docker_path, podman_path = docker_config(ctx), podman_auth_path()
     podman = want_podman(podman, podman_path, asking)
     suffix = STORES[store].suffix
-    docker_change = _docker_change(suffix, {**mapping, **wizard_maps})
-
     before = ConfigFile.read(docker_path)
+    route_plan = _plan_routes(before, store, adopt_credhelpers) if router else None
+    front = routes.ROUTER if router else suffix  # what credsStore and Podman's drop-in name
+    docker_change = _docker_change(front, {**mapping, **wizard_maps}, route_plan)
+
     after = ConfigFile.read(docker_path)
     docker_change(after)
-    previous = before.creds_store or None
-    logins = previous_logins(before, after, str(previous), suffix) if previous not in (None, suffix) else []
+    previous = _previous_store(before.creds_store or None, router)
+    logins = previous_logins(before, after, str(previous), front) if previous not in (None, suffix, front) else []
     agree_to_switch(logins, str(previous), store, migrate, asking)
-    moves = plaintext_moves(before, after, store, previous is None, migrate, asking)
+    moves = plaintext_moves(before, after, store, previous is None, migrate, asking, into=front)
 
-    podman_plan = _plan_podman(docker_path, podman_path, suffix, {**mapping, **wizard_maps}) if podman else None
+    podman_plan = _plan_podman(podman_path, front, after, route_plan) if podman else None
     if dry_run:
-        _preview(docker_path, _with_moves(moves, docker_change), podman_plan, moves)
+        _preview(docker_path, _with_moves(moves, docker_change), podman_plan, moves, route_plan)
         return
     if store == "keyring":
         from credctl.stores.keyringstore import load_backend
 
         load_backend()  # remembered now, so no helper call pays for detection
-    with _podman_first(podman_plan):
-        _move_and_write(docker_path, docker_change, store, moves, logins, str(previous))
-    for helper in {suffix, *mapping.values()}:
+    with _podman_first(podman_plan), _routes_first(route_plan):
+        _move_and_write(docker_path, docker_change, store, moves, logins, str(previous), router)
+    for helper in {front, *mapping.values()}:  # under the router, the store is answered in-process
         warn_if_missing(helper)
-    info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
+    if route_plan is not None:
+        _note_credhelpers(after, docker_path)
+        info(
+            f"Docker now asks {PREFIX}{routes.ROUTER} (the router); its default route is {store}. "
+            "Add routes with `credctl route add`; check it all with `credctl verify`."
+        )
+    else:
+        info(f"Docker now keeps credentials in {PREFIX}{suffix}. Check it all with `credctl verify`.")
 
 
 # --- Podman, Buildah and Skopeo ----------------------------------------------------------------
@@ -427,9 +473,10 @@ def setup(
 
 class _PodmanPlan:
     """What setup will write for Podman: the drop-in's edit (already read and checked) and the
-    credHelpers entries for the registries that go to another helper than the store."""
+    credHelpers entries for the registries that go to another helper than the store (None: an
+    entry setup wrote for a registry --adopt-credhelpers routes now, taken out)."""
 
-    def __init__(self, dropin: containers.DropinChange, auth_path: str, entries: dict[str, str], suffix: str):
+    def __init__(self, dropin: containers.DropinChange, auth_path: str, entries: dict[str, str | None], suffix: str):
         self.dropin, self.auth_path, self.entries, self.suffix = dropin, auth_path, entries, suffix
         self.auth_changed: bool | None = None  # None: the auth file was left alone
 
@@ -437,20 +484,33 @@ class _PodmanPlan:
         config.set_helpers(dict(self.entries))
 
 
-def _plan_podman(docker_path: str, podman_path: str, suffix: str, mapping: dict[str, str]) -> _PodmanPlan:
+def _plan_podman(podman_path: str, suffix: str, docker: ConfigFile, route_plan: "_RoutePlan | None") -> _PodmanPlan:
     """Read and check both of Podman's files before anything is written (an unsafe drop-in
-    folder, a drop-in that is not TOML, an auth file that is not JSON each stop setup here)."""
+    folder, a drop-in that is not TOML, an auth file that is not JSON each stop setup here).
+    docker is config.json as setup will leave it."""
     dropin = containers.plan_dropin(containers.login_helpers(suffix))
-    docker = ConfigFile.read(docker_path)
-    _docker_change(suffix, mapping)(docker)
-    entries = {}
+    entries: dict[str, str | None] = {}
     for registry in docker.helpers:
         route = docker.helper_for(registry)
         if route.helper and route.helper != suffix:
             entries[helper_key(registry, podman=True)] = route.helper
+    if route_plan is not None and route_plan.adopted:
+        entries.update(_adopted_podman_entries(ConfigFile.read(podman_path), route_plan, entries))
     if entries:
         ConfigFile.read(podman_path)
     return _PodmanPlan(dropin, podman_path, entries, suffix)
+
+
+def _adopted_podman_entries(podman: ConfigFile, route_plan: "_RoutePlan", kept: dict) -> dict[str, None]:
+    """Podman's credHelpers entries for the adopted registries that setup wrote (naming the
+    registry's Docker helper, or the store as an older setup did), each to be taken out."""
+    found = podman.helpers
+    gone: dict[str, None] = {}
+    for key, helper in route_plan.adopted.items():
+        podman_key = helper_key(key, podman=True)
+        if podman_key not in kept and found.get(podman_key) in (helper, STORES[route_plan.default].suffix):
+            gone[podman_key] = None
+    return gone
 
 
 @contextmanager
@@ -494,17 +554,125 @@ def _report_podman(dropin: containers.DropinChange, plan: _PodmanPlan) -> None:
     podman_login_note("", plan.suffix)
 
 
+# --- the router (--router): credctl's routes -----------------------------------------------------
+
+
+class _RoutePlan:
+    """What setup --router writes in credctl's settings: the default route (the store) and the
+    rules adopted from config.json's credHelpers (pattern → helper); adopted: the credHelpers
+    entries that go (key → helper)."""
+
+    def __init__(self, default: str, rules: dict[str, str], adopted: dict[str, str]) -> None:
+        self.default, self.rules, self.adopted = default, rules, adopted
+
+
+def _plan_routes(config: ConfigFile, store: str, adopt: bool) -> _RoutePlan:
+    """The routes for config's credHelpers entries (with adopt; an entry naming the router itself
+    just goes). An entry no route can hold (an empty helper: plaintext; a key that is no pattern)
+    stays, with a line saying why."""
+    rules: dict[str, str] = {}
+    adopted: dict[str, str] = {}
+    for key, helper in config.helpers.items() if adopt else ():
+        problem = _adoption_problem(key, helper)
+        if problem:
+            warn(f"credHelpers entry {key} stays: {problem}")
+            continue
+        if helper != routes.ROUTER:
+            rules[routes.normalized_pattern(key)] = helper
+        adopted[key] = helper
+    return _RoutePlan(store, rules, adopted)
+
+
+def _adoption_problem(key: str, helper: str) -> str | None:
+    """Why a credHelpers entry cannot become a route, or None."""
+    if not helper:
+        return "it sends the registry to plaintext auths"
+    if helper == routes.ROUTER:
+        return None  # the router serves it once it is credsStore: the entry just goes
+    return routes.pattern_problem(key) or routes.helper_problem(helper)
+
+
+def _previous_store(creds_store: str | None, router: bool) -> str | None:
+    """The credsStore whose logins setup may have to move: setup --router over the router counts
+    its default route's store (a login store; else nothing to move)."""
+    if not (router and creds_store == routes.ROUTER):
+        return creds_store
+    from credctl.stores import canonical, suffix_of
+
+    default = routes.Routes.load().default
+    return suffix_of(default) if default and canonical(default) in LOGIN_STORES else None
+
+
+@contextmanager
+def _routes_first(plan: _RoutePlan | None) -> Iterator[None]:
+    """The routes written (adopted rules, then the default route) before the logins move through
+    the router; put back as they were when what follows fails. Their lines once all is done."""
+    if plan is None:
+        yield
+        return
+    found = routes.Routes.load()
+    previous_rules = {pattern: found.rules.get(pattern) for pattern in plan.rules}
+    previous_default = found.default
+    if plan.rules:
+        routes.set_rules(dict(plan.rules))
+    routes.set_default(plan.default)
+    try:
+        yield
+    except BaseException:
+        if previous_rules:
+            routes.set_rules(previous_rules)
+        if previous_default:
+            routes.set_default(previous_default)
+        else:
+            routes.remove(routes.DEFAULT_PATTERN)
+        raise
+    _report_routes(plan, previous_default)
+
+
+def _report_routes(plan: _RoutePlan, previous_default: str | None) -> None:
+    from credctl.settings import settings_path
+
+    for pattern, helper in plan.rules.items():
+        success(f"route {pattern} → {helper} (was a credHelpers entry)")
+    same = previous_default == plan.default
+    success(f"{settings_path()}: default route → {plan.default}{' (already so)' if same else ''}")
+
+
+def _note_credhelpers(config: ConfigFile, path: str) -> None:
+    """One line naming the credHelpers entries that still win over the router (and how to adopt them)."""
+    kept = sorted(key for key, helper in config.helpers.items() if helper and helper != routes.ROUTER)
+    if kept:
+        info(
+            f"credHelpers in {path} still win over the router for {named(kept)}: "
+            "`credctl setup --router --adopt-credhelpers` moves them into routes"
+        )
+
+
 def _move_and_write(
-    docker_path: str, docker_change: Change, store: str, moves: list[Move], logins: list[Move], previous: str
+    docker_path: str,
+    docker_change: Change,
+    store: str,
+    moves: list[Move],
+    logins: list[Move],
+    previous: str,
+    router: bool = False,
 ) -> None:
     """Every login stored and verified where it goes, then config.json written, then old copies erased.
 
     Plaintext logins first: the edit that sets credsStore also strips them, and if any fails
-    credsStore is not set (Docker keeps reading the file). Then the previous store's, which win
-    where both hold a registry (Docker used those), erased from there only once credsStore is
-    switched.
+    credsStore is not set (Docker keeps reading the file; under --router config.json stays as it
+    was, since the logins moved went through routes that are put back). Then the previous
+    store's, which win where both hold a registry (Docker used those), erased from there only
+    once credsStore is switched.
     """
     store_all(moves)
+    if not all(move.done for move in moves) and router:
+        show(moves, "Migration")
+        failed = [move.registry for move in moves if not move.done]
+        fail(
+            f"{len(failed)} of {len(moves)} plaintext login(s) could not be moved through the router "
+            f"({named(failed)}): {docker_path} and the routes stay as they were; see the table above"
+        )
     if not all(move.done for move in moves):
         edit(docker_path, lambda config: strip_verified(moves, store, config))
         report(moves, docker_path)  # one error line, exit 1
@@ -517,10 +685,22 @@ def _move_and_write(
         erase_copied(logins, previous)
 
 
-def _preview(docker_path: str, docker_change: Change, podman_plan: _PodmanPlan | None, moves: list[Move]) -> None:
-    """The diffs; the logins that would move are in the tables already shown."""
+def _preview(
+    docker_path: str,
+    docker_change: Change,
+    podman_plan: _PodmanPlan | None,
+    moves: list[Move],
+    route_plan: _RoutePlan | None = None,
+) -> None:
+    """The diffs (and the routes); the logins that would move are in the tables already shown."""
     for move in moves:
         move.outcome = MOVED  # what the preview assumes
+    if route_plan is not None:
+        from credctl.settings import settings_path
+
+        for pattern, helper in route_plan.rules.items():
+            plain(f"{settings_path()}: route {pattern} → {helper}")
+        plain(f"{settings_path()}: default route → {route_plan.default}")
     plain(preview(docker_path, docker_change) or f"{docker_path}: no change")
     if podman_plan is not None:
         plain(_text_diff(podman_plan.dropin) or f"{podman_plan.dropin.path}: no change")
@@ -538,9 +718,11 @@ def _text_diff(change: containers.DropinChange) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _docker_change(suffix: str, mapping: dict[str, str]) -> Change:
+def _docker_change(suffix: str, mapping: dict[str, str], route_plan: _RoutePlan | None = None) -> Change:
     def change(config: ConfigFile) -> None:
         config.creds_store = suffix
+        if route_plan is not None:
+            config.set_helpers(dict.fromkeys(route_plan.adopted))
         config.set_helpers({helper_key(registry): helper for registry, helper in mapping.items()})
 
     return change

@@ -83,7 +83,7 @@ STORES = {
         ),
         StoreSpec(
             "credctl",
-            "credctl.stores.router",
+            "credctl.router",
             "RouterStore",
             "credctl",
             login=False,
@@ -92,8 +92,25 @@ STORES = {
         ),
     )
 }
+ACR_STORE = "acr"  # the store that issues ACR tokens (its profiles' helpers are acr-helper-NAME)
 # The stores that keep the credentials Docker logs in with, in STORES order.
 LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+
+
+def canonical(helper: str) -> str:
+    """A helper as credctl's routes keep it: a credctl store by its store name (acr-helper is
+    acr), any other helper by its suffix (docker-credential-ecr-login is ecr-login)."""
+    suffix = helper.removeprefix(PREFIX) or helper
+    for name, spec in STORES.items():
+        if suffix in (name, spec.suffix):
+            return name
+    return suffix
+
+
+def suffix_of(helper: str) -> str:
+    """The docker-credential-* suffix a helper name stands for (acr is acr-helper)."""
+    spec = STORES.get(helper)
+    return spec.suffix if spec is not None else helper
 
 
 def health_of(name: str, environ=os.environ) -> Health:

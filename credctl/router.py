@@ -1,5 +1,5 @@
 """The routing helper, docker-credential-credctl (credsStore `credctl`): every registry to the
-helper its route names (credctl.routes has the rules; credctl.stores.helpers the helpers).
+helper its route names (credctl.routes has the rules; credctl.helperstore the helpers).
 
 - get: the route's helper answers (credctl's stores and ACR in-process, other programs with the
   routes' timeout); a route that fails fails that registry alone, with one line naming the
@@ -25,10 +25,11 @@ import os
 import sys
 
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
+from credctl.helperstore import ProgramStore, store_for
 from credctl.names import PREFIX, helper_key
 from credctl.routes import Routes, Rule
+from credctl.stores import canonical, suffix_of
 from credctl.stores.base import Health, Store
-from credctl.stores.helpers import ProgramStore, canonical, store_for, suffix_of
 
 
 def _to_stderr(line: str) -> None:

@@ -461,3 +461,40 @@ def test_a_second_store_that_fails_says_where_the_login_is_already(person, regis
         f"error: 1 helper(s) could not be asked to remove the login for {registry.address}: see above"
     )
     assert pass_entries(person) == {}
+
+
+def test_after_setup_router_login_serves_docker_and_podman(tmp_path, registry, image):
+    """The guide's set-up: `credctl setup --store pass --router --podman`; a glob route sends other
+    hosts elsewhere, the registry takes the default route (pass); one copy, both tools pull."""
+    someone = _person(tmp_path, setup=False)
+    try:
+        done = someone.run("credctl", "setup", "--store", "pass", "--router", "--podman", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        routed = someone.run("credctl", "route", "add", "*.corp.example", "secretservice")
+        assert routed.returncode == 0, routed.stdout + routed.stderr
+        logged_in = credctl_login(someone, registry.address, registry.user, registry.password)
+        assert (logged_in.returncode, logged_in.stderr) == (0, ""), logged_in.stdout
+        assert logged_in.stdout == (
+            f"✓ stored the login for {registry.address} (user {registry.user}) in docker-credential-credctl "
+            "for Docker and Podman\n"
+        )
+        assert pass_entries(someone) == {registry.address: registry.user}
+        reference = f"{registry.address}/{IMAGE}:{TAG}"
+        docker = world.DOCKER_CLIS[sorted(world.DOCKER_CLIS)[-1]]
+        inspect = someone.run(docker, "manifest", "inspect", "--insecure", "-v", reference)
+        assert inspect.returncode == 0, inspect.stderr
+        pulled = someone.run("podman", "pull", "--tls-verify=false", "--quiet", reference)
+        assert pulled.returncode == 0, pulled.stderr
+        rows = json.loads(someone.run("credctl", "show", registry.address, "--json").stdout)["logins"]
+        assert [(row["tool"], row["helper"], row["route"], row["route_helper"], row["username"]) for row in rows] == [
+            ("docker", "credctl", "*", "pass", registry.user),
+            ("podman", "credctl", "*", "pass", registry.user),
+        ]
+        out = someone.run("credctl", "logout", registry.address)
+        assert out.stdout == (
+            f"✓ removed {registry.address} (user {registry.user}) from docker-credential-credctl "
+            "(read by Docker and Podman)\n"
+        )
+        assert pass_entries(someone) == {}
+    finally:
+        world.stop_person_agent(someone)

@@ -31,7 +31,7 @@ import typer
 
 from credctl import logins
 from credctl import podman as containers
-from credctl.cli.common import checked_registry, docker_config
+from credctl.cli.common import PODMAN_TOOLS, checked_registry, docker_config
 from credctl.cli.output import info, interactive, print_json, success, warn
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, CREDS_STORE, ConfigFile, edit
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, StoreError, UsageError
@@ -40,7 +40,6 @@ from credctl.routes import Routes, Rule, routing_name
 from credctl.stores.base import Store
 
 DOCKER, PODMAN = logins.DOCKER, logins.PODMAN
-PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 # Place.via, as show --json gives it.
 VIA_CRED_HELPERS, VIA_CREDS_STORE, VIA_AUTOMATIC = "credHelpers", "credsStore", "automatic"
 VIA_CREDENTIAL_HELPERS, VIA_PLAINTEXT = "credential-helpers", "plaintext"

@@ -34,6 +34,7 @@ from credctl.cli import complete
 from credctl.cli.common import (
     CHANGED,
     MOVED,
+    PODMAN_TOOLS,
     VANISHED,
     Move,
     docker_config,
@@ -58,7 +59,6 @@ from credctl.stores import LOGIN_STORES, STORES, first_ready, health_of, program
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 
-PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 Change = Callable[[ConfigFile], None]  # an edit of a config file (credctl.dockerconfig.edit)
 STORE_CHOICES = ", ".join(LOGIN_STORES)
 

@@ -261,9 +261,14 @@ class Routes:
 
 
 def _timeout(found: dict) -> float:
+    """route_timeout in seconds: a JSON number (settings keep its text: gojson.Number) or a
+    numeric string, more than 0 and at most an hour; anything else is the default."""
+    from credctl.gojson import Number
+
     value = found.get(TIMEOUT_SETTING)
+    text = value.text if isinstance(value, Number) else value if isinstance(value, str) else ""
     try:
-        seconds = float(str(value))
+        seconds = float(text)
     except ValueError:
         return DEFAULT_TIMEOUT
     return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT

@@ -374,6 +374,13 @@ def _ipv6(whole: str, refused) -> None:
         raise refused("the :: must expand to at least one field of zeros")
 
 
+def parse_schemeless_url(pattern: str) -> GoURL:
+    """The kubelet's credentialprovider.ParseSchemelessURL (pkg/credentialprovider/keyring.go):
+    url.Parse("https://" + pattern); GoError with Go's text when it refuses the pattern. Every
+    matchImages entry must pass it, or the kubelet loads no provider at all."""
+    return url_parse("https://" + pattern)
+
+
 # --- path/filepath.Match (Linux: '/' separates) ----------------------------------------------------
 
 

@@ -114,22 +114,13 @@ def parse_go_duration(text: str) -> float:
 # --- how the kubelet reads image patterns and auth keys (pkg/credentialprovider/keyring.go) ----
 
 
-def parse_schemeless_url(pattern: str):
-    """credentialprovider.ParseSchemelessURL: Go's url.Parse("https://" + pattern) (a GoURL with
-    host and path); GoError with Go's text when the kubelet refuses the pattern. Every
-    matchImages entry must pass it, or the kubelet loads no provider at all."""
-    from credctl.gostd import url_parse
-
-    return url_parse("https://" + pattern)
-
-
 def urls_match(glob: str, target: str) -> bool:
     """credentialprovider.URLsMatchStr: does the kubelet apply glob (a matchImages entry, or an
     auth key of a response) to target (an image)? Both parse as schemeless URLs; the ports must
     be equal (none matches none only); the hosts must have as many dot-separated parts, each
     matched by filepath.Match (a '*' stays within its part); glob's path must be a prefix of
     target's. A pattern that does not parse, or a malformed glob, matches nothing."""
-    from credctl.gostd import GoError, path_match
+    from credctl.gostd import GoError, parse_schemeless_url, path_match
 
     try:
         glob_url, target_url = parse_schemeless_url(glob), parse_schemeless_url(target)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from credctl.gostd import GoError, duration_string, parse_duration, quote
-from credctl.kubelet import CONFIG_GROUP, GROUP, parse_schemeless_url
+from credctl.gostd import GoError, duration_string, parse_duration, parse_schemeless_url, quote
+from credctl.kubelet import CONFIG_GROUP, GROUP
 
 Version = tuple[int, int]
 OLDEST: Version = (1, 24)

@@ -154,16 +154,25 @@ def _holds_login(entry: object) -> bool:
 
 def podman_helper(registry: str, all_sources: list[Source], helpers: tuple[str, ...], environ=os.environ) -> str:
     """The helper Podman asks for registry's login once no auth file holds it in plaintext, "" for
-    none: the first of registries.conf's credential-helpers (helpers: podman.credential_helpers)
-    that is a program, or, at the auth files' place in that list, the first credHelpers entry for
-    the host in the files Podman reads."""
+    none (podman_helper_at)."""
+    return podman_helper_at(registry, all_sources, helpers, environ)[0]
+
+
+def podman_helper_at(
+    registry: str, all_sources: list[Source], helpers: tuple[str, ...], environ=os.environ
+) -> tuple[str, str]:
+    """(helper, the auth file whose credHelpers entry names it) Podman asks for registry's login
+    once no auth file holds it in plaintext: the first of registries.conf's credential-helpers
+    (helpers: podman.credential_helpers) that is a program (file ""), or, at the auth files' place
+    in that list, the first credHelpers entry for the host in the files Podman reads; ("", "")
+    for none."""
     for helper in helpers:
         if helper != podman.AUTH_FILES_HELPER:
-            return helper
+            return helper, ""
         for source in podman_order(all_sources, environ):
             if registry in source.helpers:
-                return source.helpers[registry]
-    return ""
+                return source.helpers[registry], source.path
+    return "", ""
 
 
 def helper_first(login: Login, all_sources: list[Source], helpers: tuple[str, ...], environ=os.environ) -> bool:

@@ -23,7 +23,7 @@ import os
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, ROUTER, helper_program
-from credctl.stores import LOGIN_STORES, open_store
+from credctl.stores import LOGIN_STORES, open_store, suffix_of
 
 
 class Login:
@@ -73,17 +73,17 @@ def _acr(registry: str, environ, pod, source: str | None = None) -> Login | None
 
 def _routed(key: str, environ, pod) -> Login | None:
     """The login the router (credsStore `credctl`) gives for key, by the rule
-    docker-credential-credctl follows (credctl.stores.router): its route's helper answers, ACR
+    docker-credential-credctl follows (credctl.router): its route's helper answers, ACR
     domains included, a pod's identity for ACR; None when no route serves it."""
+    from credctl.helperstore import is_own
     from credctl.routes import Routes
-    from credctl.stores.helpers import is_own, suffix_of
 
     rule = Routes.load(environ).route_for(key, environ)
     if rule is None:
         return None
     if is_own(rule.helper, environ):
         return _from_helper(suffix_of(rule.helper), key, environ, pod)
-    from credctl.stores.router import RouterStore  # another program: its timeout, a login kept instead
+    from credctl.router import RouterStore  # another program: its timeout, a login kept instead
 
     try:
         username, password = RouterStore(environ).get(key)

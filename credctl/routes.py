@@ -1,7 +1,7 @@
 """The routing helper's rules: which helper serves a registry under credsStore `credctl`.
 
 Docker and Podman route per exact host (credHelpers) or send everything to one store
-(credsStore). docker-credential-credctl (credctl.stores.router) is one credsStore that routes by
+(credsStore). docker-credential-credctl (credctl.router) is one credsStore that routes by
 the rules kept here, in credctl's settings.json:
 
     "routes": {"PATTERN": "HELPER", ...}, "route_default": "HELPER", "route_timeout": SECONDS
@@ -19,7 +19,7 @@ whichever of its keys a tool sends. A registry is served by, in this order:
 5. the default route; no default: no route, and `get` answers "credentials not found" at once.
 
 A HELPER is a credctl store, an ACR profile (acr-helper-NAME) or any other helper's suffix;
-credctl.stores.helpers turns one into the store that answers.
+credctl.helperstore turns one into the store that answers.
 
 Standard library only, and cheap: the router reads this on every call Docker makes.
 """
@@ -151,8 +151,7 @@ def _check_name(text: str, name: str) -> None:
                 f"{text!r} is not a pattern: a host name holds letters, digits, '-' and '_'; "
                 "`*` (within one part) is the only wildcard"
             )
-    from credctl.gostd import GoError
-    from credctl.kubelet import parse_schemeless_url  # the kubelet's own parser: it must take it too
+    from credctl.gostd import GoError, parse_schemeless_url  # the kubelet's own parser: it must take it too
 
     try:
         parse_schemeless_url(name)
@@ -287,7 +286,7 @@ def _is_acr(server_url: str, environ) -> bool:
 def set_rules(changes: dict[str, str | None], environ=os.environ) -> None:
     """Set (helper) or remove (None) rules by pattern, all at once, under settings.json's lock.
     Patterns and helpers are checked first: a refused one changes nothing."""
-    from credctl.stores.helpers import canonical
+    from credctl.stores import canonical
 
     checked: dict[str, str | None] = {}
     for pattern, helper in changes.items():
@@ -345,7 +344,7 @@ def remove(pattern: str, environ=os.environ) -> bool:
 
 def set_default(helper: str, environ=os.environ) -> str:
     """Make helper the default route (hosts no rule matches); returns it as stored."""
-    from credctl.stores.helpers import canonical
+    from credctl.stores import canonical
 
     _check_helper(helper)
     stored = canonical(helper)

@@ -22,15 +22,15 @@ import pytest
 import world
 from world import GO_PASS, NOT_FOUND, outcome
 
-from credctl.stores import LOGIN_STORES, STORES
+from credctl.stores import LOGIN_STORES, ROUTERS, STORES
 
 REG = "reg.example:5000"  # mapped, never contacted: logout does not talk to the registry
 OTHER = "other.example:5000"
 ERASED = (0, b"", b"")  # Go's secretservice helper's erase of nothing (measured below), byte for byte
-TOKEN_STORES = tuple(name for name, spec in STORES.items() if not spec.login)
+TOKEN_STORES = tuple(name for name, spec in STORES.items() if spec.tokens)
 
 
-@pytest.fixture(params=LOGIN_STORES)
+@pytest.fixture(params=(*LOGIN_STORES, *ROUTERS))  # the router keeps logins through its route
 def login_world(request) -> world.StoreWorld:
     return world.store_world(request.param, request)
 

@@ -39,11 +39,11 @@ KNOWN_SECRET = 'known-s3cret <&> "q" é\u2028'
 
 # Examples per (store, property): thousands in all, fast. `store` on pass runs pass and gpg.
 EXAMPLES = {
-    "get": {"pass": 300, "secretservice": 300, "keyring": 150, "acr": 300},
-    "erase": {"pass": 200, "secretservice": 200, "keyring": 100, "acr": 200},
-    "store": {"pass": 40, "secretservice": 120, "keyring": 100, "acr": 200},
-    "list": {"pass": 40, "secretservice": 40, "keyring": 40, "acr": 40},
-    "args": {"pass": 150, "secretservice": 100, "keyring": 100, "acr": 100},
+    "get": {"pass": 300, "secretservice": 300, "keyring": 150, "acr": 300, "credctl": 200},
+    "erase": {"pass": 200, "secretservice": 200, "keyring": 100, "acr": 200, "credctl": 150},
+    "store": {"pass": 40, "secretservice": 120, "keyring": 100, "acr": 200, "credctl": 40},
+    "list": {"pass": 40, "secretservice": 40, "keyring": 40, "acr": 40, "credctl": 40},
+    "args": {"pass": 150, "secretservice": 100, "keyring": 100, "acr": 100, "credctl": 100},
 }
 
 

@@ -105,7 +105,7 @@ def test_router_warm_acr_get_stays_light(aliyun, startup, tmp_path):
     before = aliyun.requests
     modules = imported_modules([router, "get"], world.EE.encode(), env) - startup
     assert aliyun.requests == before  # warm: the cache answered
-    assert {"credctl.stores.router", "credctl.stores.acr"} <= modules
+    assert {"credctl.router", "credctl.stores.acr"} <= modules
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
     assert {"credctl.client", "credctl.stores.passstore", "credctl.dockerconfig"} & modules == set()

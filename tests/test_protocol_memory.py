@@ -395,10 +395,13 @@ def test_serve_reports_a_store_that_cannot_be_opened_as_its_action(monkeypatch):
 def test_serve_refuses_an_unknown_store_before_reading_anything(monkeypatch):
     with pytest.raises(UnknownStore) as caught:
         serve("nosuch", ["get"])
-    assert str(caught.value) == "unknown store 'nosuch': choose one of pass, secretservice, keyring, acr"
+    assert str(caught.value) == "unknown store 'nosuch': choose one of pass, secretservice, keyring, acr, credctl"
 
 
 def test_credctl_helper_with_an_unknown_store_is_a_usage_error():
     result = world.credctl({"PATH": os.defpath}, "helper", "nosuch", "get")
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == "credctl helper: unknown store 'nosuch': choose one of pass, secretservice, keyring, acr\n"
+    assert (
+        result.stderr
+        == "credctl helper: unknown store 'nosuch': choose one of pass, secretservice, keyring, acr, credctl\n"
+    )

@@ -167,7 +167,7 @@ def routed(request, registry, user) -> tuple[dict[str, str], str]:
     found["acr_registries"] = {"127.0.0.1": {"region": REGION, "instance_id": INSTANCE_ID}}
     path.write_text(json.dumps(found))
     if request.param == "built-in ACR rule":
-        return user, "ACR"
+        return user, "ACR domains"
     set_routes(user, {registry.address: "acr"})
     return user, f"route {registry.address}"
 
@@ -216,7 +216,7 @@ def test_docker_login_keeps_the_login_in_the_default_routes_store_and_serves_it_
     assert cache_files(tmp_path) == []
     assert outcome(PASS, "get", registry.address, env) == (1, NOT_FOUND, b"")
     assert outcome(ROUTER, "list", "", env) == (0, b"{}\n", b"")
-    failed = f"{registry.address} ({route} → docker-credential-acr-helper): {NO_CREDENTIALS}\n"
+    failed = f"{route} → docker-credential-acr-helper: {NO_CREDENTIALS}\n"
     assert outcome(ROUTER, "get", registry.address, withdrawn) == (1, failed.encode(), b"")  # nothing to fall back on
 
 

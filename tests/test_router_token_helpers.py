@@ -67,7 +67,7 @@ def entry(env) -> Path:
 
 
 FAILED_STORE = (
-    f"credctl: {HOST} (route {PATTERN} → docker-credential-tokenonly): docker-credential-tokenonly store failed "
+    f"credctl: route {PATTERN} → docker-credential-tokenonly: docker-credential-tokenonly store failed "
     "(exit status 1): not implemented; kept the login in docker-credential-pass instead\n"
 )
 
@@ -98,7 +98,7 @@ def test_get_prefers_the_programs_token_and_falls_back_to_the_kept_login(routed)
     assert (
         err
         == (
-            f"credctl: {HOST} (route {PATTERN} → docker-credential-tokenonly): docker-credential-tokenonly get failed "
+            f"credctl: route {PATTERN} → docker-credential-tokenonly: docker-credential-tokenonly get failed "
             "(exit status 1): token service unreachable; using the login kept in docker-credential-pass\n"
         ).encode()
     )
@@ -112,7 +112,7 @@ def test_without_a_kept_login_the_programs_answer_stands(routed):
     (state / "broken").write_text("")
     assert helper(env, "get", HOST) == (
         1,
-        f"{HOST} (route {PATTERN} → docker-credential-tokenonly): docker-credential-tokenonly get failed "
+        f"route {PATTERN} → docker-credential-tokenonly: docker-credential-tokenonly get failed "
         "(exit status 1): token service unreachable\n".encode(),
         b"",
     )

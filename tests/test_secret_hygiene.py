@@ -301,11 +301,23 @@ def _acr_failures(request, tmp_path: Path) -> list[tuple[str, dict[str, str]]]:
     return [("wrong key", with_key(env, ALIYUN_KEY_ID, "not-the-secret")), ("no credentials", env)]
 
 
+def _router_failures(request, tmp_path: Path, nowhere: str) -> list[tuple[str, dict[str, str]]]:
+    """The router in front of pass (its default route): pass's failures, and a route to a helper
+    program that is not there."""
+    env = world.store_world("credctl", request).env  # settings.json: the default route is pass
+    cases = [(f"default route pass, {what}", case) for what, case in _pass_failures(request, tmp_path, nowhere)]
+    elsewhere = tmp_path / "routed-elsewhere"
+    (elsewhere / "credctl").mkdir(parents=True)
+    world.write(elsewhere / "credctl" / "settings.json", b'{"route_default": "nosuch"}\n')
+    return [*cases, ("a route to a missing helper", {**env, "XDG_CONFIG_HOME": str(elsewhere)})]
+
+
 FAILURES = {  # store -> (request, tmp_path, a path that does not exist) -> its failure worlds
     "pass": _pass_failures,
     "secretservice": lambda request, tmp_path, nowhere: _bus_failures("secretservice", request, nowhere),
     "keyring": lambda request, tmp_path, nowhere: _bus_failures("keyring", request, nowhere),
     "acr": lambda request, tmp_path, nowhere: _acr_failures(request, tmp_path),
+    "credctl": _router_failures,
 }
 
 

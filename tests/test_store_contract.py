@@ -9,6 +9,9 @@ text comes back as it went in; a Docker Hub login stored under any of Docker Hub
 under the others through the protocol's fallback. Through the store's own program, as Docker
 runs it, the same answers come out byte for byte as Go's helpers print them.
 
+The router (credsStore credctl), in front of pass by its default route, keeps logins through
+that route and passes the login stores' contract unchanged.
+
 A token store (ACR) stores nothing: add is refused with its one line, a host it does not serve
 has no credentials, and list shows the registries it holds a fresh token for.
 """
@@ -20,9 +23,9 @@ from world import NOT_FOUND, TEMP_USER, outcome, run_helper, use_environment
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import DOCKER_HUB_KEYS
 from credctl.protocol import encode_credentials, get_with_hub_fallback
-from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.stores import LOGIN_STORES, ROUTERS, STORES, open_store
 
-TOKEN_STORES = tuple(name for name, spec in STORES.items() if not spec.login)
+TOKEN_STORES = tuple(name for name, spec in STORES.items() if spec.tokens)
 NOT_FOUND_TEXT = "credentials not found in native keychain"  # what Docker's client recognises
 URL = "registry.example.com:5000"
 TEXTS = [  # (server URL, username, secret): unicode, and what Go's JSON encoder escapes
@@ -44,7 +47,7 @@ def not_found(store, server_url: str, get=None) -> None:
     assert str(caught.value) == NOT_FOUND_TEXT
 
 
-@pytest.fixture(params=LOGIN_STORES)
+@pytest.fixture(params=(*LOGIN_STORES, *ROUTERS))  # the router keeps logins through its route
 def login_world(request) -> world.StoreWorld:
     return world.store_world(request.param, request)
 

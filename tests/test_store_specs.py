@@ -58,7 +58,7 @@ def test_the_test_worlds_are_the_stores():
 def test_a_store_world_of_an_unknown_store_is_refused(request):
     with pytest.raises(UnknownStore) as caught:
         world.store_world("nosuch", request)
-    assert str(caught.value) == "unknown store 'nosuch': choose one of pass, secretservice, keyring, acr"
+    assert str(caught.value) == "unknown store 'nosuch': choose one of pass, secretservice, keyring, acr, credctl"
 
 
 def test_a_store_without_a_world_is_named(request, monkeypatch):
@@ -71,4 +71,5 @@ def test_a_store_without_a_world_is_named(request, monkeypatch):
 
 def test_the_login_stores_are_the_specs_that_keep_logins():
     assert LOGIN_STORES == ("pass", "secretservice", "keyring")
-    assert [name for name, spec in STORES.items() if not spec.login] == ["acr"]
+    assert [name for name, spec in STORES.items() if spec.tokens] == ["acr"]
+    assert [name for name, spec in STORES.items() if spec.router] == ["credctl"]

@@ -986,13 +986,23 @@ class StoreWorld:
     env is what the store's helper is given (and os.environ for an in-process store, through
     use_environment); root is the test's folder, of which only writable (the store's own files,
     its runtime sockets and credctl's cache) may change; registry is, for a store that issues
-    tokens, a registry this world issues them for (None for a login store).
+    tokens, a registry this world issues them for (None for a login store); settings, the
+    settings.json the store needs (the router's routes), already in env's XDG_CONFIG_HOME, for
+    another person's home too (containers_user_of).
     """
 
-    def __init__(self, name: str, env: dict[str, str], root: Path, writable: list[Path], registry: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        root: Path,
+        writable: list[Path],
+        registry: str | None = None,
+        settings: bytes | None = None,
+    ):
         from credctl.stores import program_name
 
-        self.name, self.env, self.root, self.registry = name, env, root, registry
+        self.name, self.env, self.root, self.registry, self.settings = name, env, root, registry, settings
         self.writable = [str(path) for path in writable]
         self.program = ours(program_name(name))
 
@@ -1042,12 +1052,24 @@ def _acr_world(request, root: Path) -> StoreWorld:
     return StoreWorld("acr", env, root, [root / "cache" / "credctl"], registry=EE)
 
 
+def _router_world(request, root: Path) -> StoreWorld:
+    """The router in front of pass: pass's world, whose settings.json makes pass the default
+    route (what `credctl setup --router` leaves), so every registry but ACR's goes there."""
+    inner = _pass_world(request, root)
+    settings = b'{\n  "route_default": "pass"\n}\n'
+    path = Path(inner.env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, settings)
+    return StoreWorld("credctl", inner.env, root, [Path(path) for path in inner.writable], settings=settings)
+
+
 # One world per store of credctl.stores.STORES (tests/test_store_specs.py checks that each has one).
 STORE_WORLDS = {
     "pass": _pass_world,
     "secretservice": lambda request, root: _bus_world("secretservice", request),
     "keyring": lambda request, root: _bus_world("keyring", request, PYTHON_KEYRING_BACKEND=SECRET_SERVICE_BACKEND),
     "acr": _acr_world,
+    "credctl": _router_world,
 }
 
 
@@ -1884,7 +1906,15 @@ def containers_user_of(store: StoreWorld, base: Path, **options) -> ContainersUs
     """A ContainersUser (options: uid, runtime_dir) whose helpers reach store's backend: its own
     HOME and runtime folder, the store's gpg home and pass folder or its private D-Bus."""
     env = {name: store.env[name] for name in STORE_VARIABLES if name in store.env}
-    return ContainersUser(base, env=env, **options)
+    person = ContainersUser(base, env=env, **options)
+    if store.settings is not None:  # the router's routes: in the person's own settings.json
+        folder = person.home / ".config" / "credctl"
+        folder.mkdir(parents=True, mode=0o700)
+        write(folder / "settings.json", store.settings)
+        if person.uid is not None:
+            for path in (folder.parent, folder, folder / "settings.json"):
+                os.chown(path, person.uid, person.uid)
+    return person
 
 
 def helper_outcome(person: ContainersUser, program: str, action: str, stdin: str = "") -> tuple[int, str, str]:

@@ -14,6 +14,7 @@ from credctl.cli import (
     k8s_cmd,
     kubelet_cmd,
     list_cmd,
+    login_cmd,
     map_cmd,
     migrate_cmd,
     pass_cmd,
@@ -95,6 +96,9 @@ app.command("verify")(verify_cmd.verify)
 app.add_typer(kubelet_cmd.app, name="kubelet")
 app.add_typer(k8s_cmd.app, name="k8s")
 app.add_typer(route_cmd.app, name="route")
+app.command("login")(login_cmd.login)
+app.command("logout")(login_cmd.logout)
+app.command("show")(login_cmd.show)
 
 
 def _show_version(value: bool) -> None:

@@ -143,6 +143,7 @@ def warn_if_missing(suffix: str) -> None:
 # --- Podman's logins (setup and map) -----------------------------------------------------------
 
 LOGIN_SUFFIXES = frozenset(STORES[name].suffix for name in LOGIN_STORES)
+PODMAN_TOOLS = ("podman", "skopeo", "buildah")  # the containers/image clients; where one is, Podman counts
 
 
 def podman_login_note(registry: str, suffix: str) -> None:

@@ -18,8 +18,9 @@ from credctl.cli.common import checked_registry, docker_config, warn_if_missing
 from credctl.cli.output import info, print_json, show_table, success
 from credctl.dockerconfig import CRED_HELPERS, ConfigFile
 from credctl.errors import CredctlError, UsageError
+from credctl.helperstore import is_own
 from credctl.names import PREFIX
-from credctl.stores.helpers import is_own, suffix_of
+from credctl.stores import suffix_of
 
 app = typer.Typer(
     help="The router's rules (docker-credential-credctl): which helper serves which registries.",

@@ -34,6 +34,7 @@ from credctl.cli import complete
 from credctl.cli.common import (
     CHANGED,
     MOVED,
+    PODMAN_TOOLS,
     VANISHED,
     Move,
     docker_config,
@@ -58,7 +59,6 @@ from credctl.stores import LOGIN_STORES, STORES, first_ready, health_of, program
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 
-PODMAN_TOOLS = ("podman", "skopeo", "buildah")
 Change = Callable[[ConfigFile], None]  # an edit of a config file (credctl.dockerconfig.edit)
 STORE_CHOICES = ", ".join(LOGIN_STORES)
 
@@ -597,7 +597,7 @@ def _previous_store(creds_store: str | None, router: bool) -> str | None:
     its default route's store (a login store; else nothing to move)."""
     if not (router and creds_store == routes.ROUTER):
         return creds_store
-    from credctl.stores.helpers import canonical, suffix_of
+    from credctl.stores import canonical, suffix_of
 
     default = routes.Routes.load().default
     return suffix_of(default) if default and canonical(default) in LOGIN_STORES else None

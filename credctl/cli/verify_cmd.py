@@ -57,8 +57,7 @@ from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program, is_hub_bookkeeping
 from credctl.programs import docker_default_store, find_helper
 from credctl.routes import ROUTER, Routes
-from credctl.stores import LOGIN_STORES, STORES, open_store
-from credctl.stores.helpers import canonical, suffix_of
+from credctl.stores import LOGIN_STORES, STORES, canonical, open_store, suffix_of
 
 PROBE_SERVER = "credctl-verify.invalid"  # .invalid: reserved, never a real registry
 PROBE_USER = "credctl-verify"

@@ -25,16 +25,25 @@ class StoreSpec:
     """One store: where its class lives, the program that serves it, and what it is for.
 
     login: the store keeps the logins Docker stores (a credsStore candidate, a migration target);
-    otherwise it issues tokens per registry (mapped with credHelpers) and keeps no logins of its
-    own (ACR's `docker login` lands in a login store: credctl.stores.fallback).
+    router: it keeps nothing itself but sends each registry to the store its route names
+    (credctl.router; a credsStore, never a migration target); neither: it issues tokens per
+    registry (mapped with credHelpers) and keeps no logins of its own (ACR's `docker login`
+    lands in a login store: credctl.stores.fallback).
     """
 
-    __slots__ = ("class_name", "docs", "login", "module", "name", "suffix", "summary")
+    __slots__ = ("class_name", "docs", "login", "module", "name", "router", "suffix", "summary")
 
-    def __init__(self, name: str, module: str, class_name: str, suffix: str, login: bool, summary: str) -> None:
+    def __init__(
+        self, name: str, module: str, class_name: str, suffix: str, login: bool, summary: str, router: bool = False
+    ) -> None:
         self.name, self.module, self.class_name, self.suffix = name, module, class_name, suffix
-        self.login, self.summary = login, summary
+        self.login, self.summary, self.router = login, summary, router
         self.docs = f"docs/stores/{name}.md"  # what the store keeps where, for people
+
+    @property
+    def tokens(self) -> bool:
+        """The store issues tokens per registry and keeps no logins of its own (ACR)."""
+        return not self.login and not self.router
 
     @property
     def program(self) -> str:
@@ -83,17 +92,36 @@ STORES = {
         ),
         StoreSpec(
             "credctl",
-            "credctl.stores.router",
+            "credctl.router",
             "RouterStore",
             "credctl",
             login=False,
             summary="the router: each registry to the store or helper its route names (`credctl route`), "
             "wildcards included; credsStore `credctl`",
+            router=True,
         ),
     )
 }
+ACR_STORE = "acr"  # the store that issues ACR tokens (its profiles' helpers are acr-helper-NAME)
 # The stores that keep the credentials Docker logs in with, in STORES order.
 LOGIN_STORES = tuple(name for name, spec in STORES.items() if spec.login)
+ROUTERS = tuple(name for name, spec in STORES.items() if spec.router)  # credctl's routing helper
+
+
+def canonical(helper: str) -> str:
+    """A helper as credctl's routes keep it: a credctl store by its store name (acr-helper is
+    acr), any other helper by its suffix (docker-credential-ecr-login is ecr-login)."""
+    suffix = helper.removeprefix(PREFIX) or helper
+    for name, spec in STORES.items():
+        if suffix in (name, spec.suffix):
+            return name
+    return suffix
+
+
+def suffix_of(helper: str) -> str:
+    """The docker-credential-* suffix a helper name stands for (acr is acr-helper)."""
+    spec = STORES.get(helper)
+    return spec.suffix if spec is not None else helper
 
 
 def health_of(name: str, environ=os.environ) -> Health:

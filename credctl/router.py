@@ -1,5 +1,5 @@
 """The routing helper, docker-credential-credctl (credsStore `credctl`): every registry to the
-helper its route names (credctl.routes has the rules; credctl.stores.helpers the helpers).
+helper its route names (credctl.routes has the rules; credctl.helperstore the helpers).
 
 - get: the route's helper answers (credctl's stores and ACR in-process, other programs with the
   routes' timeout); a route that fails fails that registry alone, with one line naming the
@@ -25,10 +25,11 @@ import os
 import sys
 
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
+from credctl.helperstore import ProgramStore, store_for
 from credctl.names import PREFIX, helper_key
-from credctl.routes import Routes, Rule
+from credctl.routes import ACR, DEFAULT, Routes, Rule
+from credctl.stores import canonical, suffix_of
 from credctl.stores.base import Health, Store
-from credctl.stores.helpers import ProgramStore, canonical, store_for, suffix_of
 
 
 def _to_stderr(line: str) -> None:
@@ -67,9 +68,9 @@ class RouterStore(Store):
             if kept is None:
                 if isinstance(err, CredentialsNotFound):
                     raise
-                raise _failed(server_url, rule, err) from None
+                raise _failed(rule, err) from None
             if not isinstance(err, CredentialsNotFound):
-                self.notify(f"credctl: {_failed(server_url, rule, err)}; using the login kept in {PREFIX}{kept[2]}")
+                self.notify(f"credctl: {_failed(rule, err)}; using the login kept in {PREFIX}{kept[2]}")
             return kept[0], kept[1]
 
     def add(self, server_url: str, username: str, secret: str) -> None:
@@ -84,8 +85,8 @@ class RouterStore(Store):
         try:
             store.add(server_url, username, secret)
         except CredctlError as err:
-            if not isinstance(store, ProgramStore):
-                raise _failed(server_url, rule, err) from None
+            if not (isinstance(store, ProgramStore) and store.refused(err)):
+                raise _failed(rule, err) from None
             self._keep_instead(server_url, username, secret, rule, err)
 
     def _keep_instead(self, server_url: str, username: str, secret: str, rule: Rule, err: CredctlError) -> None:
@@ -97,8 +98,8 @@ class RouterStore(Store):
         try:
             name = fallback.store(server_url, username, secret, self.environ)
         except CredctlError:
-            raise _failed(server_url, rule, err) from None
-        self.notify(f"credctl: {_failed(server_url, rule, err)}; kept the login in {PREFIX}{name} instead")
+            raise _failed(rule, err) from None
+        self.notify(f"credctl: {_failed(rule, err)}; kept the login in {PREFIX}{name} instead")
 
     def delete(self, server_url: str) -> None:
         rule = self._route(server_url)
@@ -112,7 +113,7 @@ class RouterStore(Store):
                 fallback.erase(server_url, self.environ)  # a login kept for it instead (_keep_instead)
             store.delete(server_url)
         except CredctlError as err:
-            raise _failed(server_url, rule, err) from None
+            raise _failed(rule, err) from None
 
     def list(self) -> dict[str, str]:
         listing: dict[str, str] = {}
@@ -148,8 +149,10 @@ def _kept(server_url: str, environ) -> tuple[str, str, str] | None:
         return None
 
 
-def _failed(server_url: str, rule: Rule, err: CredctlError) -> RouteFailed:
-    """err, said as the route's failure: which registry, which helper by which rule."""
+def _failed(rule: Rule, err: CredctlError) -> RouteFailed:
+    """err, said as the failure of rule's route: which rule sent it to which helper. Not the
+    registry: Docker and the kubelet know which one they asked for, and get's input, echoed,
+    could be anything a person pasted (a secret instead of a URL)."""
     program = f"{PREFIX}{suffix_of(rule.helper)}"
-    route = "the default route" if rule.kind == "default" else "ACR" if rule.kind == "acr" else f"route {rule.pattern}"
-    return RouteFailed(f"{helper_key(server_url)} ({route} → {program}): {err}")
+    route = {DEFAULT: "the default route", ACR: "ACR domains"}.get(rule.kind, f"route {rule.pattern}")
+    return RouteFailed(f"{route} → {program}: {err}")

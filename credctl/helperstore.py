@@ -1,6 +1,6 @@
 """A helper, by the name credHelpers or a route gives it, as a Store credctl can ask.
 
-The router (credctl.stores.router) answers each registry through the helper its route names:
+The router (credctl.router) answers each registry through the helper its route names:
 
 - credctl's login stores (pass, secretservice, keyring), by store name or by suffix: in-process;
 - credctl's ACR helper (`acr`, `acr-helper`) and its profiles (`acr-helper-NAME`, recorded by
@@ -15,26 +15,9 @@ from __future__ import annotations
 
 import os
 
-from credctl.names import helper_program
-from credctl.stores import LOGIN_STORES, STORES, open_store
+from credctl.names import PREFIX, helper_program
+from credctl.stores import ACR_STORE, LOGIN_STORES, STORES, canonical, open_store, suffix_of
 from credctl.stores.base import Health, Store
-
-ACR_STORE = "acr"
-
-
-def canonical(helper: str) -> str:
-    """helper as a route keeps it: a credctl store by its store name (acr-helper is acr), any
-    other suffix as given."""
-    for name, spec in STORES.items():
-        if helper in (name, spec.suffix):
-            return name
-    return helper
-
-
-def suffix_of(helper: str) -> str:
-    """The docker-credential-* suffix a helper name stands for (acr is acr-helper)."""
-    spec = STORES.get(helper)
-    return spec.suffix if spec is not None else helper
 
 
 def is_own(helper: str, environ=os.environ) -> bool:
@@ -51,9 +34,7 @@ def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> 
         return open_store(name, environ)
     acr_environ = _acr_environ(name, environ)
     if acr_environ is not None:
-        from credctl.stores.acr import AcrStore
-
-        return AcrStore(acr_environ)
+        return open_store(ACR_STORE, acr_environ)
     return ProgramStore(name, environ, timeout)
 
 
@@ -95,8 +76,17 @@ class ProgramStore(Store):
 
         return client.list_credentials(self.program, self.environ, self.timeout)
 
+    @staticmethod
+    def refused(err: Exception) -> bool:
+        """Whether err is the program's own refusal (it ran and answered with an error), not a
+        program missing, one that cannot run, or one stopped for taking too long."""
+        from credctl.client import CANNOT_RUN_STATUS, NOT_FOUND_STATUS, TIMEOUT_STATUS
+        from credctl.errors import HelperFailed
+
+        return isinstance(err, HelperFailed) and err.status not in (NOT_FOUND_STATUS, CANNOT_RUN_STATUS, TIMEOUT_STATUS)
+
     def health(self) -> Health:
         from credctl.programs import find_helper
 
-        problem = find_helper(self.program[len("docker-credential-") :]).problem
+        problem = find_helper(self.program[len(PREFIX) :]).problem
         return Health(problem is None, problem or f"{self.program} is on PATH")

@@ -125,7 +125,7 @@ def test_router_warm_pass_get_stays_light(pass_env, startup, tmp_path):
         == b'{"ServerURL":"h.example","Username":"u","Secret":"s"}\n'
     )
     modules = imported_modules([router, "get"], b"h.example", env) - startup
-    assert {"credctl.stores.router", "credctl.stores.passstore"} <= modules
+    assert {"credctl.router", "credctl.stores.passstore"} <= modules
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert roots(modules).isdisjoint(world.SDK_MODULES), sorted(roots(modules) & set(world.SDK_MODULES))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))

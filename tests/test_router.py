@@ -242,8 +242,8 @@ def test_a_hanging_helper_fails_only_its_hosts_and_is_stopped(routed, tmp_path):
     assert other == (0, answer(PLAIN_HOST, "carol-pw-3", "carol"), b"")
     assert failed == (
         1,
-        b"a.hang.example (route *.hang.example \xe2\x86\x92 docker-credential-hang): docker-credential-hang get "
-        b"failed (exit status 124): no answer within 2 s; stopped it\n",
+        "route *.hang.example → docker-credential-hang: docker-credential-hang get failed (exit status 124): "
+        "no answer within 2 s; stopped it\n".encode(),
         b"",
     )
 

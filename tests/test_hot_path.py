@@ -109,3 +109,24 @@ def test_router_warm_acr_get_stays_light(aliyun, startup, tmp_path):
     assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
     assert {"credctl.client", "credctl.stores.passstore", "credctl.dockerconfig"} & modules == set()
+
+
+def test_router_warm_pass_get_stays_light(pass_env, startup, tmp_path):
+    """docker-credential-credctl serving a login from a rule's pass store: pass in-process and
+    nothing heavy: no SDK, no CLI library, no credctl.client (no other program), no slow stdlib."""
+    env = {**pass_env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    settings = tmp_path / "config" / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"routes": {"h.example": "pass"}, "route_default": "secretservice"}')
+    router = world.ours("docker-credential-credctl")
+    assert run_helper(world.ours("docker-credential-pass"), "store", BODY, env).returncode == 0
+    assert (
+        run_helper(router, "get", b"h.example", env).stdout
+        == b'{"ServerURL":"h.example","Username":"u","Secret":"s"}\n'
+    )
+    modules = imported_modules([router, "get"], b"h.example", env) - startup
+    assert {"credctl.router", "credctl.stores.passstore"} <= modules
+    assert roots(modules).isdisjoint(HEAVY), sorted(roots(modules) & set(HEAVY))
+    assert roots(modules).isdisjoint(world.SDK_MODULES), sorted(roots(modules) & set(world.SDK_MODULES))
+    assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
+    assert {"credctl.client", "credctl.stores.secretservice", "credctl.acr"} & modules == set()

@@ -477,8 +477,8 @@ def test_an_acr_pull_secret_warns_that_it_expires(aliyun, tmp_path):
         (
             ("registry.example.com", "--name", "ok"),
             1,
-            "credctl has no login for registry.example.com: log in with `docker login registry.example.com` "
-            "or map it (`credctl map`)",
+            "credctl has no login for registry.example.com: log in with `credctl login registry.example.com` "
+            "(it says where the login would go)",
         ),
     ],
 )

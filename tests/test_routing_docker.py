@@ -111,7 +111,7 @@ def test_an_empty_credhelpers_entry_keeps_docker_in_the_file(docker_cli, tmp_pat
     assert (secret.returncode, secret.stdout) == (1, "")
     assert (
         secret.stderr
-        == f"error: credctl has no login for {NOBODY}: log in with `docker login {NOBODY}` or map it (`credctl map`)\n"
+        == f"error: credctl has no login for {NOBODY}: log in with `credctl login {NOBODY}` (it says where the login would go)\n"
     )
 
 

@@ -43,7 +43,7 @@ def pull_secret(
     host = "docker.io" if hub else registry_host(registry)
     login = find_login(host, config_path=docker_config(ctx))
     if login is None:
-        fail(f"credctl has no login for {host}: log in with `docker login {host}` or map it (`credctl map`)")
+        fail(f"credctl has no login for {host}: log in with `credctl login {host}` (it says where the login would go)")
     key = DOCKER_HUB if hub else host  # what `kubectl create secret docker-registry` writes
     entry = {
         "username": login.username,

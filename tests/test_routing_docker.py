@@ -110,8 +110,8 @@ def test_an_empty_credhelpers_entry_keeps_docker_in_the_file(docker_cli, tmp_pat
     secret = wiring.credctl("k8s", "pull-secret", NOBODY, "--name", "pull")
     assert (secret.returncode, secret.stdout) == (1, "")
     assert (
-        secret.stderr
-        == f"error: credctl has no login for {NOBODY}: log in with `credctl login {NOBODY}` (it says where the login would go)\n"
+        secret.stderr == f"error: credctl has no login for {NOBODY}: log in with `credctl login {NOBODY}` "
+        "(it says where the login would go)\n"
     )
 
 

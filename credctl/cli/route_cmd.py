@@ -91,12 +91,7 @@ def add(ctx: typer.Context, pattern: PatternArgument, helper: HelperArgument) ->
     before = routes.Routes.load().rules.get(stored)
     routes.add(stored, helper)
     now = routes.Routes.load().rules[stored]
-    if before == now:
-        info(f"route {stored} → {now} (already so)")
-    else:
-        success(f"route {stored} → {now}" + (f" (was {before})" if before else ""))
-    warn_if_unreachable(now)
-    _router_note(ctx)
+    _report(f"route {stored}", before, now, ctx)
 
 
 @app.command("remove")
@@ -124,11 +119,17 @@ def default(ctx: typer.Context, helper: HelperArgument) -> None:
     _checked_helper(helper)
     before = routes.Routes.load().default
     stored = routes.set_default(helper)
-    if before == stored:
-        info(f"default route → {stored} (already so)")
+    _report("default route", before, stored, ctx)
+
+
+def _report(what: str, before: str | None, now: str, ctx: typer.Context) -> None:
+    """One line for a rule set to now (what it was before, or that it was so already), a warning
+    when its helper cannot be reached, and a note when Docker does not ask the router yet."""
+    if before == now:
+        info(f"{what} → {now} (already so)")
     else:
-        success(f"default route → {stored}" + (f" (was {before})" if before else ""))
-    warn_if_unreachable(stored)
+        success(f"{what} → {now}" + (f" (was {before})" if before else ""))
+    warn_if_unreachable(now)
     _router_note(ctx)
 
 

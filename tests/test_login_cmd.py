@@ -56,6 +56,15 @@ def docker_config(person) -> Path:
     return person.home / ".docker" / "config.json"
 
 
+def set_docker_config(person, **fields: object) -> Path:
+    """Set top-level fields of person's config.json, tab-indented as docker writes it; its path."""
+    path = docker_config(person)
+    data = json.loads(path.read_text())
+    data.update(fields)
+    path.write_text(json.dumps(data, indent="\t"))
+    return path
+
+
 def dropin(person) -> Path:
     return person.dropin_folder / "90-credctl.conf"
 
@@ -151,10 +160,7 @@ def test_plaintext_is_refused_before_asking(bare, registry):
 
 def test_docker_plaintext_is_refused(person, registry):
     """A credHelpers entry "" sends the registry to config.json's auths: refused."""
-    path = docker_config(person)
-    data = json.loads(path.read_text())
-    data["credHelpers"] = {registry.address: ""}
-    path.write_text(json.dumps(data, indent="\t"))
+    path = set_docker_config(person, credHelpers={registry.address: ""})
     before = files_of(person)
     done = credctl_login(person, registry.address, registry.user, registry.password, "--no-verify")
     assert done.returncode == 1
@@ -268,10 +274,7 @@ def test_docker_hub_login_without_verify_is_one_copy_both_tools_find(person):
 
 def route_through_the_router(person, routes: dict[str, str], default: str | None = None) -> Path:
     """Docker's credsStore becomes the router (credctl) with these routes; Podman keeps pass's drop-in."""
-    path = docker_config(person)
-    data = json.loads(path.read_text())
-    data["credsStore"] = "credctl"
-    path.write_text(json.dumps(data, indent="\t"))
+    path = set_docker_config(person, credsStore="credctl")
     settings = {"routes": routes, **({"route_default": default} if default else {})}
     folder = person.home / ".config" / "credctl"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -403,10 +406,7 @@ def test_logout_of_docker_hub_removes_every_key_in_the_store(person):
 
 
 def test_a_helper_that_is_not_there_is_refused_before_anything_is_stored(person, registry):
-    path = docker_config(person)
-    data = json.loads(path.read_text())
-    data["credHelpers"] = {registry.address: "nosuch"}
-    path.write_text(json.dumps(data, indent="\t"))
+    path = set_docker_config(person, credHelpers={registry.address: "nosuch"})
     before = files_of(person)
     done = credctl_login(person, registry.address, registry.user, registry.password)
     assert (done.returncode, done.stdout) == (1, "")

@@ -205,10 +205,17 @@ class Routes:
     """The routing rules in credctl's settings: rules (pattern → helper), the default route's
     helper (None: hosts no rule matches have no route) and the bound on another program's answer."""
 
-    __slots__ = ("default", "rules", "timeout")
+    __slots__ = ("default", "found", "rules", "timeout")
 
-    def __init__(self, rules: dict[str, str], default: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        rules: dict[str, str],
+        default: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        found: dict | None = None,
+    ) -> None:
         self.rules, self.default, self.timeout = rules, default, timeout
+        self.found = found  # the settings these came from, for their custom ACR domains (None: read when asked)
 
     @classmethod
     def load(cls, environ=os.environ) -> Routes:
@@ -221,7 +228,8 @@ class Routes:
         rules = found.get(ROUTES_SETTING)
         rules = {p: h for p, h in rules.items() if isinstance(h, str) and h} if isinstance(rules, dict) else {}
         default = found.get(DEFAULT_SETTING)
-        return cls(rules, default if isinstance(default, str) and default else None, _timeout(found))
+        default = default if isinstance(default, str) and default else None
+        return cls(rules, default, _timeout(found), found)
 
     def ordered(self) -> list[Rule]:
         """Every rule in precedence order, the default last as pattern `*` (the built-in ACR
@@ -245,7 +253,7 @@ class Routes:
         for pattern in globs:
             if _glob_matches(pattern, name):
                 return Rule(pattern, self.rules[pattern], GLOB)
-        if _is_acr(server_url, environ):
+        if _is_acr(server_url, environ, self.found):
             return Rule(host, "acr", ACR)
         if self.default:
             return Rule(DEFAULT_PATTERN, self.default, DEFAULT)
@@ -274,12 +282,14 @@ def _timeout(found: dict) -> float:
     return seconds if 0 < seconds <= 3600 else DEFAULT_TIMEOUT
 
 
-def _is_acr(server_url: str, environ) -> bool:
-    from credctl.acr.domains import find_registry  # the domain rules alone: not ACR's tokens or cache
+def _is_acr(server_url: str, environ, found: dict | None) -> bool:
+    """Whether server_url is an ACR domain, by name or as a custom domain of the settings found
+    (already read: None reads them)."""
+    from credctl.acr.domains import domains_in, find_registry  # the domain rules alone: not ACR's tokens or cache
     from credctl.errors import CredentialsNotFound
 
     try:
-        find_registry(server_url, environ)
+        find_registry(server_url, environ, None if found is None else domains_in(found))
     except CredentialsNotFound:
         return False
     return True

@@ -150,15 +150,22 @@ def custom_domains(environ=os.environ) -> dict:
     """{domain: {region, instance_id}}: the hosts credctl's settings record as ACR registries."""
     from credctl import settings  # reads JSON: only for hosts that are not ACR by name
 
-    found = settings.load(environ).get(REGISTRIES_SETTING)
-    return found if isinstance(found, dict) else {}
+    return domains_in(settings.load(environ))
 
 
-def find_registry(server: str, environ=os.environ) -> AcrRegistry:
-    """The ACR registry a server address names; CredentialsNotFound when it names none."""
+def domains_in(found: dict) -> dict:
+    """The custom domains a settings dict records ({} for none)."""
+    domains = found.get(REGISTRIES_SETTING)
+    return domains if isinstance(domains, dict) else {}
+
+
+def find_registry(server: str, environ=os.environ, custom: dict | None = None) -> AcrRegistry:
+    """The ACR registry a server address names; CredentialsNotFound when it names none.
+    custom: the settings' custom domains when the caller has read them already (else read here,
+    only for a host that is not ACR by name)."""
     registry = resolve(server, environ)
     if registry is None:
-        registry = resolve(server, environ, custom_domains(environ))
+        registry = resolve(server, environ, custom_domains(environ) if custom is None else custom)
     if registry is None:
         raise CredentialsNotFound()
     return registry

@@ -22,25 +22,20 @@ Standard library only on a route to credctl's own stores: the router costs a set
 from __future__ import annotations
 
 import os
-import sys
 
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
 from credctl.helperstore import ProgramStore, store_for
 from credctl.names import PREFIX, helper_key
 from credctl.routes import ACR, DEFAULT, Routes, Rule
 from credctl.stores import canonical, suffix_of
-from credctl.stores.base import Health, Store
-
-
-def _to_stderr(line: str) -> None:
-    sys.stderr.write(line.replace("\r", " ").replace("\n", " ") + "\n")
-    sys.stderr.flush()
+from credctl.stores.base import Health, Store, notice
 
 
 class RouterStore(Store):
-    """The stores and helpers credctl's routes name, as one Store. notify gets list's notices."""
+    """The stores and helpers credctl's routes name, as one Store. notify gets the one-line
+    notices (a login kept or used instead, a helper left out of list): stderr by default."""
 
-    def __init__(self, environ=os.environ, notify=_to_stderr) -> None:
+    def __init__(self, environ=os.environ, notify=notice) -> None:
         self.environ, self.notify = environ, notify
         self._routes: Routes | None = None
 

@@ -13,13 +13,12 @@ ACR logins stored.
 from __future__ import annotations
 
 import os
-import sys
 
 from credctl.acr import login
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import helper_key
 from credctl.stores import fallback
-from credctl.stores.base import Health, Store
+from credctl.stores.base import Health, Store, notice
 
 ISSUED_NOT_STORED = (
     "ACR tokens are issued by Alibaba Cloud, not stored: docker-credential-acr-helper gets one from your "
@@ -27,18 +26,12 @@ ISSUED_NOT_STORED = (
 )
 
 
-def _to_stderr(line: str) -> None:
-    """A notice for the person running Docker: one line on stderr (docker shows a helper's stderr)."""
-    sys.stderr.write(line.replace("\r", " ").replace("\n", " ") + "\n")
-    sys.stderr.flush()
-
-
 class AcrStore(Store):
     """The login of environ's Alibaba Cloud credentials, or of pod (a
     credctl.acr.podidentity.PodIdentity: a pod's RAM role) when one is given. notify gets the
     one-line notices of a `get` (default: stderr)."""
 
-    def __init__(self, environ=os.environ, pod=None, notify=_to_stderr) -> None:
+    def __init__(self, environ=os.environ, pod=None, notify=notice) -> None:
         self.environ, self.pod, self.notify = environ, pod, notify
 
     def get(self, server_url: str) -> tuple[str, str]:

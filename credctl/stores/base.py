@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import abc
+import sys
+
+
+def notice(line: str) -> None:
+    """A store's notice for the person running Docker (a fallback taken, a route left out): one
+    line on stderr, which docker shows from a helper; stdout stays the protocol's."""
+    sys.stderr.write(line.replace("\r", " ").replace("\n", " ") + "\n")
+    sys.stderr.flush()
 
 
 class Health:

@@ -16,30 +16,33 @@ from __future__ import annotations
 import os
 
 from credctl.names import PREFIX, helper_program
-from credctl.stores import ACR_STORE, LOGIN_STORES, STORES, canonical, open_store, suffix_of
+from credctl.stores import ACR_STORE, LOGIN_STORES, ROUTERS, STORES, canonical, open_store, suffix_of
 from credctl.stores.base import Health, Store
 
 
 def is_own(helper: str, environ=os.environ) -> bool:
-    """Whether credctl answers for helper itself (a store, ACR or an ACR profile environ records)."""
+    """Whether credctl answers for helper itself (a store, the router, ACR or an ACR profile
+    environ records)."""
     name = canonical(helper)
-    return name in LOGIN_STORES or name == ACR_STORE or _acr_environ(name, environ) is not None
+    return name in LOGIN_STORES or name in ROUTERS or acr_environ(name, environ) is not None
 
 
 def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> Store:
     """The Store that answers for helper, working in environ; timeout bounds another program's
     answer (seconds; None: no bound)."""
     name = canonical(helper)
-    if name in LOGIN_STORES:
+    if name in LOGIN_STORES or name in ROUTERS:
         return open_store(name, environ)
-    acr_environ = _acr_environ(name, environ)
-    if acr_environ is not None:
-        return open_store(ACR_STORE, acr_environ)
+    found = acr_environ(name, environ)
+    if found is not None:
+        return open_store(ACR_STORE, found)
     return ProgramStore(name, environ, timeout)
 
 
-def _acr_environ(name: str, environ) -> dict[str, str] | None:
-    """The environment credctl's ACR login runs with for name (acr, or a recorded profile), else None."""
+def acr_environ(helper: str, environ=os.environ) -> dict[str, str] | None:
+    """The environment credctl's ACR login runs with for helper (acr, acr-helper, or a recorded
+    profile acr-helper-NAME), else None."""
+    name = canonical(helper)
     if name != ACR_STORE and not name.startswith(STORES[ACR_STORE].suffix + "-"):
         return None  # not ACR's: credctl.acr is not even imported
     from credctl.acr.login import helper_environ

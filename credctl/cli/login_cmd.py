@@ -95,23 +95,14 @@ class Place:
     def acr_environ(self, environ=os.environ) -> dict[str, str] | None:
         """The environment credctl's ACR login runs with for this place's helper (acr-helper, a
         recorded profile, a router route to either), None when the helper is not ACR's."""
-        from credctl.stores import LOGIN_STORES
+        from credctl.helperstore import acr_environ
 
-        if self.store_name in LOGIN_STORES:
-            return None
-        from credctl.acr.login import helper_environ
-        from credctl.stores import suffix_of
-
-        return helper_environ(suffix_of(self.store_name), environ)
+        return acr_environ(self.store_name, environ)
 
     def store(self, environ=os.environ) -> Store:
         """The Store that answers for this place's helper (the router itself for `credctl`)."""
         from credctl.helperstore import store_for
 
-        if self.helper == ROUTER:
-            from credctl.router import RouterStore
-
-            return RouterStore(environ)
         return store_for(self.helper, environ, Routes.load(environ).timeout)
 
 
@@ -177,7 +168,7 @@ def _refusal(place: Place, registry: str) -> str | None:
     from credctl.helperstore import is_own
     from credctl.programs import on_path
 
-    if place.helper != ROUTER and not is_own(place.helper) and not on_path(place.program):
+    if not is_own(place.helper) and not on_path(place.program):
         who = "Docker" if place.tool == DOCKER else "Podman"
         return (
             f"{who} runs {place.program} for {place.key} ({place.configured}), which is not on PATH: "

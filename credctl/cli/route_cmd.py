@@ -17,7 +17,7 @@ from credctl import routes
 from credctl.cli.common import checked_registry, docker_config, warn_if_missing
 from credctl.cli.output import info, print_json, show_table, success
 from credctl.dockerconfig import CRED_HELPERS, ConfigFile
-from credctl.errors import CredctlError, UsageError
+from credctl.errors import CredctlError
 from credctl.helperstore import is_own
 from credctl.names import PREFIX
 from credctl.stores import suffix_of
@@ -54,14 +54,6 @@ HelperArgument = Annotated[
 ]
 
 
-def _checked_helper(helper: str) -> str:
-    """helper, or UsageError saying why no route can name it."""
-    problem = routes.helper_problem(helper)
-    if problem:
-        raise UsageError(problem)
-    return helper
-
-
 def warn_if_unreachable(helper: str) -> None:
     """One warning line when helper is none of credctl's own (answered in-process) and Docker's
     PATH has no docker-credential-HELPER for the router to run (common.warn_if_missing)."""
@@ -87,9 +79,8 @@ def add(ctx: typer.Context, pattern: PatternArgument, helper: HelperArgument) ->
     on PATH is added with a warning.
     """
     stored = routes.normalized_pattern(pattern)
-    _checked_helper(helper)
     before = routes.Routes.load().rules.get(stored)
-    routes.add(stored, helper)
+    routes.add(stored, helper)  # UsageError, nothing written, for a helper no route can name
     now = routes.Routes.load().rules[stored]
     _report(f"route {stored}", before, now, ctx)
 
@@ -116,9 +107,8 @@ def remove(
 @app.command("default")
 def default(ctx: typer.Context, helper: HelperArgument) -> None:
     """Route every host no rule matches (and no ACR domain) to HELPER."""
-    _checked_helper(helper)
     before = routes.Routes.load().default
-    stored = routes.set_default(helper)
+    stored = routes.set_default(helper)  # UsageError, nothing written, for a helper no route can name
     _report("default route", before, stored, ctx)
 
 

@@ -55,7 +55,7 @@ from credctl.cli.output import busy, fail, info, interactive, plain, show_table,
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, edit, podman_auth_path, preview
 from credctl.errors import CredctlError, HelperFailed, StoreError, UsageError
 from credctl.names import PREFIX, helper_key, helper_program, is_hub_bookkeeping
-from credctl.stores import LOGIN_STORES, STORES, first_ready, health_of, program_name
+from credctl.stores import LOGIN_STORES, STORES, canonical, first_ready, health_of, program_name, suffix_of
 from credctl.stores.base import Health
 from credctl.stores.passstore import GENERATE_HINT
 
@@ -597,8 +597,6 @@ def _previous_store(creds_store: str | None, router: bool) -> str | None:
     its default route's store (a login store; else nothing to move)."""
     if not (router and creds_store == routes.ROUTER):
         return creds_store
-    from credctl.stores import canonical, suffix_of
-
     default = routes.Routes.load().default
     return suffix_of(default) if default and canonical(default) in LOGIN_STORES else None
 

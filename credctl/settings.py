@@ -26,12 +26,12 @@ def load(environ=os.environ) -> dict:
     """The settings, or {} when there are none or the file is not a JSON object; UnsafePath when
     another user controls the file or its folder, or it is a FIFO (never waited on)."""
     try:
-        return _read(settings_path(environ))
+        return read_object(settings_path(environ))
     except ConfigError:
         return {}
 
 
-def _read(path: str) -> dict:
+def read_object(path: str) -> dict:
     """The settings in path ({} for none); ConfigError, one line naming the file, for a file that is not JSON."""
     try:
         data = read_file(path, private=True)  # never waits on a FIFO; refused when others control it
@@ -63,10 +63,14 @@ def change(edit: Callable[[dict], None], environ=os.environ) -> None:
     """Read the settings, let edit change the dict in place (a value set to None is removed),
     write them back: all under the settings' lock, so a read-modify-write never loses another
     run's change. A file that is not JSON is refused (ConfigError), and stays as it is."""
-    path = settings_path(environ)
+    change_file(settings_path(environ), edit)
+
+
+def change_file(path: str, edit: Callable[[dict], None]) -> None:
+    """change, for one of credctl's JSON-object files at path (settings.json, expiry.json)."""
     with locked(path + ".lock", private=True):
-        settings = _read(path)
-        edit(settings)
-        settings = {key: value for key, value in settings.items() if value is not None}
+        data = read_object(path)
+        edit(data)
+        data = {key: value for key, value in data.items() if value is not None}
         # A symbolic link (a dotfiles-managed settings.json) stays one: its target is rewritten.
-        write_atomically(path, (encode(dict(sorted(settings.items())), "  ") + "\n").encode(), private=True)
+        write_atomically(path, (encode(dict(sorted(data.items())), "  ") + "\n").encode(), private=True)

@@ -1,0 +1,205 @@
+"""When a credential stops working, where that is knowable: the one answer list, show, verify
+--expiring-within and export give.
+
+Three sources, in this order:
+
+1. an issued token's own expiry (an ACR temporary token: the cache knows it), given by the caller;
+2. the secret itself when it is a JWT with an `exp` claim (an identity token, a registry's
+   access token, a robot account's JWT): read, never checked (credctl holds no key to check it);
+3. a date the user gave (`credctl login --expires`, `migrate --expires`), kept in expiry.json
+   beside settings.json, by registry and username: metadata, never the secret or a hash of it.
+   A login under another username makes the recorded date not apply.
+
+A Docker Hub PAT (`dckr_pat_…`), a password or an opaque robot token carries no expiry: None.
+
+Standard library only; imported by the CLI, never by a helper.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import os
+import re
+import time
+
+from credctl.errors import UsageError
+from credctl.gojson import JSONError, parse
+from credctl.routes import routing_name
+
+TOKEN = "token"  # Expiry.source: an issued token's expiry, from whoever issued it
+JWT = "jwt"  # the secret's own `exp` claim
+GIVEN = "given"  # a date the user gave, kept in expiry.json
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(?:(\d+)([smhdw]))")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?)?")
+
+
+class Expiry:
+    """When a credential expires (Unix time) and how credctl knows (TOKEN, JWT or GIVEN)."""
+
+    __slots__ = ("source", "when")
+
+    def __init__(self, when: int, source: str) -> None:
+        self.when, self.source = when, source
+
+    def __repr__(self) -> str:
+        return f"Expiry({stamp(self.when)}, {self.source})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expiry) and (self.when, self.source) == (other.when, other.source)
+
+    def within(self, seconds: int, now: float | None = None) -> bool:
+        """Whether it expires within seconds from now (an expired one does)."""
+        return self.when <= (time.time() if now is None else now) + seconds
+
+    def describe(self, now: float | None = None) -> str:
+        """For people: `expires 2027-01-31T00:00:00Z (in 59 days; the JWT's exp)`."""
+        left = self.when - (time.time() if now is None else now)
+        verb = "expired" if left <= 0 else "expires"
+        how = {TOKEN: "an issued token", JWT: "the JWT's exp", GIVEN: "date given at login"}[self.source]
+        return f"{verb} {stamp(self.when)} ({span(left)}; {how})"
+
+
+def stamp(unix: int) -> str:
+    """Unix time as RFC 3339 UTC, to the second: 2027-01-31T00:00:00Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+
+
+def span(seconds: float) -> str:
+    """A time from now for people: `in 3 days`, `in 5 h`, `2 min ago`."""
+    amount = abs(int(seconds))
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if amount >= size * (2 if unit == "days" else 1):
+            text = f"{amount // size} {unit}"
+            break
+    else:
+        text = f"{amount} s"
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def parse_duration(text: str) -> int:
+    """Seconds of a duration: one or more NUMBER UNIT pairs, units s m h d w (`90m`, `1h30m`,
+    `7d`); a bare number is seconds. UsageError for anything else."""
+    value = text.strip().lower()
+    if value.isdigit():
+        return int(value)
+    pairs = _DURATION.findall(value)
+    if not value or "".join(number + unit for number, unit in pairs) != value:
+        raise UsageError(f"{text!r} is not a duration: write it as 30s, 15m, 12h, 7d, 2w or 1h30m")
+    return sum(int(number) * _UNITS[unit] for number, unit in pairs)
+
+
+def parse_date(text: str, now: float | None = None) -> int:
+    """Unix time of a DATE: YYYY-MM-DD (the end of that day, UTC), an RFC 3339 time
+    (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]; no zone means UTC), or a duration from now (`90d`).
+    UsageError for anything else."""
+    value = text.strip()
+    match = _DATE.fullmatch(value)
+    if match is None:
+        try:
+            return int(time.time() if now is None else now) + parse_duration(value)
+        except UsageError:
+            raise UsageError(
+                f"{text!r} is not a date: write it as 2027-01-31, 2027-01-31T12:00:00Z or a time from now such as 90d"
+            ) from None
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        time.strptime(f"{year}-{month}-{day}", "%Y-%m-%d")
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date of the calendar") from None
+    if hour is None:
+        return calendar.timegm((int(year), int(month), int(day), 23, 59, 59, 0, 0, 0))
+    if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 59:
+        raise UsageError(f"{text!r} is not a time of day")
+    unix = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second or 0), 0, 0, 0))
+    return unix - _offset(zone or "Z")
+
+
+def _offset(zone: str) -> int:
+    if zone == "Z":
+        return 0
+    digits = zone[1:].replace(":", "")
+    seconds = int(digits[:2]) * 3600 + int(digits[2:]) * 60
+    return seconds if zone[0] == "+" else -seconds
+
+
+def of_secret(secret: str) -> int | None:
+    """The `exp` claim of a secret that is a JWT (three base64url parts, a JSON header naming an
+    `alg`, a JSON payload), as Unix time; None for any other secret. Never raises: the secret's
+    text is never quoted."""
+    parts = secret.strip().split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        return None
+    header, payload = _json_part(parts[0]), _json_part(parts[1])
+    if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
+        return None
+    exp = payload.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= 0:
+        return None
+    return int(exp)
+
+
+def _json_part(part: str) -> object:
+    try:
+        return parse(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, ValueError, JSONError):
+        return None
+
+
+# --- dates given by the user: expiry.json ---------------------------------------------------------
+
+
+def expiry_path(environ=os.environ) -> str:
+    """expiry.json, beside settings.json."""
+    from credctl.settings import settings_path
+
+    return os.path.join(os.path.dirname(settings_path(environ)), "expiry.json")
+
+
+def given(registry: str, username: str, environ=os.environ) -> int | None:
+    """The date given for registry's login by username (Unix time), None for none or another user's."""
+    from credctl.settings import read_object
+
+    entry = read_object(expiry_path(environ)).get(routing_name(registry))
+    if not isinstance(entry, dict) or entry.get("username") != username:
+        return None
+    try:
+        return parse_date(str(entry.get("expires", "")))
+    except UsageError:
+        return None
+
+
+def record(registry: str, username: str, when: int | None, environ=os.environ) -> None:
+    """Keep when (Unix time) as the expiry of registry's login by username; None forgets it.
+    Locked, atomic, 0600 (settings.change_file)."""
+    from credctl.settings import change_file
+
+    name = routing_name(registry)
+
+    def edit(data: dict) -> None:
+        data[name] = None if when is None else {"username": username, "expires": stamp(when)}
+
+    change_file(expiry_path(environ), edit)
+
+
+def forget(registry: str, environ=os.environ) -> None:
+    """The given date of registry's login out of expiry.json (its login went)."""
+    if os.path.exists(expiry_path(environ)):
+        record(registry, "", None, environ)
+
+
+def expiry_of(
+    registry: str, username: str, secret: str | None, issued: int | None = None, environ=os.environ
+) -> Expiry | None:
+    """When registry's login (username, secret) expires, by the module's order; secret None: not
+    read (a listing), so only a given date can answer."""
+    if issued is not None:
+        return Expiry(int(issued), TOKEN)
+    claimed = of_secret(secret) if secret else None
+    if claimed is not None:
+        return Expiry(claimed, JWT)
+    date = given(registry, username, environ)
+    return Expiry(date, GIVEN) if date is not None else None

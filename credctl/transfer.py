@@ -1,0 +1,93 @@
+"""One login copied into a store, verified, never over another: the rule `credctl migrate
+--from` and `credctl restore` share.
+
+copy_into stores a login only where the target holds no login for the registry (under any of
+its keys: names.login_keys), or holds this very one; another login the target holds is kept
+unless overwrite. What it stores it reads back and compares: only a login the target gives back
+exactly counts as there (Item.there), and only such a login may leave its source.
+
+Nothing here prints; commands show each Item's outcome.
+"""
+
+from __future__ import annotations
+
+from credctl.errors import CredctlError, CredentialsNotFound
+from credctl.names import login_keys
+from credctl.stores.base import Store
+
+# Item.outcome, besides PLANNED and "failed: why". COPIED and SAME are there: the target gives
+# this login back.
+PLANNED = "planned"
+COPIED = "copied"  # stored into the target and read back equal
+SAME = "already there"  # the target held this very login: nothing stored
+KEPT = "kept target's"  # the target holds another login for the registry: left as it is
+REMOVED = "moved"  # there, then erased from the source (--remove-source)
+
+
+class Item:
+    """One login on its way: the key it is stored under, username and secret (never shown),
+    outcome, and held_by (with KEPT: the username of the target's login)."""
+
+    __slots__ = ("held_by", "key", "outcome", "secret", "username")
+
+    def __init__(self, key: str, username: str, secret: str) -> None:
+        self.key, self.username, self.secret = key, username, secret
+        self.outcome, self.held_by = PLANNED, ""
+
+    def __repr__(self) -> str:
+        return f"Item({self.key!r}, {self.username!r}, '***', {self.outcome!r})"
+
+    @property
+    def there(self) -> bool:
+        """Whether the target gives this login back (stored and verified, or held already)."""
+        return self.outcome in (COPIED, SAME, REMOVED)
+
+    def fail(self, err: Exception | str) -> None:
+        self.outcome = f"failed: {err}"
+
+
+def held(target: Store, key: str) -> tuple[str, str] | None:
+    """The login target answers for key under any of its keys, None for none. An empty answer
+    is none (Debian's Go docker-credential-pass answers a missing key with empty strings)."""
+    for name in login_keys(key):
+        try:
+            found = target.get(name)
+        except CredentialsNotFound:
+            continue
+        if found[0] or found[1]:
+            return found
+    return None
+
+
+def copy_into(target: Store, item: Item, overwrite: bool = False) -> None:
+    """item into target by the module's rule; item.outcome says what happened. A store that
+    fails makes a failed outcome, never an exception."""
+    try:
+        found = held(target, item.key)
+        if found == (item.username, item.secret):
+            item.outcome = SAME
+            return
+        if found is not None and not overwrite:
+            item.outcome, item.held_by = KEPT, found[0]
+            return
+        target.add(item.key, item.username, item.secret)
+        back = target.get(item.key)
+    except CredctlError as err:
+        item.fail(err)
+        return
+    if back == (item.username, item.secret):
+        item.outcome = COPIED
+    else:
+        item.fail("the store gave back another login than it was given; the source keeps it")
+
+
+def remove_from(source: Store, item: Item) -> None:
+    """item out of source, once the target has it (item.there); a failure is item's outcome."""
+    if not item.there:
+        return
+    try:
+        source.delete(item.key)
+    except CredctlError as err:
+        item.fail(f"copied, but not removed from the source: {err}")
+        return
+    item.outcome = REMOVED

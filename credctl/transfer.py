@@ -26,13 +26,30 @@ REMOVED = "moved"  # there, then erased from the source (--remove-source)
 
 class Item:
     """One login on its way: the key it is stored under, username and secret (never shown),
-    outcome, and held_by (with KEPT: the username of the target's login)."""
+    source and target (helper or store names, for people), outcome, and held_by (with KEPT: the
+    username of the target's login)."""
 
-    __slots__ = ("held_by", "key", "outcome", "secret", "username")
+    __slots__ = ("held_by", "key", "outcome", "secret", "source", "target", "username")
 
-    def __init__(self, key: str, username: str, secret: str) -> None:
+    def __init__(self, key: str, username: str, secret: str, source: str = "", target: str = "") -> None:
         self.key, self.username, self.secret = key, username, secret
+        self.source, self.target = source, target
         self.outcome, self.held_by = PLANNED, ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.startswith("failed")
+
+    def as_json(self) -> dict[str, str]:
+        """The item as --json gives it; never the secret."""
+        return {
+            "server": self.key,
+            "username": self.username,
+            "from": self.source,
+            "to": self.target,
+            "result": self.outcome,
+            "held_by": self.held_by,
+        }
 
     def __repr__(self) -> str:
         return f"Item({self.key!r}, {self.username!r}, '***', {self.outcome!r})"

@@ -38,6 +38,7 @@ from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
 if TYPE_CHECKING:
     from credctl.client import Credentials
+    from credctl.transfer import Item
 
 STORE_NAMES = ", ".join(LOGIN_STORES)
 
@@ -513,6 +514,29 @@ def report(moves: list[Move], path: str, keeps: str = DOCKER_KEEPS) -> None:
 def show(moves: list[Move], title: str) -> None:
     rows = [[move.registry, move.username, f"{PREFIX}{move.helper}", move.outcome] for move in moves]
     show_table(title, ("registry", "user", "into", "result"), rows)
+
+
+# --- copying logins between stores (migrate --from, restore: credctl.transfer) ---------------
+
+
+def show_items(items: "list[Item]", title: str) -> None:
+    """The logins being copied, one row each: server, user, from, to, result; never a secret."""
+    rows = [[item.key, item.username, item.source, item.target, item.outcome] for item in items]
+    show_table(title, ("server", "user", "from", "to", "result"), rows)
+
+
+def items_report(items: "list[Item]", done: str) -> None:
+    """After the table: a line for each login kept in the target, then success (done: what was
+    done, `copied 3 login(s) into pass`); StoreError when some failed."""
+    from credctl.transfer import KEPT
+
+    for item in items:
+        if item.outcome == KEPT:
+            info(f"{item.key}: {item.target} holds another login for it (user {item.held_by}): kept it")
+    failed = sum(item.failed for item in items)
+    if failed:
+        raise StoreError(f"{failed} of {len(items)} login(s) failed: see the table above")
+    success(done)
 
 
 # --- initialising a pass store (pass init and setup) ------------------------------------------

@@ -115,10 +115,10 @@ def _from_helper(helper: str, key: str, environ, pod) -> Login | None:
 
 
 def _login(helper: str, key: str, username: str, password: str) -> Login:
-    """The Login helper gave for key; StoreError for an identity token, which the kubelet cannot use."""
+    """The Login helper gave for key; StoreError for an identity token, which no consumer of a Login can use."""
     if username == IDENTITY_TOKEN_USER:
         raise StoreError(
-            f"{PREFIX}{helper} holds an identity token for {key}, which Kubernetes cannot use: "
-            "log in with a password or an access token instead"
+            f"{PREFIX}{helper} holds an identity token for {key}, which cannot be handed on as a username and "
+            "password (to Kubernetes, or by `credctl export`): log in with a password or an access token instead"
         )
     return Login(username, password, helper)

@@ -210,19 +210,22 @@ def _target_folder_risk(path: str) -> str:
     return f"it leads to {target}, and {where} is {reason}" if reason else ""
 
 
-def write_atomically(path: str, data: bytes, private: bool = False) -> None:
+def write_atomically(path: str, data: bytes, private: bool = False, chosen: bool = False) -> None:
     """Replace path with data so that a reader (or a crash) sees the old file or the new, whole.
 
     A temporary file beside it (created exclusively, never through a link), fsync, rename, fsync
     of the folder. A symbolic link stays one: its target is the file rewritten. The old file's
     mode and owner are kept (new files 0600, new folders 0700) -- unless private: one of
     credctl's own files, always 0600 and the effective user's, in a folder own_folder checks.
+    chosen (with private): a secret file at a path the user named (`credctl export -o FILE`):
+    0600 and the effective user's all the same, but its folder is the user's choice, left as it
+    is (never made, never tightened to 0700); a missing folder is the system's error.
     The temporary is .<name>.credctl-<pid>.<random>.tmp: unique even between threads; what a
     killed writer left (its pid is gone) is removed by the next write of the same file.
     """
     from credctl.errors import UnsafePath
 
-    if private:
+    if private and not chosen:
         own_folder(os.path.dirname(path))
     target = os.path.realpath(path)
     directory = os.path.dirname(target)

@@ -11,6 +11,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from credctl import __version__
 from credctl.cli import (
     acr_cmd,
+    export_cmd,
     k8s_cmd,
     kubelet_cmd,
     list_cmd,
@@ -99,6 +100,7 @@ app.add_typer(route_cmd.app, name="route")
 app.command("login")(login_cmd.login)
 app.command("logout")(login_cmd.logout)
 app.command("show")(login_cmd.show)
+app.command("export")(export_cmd.export)
 
 
 def _show_version(value: bool) -> None:

@@ -141,6 +141,19 @@ def warn_if_missing(suffix: str) -> None:
         warn(problem)
 
 
+def no_login(registries: list[str]) -> str:
+    """The line for registries credctl has no login for (k8s pull-secret, export)."""
+    if len(registries) == 1:
+        return (
+            f"credctl has no login for {registries[0]}: log in with `credctl login {registries[0]}` "
+            "(it says where the login would go)"
+        )
+    return (
+        f"credctl has no login for {', '.join(registries)}: log in to each with `credctl login REGISTRY` "
+        "(it says where the login would go)"
+    )
+
+
 # --- Podman's logins (setup and map) -----------------------------------------------------------
 
 LOGIN_SUFFIXES = frozenset(STORES[name].suffix for name in LOGIN_STORES)

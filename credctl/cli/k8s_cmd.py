@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from credctl.cli.common import check_format, docker_config, write_document
+from credctl.cli.common import check_format, docker_config, no_login, write_document
 from credctl.cli.output import fail, warn
 from credctl.errors import UsageError
 from credctl.lookup import find_login
@@ -43,7 +43,7 @@ def pull_secret(
     host = "docker.io" if hub else registry_host(registry)
     login = find_login(host, config_path=docker_config(ctx))
     if login is None:
-        fail(f"credctl has no login for {host}: log in with `credctl login {host}` (it says where the login would go)")
+        fail(no_login([host]))
     key = DOCKER_HUB if hub else host  # what `kubectl create secret docker-registry` writes
     entry = {
         "username": login.username,

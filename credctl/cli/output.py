@@ -49,6 +49,11 @@ def plain(text: str) -> None:
     _console().print(text, markup=False, highlight=False)
 
 
+def note(message: str) -> None:
+    """A line for people on stderr, for a command whose stdout is data (`credctl export`)."""
+    _console(stderr=True).print(_escape(message))
+
+
 def warn(message: str) -> None:
     _console(stderr=True).print(f"[yellow]warning:[/yellow] {_escape(message)}")
 

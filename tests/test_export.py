@@ -427,3 +427,75 @@ def test_the_output_file_needs_its_folder(person, registry, tmp_path):
     folder = credctl(person, "export", registry.address, "-o", str(tmp_path))
     assert folder.stderr == f"error: {tmp_path} is a folder: name the file to write, e.g. {tmp_path / 'config.json'}\n"
     assert not os.path.exists(missing.parent)
+
+
+def test_a_date_given_at_login_is_the_expiry(pass_env, tmp_path):
+    env = world.docker_env(pass_env, tmp_path, {"credsStore": "pass"})
+    store(env, "given.example", "robot", "opaque-robot-secret-7")
+    kept = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "expiry.json"  # what `credctl login --expires` keeps
+    kept.parent.mkdir(parents=True)
+    kept.write_text(json.dumps({"given.example": {"username": "robot", "expires": "2100-01-31T00:00:00Z"}}))
+
+    exported = credctl(env, "export", "given.example")
+
+    assert exported.returncode == 0, exported.stderr
+    assert re.fullmatch(
+        r"given\.example: user 'robot' from docker-credential-pass expires 2100-01-31T00:00:00Z "
+        r"\(in \d+ days; date given at login\)\n",
+        exported.stderr,
+    ), exported.stderr
+    world.assert_no_secret(["opaque-robot-secret-7"], exported.stderr)
+
+
+def test_a_login_that_cannot_be_an_auth_entry_is_one_line(pass_env, tmp_path):
+    env = world.docker_env(pass_env, tmp_path, {"credsStore": "pass"})
+    store(env, "token.example", "<token>", "identity-token-secret-8")
+    store(env, "colon.example", "team:bot", "colon-secret-9")
+
+    token = credctl(env, "export", "token.example")
+    colon = credctl(env, "export", "colon.example")
+
+    assert (token.returncode, token.stdout, colon.returncode, colon.stdout) == (1, "", 1, "")
+    assert token.stderr == (
+        "error: docker-credential-pass holds an identity token for token.example, which cannot be handed on as a "
+        "username and password (to Kubernetes, or by `credctl export`): log in with a password or an access token "
+        "instead\n"
+    )
+    assert colon.stderr == (
+        "error: colon.example: the username 'team:bot' holds a ':', which docker's `auth` field cannot carry\n"
+    )
+    world.assert_no_secret(["identity-token-secret-8", "colon-secret-9"], token.stderr, colon.stderr)
+
+
+def test_a_symbolic_link_stays_one_and_its_file_is_rewritten(person, registry, tmp_path):
+    target_folder = tmp_path / "secrets"
+    target_folder.mkdir(mode=0o700)
+    target = target_folder / "auth-config"
+    target.write_text("old\n")
+    link = tmp_path / "auth-link"
+    link.symlink_to(target)
+
+    result = credctl(person, "export", registry.address, "-o", str(link))
+
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    line = f'{{"auths":{{"{registry.address}":{{"auth":"{auth(registry.user, registry.password)}"}}}}}}\n'
+    assert target.read_bytes() == line.encode()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_link_into_a_folder_others_can_write_is_refused(person, registry, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone can swap what is in it
+    link = tmp_path / "auth-link"
+    link.symlink_to(shared / "auth-config")
+
+    result = credctl(person, "export", registry.address, "-o", str(link))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"error: {link}: it leads to {shared / 'auth-config'}, and {shared} is writable by other users (mode 0777): "
+        "credctl does not trust a file another user controls: remove it\n"
+    )
+    assert list(shared.iterdir()) == []

@@ -69,6 +69,7 @@ def export(
     """
     if output_format not in FORMATS:
         raise UsageError(f"{output_format!r} is not a format: choose {' or '.join(FORMATS)}", option="--format")
+    keys = [helper_key(checked_registry(registry)) for registry in registries]
     if output is None and not force and sys.stdout.isatty():
         fail(
             "the export holds secrets and stdout is a terminal: write it to a file with -o FILE, pipe it "
@@ -76,7 +77,7 @@ def export(
         )
     if output is not None:
         _check_output(output)
-    logins = _logins([helper_key(checked_registry(registry)) for registry in registries], docker_config(ctx))
+    logins = _logins(keys, docker_config(ctx))
     text = render(logins, output_format)
     if output is None:
         sys.stdout.write(text)
@@ -85,8 +86,7 @@ def export(
         from credctl.paths import write_atomically
 
         write_atomically(str(output), text.encode(), private=True, chosen=True)
-        what = "the DOCKER_AUTH_CONFIG value" if output_format == DOCKER_AUTH_CONFIG else "a config.json"
-        note(f"wrote {what} for {', '.join(logins)} {_what(output_format, output)}")
+        note(_written(output_format, output, list(logins)))
     for key, login in logins.items():
         _say_expiry(key, login)
 
@@ -130,13 +130,18 @@ def render(logins: dict[str, Login], output_format: str) -> str:
     return gojson.encode({"auths": auths}, indent) + "\n"
 
 
-def _what(output_format: str, output: Path) -> str:
-    """What was written, for whom, and how a job points its tools at it: `the DOCKER_AUTH_CONFIG value
-    for KEYS to FILE (mode 0600): ...`; keys are filled in by the caller."""
+def _written(output_format: str, output: Path, keys: list[str]) -> str:
+    """The line saying what was written where (never a secret), and how a job points its tools at it."""
     if output_format == DOCKER_AUTH_CONFIG:
-        return f'to {output} (mode 0600): DOCKER_AUTH_CONFIG="$(cat {output})" for docker 28.3 and later'
+        return (
+            f"wrote the DOCKER_AUTH_CONFIG value for {', '.join(keys)} to {output} (mode 0600): "
+            f'DOCKER_AUTH_CONFIG="$(cat {output})" for docker 28.3 and later'
+        )
     docker = f"DOCKER_CONFIG={output.parent} for docker, " if output.name == "config.json" else ""
-    return f"to {output} (mode 0600): {docker}REGISTRY_AUTH_FILE={output} for Podman, Buildah and Skopeo"
+    return (
+        f"wrote a config.json for {', '.join(keys)} to {output} (mode 0600): "
+        f"{docker}REGISTRY_AUTH_FILE={output} for Podman, Buildah and Skopeo"
+    )
 
 
 def _say_expiry(key: str, login: Login) -> None:

@@ -51,6 +51,11 @@ class Expiry:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Expiry) and (self.when, self.source) == (other.when, other.source)
 
+    @property
+    def renewed(self) -> bool:
+        """Whether credctl gets a new one by itself when it runs out (an issued token)."""
+        return self.source == TOKEN
+
     def within(self, seconds: int, now: float | None = None) -> bool:
         """Whether it expires within seconds from now (an expired one does)."""
         return self.when <= (time.time() if now is None else now) + seconds
@@ -177,18 +182,19 @@ def record(registry: str, username: str, when: int | None, environ=os.environ) -
     Locked, atomic, 0600 (settings.change_file)."""
     from credctl.settings import change_file
 
-    name = routing_name(registry)
+    name, path = routing_name(registry), expiry_path(environ)
+    if when is None and not os.path.exists(path):
+        return  # nothing to forget
 
     def edit(data: dict) -> None:
         data[name] = None if when is None else {"username": username, "expires": stamp(when)}
 
-    change_file(expiry_path(environ), edit)
+    change_file(path, edit)
 
 
 def forget(registry: str, environ=os.environ) -> None:
     """The given date of registry's login out of expiry.json (its login went)."""
-    if os.path.exists(expiry_path(environ)):
-        record(registry, "", None, environ)
+    record(registry, "", None, environ)
 
 
 def expiry_of(
@@ -203,3 +209,71 @@ def expiry_of(
         return Expiry(claimed, JWT)
     date = given(registry, username, environ)
     return Expiry(date, GIVEN) if date is not None else None
+
+
+# --- a stored login's expiry, as list and verify ask it ---------------------------------------------
+
+
+def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expiry | None:
+    """When the login helper gives for key (by username) expires, as a listing asks: credctl's
+    own stores (the router's route to one too) are read in-process for a JWT's exp; any other
+    helper's program is not run (one may ask the user, or go to a cloud): of_login without the
+    secret. A store that cannot be read says nothing here (verify reports stores)."""
+    from credctl.errors import CredctlError
+    from credctl.stores import LOGIN_STORES
+
+    name = _behind(helper, key, environ)
+    secret = None
+    if name in LOGIN_STORES:
+        from credctl.stores import open_store
+
+        try:
+            found = open_store(name, environ).get(key)
+        except CredctlError:
+            found = None
+        if found is not None and found[0] == username:
+            secret = found[1]
+    return of_login(name, key, username, secret, environ)
+
+
+def of_login(helper: str, key: str, username: str, secret: str | None, environ=os.environ) -> Expiry | None:
+    """When the login helper gave for key expires: for credctl's ACR helper (or a profile, or the
+    router's route to one) the expiry of the token its cache holds for that identity (never a new
+    one asked for); else expiry_of's answer for the login."""
+    from credctl.helperstore import acr_environ
+
+    acr = acr_environ(_behind(helper, key, environ), environ)
+    issued = _cached_token_expiry(key, acr) if acr is not None else None
+    return expiry_of(key, username, secret, issued, environ)
+
+
+def _behind(helper: str, key: str, environ) -> str:
+    """The helper that answers for key behind helper: the router's route's (canonical names)."""
+    from credctl.stores import ROUTERS, canonical
+
+    name = canonical(helper)
+    if name in ROUTERS:
+        from credctl.routes import Routes
+
+        rule = Routes.load(environ).route_for(key, environ)
+        return canonical(rule.helper) if rule is not None else ""
+    return name
+
+
+def _cached_token_expiry(key: str, acr_environ: dict[str, str]) -> int | None:
+    """The expiry of the token credctl's ACR cache holds for key's registry under acr_environ's
+    identity (the one the helper would serve), None for none."""
+    from credctl.acr import cache
+    from credctl.acr.login import identity
+    from credctl.errors import CredctlError
+    from credctl.names import bare_host
+
+    try:
+        owner = cache.owner_of(identity(acr_environ))
+    except CredctlError:
+        return None
+    domain = bare_host(key)
+    found = [
+        token.expires for _path, token in cache.tokens(acr_environ) if token.domain == domain and token.owner == owner
+    ]
+    return max(found) if found else None

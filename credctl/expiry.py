@@ -218,13 +218,14 @@ def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expir
     """When the login helper gives for key (by username) expires, as a listing asks: credctl's
     own stores (the router's route to one too) are read in-process for a JWT's exp; any other
     helper's program is not run (one may ask the user, or go to a cloud): of_login without the
-    secret. A store that cannot be read says nothing here (verify reports stores)."""
+    secret (an ACR helper's cached token answers without a username). A store that cannot be read
+    says nothing here (verify reports stores)."""
     from credctl.errors import CredctlError
     from credctl.stores import LOGIN_STORES
 
     name = _behind(helper, key, environ)
     secret = None
-    if name in LOGIN_STORES:
+    if name in LOGIN_STORES and username:
         from credctl.stores import open_store
 
         try:

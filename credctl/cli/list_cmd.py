@@ -77,7 +77,7 @@ def _row(path: str, registry: str, via: str, helper: str, listing: dict[str, str
         username = listing.get(key, "")
         note = "" if key in listing else "no credentials stored yet"
     row = {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}
-    return with_expiry(row, expiry.of_stored(helper, key, username) if username else None)
+    return with_expiry(row, expiry.of_stored(helper, key, username) if isinstance(listing, dict) else None)
 
 
 def with_expiry(row: dict[str, str], found: expiry.Expiry | None) -> dict[str, str]:

@@ -24,7 +24,7 @@ import os
 import re
 import time
 
-from credctl.errors import UsageError
+from credctl.errors import CredctlError, UsageError
 from credctl.gojson import JSONError, parse
 from credctl.routes import routing_name
 
@@ -220,21 +220,70 @@ def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expir
     helper's program is not run (one may ask the user, or go to a cloud): of_login without the
     secret (an ACR helper's cached token answers without a username). A store that cannot be read
     says nothing here (verify reports stores)."""
-    from credctl.errors import CredctlError
     from credctl.stores import LOGIN_STORES
 
     name = _behind(helper, key, environ)
-    secret = None
-    if name in LOGIN_STORES and username:
-        from credctl.stores import open_store
+    if name not in LOGIN_STORES or not username:
+        return of_login(name, key, username, None, environ)
+    from credctl.stores import open_store
 
+    store = open_store(name, environ)
+    revision = store.revision(key)
+    seen = _Seen(environ)
+    claimed = seen.claim(name, key, username, revision)
+    if claimed is _UNSEEN:
         try:
-            found = open_store(name, environ).get(key)
+            found = store.get(key)
         except CredctlError:
-            found = None
-        if found is not None and found[0] == username:
-            secret = found[1]
-    return of_login(name, key, username, secret, environ)
+            return of_login(name, key, username, None, environ)
+        if found[0] != username:
+            return of_login(name, key, username, None, environ)
+        claimed = of_secret(found[1])
+        seen.remember(name, key, username, revision, claimed)
+    if claimed is not None:
+        return Expiry(claimed, JWT)
+    return of_login(name, key, username, None, environ)
+
+
+_UNSEEN = object()
+
+
+class _Seen:
+    """What of_stored read from logins before, by their store's revision (Store.revision): the
+    JWT exp (or that there is none) of each, so a listing decrypts only logins that changed.
+    $XDG_CACHE_HOME/credctl/expiry-seen.json (0600): by store and key, [username, revision, exp
+    as digits or ""]; never a secret. Deleting it is safe."""
+
+    def __init__(self, environ) -> None:
+        from credctl.paths import cache_dir
+
+        self.path = os.path.join(cache_dir(environ), "expiry-seen.json")
+
+    def claim(self, store: str, key: str, username: str, revision: str | None) -> object:
+        """The exp remembered for that revision (None: no exp), or _UNSEEN."""
+        from credctl.settings import read_object
+
+        if revision is None:
+            return _UNSEEN
+        try:
+            entry = read_object(self.path).get(f"{store} {key}")
+        except CredctlError:
+            return _UNSEEN
+        if not isinstance(entry, list) or len(entry) != 3 or entry[:2] != [username, revision]:
+            return _UNSEEN
+        exp = entry[2]
+        return int(exp) if isinstance(exp, str) and exp.isdigit() else None
+
+    def remember(self, store: str, key: str, username: str, revision: str | None, exp: int | None) -> None:
+        from credctl.settings import change_file
+
+        if revision is None:
+            return
+        entry = [username, revision, str(exp or "")]
+        try:
+            change_file(self.path, lambda data: data.__setitem__(f"{store} {key}", entry))
+        except (CredctlError, OSError):
+            pass  # a cache that cannot be written costs the next listing a decryption
 
 
 def of_login(helper: str, key: str, username: str, secret: str | None, environ=os.environ) -> Expiry | None:

@@ -379,3 +379,31 @@ def test_an_acr_token_says_its_expiry_and_never_fails_verify(registry, aliyun, p
     assert expiry_rows(plain) == []  # without --expiring-within a token's expiry is no news
     for output in (checked.stdout, plain.stdout):
         assert issued.token.encode() not in output
+
+
+def test_a_changed_login_is_read_again_and_the_cache_holds_no_secret(person, registry):
+    """list remembers each login's exp by the pass entry's revision: a new login (a new JWT for the
+    same user) is a new revision, read again; the cache holds usernames and dates, never a secret."""
+
+    def store(token: str) -> None:
+        login = json.dumps({"ServerURL": registry.address, "Username": "ci", "Secret": token})
+        assert person.run("docker-credential-pass", "store", stdin=login).returncode == 0
+
+    def listed_expiry() -> str | None:
+        (row,) = [row for row in listed(person) if row["registry"] == registry.address]
+        return row.get("expires")
+
+    first, second = jwt({"exp": 2000000000}), jwt({"exp": 2100000000})
+    store(first)
+    assert listed_expiry() == listed_expiry() == expiry.stamp(2000000000)
+    store(second)
+    assert listed_expiry() == expiry.stamp(2100000000)
+    store("an opaque password")
+    assert listed_expiry() is None
+    cache = person.home / ".cache" / "credctl" / "expiry-seen.json"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    seen = json.loads(cache.read_text())
+    assert list(seen) == [f"pass {registry.address}"]
+    assert seen[f"pass {registry.address}"][0::2] == ["ci", ""]
+    for secret in (first, second, "an opaque password"):
+        assert secret not in cache.read_text()

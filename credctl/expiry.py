@@ -24,7 +24,7 @@ import os
 import re
 import time
 
-from credctl.errors import UsageError
+from credctl.errors import CredctlError, UsageError
 from credctl.gojson import JSONError, parse
 from credctl.routes import routing_name
 
@@ -50,6 +50,11 @@ class Expiry:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Expiry) and (self.when, self.source) == (other.when, other.source)
+
+    @property
+    def renewed(self) -> bool:
+        """Whether credctl gets a new one by itself when it runs out (an issued token)."""
+        return self.source == TOKEN
 
     def within(self, seconds: int, now: float | None = None) -> bool:
         """Whether it expires within seconds from now (an expired one does)."""
@@ -177,18 +182,19 @@ def record(registry: str, username: str, when: int | None, environ=os.environ) -
     Locked, atomic, 0600 (settings.change_file)."""
     from credctl.settings import change_file
 
-    name = routing_name(registry)
+    name, path = routing_name(registry), expiry_path(environ)
+    if when is None and not os.path.exists(path):
+        return  # nothing to forget
 
     def edit(data: dict) -> None:
         data[name] = None if when is None else {"username": username, "expires": stamp(when)}
 
-    change_file(expiry_path(environ), edit)
+    change_file(path, edit)
 
 
 def forget(registry: str, environ=os.environ) -> None:
     """The given date of registry's login out of expiry.json (its login went)."""
-    if os.path.exists(expiry_path(environ)):
-        record(registry, "", None, environ)
+    record(registry, "", None, environ)
 
 
 def expiry_of(
@@ -203,3 +209,121 @@ def expiry_of(
         return Expiry(claimed, JWT)
     date = given(registry, username, environ)
     return Expiry(date, GIVEN) if date is not None else None
+
+
+# --- a stored login's expiry, as list and verify ask it ---------------------------------------------
+
+
+def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expiry | None:
+    """When the login helper gives for key (by username) expires, as a listing asks: credctl's
+    own stores (the router's route to one too) are read in-process for a JWT's exp; any other
+    helper's program is not run (one may ask the user, or go to a cloud): of_login without the
+    secret (an ACR helper's cached token answers without a username). A store that cannot be read
+    says nothing here (verify reports stores)."""
+    from credctl.stores import LOGIN_STORES
+
+    name = _behind(helper, key, environ)
+    if name not in LOGIN_STORES or not username:
+        return of_login(name, key, username, None, environ)
+    from credctl.stores import open_store
+
+    store = open_store(name, environ)
+    revision = store.revision(key)
+    seen = _Seen(environ)
+    claimed = seen.claim(name, key, username, revision)
+    if claimed is _UNSEEN:
+        try:
+            found = store.get(key)
+        except CredctlError:
+            return of_login(name, key, username, None, environ)
+        if found[0] != username:
+            return of_login(name, key, username, None, environ)
+        claimed = of_secret(found[1])
+        seen.remember(name, key, username, revision, claimed)
+    if claimed is not None:
+        return Expiry(claimed, JWT)
+    return of_login(name, key, username, None, environ)
+
+
+_UNSEEN = object()
+
+
+class _Seen:
+    """What of_stored read from logins before, by their store's revision (Store.revision): the
+    JWT exp (or that there is none) of each, so a listing decrypts only logins that changed.
+    $XDG_CACHE_HOME/credctl/expiry-seen.json (0600): by store and key, [username, revision, exp
+    as digits or ""]; never a secret. Deleting it is safe."""
+
+    def __init__(self, environ) -> None:
+        from credctl.paths import cache_dir
+
+        self.path = os.path.join(cache_dir(environ), "expiry-seen.json")
+
+    def claim(self, store: str, key: str, username: str, revision: str | None) -> object:
+        """The exp remembered for that revision (None: no exp), or _UNSEEN."""
+        from credctl.settings import read_object
+
+        if revision is None:
+            return _UNSEEN
+        try:
+            entry = read_object(self.path).get(f"{store} {key}")
+        except CredctlError:
+            return _UNSEEN
+        if not isinstance(entry, list) or len(entry) != 3 or entry[:2] != [username, revision]:
+            return _UNSEEN
+        exp = entry[2]
+        return int(exp) if isinstance(exp, str) and exp.isdigit() else None
+
+    def remember(self, store: str, key: str, username: str, revision: str | None, exp: int | None) -> None:
+        from credctl.settings import change_file
+
+        if revision is None:
+            return
+        entry = [username, revision, str(exp or "")]
+        try:
+            change_file(self.path, lambda data: data.__setitem__(f"{store} {key}", entry))
+        except (CredctlError, OSError):
+            pass  # a cache that cannot be written costs the next listing a decryption
+
+
+def of_login(helper: str, key: str, username: str, secret: str | None, environ=os.environ) -> Expiry | None:
+    """When the login helper gave for key expires: for credctl's ACR helper (or a profile, or the
+    router's route to one) the expiry of the token its cache holds for that identity (never a new
+    one asked for); else expiry_of's answer for the login."""
+    from credctl.helperstore import acr_environ
+
+    acr = acr_environ(_behind(helper, key, environ), environ)
+    issued = _cached_token_expiry(key, acr) if acr is not None else None
+    return expiry_of(key, username, secret, issued, environ)
+
+
+def _behind(helper: str, key: str, environ) -> str:
+    """The helper that answers for key behind helper: the router's route's (canonical names)."""
+    from credctl.stores import ROUTERS, canonical
+
+    name = canonical(helper)
+    if name in ROUTERS:
+        from credctl.routes import Routes
+
+        rule = Routes.load(environ).route_for(key, environ)
+        return canonical(rule.helper) if rule is not None else ""
+    return name
+
+
+def _cached_token_expiry(key: str, acr_environ: dict[str, str]) -> int | None:
+    """The expiry of the token credctl's ACR cache holds for key's registry under acr_environ's
+    identity (the one the helper would serve), None for none."""
+    from credctl.acr import cache
+    from credctl.acr.login import identity
+    from credctl.errors import CredctlError
+    from credctl.names import bare_host
+
+    try:
+        owner = cache.owner_of(identity(acr_environ))
+    except CredctlError:
+        return None
+    domain = bare_host(key)
+    found = [
+        token.expires for _path, token in cache.tokens(acr_environ) if token.domain == domain and token.owner == owner
+    ]
+    return max(found) if found else None

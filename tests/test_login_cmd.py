@@ -8,6 +8,7 @@ helper, and only erased.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,7 @@ def test_show_text_and_json_never_the_secret(person, registry):
     shown = person.run("credctl", "show", registry.address, "--json")
     assert shown.returncode == 0
     common = {"key": registry.address, "helper": "pass", "route": None, "route_helper": None}
-    common |= {"username": registry.user, "expires": None, "error": None}
+    common |= {"username": registry.user, "expires": None, "expires_from": None, "error": None}
     assert json.loads(shown.stdout) == {
         "registry": registry.address,
         "logins": [
@@ -364,14 +365,19 @@ def test_an_acr_registry_login_is_kept_and_show_gives_the_tokens_expiry(registry
     row = json.loads(shown.stdout)["logins"][0]
     issued = aliyun.issued[-1]
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(issued.expire_ms // 1000))
-    assert (row["helper"], row["via"], row["username"], row["expires"]) == (
+    assert (row["helper"], row["via"], row["username"], row["expires"], row["expires_from"]) == (
         "acr-helper",
         "credHelpers",
         world.TEMP_USER,
         expires,
+        "token",
     )
     text = world.credctl(env, "show", registry.address)
-    assert f"user {world.TEMP_USER} from docker-credential-acr-helper, token expires {expires} " in text.stdout
+    said = re.search(
+        rf"user {world.TEMP_USER} from docker-credential-acr-helper, expires (\S+) \(in [^;]+; an issued token\) ",
+        text.stdout,
+    )
+    assert said is not None and said.group(1) == expires, text.stdout
     for output in (shown.stdout, text.stdout, text.stderr, shown.stderr):
         assert issued.token not in output and registry.password not in output
     out = world.credctl(env, "logout", registry.address)

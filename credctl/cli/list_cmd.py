@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from credctl import dockerenv, logins
+from credctl import dockerenv, expiry, logins
 from credctl.cli.common import docker_config
 from credctl.cli.output import info, print_json, show_table, warn
 from credctl.dockerconfig import CREDS_STORE, PLAINTEXT, ConfigFile
@@ -76,7 +76,19 @@ def _row(path: str, registry: str, via: str, helper: str, listing: dict[str, str
         key = next((key for key in login_keys(registry) if key in listing), registry)
         username = listing.get(key, "")
         note = "" if key in listing else "no credentials stored yet"
-    return {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}
+    row = {"registry": registry, "via": via, "helper": helper, "username": username, "file": path, "note": note}
+    return with_expiry(row, expiry.of_stored(helper, key, username) if isinstance(listing, dict) else None)
+
+
+def with_expiry(row: dict[str, str], found: expiry.Expiry | None) -> dict[str, str]:
+    """row with its login's expiry, when one is known (credctl.expiry): `expires` (RFC 3339) and
+    `expires_from` (token, jwt or given) in JSON, as Go's omitempty leaves them out otherwise,
+    and said in the note."""
+    if found is None:
+        return row
+    said = found.describe()
+    note = f"{row['note']}; {said}" if row["note"] else said
+    return {**row, "note": note, "expires": expiry.stamp(found.when), "expires_from": found.source}
 
 
 def _plaintext(path: str, registry: str, username: str, note: str) -> dict[str, str]:
@@ -113,7 +125,8 @@ def _env_row(login: dockerenv.EnvLogin) -> dict[str, str]:
     else:
         note = f"never used: docker looks up {helper_key(login.key)}"
     via = dockerenv.VARIABLE
-    return {"registry": login.key, "via": via, "helper": "", "username": login.username, "file": "", "note": note}
+    row = {"registry": login.key, "via": via, "helper": "", "username": login.username, "file": "", "note": note}
+    return with_expiry(row, expiry.expiry_of(login.key, login.username, login.secret))
 
 
 def _overridden(row: dict[str, str]) -> dict[str, str]:
@@ -123,7 +136,8 @@ def _overridden(row: dict[str, str]) -> dict[str, str]:
 def _as_bookkeeping(row: dict[str, str]) -> dict[str, str]:
     """A Docker Hub bookkeeping key's row: said to be one (a plaintext one needs no migrate)."""
     unreadable = row["note"].startswith(("cannot list", "unreadable"))
-    return row if unreadable else {**row, "note": BOOKKEEPING}
+    kept = {key: value for key, value in row.items() if key not in ("expires", "expires_from")}  # docker renews them
+    return row if unreadable else {**kept, "note": BOOKKEEPING}
 
 
 def list_registries(
@@ -219,9 +233,10 @@ def _plaintext_row(login: logins.Login, sources: list[logins.Source], helpers: t
     path = login.source.path
     if login.error:
         return _plaintext(path, login.key, "?", f"unreadable: {login.error}")
-    return _plaintext(
+    row = _plaintext(
         path, login.key, login.username, f"plaintext in the file: {_plaintext_note(login, sources, helpers)}"
     )
+    return with_expiry(row, expiry.expiry_of(login.key, login.username, login.secret))
 
 
 def _plaintext_note(login: logins.Login, sources: list[logins.Source], helpers: tuple[str, ...]) -> str:

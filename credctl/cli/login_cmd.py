@@ -24,12 +24,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from typing import Annotated
 
 import typer
 
-from credctl import logins
+from credctl import expiry, logins
 from credctl import podman as containers
 from credctl.cli.common import PODMAN_TOOLS, checked_registry, docker_config
 from credctl.cli.output import info, interactive, print_json, success, warn
@@ -240,9 +239,19 @@ def login(
         bool, typer.Option("--password-stdin", help="Read the password from stdin (one trailing newline dropped).")
     ] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Store it without checking it against /v2/.")] = False,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="DATE",
+            help="When the password or token stops working (2027-01-31, an RFC 3339 time, or 90d from now): "
+            "kept beside the store for list, show and verify --expiring-within.",
+        ),
+    ] = None,
 ) -> None:
     """Log in to REGISTRY: checked against its /v2/, stored where Docker and Podman look for it."""
     registry = checked_registry(registry)
+    until = expiry.parse_date(expires) if expires is not None else None
     found = places(registry, docker_config(ctx))
     for place in found:
         refused = _refusal(place, registry)
@@ -262,6 +271,7 @@ def login(
                 f"{err}; stored already for {', '.join(stored)}: `credctl logout {registry}` undoes it"
             ) from None
         stored.append(f"{_tools(group)} in {group[0].program}")
+    expiry.record(registry, username, until)  # a new login: an earlier date given is no longer its own
 
 
 # --- logout --------------------------------------------------------------------------------------
@@ -338,6 +348,7 @@ def logout(
             lines.append(line)
     for line in lines:
         success(line)
+    expiry.forget(registry)
     if failures:
         raise StoreError(f"{failures} helper(s) could not be asked to remove the login for {registry}: see above")
     if not lines:
@@ -348,7 +359,7 @@ def logout(
 
 
 def _found(place: Place, environ) -> dict[str, object]:
-    """place's login as show gives it: username, expiry (Unix time) and error; never the secret."""
+    """place's login as show gives it: username, expiry (credctl.expiry) and error; never the secret."""
     from credctl.protocol import get_with_hub_fallback
 
     answer: dict[str, object] = {"username": None, "expires": None, "error": None}
@@ -357,14 +368,14 @@ def _found(place: Place, environ) -> dict[str, object]:
         if acr_environ is not None:
             from credctl.stores.fallback import login_for
 
-            answer["username"], _, answer["expires"] = login_for(place.key, acr_environ)
+            username, secret, issued = login_for(place.key, acr_environ)
         else:
-            answer["username"], _ = get_with_hub_fallback(place.store(environ), place.key)
+            (username, secret), issued = get_with_hub_fallback(place.store(environ), place.key), None
     except CredentialsNotFound:
-        pass
+        return answer
     except CredctlError as err:
-        answer["error"] = str(err)
-    return answer
+        return dict(answer, error=str(err))
+    return dict(answer, username=username, expires=expiry.expiry_of(place.key, username, secret, issued, environ))
 
 
 def _entry(place: Place, environ) -> dict[str, object]:
@@ -395,7 +406,7 @@ def _plaintext_entry(login: logins.Login) -> dict[str, object]:
         "route": None,
         "route_helper": None,
         "username": login.username,
-        "expires": None,
+        "expires": expiry.expiry_of(login.key, login.username, login.secret),
         "error": None,
     }
 
@@ -408,13 +419,17 @@ def _line(entry: dict[str, object], place: Place | None) -> str:
     if entry["username"] is None:
         return f"{tool}: {entry['key']}: not logged in ({where})"
     source = f"from {PREFIX}{entry['helper']}" if entry["helper"] else "from the file"
-    expires = entry["expires"]
-    until = f", token expires {_when(int(expires))}" if isinstance(expires, int) else ""
+    found = entry["expires"]
+    until = f", {found.describe()}" if isinstance(found, expiry.Expiry) else ""
     return f"{tool}: {entry['key']}: user {entry['username']} {source}{until} ({where})"
 
 
-def _when(unix: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+def _as_json(entry: dict[str, object]) -> dict[str, object]:
+    """entry as show --json gives it: expires as RFC 3339 and expires_from (token, jwt, given), or null."""
+    found = entry["expires"]
+    if not isinstance(found, expiry.Expiry):
+        return dict(entry, expires=None, expires_from=None)
+    return dict(entry, expires=expiry.stamp(found.when), expires_from=found.source)
 
 
 def show(
@@ -430,7 +445,7 @@ def show(
     entries = [(_entry(place, environ), place) for place in found]
     entries += [(_plaintext_entry(login), None) for login in _plaintext_of(registry, docker_path, environ)]
     if json_output:
-        rows = [dict(entry, expires=_when(entry["expires"]) if entry["expires"] else None) for entry, _ in entries]
+        rows = [_as_json(entry) for entry, _ in entries]
         print_json({"registry": helper_key(registry), "logins": rows})
         return
     for entry, place in entries:

@@ -26,6 +26,10 @@ Every check is one row (check, target, status, detail), status ok, warning or fa
 - acr             for a registry an ACR helper serves: its edition, and what it gets there (temporary
                   tokens; the login `docker login` stored, in which login store; for the new Personal
                   Edition, which issues no tokens, a warning naming the one `docker login` when none is stored);
+- expiry          where a login's expiry is knowable (credctl.expiry: a JWT's exp, a date given to
+                  `credctl login --expires`): failed when it has expired, or with --expiring-within
+                  DURATION when it expires within that; an ACR temporary token (credctl renews it) only
+                  with --expiring-within, and never failed;
 - login           with --online: a real Docker Registry v2 login with those credentials, within
                   --timeout seconds per registry; the credentials go to a token server on another
                   host only when --trust-realm names it (credctl.registry).
@@ -54,6 +58,7 @@ from credctl.cli.common import docker_config, version_line
 from credctl.cli.output import busy, fail, info, print_json, show_table
 from credctl.dockerconfig import AUTOMATIC, CRED_HELPERS, ConfigFile, Route, plaintext_credentials, podman_auth_path
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound
+from credctl.expiry import parse_duration, span
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, helper_key, helper_program, is_hub_bookkeeping
 from credctl.programs import docker_default_store, find_helper
 from credctl.routes import ROUTER, Routes
@@ -108,6 +113,15 @@ def verify(
             help="With --online: how long the whole login check of one registry may take (default 30).",
         ),
     ] = None,
+    expiring_within: Annotated[
+        str | None,
+        typer.Option(
+            "--expiring-within",
+            metavar="DURATION",
+            help="Fail for each login that expires within DURATION (30m, 12h, 7d, 2w): a JWT's exp, "
+            "a date given to `credctl login --expires`; temporary tokens credctl renews itself do not fail.",
+        ),
+    ] = None,
     trust_realm: Annotated[
         list[str] | None,
         typer.Option(
@@ -128,9 +142,10 @@ def verify(
 
     Exit status 0 when nothing failed (warnings are allowed), 1 otherwise.
     """
+    within = parse_duration(expiring_within) if expiring_within is not None else None
     with busy("Checking…", show=not json_output):
         login = _LoginOptions(timeout, frozenset(trust_realm or ())) if online else None
-        rows = _run_checks(docker_config(ctx), registries or [], login)
+        rows = _run_checks(docker_config(ctx), registries or [], login, within)
     _show(rows, json_output)
     failed = sum(row.status == "failed" for row in rows)
     if failed:
@@ -145,7 +160,7 @@ class _LoginOptions:
     trusted_realms: frozenset[str]
 
 
-def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None) -> list[Row]:
+def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None, within: int | None) -> list[Row]:
     docker, rows = _read_config("config", docker_path)
     if docker is None:
         return rows  # nothing else can be judged without Docker's config
@@ -179,6 +194,8 @@ def _run_checks(docker_path: str, wanted: list[str], login: _LoginOptions | None
     for key in dict.fromkeys(keys):
         registry_rows, found = _with_env(env, key, *_check_registry(docker, key, helpers, automatic))
         rows += registry_rows + _route_rows(docker, key, automatic) + _acr_rows(docker, key, automatic)
+        if found is not None:
+            rows += _expiry_rows(docker, key, found, automatic, within)
         if login is not None:
             if found is not None:
                 rows.append(_check_login(key, found, login))
@@ -594,6 +611,31 @@ def _acr_rows(docker: ConfigFile, key: str, automatic: str) -> list[Row]:
     else:
         fix = f"`docker login {key}` with the fixed password set in the ACR console (Access Credential)"
     return [Row("acr", key, "warning", f"{edition}: no temporary tokens and no login stored: {fix}")]
+
+
+def _expiry_rows(
+    docker: ConfigFile, key: str, found: client.Credentials, automatic: str, within: int | None
+) -> list[Row]:
+    """The expiry row of key's login, where its expiry is knowable (credctl.expiry): failed when it
+    has expired, or expires within `within` seconds (--expiring-within); an issued token credctl
+    renews itself never fails, and gets a row only when --expiring-within asks."""
+    from credctl.expiry import expiry_of, of_login
+
+    helper = docker.helper_for(key, automatic=automatic).helper
+    if helper:
+        known = of_login(helper, key, found.username, found.secret)
+    else:  # a plaintext login, or DOCKER_AUTH_CONFIG's
+        known = expiry_of(key, found.username, found.secret)
+    if known is None or (known.renewed and within is None):
+        return []
+    detail = known.describe()
+    if known.renewed:
+        return [Row("expiry", key, "ok", f"{detail}: credctl issues a new one when it runs out")]
+    if known.within(0):
+        return [Row("expiry", key, "failed", f"{detail}: log in again (`credctl login {key}`)")]
+    if within is not None and known.within(within):
+        return [Row("expiry", key, "failed", f"{detail}, within {span(within).removeprefix('in ')}: renew it")]
+    return [Row("expiry", key, "ok", detail)]
 
 
 def _describe_env(env: dockerenv.DockerAuthConfig | None) -> list[Row]:

@@ -48,6 +48,12 @@ class Store(abc.ABC):
     def list(self) -> dict[str, str]:
         """Return {server URL: username} for every stored credential, never secrets."""
 
+    def revision(self, server_url: str) -> str | None:
+        """A short text that changes whenever the login stored for server_url does, read without
+        decrypting anything (credctl.expiry remembers what it read from a login by it); None when
+        the store cannot tell cheaply, or holds nothing for server_url."""
+        return None
+
     @abc.abstractmethod
     def health(self) -> Health:
         """Check whether this store can work on this machine; the detail names any fix."""

@@ -303,6 +303,22 @@ class PassStore(Store):
         # The Go helper trims what `pass show` prints the same way.
         return file[:-4], secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
 
+    def revision(self, server_url: str) -> str | None:
+        """The entry file get reads, by name, inode, size and modification time: pass replaces a
+        file to change it, so a new login is a new revision."""
+        import stat  # loaded with os already
+
+        try:
+            folder = self._folder(server_url)
+            names = sorted(gpg_files(os.listdir(folder)))
+        except (CredentialsNotFound, FileNotFoundError, NotADirectoryError):
+            return None
+        for name in names:
+            status = os.stat(os.path.join(folder, name))
+            if stat.S_ISREG(status.st_mode):
+                return f"{name}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
+        return None
+
     def _decrypt(self, encrypted: bytes, server_url: str) -> bytes:
         gpg = gpg_program(self.environ)
         # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.

@@ -429,22 +429,33 @@ def test_the_output_file_needs_its_folder(person, registry, tmp_path):
     assert not os.path.exists(missing.parent)
 
 
-def test_a_date_given_at_login_is_the_expiry(pass_env, tmp_path):
-    env = world.docker_env(pass_env, tmp_path, {"credsStore": "pass"})
-    store(env, "given.example", "robot", "opaque-robot-secret-7")
-    kept = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "expiry.json"  # what `credctl login --expires` keeps
-    kept.parent.mkdir(parents=True)
-    kept.write_text(json.dumps({"given.example": {"username": "robot", "expires": "2100-01-31T00:00:00Z"}}))
+@pytest.fixture
+def set_up(tmp_path):
+    """Someone who ran `credctl setup --store pass --podman` (world.pass_person): credctl login works for them."""
+    someone = world.pass_person(tmp_path / "p")
+    done = someone.run("credctl", "setup", "--store", "pass", "--podman", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield someone
+    world.stop_person_agent(someone)
 
-    exported = credctl(env, "export", "given.example")
+
+def test_a_date_given_at_login_is_the_expiry(set_up, registry):
+    argv = ("login", registry.address, "-u", registry.user, "--password-stdin", "--expires", "2100-01-31")
+    login = set_up.run("credctl", *argv, stdin=registry.password + "\n")
+    assert login.returncode == 0, login.stdout + login.stderr
+
+    exported = set_up.run("credctl", "export", registry.address)
 
     assert exported.returncode == 0, exported.stderr
+    assert (
+        exported.stdout
+        == f'{{"auths":{{"{registry.address}":{{"auth":"{auth(registry.user, registry.password)}"}}}}}}\n'
+    )
     assert re.fullmatch(
-        r"given\.example: user 'robot' from docker-credential-pass expires 2100-01-31T00:00:00Z "
-        r"\(in \d+ days; date given at login\)\n",
+        rf"{re.escape(registry.address)}: user '{registry.user}' from docker-credential-pass expires "
+        r"2100-01-31T23:59:59Z \(in \d+ days; date given at login\)\n",
         exported.stderr,
     ), exported.stderr
-    world.assert_no_secret(["opaque-robot-secret-7"], exported.stderr)
 
 
 def test_a_login_that_cannot_be_an_auth_entry_is_one_line(pass_env, tmp_path):

@@ -98,8 +98,11 @@ def copy_into(target: Store, item: Item, overwrite: bool = False) -> None:
         item.fail("the store gave back another login than it was given; the source keeps it")
 
 
-def remove_from(source: Store, item: Item) -> None:
-    """item out of source, once the target has it (item.there); a failure is item's outcome."""
+def remove_from(source: Store, target: Store, item: Item) -> None:
+    """item out of source, once the target has it (item.there), and only where the target still
+    gives it back afterwards: source and target may be one store under two names (the router's
+    route back to the source), and then the erase took the only copy, which is put back and the
+    item fails. A failure is item's outcome."""
     if not item.there:
         return
     try:
@@ -107,4 +110,14 @@ def remove_from(source: Store, item: Item) -> None:
     except CredctlError as err:
         item.fail(f"copied, but not removed from the source: {err}")
         return
-    item.outcome = REMOVED
+    try:
+        kept = held(target, item.key) == (item.username, item.secret)
+        if not kept:
+            source.add(item.key, item.username, item.secret)
+    except CredctlError as err:
+        item.fail(f"removed from the source, and the target no longer gives it back: {err}")
+        return
+    if kept:
+        item.outcome = REMOVED
+    else:
+        item.fail("the source and the target are one store: left in it")

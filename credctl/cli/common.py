@@ -533,9 +533,14 @@ def show(moves: list[Move], title: str) -> None:
 
 
 def show_items(items: "list[Item]", title: str) -> None:
-    """The logins being copied, one row each: server, user, from, to, result; never a secret."""
-    rows = [[item.key, item.username, item.source, item.target, item.outcome] for item in items]
+    """The logins being copied, one row each: server, user, from, to, result; never a secret.
+    Docker Hub's bookkeeping keys (names.is_hub_bookkeeping) are marked so: no registries."""
+    rows = [[_server_cell(item.key), item.username, item.source, item.target, item.outcome] for item in items]
     show_table(title, ("server", "user", "from", "to", "result"), rows)
+
+
+def _server_cell(key: str) -> str:
+    return f"{key} (Docker Hub bookkeeping)" if is_hub_bookkeeping(key) else key
 
 
 def items_report(items: "list[Item]", done: str) -> None:

@@ -107,7 +107,7 @@ def migrate(
         return
     for flag, given in (("--remove-source", remove_source), ("--json", json_output), ("--expires", expires)):
         if given:
-            raise UsageError(f"{flag} works with --from HELPER only", option=flag)
+            raise UsageError(f"{flag} works with --from HELPER only")
     if to is not None and to not in LOGIN_STORES:
         raise UsageError(f"choose one of {STORE_NAMES}", option="--to")
     problem = None
@@ -234,7 +234,7 @@ def _target_of(ctx: typer.Context, to: str | None) -> str:
     if canonical(store) in LOGIN_STORES or canonical(store) == ROUTER:
         return canonical(store)
     where = f"Docker's credsStore is {store!r}" if store else "Docker's config sets no credsStore"
-    raise UsageError(f"{where}: choose where the logins go with --to ({choices})", option="--to")
+    raise UsageError(f"{where}: choose where the logins go with --to ({choices})")
 
 
 def _read_all(source, listed: dict[str, str], source_label: str, target_name: str) -> list[Item]:

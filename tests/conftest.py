@@ -148,3 +148,14 @@ def aliyun_network():
     yield network
     network.stop()
     assert network.fake.errors == [], "the fake Alibaba Cloud API failed:\n" + "\n".join(network.fake.errors)
+
+
+@pytest.fixture
+def set_up_person(tmp_path):
+    """Someone who ran `credctl setup --store pass --podman` (world.pass_person): pass is Docker's
+    credsStore and Podman's helper, so `credctl login` works for them."""
+    someone = world.pass_person(tmp_path / "p")
+    done = someone.run("credctl", "setup", "--store", "pass", "--podman", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield someone
+    world.stop_person_agent(someone)

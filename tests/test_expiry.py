@@ -45,13 +45,22 @@ def jwt_registry(tmp_path_factory):
 
 
 @pytest.fixture
-def person(tmp_path):
-    """Someone with pass as Docker's credsStore and Podman's drop-in (`credctl setup --store pass --podman`)."""
-    someone = world.pass_person(tmp_path / "p")
-    done = someone.run("credctl", "setup", "--store", "pass", "--podman", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    yield someone
-    world.stop_person_agent(someone)
+def person(set_up_person):
+    return set_up_person
+
+
+def credctl_login(person, registry, *extra: str):
+    """`credctl login REGISTRY -u USER --password-stdin EXTRA…`, the registry's password on stdin."""
+    return person.run(
+        "credctl",
+        "login",
+        registry.address,
+        "-u",
+        registry.user,
+        "--password-stdin",
+        *extra,
+        stdin=registry.password + "\n",
+    )
 
 
 def docker_login(person, registry) -> None:
@@ -139,17 +148,7 @@ def test_an_expired_jwt_fails_verify_without_asking(person, registry):
 
 
 def test_login_expires_keeps_the_date_beside_the_store_and_logout_forgets_it(person, registry):
-    login = person.run(
-        "credctl",
-        "login",
-        registry.address,
-        "-u",
-        registry.user,
-        "--password-stdin",
-        "--expires",
-        "2099-01-31",
-        stdin=registry.password + "\n",
-    )
+    login = credctl_login(person, registry, "--expires", "2099-01-31")
     assert login.returncode == 0, login.stdout + login.stderr
     until = expiry.stamp(expiry.parse_date("2099-01-31"))
     assert until == "2099-01-31T23:59:59Z"
@@ -177,16 +176,7 @@ def test_login_expires_keeps_the_date_beside_the_store_and_logout_forgets_it(per
 
 def test_a_new_login_without_expires_drops_the_old_date(person, registry):
     def login(*extra: str):
-        done = person.run(
-            "credctl",
-            "login",
-            registry.address,
-            "-u",
-            registry.user,
-            "--password-stdin",
-            *extra,
-            stdin=registry.password + "\n",
-        )
+        done = credctl_login(person, registry, *extra)
         assert done.returncode == 0, done.stdout + done.stderr
 
     login("--expires", "90d")
@@ -201,9 +191,7 @@ def test_a_date_given_for_another_user_does_not_apply(person, registry):
     path = person.home / ".config" / "credctl" / "expiry.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     world.write(path, json.dumps({registry.address: {"username": "someone-else", "expires": "2030-01-01"}}).encode())
-    done = person.run(
-        "credctl", "login", registry.address, "-u", registry.user, "--password-stdin", stdin=registry.password + "\n"
-    )
+    done = credctl_login(person, registry)
     assert done.returncode == 0
     # the login replaced it: its own entry is gone, and nothing is said about an expiry
     (row,) = [row for row in listed(person) if row["registry"] == registry.address]
@@ -238,17 +226,7 @@ def test_a_duration_that_is_none_is_a_usage_error(person, option):
 
 
 def test_a_date_that_is_none_refuses_the_login_before_anything_is_stored(person, registry):
-    result = person.run(
-        "credctl",
-        "login",
-        registry.address,
-        "-u",
-        registry.user,
-        "--password-stdin",
-        "--expires",
-        "next tuesday",
-        stdin=registry.password + "\n",
-    )
+    result = credctl_login(person, registry, "--expires", "next tuesday")
     assert result.returncode == 2
     assert world.usage_error(result, "login") == (
         "'next tuesday' is not a date: write it as 2027-01-31, 2027-01-31T12:00:00Z or a time from now such as 90d"
@@ -357,12 +335,7 @@ def test_an_acr_token_says_its_expiry_and_never_fails_verify(registry, aliyun, p
     has issued a token (a real `get`), list and verify give the cached token's expiry; credctl
     renews it itself, so --expiring-within never fails it."""
     config = {"credsStore": "pass", "credHelpers": {registry.address: "acr-helper"}}
-    env = world.docker_env(pass_env, tmp_path, config)
-    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
-    settings.parent.mkdir(parents=True)
-    instance_id, _, region = world.ALIYUN_INSTANCE
-    settings.write_text(json.dumps({"acr_registries": {"127.0.0.1": {"region": region, "instance_id": instance_id}}}))
-    env = world.with_key({**env, "CREDCTL_ACR_ENDPOINT": aliyun.url, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
+    env = world.acr_registry_env(pass_env, tmp_path, aliyun, config)
     got = world.run([world.ours("docker-credential-acr-helper"), "get"], registry.address, env)
     assert got.returncode == 0, got.stderr
     issued = aliyun.issued[-1]

@@ -286,14 +286,8 @@ def acr(aliyun, tmp_path):
     registry = world.Registry(tmp_path / "acr-registry", user=world.TEMP_USER, password=ACR_TOKEN)
     try:
         digest = world.push_image(registry, IMAGE, TAG, world.TEMP_USER, ACR_TOKEN, "v2s2")
-        base = world.with_key(world.acr_env(tmp_path, aliyun))
-        env = world.docker_env(base, tmp_path, {"credHelpers": {registry.address: "acr-helper"}})
-        settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
-        settings.parent.mkdir(parents=True)
-        instance_id, _, region = world.ALIYUN_INSTANCE
-        settings.write_text(
-            json.dumps({"acr_registries": {"127.0.0.1": {"region": region, "instance_id": instance_id}}})
-        )
+        config = {"credHelpers": {registry.address: "acr-helper"}}
+        env = world.acr_registry_env(world.acr_env(tmp_path, aliyun), tmp_path, aliyun, config)
         yield registry, env, digest
     finally:
         registry.stop()
@@ -429,22 +423,12 @@ def test_the_output_file_needs_its_folder(person, registry, tmp_path):
     assert not os.path.exists(missing.parent)
 
 
-@pytest.fixture
-def set_up(tmp_path):
-    """Someone who ran `credctl setup --store pass --podman` (world.pass_person): credctl login works for them."""
-    someone = world.pass_person(tmp_path / "p")
-    done = someone.run("credctl", "setup", "--store", "pass", "--podman", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    yield someone
-    world.stop_person_agent(someone)
-
-
-def test_a_date_given_at_login_is_the_expiry(set_up, registry):
+def test_a_date_given_at_login_is_the_expiry(set_up_person, registry):
     argv = ("login", registry.address, "-u", registry.user, "--password-stdin", "--expires", "2100-01-31")
-    login = set_up.run("credctl", *argv, stdin=registry.password + "\n")
+    login = set_up_person.run("credctl", *argv, stdin=registry.password + "\n")
     assert login.returncode == 0, login.stdout + login.stderr
 
-    exported = set_up.run("credctl", "export", registry.address)
+    exported = set_up_person.run("credctl", "export", registry.address)
 
     assert exported.returncode == 0, exported.stderr
     assert (

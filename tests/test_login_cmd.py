@@ -345,12 +345,7 @@ def test_an_acr_registry_login_is_kept_and_show_gives_the_tokens_expiry(registry
     import time
 
     config = {"credsStore": "pass", "credHelpers": {registry.address: "acr-helper"}}
-    env = world.docker_env(pass_env, tmp_path, config)
-    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
-    settings.parent.mkdir(parents=True)
-    instance_id, _, region = world.ALIYUN_INSTANCE
-    settings.write_text(json.dumps({"acr_registries": {"127.0.0.1": {"region": region, "instance_id": instance_id}}}))
-    env = world.with_key({**env, "CREDCTL_ACR_ENDPOINT": aliyun.url, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
+    env = world.acr_registry_env(pass_env, tmp_path, aliyun, config)
     done = world.run(
         [world.CREDCTL, "login", registry.address, "-u", registry.user, "--password-stdin"], registry.password, env
     )

@@ -1955,3 +1955,17 @@ def user_namespaces_refused(uid: int) -> str:
     fresh Debian root runs every test. A property of the machine, not a missing program."""
     ran = as_uid(uid, "unshare", "--user", "true")
     return "" if ran.returncode == 0 else ran.stderr.strip() or f"exit status {ran.returncode}"
+
+
+def acr_registry_env(base: dict[str, str], tmp_path: Path, aliyun, config: dict) -> dict[str, str]:
+    """A Docker user's environment (docker_env, with config as config.json) where 127.0.0.1 (the
+    host of the real test registries) is a custom domain of the fake's ACR instance
+    (ALIYUN_INSTANCE) in credctl's settings, with the access key the fake accepts."""
+    import json
+
+    env = docker_env(base, tmp_path, config)
+    settings = Path(env["XDG_CONFIG_HOME"]) / "credctl" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    instance_id, _, region = ALIYUN_INSTANCE
+    settings.write_text(json.dumps({"acr_registries": {"127.0.0.1": {"region": region, "instance_id": instance_id}}}))
+    return with_key({**env, "CREDCTL_ACR_ENDPOINT": aliyun.url, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})

@@ -208,8 +208,9 @@ def test_an_identity_token_is_refused_with_the_reason(pass_node):
     write_docker_config(pass_node, {"credHelpers": {"registry.example.com": "pass"}})
     line = refused(provide(pass_node, request("registry.example.com/app")))
     assert line == (
-        "docker-credential-pass holds an identity token for registry.example.com, which Kubernetes cannot "
-        "use: log in with a password or an access token instead"
+        "docker-credential-pass holds an identity token for registry.example.com, which cannot be handed on as a "
+        "username and password (to Kubernetes, or by `credctl export`): log in with a password or an access "
+        "token instead"
     )
 
 

@@ -11,6 +11,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from credctl import __version__
 from credctl.cli import (
     acr_cmd,
+    backup_cmd,
     export_cmd,
     k8s_cmd,
     kubelet_cmd,
@@ -101,6 +102,8 @@ app.command("login")(login_cmd.login)
 app.command("logout")(login_cmd.logout)
 app.command("show")(login_cmd.show)
 app.command("export")(export_cmd.export)
+app.command("backup")(backup_cmd.backup_logins)
+app.command("restore")(backup_cmd.restore_logins)
 
 
 def _show_version(value: bool) -> None:

@@ -66,6 +66,11 @@ def store(env: dict[str, str], server: str, username: str, secret: str) -> None:
     helper(env, "store", json.dumps({"ServerURL": server, "Username": username, "Secret": secret}) + "\n")
 
 
+def gpg_id(env: dict[str, str]) -> str:
+    """The key the pass store encrypts to (its .gpg-id): the pass key row's target."""
+    return (Path(env["PASSWORD_STORE_DIR"]) / ".gpg-id").read_text().strip()
+
+
 def listing(env: dict[str, str]) -> dict[str, str]:
     return json.loads(helper(env, "list", "unused").stdout)
 
@@ -86,11 +91,13 @@ def test_healthy_pass_setup(pass_env, tmp_path):
         ("config", str(config_path), "ok"),
         ("helper", "docker-credential-pass", "ok"),
         ("store", "pass", "ok"),
+        ("pass key", gpg_id(env), "ok"),
         ("list", "docker-credential-pass", "ok"),
         ("round trip", "docker-credential-pass", "ok"),
         ("registry", "registry.example:5000", "ok"),
         ("credentials", "registry.example:5000", "ok"),
     ]
+    assert row(rows, "pass key", gpg_id(env))["detail"] == "no passphrase: needs no unlocking"
     helper_row = row(rows, "helper", "docker-credential-pass")
     assert helper_row["detail"].startswith(f"Docker runs {world.ours()} (credctl's; docker-credential-pass (credctl) ")
     assert (helper_row["runs"], helper_row["credctl"], helper_row["credctl_path"]) == (world.ours(), True, world.ours())
@@ -113,7 +120,7 @@ def test_table_for_people(pass_env, tmp_path):
     assert "\x1b[" not in result.stdout  # NO_COLOR and no terminal: plain text
     lines = result.stdout.splitlines()
     assert any("round trip" in line and "docker-credential-pass" in line and " ok " in line for line in lines)
-    assert lines[-1] == "5 ok, 0 warnings, 0 failed"
+    assert lines[-1] == "6 ok, 0 warnings, 0 failed"
 
 
 def test_malformed_config_is_reported_and_left_alone(pass_env, tmp_path):
@@ -232,7 +239,7 @@ def test_go_helper_first_on_path_is_a_warning(pass_env, tmp_path, go_pass):
     assert row(rows, "round trip", "docker-credential-pass")["status"] == "ok"
     table = credctl(env, "verify")
     assert table.returncode == 0
-    assert table.stdout.splitlines()[-1] == "4 ok, 1 warning, 0 failed"
+    assert table.stdout.splitlines()[-1] == "5 ok, 1 warning, 0 failed"
     assert "not credctl's" in table.stdout
 
 
@@ -842,6 +849,7 @@ def test_the_router_its_routes_helpers_and_each_registrys_route(pass_env, tmp_pa
         ("list", "docker-credential-credctl", "ok"),
         ("round trip", "docker-credential-credctl", "ok"),
         ("store", "pass", "ok"),
+        ("pass key", gpg_id(env), "ok"),
         ("list", "docker-credential-pass", "ok"),
         ("round trip", "docker-credential-pass", "ok"),
         ("registry", "registry.example:5000", "ok"),

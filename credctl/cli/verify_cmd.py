@@ -429,6 +429,8 @@ def _check_store(helper: _Helper) -> list[Row]:
             health = open_store(store).health()
             healthy = health.ok
             rows.append(Row("store", store, "ok" if health.ok else "failed", health.detail))
+            if healthy and store == "pass":  # as it is now: before the round trip decrypts
+                rows.append(_pass_key_row())
         except Exception as err:  # a doctor reports what is wrong; it does not crash on it
             rows.append(Row("store", store, "failed", f"cannot check the {store} store: {err}"))
     try:
@@ -442,6 +444,31 @@ def _check_store(helper: _Helper) -> list[Row]:
     if healthy and _keeps_logins(store):
         rows.append(Row("round trip", helper.program, *_round_trip(helper.suffix)))
     return rows
+
+
+def _pass_key_row() -> Row:
+    """Whether the pass store's key is unlocked now, and until when (asking no one: KEYINFO)."""
+    from credctl import gpg, gpgagent
+    from credctl.expiry import stamp
+    from credctl.stores.passstore import store_dir
+
+    recipients = gpg.read_gpg_ids(store_dir(os.environ))
+    target, grips = ", ".join(recipients), gpgagent.keygrips(recipients)
+    found = gpgagent.states(grips) if grips else None
+    if not grips or found is None:
+        return Row("pass key", target, "warning", "gpg-agent cannot say whether the key is unlocked")
+    protected = [state for state in found if state.protected]
+    if not protected:
+        return Row("pass key", target, "ok", "no passphrase: needs no unlocking")
+    if not all(state.cached for state in protected):
+        detail = "locked: the next docker pull asks for the passphrase; `credctl pass unlock` asks once"
+        return Row("pass key", target, "warning", detail)
+    until = gpgagent.unlocked_until(grips)
+    if until is not None:
+        return Row("pass key", target, "ok", f"unlocked now, until {stamp(until)} (credctl pass unlock)")
+    cache = gpgagent.cache_settings()
+    detail = f"unlocked now (gpg-agent's cache: {cache.default_ttl} s after each use, {cache.max_ttl} s at most)"
+    return Row("pass key", target, "ok", detail)
 
 
 def _keeps_logins(store: str | None) -> bool:

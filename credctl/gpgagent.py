@@ -1,6 +1,6 @@
 """gpg-agent and the pass key's passphrase: is it cached, for how long, and unlocking it once.
 
-What GnuPG 2.2 (Debian 12's 2.2.40) does, measured (tests/test_pass_unlock.py):
+What GnuPG 2.2 (Debian 12's 2.2.40) does, measured with gpg-connect-agent:
 
 - A passphrase given through pinentry is cached `default-cache-ttl` seconds after each use
   (600), and `max-cache-ttl` seconds at most (7200) from when it was given.

@@ -12,11 +12,9 @@ import typer
 
 from credctl import backup
 from credctl.cli import complete
-from credctl.cli.common import STORE_NAMES, docker_config, items_report, show_items
+from credctl.cli.common import COPY_TARGETS, copy_target, docker_config, items_report, show_items
 from credctl.cli.output import info, interactive, print_json, success
 from credctl.errors import ConfigError, StoreError, UsageError
-from credctl.names import ROUTER
-from credctl.stores import LOGIN_STORES, canonical
 
 PassphraseOption = Annotated[
     bool,
@@ -69,7 +67,7 @@ def restore_logins(
         typer.Option(
             "--to",
             metavar="STORE",
-            help=f"Store every login here: {STORE_NAMES}, or {ROUTER} (the router) (default: the store it came from).",
+            help=f"Store every login here: {COPY_TARGETS} (the router) (default: the store it came from).",
             autocompletion=complete.login_stores,
         ),
     ] = None,
@@ -84,8 +82,7 @@ def restore_logins(
     A login the store already holds for a registry is kept unless --overwrite. A backup made
     with --passphrase needs --passphrase here (asked, or the first line of stdin).
     """
-    if to is not None and canonical(to) not in LOGIN_STORES and canonical(to) != ROUTER:
-        raise UsageError(f"choose one of {STORE_NAMES}, {ROUTER}", option="--to")
+    target = copy_target(to) if to is not None else None
     try:
         message = file.read_bytes()
     except OSError as err:
@@ -96,7 +93,7 @@ def restore_logins(
         raise UsageError(f"{file} is encrypted with a passphrase: add --passphrase")
     secret = _ask_passphrase(confirm=False) if passphrase else None
     logins = backup.parse(backup.decrypt(message, str(file), secret), str(file))
-    items = _restore(logins, canonical(to) if to else None, overwrite)
+    items = _restore(logins, target, overwrite)
     if json_output:
         print_json([item.as_json() for item in items])
         failed = sum(item.failed for item in items)

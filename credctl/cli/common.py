@@ -26,6 +26,7 @@ from credctl.dockerconfig import (
 from credctl.errors import ConfigError, CredctlError, CredentialsNotFound, GpgUnavailable, StoreError, UsageError
 from credctl.names import (
     PREFIX,
+    ROUTER,
     helper_key,
     helper_program,
     is_docker_hub,
@@ -33,7 +34,7 @@ from credctl.names import (
     login_keys,
     registry_host,
 )
-from credctl.stores import LOGIN_STORES, STORES
+from credctl.stores import LOGIN_STORES, STORES, canonical
 from credctl.stores.passstore import GENERATE_HINT, trust_hint
 
 if TYPE_CHECKING:
@@ -530,6 +531,18 @@ def show(moves: list[Move], title: str) -> None:
 
 
 # --- copying logins between stores (migrate --from, restore: credctl.transfer) ---------------
+
+
+COPY_TARGETS = f"{STORE_NAMES}, {ROUTER}"
+
+
+def copy_target(to: str) -> str:
+    """--to of migrate --from and restore: one of credctl's login stores, or the router (its
+    routes put each login), by its canonical name; UsageError for anything else."""
+    name = canonical(to)
+    if name not in LOGIN_STORES and name != ROUTER:
+        raise UsageError(f"choose one of {COPY_TARGETS}", option="--to")
+    return name
 
 
 def show_items(items: "list[Item]", title: str) -> None:

@@ -14,10 +14,12 @@ import typer
 
 from credctl.cli import complete
 from credctl.cli.common import (
+    COPY_TARGETS,
     MOVED,
     PODMAN_KEEPS,
     STORE_NAMES,
     PodmanFile,
+    copy_target,
     docker_config,
     helper_suffix,
     items_report,
@@ -224,17 +226,14 @@ def migrate_from(ctx: typer.Context, source_name: str, to: str | None, options: 
 
 
 def _target_of(ctx: typer.Context, to: str | None) -> str:
-    """--to, else Docker's credsStore: one of credctl's login stores or the router."""
-    choices = f"{STORE_NAMES}, {ROUTER}"
+    """--to, else Docker's credsStore: one of credctl's login stores or the router (copy_target)."""
     if to is not None:
-        if canonical(to) not in LOGIN_STORES and canonical(to) != ROUTER:
-            raise UsageError(f"choose one of {choices}", option="--to")
-        return canonical(to)
+        return copy_target(to)
     store = ConfigFile.read(docker_config(ctx)).creds_store
     if canonical(store) in LOGIN_STORES or canonical(store) == ROUTER:
         return canonical(store)
     where = f"Docker's credsStore is {store!r}" if store else "Docker's config sets no credsStore"
-    raise UsageError(f"{where}: choose where the logins go with --to ({choices})")
+    raise UsageError(f"{where}: choose where the logins go with --to ({COPY_TARGETS})")
 
 
 def _read_all(source, listed: dict[str, str], source_label: str, target_name: str) -> list[Item]:

@@ -79,9 +79,15 @@ def locked(tmp_path):
     assert stored.returncode == 0
     world.stop_agent(home)
     yield env, home, log
-    subprocess.run(["pkill", "-f", "_forget_later"], check=False)
+    for grip in keygrips(home):  # credctl's forget_at processes for this key, if any still sleep
+        subprocess.run(["pkill", "-f", f"_forget_later.* {grip}"], check=False)
     world.stop_agent(home)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def keygrips(home: Path) -> list[str]:
+    listed = world.gpg(home, "--with-colons", "--with-keygrip", "--list-secret-keys")
+    return [line.split(":")[9] for line in listed.splitlines() if line.startswith("grp:")]
 
 
 def asked(log: Path) -> int:

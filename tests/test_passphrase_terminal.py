@@ -93,7 +93,8 @@ def test_verify_round_trip_asks_for_the_passphrase_on_the_terminal(protected_sto
     assert status == 0, shown
     assert "Please enter the passphrase to unlock the OpenPGP secret key" in shown
     assert re.search(r"│ round trip +│ docker-credential-pass +│ ok +│ stored, read back and erased", shown), shown
-    assert shown.rstrip().endswith("5 ok, 0 warnings, 0 failed")
+    assert re.search(r"│ pass key +│ [0-9A-F]+ +│ ok +│ locked: the next docker pull asks", shown), shown
+    assert shown.rstrip().endswith("6 ok, 0 warnings, 0 failed")
     assert SPINNER.search(shown[: shown.index(PROMPT)])  # the spinner ran before the helper did...
     assert not SPINNER.search(while_asking), repr(while_asking)  # ...and not while pinentry asked
     assert PASSPHRASE not in shown

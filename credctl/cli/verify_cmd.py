@@ -460,9 +460,9 @@ def _pass_key_row() -> Row:
     protected = [state for state in found if state.protected]
     if not protected:
         return Row("pass key", target, "ok", "no passphrase: needs no unlocking")
-    if not all(state.cached for state in protected):
+    if not all(state.cached for state in protected):  # the safe state: nothing is wrong
         detail = "locked: the next docker pull asks for the passphrase; `credctl pass unlock` asks once"
-        return Row("pass key", target, "warning", detail)
+        return Row("pass key", target, "ok", detail)
     until = gpgagent.unlocked_until(grips)
     if until is not None:
         return Row("pass key", target, "ok", f"unlocked now, until {stamp(until)} (credctl pass unlock)")

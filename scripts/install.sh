@@ -234,6 +234,8 @@ build_venv() {
   rm -rf "$build_copy"
   # Nothing runs setuptools after the install; its .pth file would cost every helper start.
   "${pip[@]}" uninstall -q -y setuptools 2>/dev/null || true
+  # pip's console scripts start with `site`; these start without it (scripts/launchers.py).
+  say "  $("$venv/bin/python" "$here/scripts/launchers.py" "$venv")"
 }
 
 place_links() {

@@ -79,15 +79,22 @@ def _go_escapes() -> dict[int, str]:
     return table
 
 
-_ESCAPES = _go_escapes()
-_HTML_AND_QUOTES = frozenset('"\\<>&')
+_ESCAPES: dict[int, str] = {}  # _go_escapes(), built on the first string that needs it
+_HTML_AND_QUOTES = '"\\<>&'
 
 
 def json_string(text: str) -> str:
     """text as a JSON string literal, escaped exactly as Go's encoding/json writes it."""
-    if text.isascii() and text.isprintable() and _HTML_AND_QUOTES.isdisjoint(text):
+    if needs_no_escape(text):
         return '"' + text + '"'  # the common case, several times faster than translate
+    if not _ESCAPES:
+        _ESCAPES.update(_go_escapes())
     return '"' + text.translate(_ESCAPES) + '"'
+
+
+def needs_no_escape(text: str) -> bool:
+    """Whether Go writes text into a JSON string as it is (printable ASCII, none of "\\<>&)."""
+    return text.isascii() and text.isprintable() and not any(c in text for c in _HTML_AND_QUOTES)
 
 
 def parse(

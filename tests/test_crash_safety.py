@@ -298,10 +298,10 @@ def test_killed_pass_list_cache_writes(tmp_path, rng):
     def valid(text: str) -> bool:
         """A whole cache file that names every folder with its username."""
         header, *lines = text.split("\n")
-        magic, root, written = header.split("\t")
-        assert (magic, root, int(written) > 0, lines[-1]) == ("credctl-pass-list-1", str(store), True, "")
-        entries = {line.split("\t")[0]: line.split("\t")[2] for line in lines[:-1]}
-        return entries == {folder_name(server): user for server, user in expected.items()}
+        magic, root, written, _folders_stamp = header.split("\t")
+        assert (magic, root, int(written) > 0, lines[-1]) == ("credctl-pass-list-2", str(store), True, "")
+        entries = {line.split("\t")[0]: tuple(line.split("\t")[2:]) for line in lines[:-1]}
+        return entries == {folder_name(server): (user, server) for server, user in expected.items()}
 
     previous = cache_file.read_text()
     runs, kills = 40, 0

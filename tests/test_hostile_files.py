@@ -160,7 +160,7 @@ def test_a_planted_pass_list_cache_is_neither_read_nor_written(pass_env, shared,
     assert as_uid(other, "mkdir", "-m", "0777", str(planted)).returncode == 0
     root = env["PASSWORD_STORE_DIR"]
     cache = planted / f"pass-list-{binascii.crc32(os.fsencode(root)):08x}"
-    bait = f"credctl-pass-list-1\t{root}\t0\n"
+    bait = f"credctl-pass-list-2\t{root}\t0\t-\n"
     plant(other, cache, bait)
     data = json.dumps({"ServerURL": "private.example", "Username": "alice", "Secret": "s3cret"})
     assert helper(PASS, "store", data, env).returncode == 0

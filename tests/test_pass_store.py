@@ -238,13 +238,13 @@ def test_store_keeps_file_modes_private(ours, pass_env):
 
 def rewrite_cache(path: Path, written_ns: int | None = None, tamper: tuple[str, str] | None = None) -> None:
     header, *entries = path.read_text().splitlines()
-    magic, root, written = header.split("\t")
-    lines = [f"{magic}\t{root}\t{written if written_ns is None else written_ns}"]
+    magic, root, written, folders_stamp = header.split("\t")
+    lines = [f"{magic}\t{root}\t{written if written_ns is None else written_ns}\t{folders_stamp}"]
     for line in entries:
-        folder, stamp, user = line.split("\t")
+        folder, stamp, user, server = line.split("\t")
         if tamper and folder == folder_name(tamper[0]):
             user = tamper[1]
-        lines.append(f"{folder}\t{stamp}\t{user}")
+        lines.append(f"{folder}\t{stamp}\t{user}\t{server}")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -267,6 +267,31 @@ def test_list_cache_is_used_only_while_folders_are_unchanged(ours, pass_env):
     assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"aaron","b.example":"bob"}\n'
     (entry_dir(pass_env, "b.example") / "bob.gpg").rename(entry_dir(pass_env, "b.example") / "zoe.gpg")
     assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"aaron","b.example":"zoe"}\n'
+
+
+def test_list_cache_reads_the_folder_list_again_when_servers_come_and_go(ours, pass_env):
+    store(ours, pass_env, "a.example", "alice", "s")
+    store(ours, pass_env, "b.example", "bob", "s")
+    run_helper(ours, "list", b"", pass_env)
+    (cache,) = (Path(pass_env["XDG_CACHE_HOME"]) / "credctl").glob("pass-list-*")
+    rewrite_cache(cache, written_ns=time.time_ns() + 10**10, tamper=("a.example", "cached"))
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"cached","b.example":"bob"}\n'
+
+    # A new server folder moves docker-credential-helpers' own ctime: the list is read again.
+    (entry_dir(pass_env, "b.example").parent / folder_name("c.example")).mkdir()
+    (entry_dir(pass_env, "c.example") / "carol.gpg").touch()
+    assert run_helper(ours, "list", b"", pass_env).stdout == (
+        b'{"a.example":"cached","b.example":"bob","c.example":"carol"}\n'
+    )
+    # (That list wrote the cache anew, at this time: every folder is "racy" again, read afresh.)
+    shutil.rmtree(entry_dir(pass_env, "b.example"))
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"alice","c.example":"carol"}\n'
+    # A username no cache line can hold is read from its folder every time, and still listed.
+    rewrite_cache(cache, written_ns=time.time_ns() + 10**10)
+    (entry_dir(pass_env, "c.example") / "carol.gpg").rename(entry_dir(pass_env, "c.example") / "car\tol.gpg")
+    rewrite_cache(cache, written_ns=time.time_ns() + 10**10)
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"alice","c.example":"car\\tol"}\n'
+    assert run_helper(ours, "list", b"", pass_env).stdout == b'{"a.example":"alice","c.example":"car\\tol"}\n'
 
 
 def test_list_works_without_a_writable_cache(ours, pass_env):

@@ -62,66 +62,102 @@ def gpg_files(names: list[str]) -> list[str]:
 
 
 class _ListCache:
-    """Remembers each server folder's username, so `list` stats folders instead of reading them.
+    """Remembers each server folder's server URL and username, so `list` stats folders instead
+    of reading them, and reads the store's folder list only when that folder changed.
 
     Reading 1,000 folders costs five system calls each, a stat one. An entry is trusted only
     while the folder's inode and ctime are unchanged (every change to a folder, and every utime
     on it, moves its ctime) and only once that ctime is older than the cache by a margin wider
     than any file-system clock tick, as git does for its index ("racy" entries are re-read).
+    The same rule on docker-credential-helpers itself (its ctime moves when a server folder is
+    added, removed or renamed) stands in for listing it, when the cache names every entry there.
     """
 
-    _MAGIC = "credctl-pass-list-1"
+    _MAGIC = "credctl-pass-list-2"
     _RACY_NS = 2_000_000_000
+    _UNKNOWN = "-"  # the folder list's stamp when the cache does not name every entry
 
     def __init__(self, root: str, environ: Mapping[str, str]) -> None:
-        self.root, self.changed = root, False
+        self.root, self.changed, self.complete = root, False, True
         self.path = os.path.join(cache_dir(environ), f"pass-list-{binascii.crc32(os.fsencode(root)):08x}")
-        self.written, self.entries, self.now = 0, {}, time.time_ns()
-        self.seen: dict[str, tuple[str, str]] = {}
+        self.written, self.now = 0, time.time_ns()
+        self.folders_stamp = self.cached_folders_stamp = self._UNKNOWN
+        self.entries: dict[str, tuple[str, str, str]] = {}  # folder: (stamp, username, server URL)
+        self.seen: dict[str, tuple[str, str, str]] = {}
         self.usable = True
         try:
             data = read_file(self.path, private=True)
             lines = data.decode("utf-8", "surrogateescape").removesuffix("\n").split("\n") if data else [""]
             header = lines[0].split("\t")
-            if header[:2] == [self._MAGIC, root] and len(header) == 3:
-                self.written = int(header[2])
+            if header[:2] == [self._MAGIC, self.root] and len(header) == 4:
+                self.written, self.cached_folders_stamp = int(header[2]), header[3]
                 for line in lines[1:]:
-                    folder, stamp, username = line.split("\t")
-                    self.entries[folder] = (stamp, username)
+                    folder, stamp, username, server_url = line.split("\t")
+                    self.entries[folder] = (stamp, username, server_url)
         except (OSError, ValueError):
-            self.entries = {}
+            self.entries, self.cached_folders_stamp = {}, self._UNKNOWN
         except UnsafePath:
             # Another user controls the cache (a planted folder or file): neither read nor
             # written, `list` reads every folder instead.
-            self.entries, self.usable = {}, False
+            self.entries, self.usable, self.cached_folders_stamp = {}, False, self._UNKNOWN
 
-    def username(self, path: str, folder: str) -> str:
-        """The folder's first username ('' for none), from the cache when it is still true."""
+    def listing(self, base: str) -> dict[str, str]:
+        """server URL: username of every server folder in base (the store's FOLDER)."""
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            status = os.stat(path)
-        except OSError:
-            return ""
-        if status.st_mode & 0o170000 != 0o040000:  # not a directory
-            return ""
-        stamp = f"{status.st_ino}:{status.st_ctime_ns}"
-        cached = self.entries.get(folder)
-        if cached is not None and cached[0] == stamp and status.st_ctime_ns < self.written - self._RACY_NS:
-            username = cached[1]
+            return self._listing(base, fd)
+        finally:
+            os.close(fd)
+
+    def _listing(self, base: str, fd: int) -> dict[str, str]:
+        folders = os.fstat(fd)
+        trusted_before = self.written - self._RACY_NS
+        self.folders_stamp = f"{folders.st_ino}:{folders.st_ctime_ns}"
+        if self.folders_stamp == self.cached_folders_stamp and folders.st_ctime_ns < trusted_before:
+            names = list(self.entries)
         else:
-            files = gpg_files(os.listdir(path))
-            username = min(files)[:-4] if files else ""
-            # Rewrite when the entry changed, or when a rewrite now would let it be trusted.
-            settled = status.st_ctime_ns < self.now - self._RACY_NS
-            self.changed = self.changed or cached != (stamp, username) or settled
-        if "\t" not in username and "\n" not in username:
-            self.seen[folder] = (stamp, username)
-        return username
+            names = os.listdir(fd)
+            self.changed = self.changed or folders.st_ctime_ns < self.now - self._RACY_NS
+        found: dict[str, str] = {}
+        for name in names:  # kept tight: it runs once per stored server
+            try:
+                status = os.stat(name, dir_fd=fd)
+            except OSError:
+                self.changed = True
+                continue
+            stamp = f"{status.st_ino}:{status.st_ctime_ns}"
+            cached = self.entries.get(name)
+            if cached is not None and cached[0] == stamp and status.st_ctime_ns < trusted_before:
+                entry = cached
+            else:
+                entry = (stamp, *self._read(base, name, status.st_mode))
+                # Rewrite when the entry changed, or when a rewrite now would let it be trusted.
+                settled = status.st_ctime_ns < self.now - self._RACY_NS
+                self.changed = self.changed or cached != entry or settled
+            if entry[1] and entry[2]:
+                found[entry[2]] = entry[1]
+            if "\t" in name or "\n" in name or "\t" in entry[1] + entry[2] or "\n" in entry[1] + entry[2]:
+                self.complete = False  # not a line of the cache: read again every time
+            else:
+                self.seen[name] = entry
+        return found
+
+    @staticmethod
+    def _read(base: str, name: str, mode: int) -> tuple[str, str]:
+        """(username, server URL) of one entry of base; '' for what is not a server folder."""
+        server_url = server_of(name)
+        if server_url is None or mode & 0o170000 != 0o040000:  # not a server's folder
+            return "", ""
+        files = gpg_files(os.listdir(base + os.sep + name))
+        return (min(files)[:-4] if files else ""), server_url
 
     def save(self) -> None:
-        if not self.usable or (not self.changed and len(self.seen) == len(self.entries)):
+        folders_stamp = self.folders_stamp if self.complete else self._UNKNOWN
+        unchanged = folders_stamp == self.cached_folders_stamp and len(self.seen) == len(self.entries)
+        if not self.usable or (not self.changed and unchanged):
             return
-        lines = [f"{self._MAGIC}\t{self.root}\t{self.now}"]
-        lines += [f"{folder}\t{stamp}\t{username}" for folder, (stamp, username) in self.seen.items()]
+        lines = [f"{self._MAGIC}\t{self.root}\t{self.now}\t{folders_stamp}"]
+        lines += [f"{folder}\t{stamp}\t{username}\t{server}" for folder, (stamp, username, server) in self.seen.items()]
         try:
             write_atomically(self.path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), private=True)
         except OSError:
@@ -344,20 +380,11 @@ class PassStore(Store):
             ) from None
 
     def list(self) -> dict[str, str]:
-        base = os.path.join(self.root, FOLDER)
+        known = _ListCache(self.root, self.environ)
         try:
-            folders = os.listdir(base)
+            listing = known.listing(os.path.join(self.root, FOLDER))
         except (FileNotFoundError, NotADirectoryError):
             return {}
-        known = _ListCache(self.root, self.environ)
-        listing: dict[str, str] = {}
-        for name in folders:  # kept tight: it runs once per stored server
-            server_url = server_of(name)
-            if server_url is None:
-                continue
-            username = known.username(base + os.sep + name, name)
-            if username:
-                listing[server_url] = username
         known.save()
         return listing
 

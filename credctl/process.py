@@ -1,9 +1,9 @@
 """What a helper process does to itself: keep secrets out of core files, and bound its waits.
 
-Every docker-credential-* program and the kubelet plugin call keep_secrets_in_memory() before
-they read stdin; the stores ask prompt_timeout() and lock_timeout() how long to wait for a
-child (gpg, pass), a D-Bus reply or prompt, and a lock. Standard library C modules only: this
-is Docker's hot path.
+The docker-credential-* programs' get and store, and the kubelet plugin, call
+keep_secrets_in_memory() before they read stdin; the stores ask prompt_timeout() and
+lock_timeout() how long to wait for a child (gpg, pass), a D-Bus reply or prompt, and a lock.
+Standard library C modules only: this is Docker's hot path.
 """
 
 from __future__ import annotations

@@ -41,6 +41,14 @@ def kubelet_main() -> int:
 
 def main() -> int:
     args = sys.argv[1:]
+    if args == ["--version"]:
+        from credctl import __version__
+
+        sys.stdout.write(f"credctl {__version__}\n")
+        return 0
+    if args in (["--help"], ["-h"]) and _terminal_columns() >= _root_help().COLUMNS:
+        sys.stdout.write(_root_help().TEXT)  # what the Typer app would print, generated from it
+        return 0
     if args[:2] == ["helper", "kubelet"]:
         # `credctl helper kubelet`: the kubelet plugin, as credctl-kubelet-provider.
         from credctl.kubelet import serve
@@ -60,6 +68,29 @@ def main() -> int:
             sys.stderr.write(f"credctl helper: {err}\n")
             return 2
     return _admin_cli()
+
+
+def _root_help():
+    from credctl import roothelp
+
+    return roothelp
+
+
+def _terminal_columns() -> int:
+    """The width click formats help for: shutil.get_terminal_size's columns (COLUMNS, else the
+    terminal on stdout, else 80), without importing shutil."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 class _Interrupted(BaseException):

@@ -18,6 +18,7 @@ import world
 from terminal import Terminal, screen
 from world import CLI_MD, HUB, MAN_PAGE, cli_env, command_paths, credctl, need
 
+from credctl import __version__
 from credctl.cli.common import registry_problem
 
 CREDCTL = world.ours("credctl")
@@ -52,6 +53,26 @@ def test_help_reads_like_other_tools(env, path):
     flat = " ".join(text.split())
     for default in re.findall(r"\[default: ([^\]]+)\]", flat):
         assert f"(default: {default}" not in flat, f"{path}: default {default} stated twice"
+
+
+@pytest.mark.parametrize("columns", ["80", "132", "400", "60", "", "0", "wide"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_root_help_without_the_app_is_the_apps(env, tmp_path, columns, flag):
+    """`credctl --help` alone is printed from credctl/roothelp.py (generated from the app) where
+    the width allows; with any other word before it, the Typer app prints it: the two agree."""
+    env = {**env, "COLUMNS": columns}
+    alone = credctl(env, flag)
+    through_the_app = credctl(env, "--config", str(tmp_path / "docker"), flag)
+    assert (alone.returncode, alone.stderr) == (0, "")
+    assert (alone.stdout, alone.stderr) == (through_the_app.stdout, through_the_app.stderr)
+    assert alone.stdout.startswith("Usage: credctl [OPTIONS] COMMAND [ARGS]...\n")
+
+
+def test_version_without_the_app_is_the_apps(env, tmp_path):
+    alone = credctl(env, "--version")
+    through_the_app = credctl(env, "--config", str(tmp_path / "docker"), "--version")
+    assert (alone.returncode, alone.stdout, alone.stderr) == (0, f"credctl {__version__}\n", "")
+    assert (through_the_app.returncode, through_the_app.stdout) == (0, alone.stdout)
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,38 @@ class _Service:
         except DBusError:
             pass
 
+    def quick_login(self, server_url: str) -> tuple[str, str] | None:
+        """The usual get in two round trips: the search and a session, then the items' properties
+        and their secrets, each pair sent together (calls that do not wait for each other's
+        answers). None when anything is unusual (a locked or vanished item, an error): the
+        careful path decides then. CredentialsNotFound as that path would raise it."""
+        search, session = self.bus.call_all(
+            [
+                (BUS_NAME, SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", {"server": server_url, "docker_cli": "1"}),
+                (BUS_NAME, SERVICE_PATH, SERVICE, "OpenSession", "sv", "plain", Variant("s", "")),
+            ]
+        )
+        if _careful_path_needed(search, session) or search[1]:
+            return None
+        self._session, unlocked = session[1], search[0]
+        if not unlocked:
+            raise CredentialsNotFound()
+        replies = self.bus.call_all(
+            [(BUS_NAME, path, PROPERTIES, "GetAll", "s", ITEM) for path in unlocked]
+            + [(BUS_NAME, SERVICE_PATH, SERVICE, "GetSecrets", "aoo", unlocked, self._session)]
+        )
+        if _careful_path_needed(*replies):
+            return None
+        secrets = replies[-1][0]
+        items = [(path, reply[0], False) for path, reply in zip(unlocked, replies, strict=False)]
+        found = [item for item in items if item[1]["Attributes"].get("xdg:schema", SCHEMA) == SCHEMA]
+        if not found:
+            raise CredentialsNotFound()
+        path, properties, _locked = newest(found)
+        if path not in secrets:
+            return None
+        return login_of(properties, secrets[path][2])
+
     def docker_items(self, attributes: dict[str, str], attempts: int = LOOKS) -> list[tuple[str, dict, bool]]:
         """(path, item properties, locked) of the Docker items matching attributes.
 
@@ -229,6 +261,39 @@ class _Service:
             if found or not vanished:
                 break
         return found
+
+
+# Answers the careful path handles (it asks again, or looks again, or unlocks): any other error
+# of a quick call is the answer.
+_HANDLED_CAREFULLY = (UNKNOWN_METHOD, "org.freedesktop.Secret.Error.IsLocked", *_VANISHED)
+
+
+def _careful_path_needed(*replies: tuple | DBusError) -> bool:
+    """Whether a quick call's replies need the careful path; an error it does not handle is raised."""
+    for reply in replies:
+        if isinstance(reply, DBusError):
+            if reply.name in _HANDLED_CAREFULLY:
+                return True
+            raise reply
+    return False
+
+
+def newest(items: list[tuple[str, dict, bool]]) -> tuple[str, dict, bool]:
+    """The item a get answers with, of the Docker items found for one server.
+
+    Go takes whichever item libsecret lists last; the newest is the one meant. Modified counts
+    whole seconds, so Go's duplicates often tie: then the last listed, as Go does and as list()
+    does (max() alone took the first, so get and list named different usernames for one server).
+    """
+    return items[max(range(len(items)), key=lambda index: (items[index][1].get("Modified", 0), index))]
+
+
+def login_of(properties: dict, secret: bytes) -> tuple[str, str]:
+    """(username, secret) of an item; Go answers an empty secret with not-found (its get tests
+    secret == ""), and so does this."""
+    if not secret:
+        raise CredentialsNotFound()
+    return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
 
 
 class _Opened:
@@ -262,7 +327,7 @@ class SecretServiceStore(Store):
         if not _on_the_bus(server_url):
             raise CredentialsNotFound()
         with self._open() as service:
-            return self._newest(service, server_url)
+            return service.quick_login(server_url) or self._newest(service, server_url)
 
     def _newest(self, service: _Service, server_url: str, attempts: int = LOOKS) -> tuple[str, str]:
         """The newest item's credentials; searched again if it vanishes under a concurrent store."""
@@ -270,12 +335,7 @@ class SecretServiceStore(Store):
             items = service.docker_items({"server": server_url})
             if not items:
                 raise CredentialsNotFound()
-            # Go takes whichever item libsecret lists last; the newest is the one meant.
-            # Modified counts whole seconds, so Go's duplicates often tie: then take the last
-            # listed, as Go does and as list() does (max() alone took the first, so get and list
-            # named different usernames for the same server).
-            newest = max(range(len(items)), key=lambda index: (items[index][1].get("Modified", 0), index))
-            path, properties, locked = items[newest]
+            path, properties, locked = newest(items)
             try:
                 if locked:
                     service.unlock([path])
@@ -288,10 +348,7 @@ class SecretServiceStore(Store):
                 if err.name in _VANISHED and attempt + 1 < attempts:
                     continue
                 raise
-            if not secret:
-                # Go answers an empty secret with not-found (its get tests secret == ""); same bytes here.
-                raise CredentialsNotFound()
-            return properties["Attributes"].get("username", ""), secret.decode("utf-8", "surrogateescape")
+            return login_of(properties, secret)
         raise CredentialsNotFound()
 
     def add(self, server_url: str, username: str, secret: str) -> None:

@@ -1,37 +1,88 @@
-"""Start-up of the human CLI: `credctl --help` and `credctl --version` against a bare interpreter.
+"""Start-up of the human CLI against a bare interpreter: `credctl --help`, `credctl --version`,
+one TAB completion, and `credctl list` of 10 registries in pass.
 
     python bench/bench_cli.py [--rounds N]
 
-Run it with the interpreter of the venv where credctl is installed (not editable).
-Budget: `credctl --help` <= 12x `python -I -S -c pass` (docs/benchmarks.md).
+Run it with the interpreter of the venv where credctl is installed (not editable). Budgets
+(docs/benchmarks.md), each against `python -I -S -c pass`: --help and --version 5x, a TAB
+completion 6x, `credctl list` 8x.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-import common
-from common import Command, Row, Unavailable, measure
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
 
-CREDCTL = Path(sys.executable).parent / "credctl"
+import common  # noqa: E402
+import world  # noqa: E402
+from bench_pass import fill_store  # noqa: E402
+from common import Command, Row, Unavailable, measure  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CREDCTL = BIN / "credctl"
 FLOOR = [sys.executable, "-I", "-S", "-c", "pass"]
-BUDGET_HELP = 12.0
+BUDGET_START = 5.0  # --help, --version
+BUDGET_COMPLETION = 6.0
+BUDGET_LIST = 8.0
+LIST_REGISTRIES = 10
 
 
 def collect(rounds: int) -> list[Row]:
     if not CREDCTL.exists():
         raise Unavailable(f"{CREDCTL} is missing: run this with the python of the venv where credctl is installed")
-    help_ = Command("credctl --help", [str(CREDCTL), "--help"])
-    version = Command("credctl --version", [str(CREDCTL), "--version"])
-    floor = Command("python -I -S", FLOOR)
-    print(f"[cli] {rounds} rounds ...", flush=True)
-    timings = measure([help_, version, floor], rounds=rounds)
+    absent = world.missing(str(BIN / "docker-credential-pass"), "gpg", "pass")
+    if absent:
+        raise Unavailable(f"not installed here: {', '.join(absent)}")
+    home = world.make_gnupg_home()
+    scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-cli-"))
+    try:
+        env = list_world(home, world.generate_key(home), scratch)
+        commands = [
+            Command("credctl --help", [str(CREDCTL), "--help"], b"", env),
+            Command("credctl --version", [str(CREDCTL), "--version"], b"", env),
+            # What bash's completion function runs for `credctl li<TAB>`.
+            Command(
+                "TAB: credctl li",
+                [str(CREDCTL)],
+                b"",
+                {**env, "COMP_WORDS": "credctl li", "COMP_CWORD": "1", "_CREDCTL_COMPLETE": "complete_bash"},
+            ),
+            Command(f"credctl list ({LIST_REGISTRIES}, pass)", [str(CREDCTL), "list"], b"", env),
+            Command("python -I -S", FLOOR, b"", env),
+        ]
+        print(f"[cli] {rounds} rounds ...", flush=True)
+        timings = measure(commands, rounds=rounds)
+    finally:
+        world.stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     common.print_timings(timings)
+    floor = timings["python -I -S"]
+    budgets = (BUDGET_START, BUDGET_START, BUDGET_COMPLETION, BUDGET_LIST)
     return [
-        Row("credctl --help", ours=timings[help_.name], peer=timings[floor.name], budget=BUDGET_HELP),
-        Row("credctl --version", ours=timings[version.name], peer=timings[floor.name], budget=BUDGET_HELP),
+        Row(command.name, ours=timings[command.name], peer=floor, budget=budget)
+        for command, budget in zip(commands, budgets, strict=False)
     ]
+
+
+def list_world(home: Path, fpr: str, scratch: Path) -> dict[str, str]:
+    """A pass store of LIST_REGISTRIES logins at rest, and a Docker config whose credsStore is pass."""
+    store = scratch / "store"
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    fill_store(env, fpr, store, LIST_REGISTRIES)
+    docker = scratch / "docker"
+    docker.mkdir(mode=0o700)
+    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
+    time.sleep(2.1)  # past the list cache's racy window, as any store at rest
+    return {**env, "DOCKER_CONFIG": str(docker), "PATH": f"{BIN}:/usr/bin:/bin", "COLUMNS": "200"}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Run it with the interpreter of the venv where credctl is installed (not editable
 size it fills a throwaway pass store (one gpg encryption, copied), lets it settle past the list
 cache's 2 s "racy" window, then times, alternately: our `list` (warm cache), our `list` with no
 usable cache, Debian's Go `list`, and `credctl list --json` (config: credsStore pass).
-Information only: the budgets live in the other benchmarks.
+Then the classic builder's pattern (one `list`, a `get` per entry) at 10 and 100 entries, ours
+against Go. Information only: the budgets live in the other benchmarks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from common import Command, Unavailable, measure  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SIZES = (10, 100, 1000, 10000)
+BUILDER_SIZES = (10, 100)  # the classic builder: one `list`, then one `get` per entry
+MAX_ROUNDS = 7  # a 10,000-entry round takes seconds; medians settle well before
 
 
 def collect(rounds: int) -> list[common.Row]:
@@ -39,8 +42,12 @@ def collect(rounds: int) -> list[common.Row]:
     lines = []
     try:
         fpr = world.generate_key(home)
+        rounds = min(rounds, MAX_ROUNDS)
         for size in SIZES:
             lines.append((size, measure_size(home, fpr, scratch / str(size), size, rounds)))
+        builds = [
+            (size, measure_builder(home, fpr, scratch / f"builder-{size}", size, rounds)) for size in BUILDER_SIZES
+        ]
     finally:
         world.stop_agent(home)
         shutil.rmtree(home, ignore_errors=True)
@@ -48,6 +55,11 @@ def collect(rounds: int) -> list[common.Row]:
     print("\nservers   ours list  no cache   Go list  credctl list   (medians, ms)")
     for size, timings in lines:
         print(f"{size:>7}  " + "  ".join(f"{timings[name].median:>9.1f}" for name in NAMES) + "  ")
+    print("\nclassic builder (one list, then one get per entry; medians, ms)")
+    print("entries       ours        Go   ratio")
+    for size, timings in builds:
+        ours, go = timings["ours builder"].median, timings["Go builder"].median
+        print(f"{size:>7}  {ours:>9.1f} {go:>9.1f}  {ours / go:>5.2f}")
     return []  # information only
 
 
@@ -72,6 +84,28 @@ def measure_size(home: Path, fpr: str, base: Path, size: int, rounds: int) -> di
     ]
     print(f"[{size} servers] {rounds} rounds ...", flush=True)
     return measure(commands, rounds=rounds, warmup=1)
+
+
+def measure_builder(home: Path, fpr: str, base: Path, size: int, rounds: int) -> dict[str, common.Timing]:
+    """What `docker build` with the classic builder asks a credsStore for: `list`, then a `get` of
+    every listed server, one process each, as a shell runs them (the same shell for both)."""
+    store = base / "store"
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    fill_store(env, fpr, store, size)
+    servers = [f"https://registry-{i:04d}.bench.example.com/v2/" for i in range(size)]
+    script = base / "servers"
+    script.write_text("".join(f"{server}\n" for server in servers))
+    time.sleep(2.1)
+    pattern = (
+        'h=$1; "$h" list >/dev/null && while read -r s; do printf %s "$s" | "$h" get >/dev/null || exit 1; done < "$2"'
+    )
+    commands = [
+        Command(name, ["sh", "-c", pattern, "sh", program, str(script)], b"", env)
+        for name, program in (("ours builder", str(BIN / "docker-credential-pass")), ("Go builder", world.GO_PASS))
+    ]
+    print(f"[classic builder, {size} entries] {rounds} rounds ...", flush=True)
+    return measure(commands, rounds=max(1, rounds // 2), warmup=1)
 
 
 if __name__ == "__main__":

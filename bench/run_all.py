@@ -3,7 +3,8 @@
     python bench/run_all.py [--rounds N]
 
 Run it with the interpreter of the venv where credctl is installed (a regular install, not
-editable). Each path: our median, the peer's median in the same alternating run, the ratio
+editable): the README's (scripts/install.sh, lean launchers) and pipx's (pip's console scripts)
+are each measured this way. Each path: our median, the peer's median in the same alternating run, the ratio
 and its budget (docs/benchmarks.md). Exit status 0 only when every budget is met.
 """
 
@@ -18,13 +19,25 @@ import bench_acr
 import bench_cli
 import bench_pass
 import bench_router
+import bench_scaling
 import bench_secretservice
 import common
 
-BENCHMARKS = (bench_pass, bench_secretservice, bench_acr, bench_router, bench_cli)
+BENCHMARKS = (bench_pass, bench_secretservice, bench_acr, bench_router, bench_cli, bench_scaling)
+
+
+def install_kind() -> str:
+    """Which launchers the measured venv has: install.sh's lean ones, or pip's (pipx, pip)."""
+    script = Path(sys.executable).parent / "docker-credential-pass"
+    try:
+        first = script.read_text().split("\n", 1)[0]
+    except OSError:
+        return f"{script} is missing"
+    return "install.sh's lean launchers (python -IS)" if first.endswith(" -IS") else "pip's console scripts (pipx, pip)"
 
 
 def collect(rounds: int) -> list[common.Row]:
+    print(f"measuring {Path(sys.executable).parent.parent}: {install_kind()}")
     rows: list[common.Row] = []
     for benchmark in BENCHMARKS:
         print(f"\n=== {Path(benchmark.__file__).name}", flush=True)

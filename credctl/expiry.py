@@ -229,9 +229,12 @@ def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expir
 
     store = open_store(name, environ)
     revision = store.revision(key)
-    seen = _Seen(environ)
+    seen = _Seen.of(environ)
     claimed = seen.claim(name, key, username, revision)
+    if claimed is _UNSEEN and seen.reads_left <= 0:
+        return of_login(name, key, username, None, environ)  # a later listing reads it
     if claimed is _UNSEEN:
+        seen.reads_left -= 1
         try:
             found = store.get(key)
         except CredctlError:
@@ -246,29 +249,43 @@ def of_stored(helper: str, key: str, username: str, environ=os.environ) -> Expir
 
 
 _UNSEEN = object()
+_SEEN_BY_PATH: dict[str, _Seen] = {}  # _Seen.of: one per cache file in a process
 
 
 class _Seen:
     """What of_stored read from logins before, by their store's revision (Store.revision): the
     JWT exp (or that there is none) of each, so a listing decrypts only logins that changed.
     $XDG_CACHE_HOME/credctl/expiry-seen.json (0600): by store and key, [username, revision, exp
-    as digits or ""]; never a secret. Deleting it is safe."""
+    as digits or ""]; never a secret. Deleting it is safe. Read once per process (of); a process
+    decrypts at most READS logins it has not seen (a gpg process each): a listing of thousands
+    stays seconds long, and the listings after it read the rest."""
 
-    def __init__(self, environ) -> None:
+    READS = 50
+
+    def __init__(self, path: str) -> None:
+        from credctl.settings import read_object
+
+        self.path, self.reads_left = path, self.READS
+        try:
+            self.known = read_object(path)
+        except CredctlError:
+            self.known = {}
+
+    @classmethod
+    def of(cls, environ) -> _Seen:
+        """The one _Seen of this process for environ's cache folder."""
         from credctl.paths import cache_dir
 
-        self.path = os.path.join(cache_dir(environ), "expiry-seen.json")
+        path = os.path.join(cache_dir(environ), "expiry-seen.json")
+        if path not in _SEEN_BY_PATH:
+            _SEEN_BY_PATH[path] = cls(path)
+        return _SEEN_BY_PATH[path]
 
     def claim(self, store: str, key: str, username: str, revision: str | None) -> object:
         """The exp remembered for that revision (None: no exp), or _UNSEEN."""
-        from credctl.settings import read_object
-
         if revision is None:
             return _UNSEEN
-        try:
-            entry = read_object(self.path).get(f"{store} {key}")
-        except CredctlError:
-            return _UNSEEN
+        entry = self.known.get(f"{store} {key}")
         if not isinstance(entry, list) or len(entry) != 3 or entry[:2] != [username, revision]:
             return _UNSEEN
         exp = entry[2]
@@ -280,6 +297,7 @@ class _Seen:
         if revision is None:
             return
         entry = [username, revision, str(exp or "")]
+        self.known[f"{store} {key}"] = entry
         try:
             change_file(self.path, lambda data: data.__setitem__(f"{store} {key}", entry))
         except (CredctlError, OSError):

@@ -380,3 +380,18 @@ def test_a_changed_login_is_read_again_and_the_cache_holds_no_secret(person, reg
     assert seen[f"pass {registry.address}"][0::2] == ["ci", ""]
     for secret in (first, second, "an opaque password"):
         assert secret not in cache.read_text()
+
+
+def test_a_listing_reads_at_most_fifty_new_logins_and_the_next_reads_the_rest(person):
+    """Each login list has not seen is a decryption (a gpg process): the first listing of a big
+    store reads 50 of them, so it stays seconds long; the next listing reads the rest."""
+    count = expiry._Seen.READS + 5
+    for n in range(count):
+        login = json.dumps({"ServerURL": f"r{n:02d}.example", "Username": "ci", "Secret": jwt({"exp": 2000000000})})
+        assert person.run("docker-credential-pass", "store", stdin=login).returncode == 0
+
+    def known() -> int:
+        return sum(1 for row in listed(person) if row.get("expires") == expiry.stamp(2000000000))
+
+    assert known() == expiry._Seen.READS
+    assert known() == count

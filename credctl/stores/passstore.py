@@ -164,6 +164,97 @@ class _ListCache:
             pass  # a cache that cannot be written is only slower
 
 
+class _DirectInsert:
+    """`pass insert -f -m` of one entry without pass's bash script and its dozen processes: the
+    gpg command pass runs (its recipients, options and umask), written aside and renamed into
+    place. Only where pass would do nothing more: no git work tree in the store (pass commits
+    there), no PASSWORD_STORE_SIGNING_KEY (pass verifies .gpg-id's signature), and a .gpg-id
+    read exactly as pass reads it. Anywhere else, store goes through pass itself (of: None)."""
+
+    def __init__(self, store: PassStore, path: str, recipients: list[str], umask: int) -> None:
+        self.store, self.path, self.recipients, self.umask = store, path, recipients, umask
+
+    @classmethod
+    def of(cls, store: PassStore, path: str) -> _DirectInsert | None:
+        environ = store.environ
+        if environ.get("PASSWORD_STORE_SIGNING_KEY") or environ.get("GIT_DIR") or environ.get("GIT_WORK_TREE"):
+            return None
+        # pass sets GIT_CEILING_DIRECTORIES to the store's parent: only a .git inside counts.
+        folders = (path, os.path.dirname(path), store.root)
+        if any(os.path.lexists(os.path.join(folder, ".git")) for folder in folders):
+            return None
+        recipients = _pass_recipients(environ, folders)
+        umask = environ.get("PASSWORD_STORE_UMASK", "077")
+        if not recipients or not umask.isdigit() or set(umask) - set("01234567"):
+            return None
+        return cls(store, path, recipients, int(umask, 8))
+
+    def insert(self, username: str, temporary: str, secret: str) -> None:
+        gpg = gpg_program(self.store.environ)
+        argv = [gpg, "-e", *(arg for recipient in self.recipients for arg in ("-r", recipient)), "-o", "-"]
+        argv += _pass_gpg_options(self.store.environ)
+        missing = f"{gpg} is not installed: install gnupg, then {INIT_HINT}"
+        result = self.store._run(argv, secret.encode("utf-8"), missing)
+        if result.status != 0 or not result.stdout:
+            why = explain_gpg_failure(result.stderr, "the credentials")
+            raise StoreError(f"pass insert failed: {self.store._recipient_problem(result.stderr) or why}")
+        previous = os.umask(self.umask)  # what pass runs under: files 0600, folders 0700 by default
+        try:
+            self._place(username, temporary, result.stdout)
+        finally:
+            os.umask(previous)
+
+    def _place(self, username: str, temporary: str, encrypted: bytes) -> None:
+        aside = os.path.join(self.store.root, TEMPORARY, temporary)
+        os.makedirs(aside)
+        written = os.path.join(aside, "entry.gpg")
+        fd = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        with os.fdopen(fd, "wb") as out:
+            out.write(encrypted)
+        os.makedirs(self.path, exist_ok=True)
+        if os.path.isdir(os.path.join(self.path, username)):
+            _remove_tree(os.path.join(self.path, username))  # Go's "<username>/x" (get skips it)
+        os.rename(written, os.path.join(self.path, username + ".gpg"))
+
+    def remove(self, name: str) -> None:
+        """pass rm -r -f of one entry of the folder: its .gpg file, else its sub-folder."""
+        file = os.path.join(self.path, name + ".gpg")
+        if os.path.isfile(file):
+            os.remove(file)
+        elif os.path.isdir(os.path.join(self.path, name)):
+            _remove_tree(os.path.join(self.path, name))
+
+
+def _pass_recipients(environ: Mapping[str, str], folders: tuple[str, ...]) -> list[str]:
+    """The keys pass encrypts an entry in folders[0] to (set_gpg_recipients): PASSWORD_STORE_KEY's
+    words, else the lines of the nearest .gpg-id, comments cut. [] where pass's own reading could
+    differ (a last line without its newline, which bash's `read` drops): pass decides then."""
+    if environ.get("PASSWORD_STORE_KEY"):
+        return environ["PASSWORD_STORE_KEY"].split()
+    for folder in folders:
+        try:
+            with open(os.path.join(folder, ".gpg-id"), "rb") as file:
+                text = file.read().decode("utf-8")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError):
+            return []
+        if not text.endswith("\n"):
+            return []
+        lines = (line.strip(" \t").partition("#")[0] for line in text.split("\n")[:-1])
+        return [line for line in lines if line]
+    return []
+
+
+def _pass_gpg_options(environ: Mapping[str, str]) -> list[str]:
+    """The options pass 1.7 gives gpg (GPG_OPTS): PASSWORD_STORE_GPG_OPTS, then its own."""
+    options = environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
+    options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to"]
+    if gpg_program(environ) == "gpg2" or environ.get("GPG_AGENT_INFO"):
+        options += ["--batch", "--use-agent"]
+    return options
+
+
 def check_username(username: str) -> None:
     """Refuse names pass would turn into other paths (Go corrupts the store: docker/docker-credential-helpers#162)."""
     if "/" in username:
@@ -358,10 +449,7 @@ class PassStore(Store):
     def _decrypt(self, encrypted: bytes, server_url: str) -> bytes:
         gpg = gpg_program(self.environ)
         # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.
-        options = self.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
-        options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to", "--status-fd", "2"]
-        if gpg == "gpg2" or self.environ.get("GPG_AGENT_INFO"):
-            options += ["--batch", "--use-agent"]
+        options = [*_pass_gpg_options(self.environ), "--status-fd", "2"]
         result = self._run([gpg, "-d", *options], encrypted, f"{gpg} is not installed: install gnupg, then {INIT_HINT}")
         if result.status != 0:
             raise StoreError(explain_gpg_failure(result.stderr, f"the credentials for {server_url}"))
@@ -398,21 +486,19 @@ class PassStore(Store):
         if len(folder) > _MAX_NAME:
             raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
-        entry, path = f"{FOLDER}/{folder}/{username}", self._folder(server_url)
+        path = self._folder(server_url)
         with _locked(self.root, exclusive=True, environ=self.environ):
             self._clean_temporaries()
             # gpg writes its output file in place: `pass insert` onto the entry itself would leave
             # it truncated if killed (or out of space) half-way. So the new entry is written aside,
-            # then renamed over the old one by `pass mv` (rename(2): atomic; git keeps working).
+            # then renamed over the old one (rename(2): atomic).
             temporary = f"{os.getpid()}.{os.urandom(6).hex()}"
+            direct = _DirectInsert.of(self, path)
             try:
-                self._prepare_temporary(path, temporary)
-                self._pass("insert", "-f", "-m", f"{TEMPORARY}/{temporary}/entry", input=secret.encode("utf-8"))
-                if os.path.isdir(os.path.join(path, username)):
-                    # What Go makes of a username "<username>/x" (get skips it): `pass mv` would
-                    # move the entry into it. The trailing / makes pass remove the folder only.
-                    self._pass("rm", "-r", "-f", entry + "/")
-                self._pass("mv", "-f", f"{TEMPORARY}/{temporary}/entry", entry)
+                if direct is None:
+                    self._insert_through_pass(path, folder, username, temporary, secret)
+                else:
+                    direct.insert(username, temporary, secret)
             except OSError as err:  # a full or read-only disk: the old entry is still in place
                 raise StoreError(f"cannot write to the password store {self.root}: {err.strerror}") from None
             finally:
@@ -425,8 +511,23 @@ class PassStore(Store):
             # Last first: get takes the byte-wise first, so until the new entry is alone it still
             # answers with the old one, even if this store is killed half-way through.
             for stale in sorted(self._entries(path), key=os.fsencode, reverse=True):
-                if stale != username:
+                if stale == username:
+                    continue
+                if direct is None:
                     self._pass("rm", "-r", "-f", f"{FOLDER}/{folder}/{stale}")
+                else:
+                    direct.remove(stale)
+
+    def _insert_through_pass(self, path: str, folder: str, username: str, temporary: str, secret: str) -> None:
+        """pass insert aside, then pass mv onto the entry: pass's git commits and signed .gpg-id."""
+        entry = f"{FOLDER}/{folder}/{username}"
+        self._prepare_temporary(path, temporary)
+        self._pass("insert", "-f", "-m", f"{TEMPORARY}/{temporary}/entry", input=secret.encode("utf-8"))
+        if os.path.isdir(os.path.join(path, username)):
+            # What Go makes of a username "<username>/x" (get skips it): `pass mv` would
+            # move the entry into it. The trailing / makes pass remove the folder only.
+            self._pass("rm", "-r", "-f", entry + "/")
+        self._pass("mv", "-f", f"{TEMPORARY}/{temporary}/entry", entry)
 
     def _prepare_temporary(self, path: str, name: str) -> None:
         """A new folder TEMPORARY/name (<pid>.<random>) holding the recipients the entry at path

@@ -1,5 +1,7 @@
-"""docker-credential-keyring through the `keyring` library's SecretService backend, on a real
-gnome-keyring in a private D-Bus session; entries are inspected independently with secretstorage.
+"""docker-credential-keyring on keyring's SecretService backend, on a real gnome-keyring in a
+private D-Bus session: through the `keyring` library when it detects the backend, and through
+credctl's own client of that backend's items once it is named or remembered. Entries are
+inspected independently with secretstorage, and read and written by the keyring library itself.
 """
 
 import json
@@ -140,8 +142,9 @@ def test_backend_is_detected_once_and_remembered(ours_keyring, detecting_env):
 
     output, modules = imported_by_list(ours_keyring, detecting_env)
     assert output == b"{}\n"
-    assert "keyring.backends.SecretService" in modules
-    assert not set(DETECTION_ONLY) & modules  # the remembered backend, loaded by name
+    # The remembered backend is keyring's Secret Service one: credctl speaks to it itself.
+    assert "credctl.stores.keyring_secretservice" in modules
+    assert not {"keyring", "secretstorage"} & {module.partition(".")[0] for module in modules}
 
     # And the remembered backend really works.
     store(ours_keyring, detecting_env, REGISTRY, "u", "pw")
@@ -226,3 +229,24 @@ def test_a_transient_init_error_is_asked_again(env, monkeypatch):
     store._backend = _Transient(real, 2 * (TRANSIENT_RETRIES + 1))
     with pytest.raises(StoreError, match="InitError: Failed to create the collection"):
         store.get(REGISTRY)
+
+
+def test_the_keyring_library_and_credctl_read_each_others_items(ours_keyring, env, secret_bus, monkeypatch):
+    """What credctl writes where keyring's SecretService backend is named, keyring itself reads,
+    and the other way round: same attributes, label, collection and secret bytes."""
+    import keyring.backends.SecretService
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", env["DBUS_SESSION_BUS_ADDRESS"])
+    library = keyring.backends.SecretService.Keyring()
+    store(ours_keyring, env, REGISTRY, "jürgen", "pw <&> ü")
+    assert library.get_password(f"credctl:{REGISTRY}", "jürgen") == "pw <&> ü"
+    (item,) = secretstorage.search_items(secret_bus, {"service": f"credctl:{REGISTRY}"})
+    assert item.get_label() == f"Password for 'jürgen' on 'credctl:{REGISTRY}'"
+    assert item.get_attributes()["application"] == "Python keyring library"
+
+    library.set_password(f"credctl:{HUB}", "alice", "from keyring")
+    library.set_password(INDEX["service"], INDEX["username"], json.dumps({REGISTRY: "jürgen", HUB: "alice"}))
+    assert outcome(ours_keyring, "get", HUB, env) == (0, encode_credentials(HUB, "alice", "from keyring"), b"")
+    assert outcome(ours_keyring, "erase", HUB, env) == (0, b"", b"")
+    assert library.get_password(f"credctl:{HUB}", "alice") is None
+    assert json.loads(library.get_password(INDEX["service"], INDEX["username"])) == {REGISTRY: "jürgen"}

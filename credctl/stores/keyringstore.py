@@ -17,7 +17,6 @@ in its settings the first time it detected one.
 
 from __future__ import annotations
 
-import json
 import os
 
 from credctl import settings
@@ -26,6 +25,7 @@ from credctl.gojson import JSONError, parse
 from credctl.paths import cache_dir, locked
 from credctl.process import call_within, lock_timeout, prompt_timeout
 from credctl.stores.base import Health, Store
+from credctl.stores.keyring_secretservice import NAME, NativeSecretService
 
 SERVICE_PREFIX = "credctl:"
 # No entry's service (SERVICE_PREFIX + ServerURL) can be this one: the index is out of clients' reach.
@@ -33,6 +33,7 @@ INDEX_SERVICE = "credctl-index"
 LEGACY_INDEX_SERVICE = SERVICE_PREFIX + "index"  # where the index was kept, reachable as ServerURL "index"
 INDEX_USER = "docker-credential-keyring"
 SETTING = "keyring_backend"
+SECRET_SERVICE = NAME  # the backend credctl speaks to itself
 # Backends that store nothing; never worth remembering.
 _NOT_A_STORE = ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring")
 NO_BACKEND = (
@@ -42,7 +43,43 @@ NO_BACKEND = (
 
 
 def _name(backend: object) -> str:
+    if isinstance(backend, NativeSecretService):
+        return SECRET_SERVICE
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _keyringrc_exists(environ) -> bool:
+    """Whether keyring would read a keyringrc.cfg (keyring.util.platform_: the config root, and
+    the data root it used before), which may name a backend or set its properties."""
+    home = environ.get("HOME") or os.path.expanduser("~")
+    roots = (environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),)
+    roots += (environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share"),)
+    return any(os.path.exists(os.path.join(root, "python_keyring", "keyringrc.cfg")) for root in roots)
+
+
+def _native_backend(environ):
+    """credctl's own client of keyring's Secret Service items (stores/keyring_secretservice.py)
+    where keyring would use that backend as it is: named in PYTHON_KEYRING_BACKEND, or remembered
+    by credctl with no keyringrc.cfg. None: keyring itself decides."""
+    named = environ.get("PYTHON_KEYRING_BACKEND")
+    if named:
+        return NativeSecretService(environ, _named_unusable) if named == SECRET_SERVICE else None
+    if _keyringrc_exists(environ) or settings.load(environ).get(SETTING) != SECRET_SERVICE:
+        return None
+    return NativeSecretService(environ, lambda reason: _remembered_unusable(SECRET_SERVICE, reason, environ))
+
+
+def _named_unusable(reason: object) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here ({reason})"
+    )
+
+
+def _remembered_unusable(remembered: str, reason: object, environ) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"the keyring backend credctl remembered ({remembered}) cannot work here ({reason}): remove "
+        f'"{SETTING}" from {settings.settings_path(environ)} to detect the backend again'
+    )
 
 
 def load_backend(environ=os.environ):
@@ -52,9 +89,7 @@ def load_backend(environ=os.environ):
     try:
         configured = keyring.core.load_env() or keyring.core.load_config()
     except Exception as err:  # a named backend that is not viable here raises RuntimeError
-        raise StoreUnavailable(
-            f"the keyring backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg cannot work here ({err})"
-        ) from None
+        raise _named_unusable(err) from None
     if configured is not None:
         return configured
     remembered = settings.load(environ).get(SETTING)
@@ -62,10 +97,7 @@ def load_backend(environ=os.environ):
         try:
             return keyring.core.load_keyring(remembered)
         except Exception as err:
-            raise StoreUnavailable(
-                f"the keyring backend credctl remembered ({remembered}) cannot work here ({err}): remove "
-                f'"{SETTING}" from {settings.settings_path(environ)} to detect the backend again'
-            ) from None
+            raise _remembered_unusable(remembered, err, environ) from None
     backend = keyring.get_keyring()  # auto-detection: once per machine
     # The chainer re-detects all backends each time; its first choice is what it would use.
     chosen = next(iter(getattr(backend, "backends", [])), backend)
@@ -93,12 +125,14 @@ class KeyringStore(Store):
     @property
     def backend(self):
         if self._backend is None:
-            self._backend = load_backend(self.environ)
+            self._backend = _native_backend(self.environ) or load_backend(self.environ)
             if _name(self._backend) in _NOT_A_STORE:
                 raise StoreUnavailable(NO_BACKEND)
         return self._backend
 
     def _call(self, method: str, *args: str):
+        if isinstance(self.backend, NativeSecretService):  # credctl's errors, its own bounds
+            return getattr(self.backend, method)(*args)
         import keyring.errors
 
         try:
@@ -174,6 +208,8 @@ class KeyringStore(Store):
         )
 
     def _save_index(self, index: dict[str, str]) -> None:
+        import json  # writes only: ~7 ms to import (re, enum), which get and list never pay
+
         self._call("set_password", INDEX_SERVICE, INDEX_USER, json.dumps(index, sort_keys=True, separators=(",", ":")))
 
     def _lock(self) -> locked:

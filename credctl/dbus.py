@@ -292,7 +292,7 @@ class Connection:
             path = _socket_path(address)
             self.sock.connect(path)
             check_peer(self.sock, path)
-            self.unique_name = self._authenticate_and_greet()
+            self._greet()
         except OSError as err:
             self.close()
             raise DBusError("credctl.NoBus", f"cannot reach the D-Bus session bus ({err.strerror or err})") from None
@@ -300,16 +300,26 @@ class Connection:
             self.close()
             raise
 
-    def _authenticate_and_greet(self) -> str:
-        """SASL EXTERNAL, BEGIN and Hello in one write, as sd-bus sends them: the bus reads the
-        lines in order and the message after BEGIN; one round trip instead of two. Our unique name."""
+    def _greet(self) -> None:
+        """SASL EXTERNAL, BEGIN and Hello in one write, as sd-bus sends them, and no wait for the
+        answers: the bus reads the lines, then the messages after BEGIN, in order, so the first
+        calls go out with them and one round trip serves all (_authenticated reads the OK)."""
         uid = str(os.getuid()).encode().hex().encode()
         hello = self._message(METHOD_CALL, _fields(*_BUS, "Hello"), "", ())
+        self.authenticated = False
         self.sock.sendall(b"\0AUTH EXTERNAL " + uid + b"\r\nBEGIN\r\n" + hello)
-        reply = self._read_line()
+
+    def _authenticated(self) -> None:
+        """The bus's answer to AUTH, read before its first message: OK, else the refusal."""
+        if self.authenticated:
+            return
+        try:
+            reply = self._read_line()
+        except OSError as err:
+            raise DBusError("credctl.NoBus", f"cannot reach the D-Bus session bus ({err.strerror or err})") from None
         if not reply.startswith(b"OK "):
             raise DBusError("credctl.AuthFailed", "the bus refused EXTERNAL authentication")
-        return self._reply(self.serial, time.monotonic() + self.timeout)[0]
+        self.authenticated = True
 
     def _read_line(self) -> bytes:
         deadline = time.monotonic() + self.timeout
@@ -408,6 +418,7 @@ class Connection:
         return bytes(header.data + body.data)
 
     def _receive(self, deadline: float, bound: float) -> Message:
+        self._authenticated()  # (Hello's answer comes first; no one waits for it)
         fixed = self._read_exactly(16, deadline, bound)
         if fixed[:1] != b"l":
             raise DBusError("credctl.Protocol", "big-endian D-Bus messages are not supported")

@@ -235,7 +235,9 @@ build_venv() {
   # Nothing runs setuptools after the install; its .pth file would cost every helper start.
   "${pip[@]}" uninstall -q -y setuptools 2>/dev/null || true
   # pip's console scripts start with `site`; these start without it (scripts/launchers.py).
-  say "  $("$venv/bin/python" "$here/scripts/launchers.py" "$venv")"
+  local kept
+  kept=$("$venv/bin/python" "$here/scripts/launchers.py" "$venv")
+  [ -z "$kept" ] || say "  $kept"
 }
 
 place_links() {

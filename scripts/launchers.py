@@ -77,5 +77,5 @@ if __name__ == "__main__":
         sys.exit("usage: VENV/bin/python scripts/launchers.py VENV")
     if os.path.realpath(sys.prefix) != os.path.realpath(sys.argv[1]):
         sys.exit(f"run this with {sys.argv[1]}/bin/python: site-packages must be that venv's")
-    names = write_launchers(sys.argv[1])
-    print(f"lean launchers: {', '.join(names) or 'none (the venv path is too long for a #! line)'}")
+    if not write_launchers(sys.argv[1]):  # install.sh says this line; all written is no news
+        print("kept pip's console scripts: the venv's path is too long for a #! line")

@@ -377,6 +377,8 @@ def test_user_install_upgrade_uninstall(scratch: Path, checkout: Path, wheelhous
         f"credctl install: credctl {__version__} installed in {venv}, programs in {bin_dir}."
         f" Next: {bin_dir}/credctl setup",
     ]
+    # install.sh's lean launchers: no `site` on any helper start (scripts/launchers.py)
+    assert (venv / "bin" / "docker-credential-pass").read_text().split("\n")[0] == f"#!{venv}/bin/python -IS"
     assert (home / ".bash_profile").read_text() == (
         f"export EDITOR=vi\n{BLOCK_BEGIN}\nPATH='{bin_dir}':\"$PATH\"\nexport PATH\n"
         "# end of credctl's install.sh block\n"

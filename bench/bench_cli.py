@@ -10,11 +10,9 @@ completion 6x, `credctl list` 8x.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,7 +20,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import common  # noqa: E402
 import world  # noqa: E402
-from bench_pass import fill_store  # noqa: E402
+from bench_pass import store_at_rest  # noqa: E402
 from common import Command, Row, Unavailable, measure  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -43,7 +41,7 @@ def collect(rounds: int) -> list[Row]:
     home = world.make_gnupg_home()
     scratch = Path(tempfile.mkdtemp(prefix="credctl-bench-cli-"))
     try:
-        env = list_world(home, world.generate_key(home), scratch)
+        env = store_at_rest(home, world.generate_key(home), scratch, LIST_REGISTRIES)
         commands = [
             Command("credctl --help", [str(CREDCTL), "--help"], b"", env),
             Command("credctl --version", [str(CREDCTL), "--version"], b"", env),
@@ -70,19 +68,6 @@ def collect(rounds: int) -> list[Row]:
         Row(command.name, ours=timings[command.name], peer=floor, budget=budget)
         for command, budget in zip(commands, budgets, strict=False)
     ]
-
-
-def list_world(home: Path, fpr: str, scratch: Path) -> dict[str, str]:
-    """A pass store of LIST_REGISTRIES logins at rest, and a Docker config whose credsStore is pass."""
-    store = scratch / "store"
-    env = world.helper_env(home, store)
-    world.init_pass(env, fpr)
-    fill_store(env, fpr, store, LIST_REGISTRIES)
-    docker = scratch / "docker"
-    docker.mkdir(mode=0o700)
-    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
-    time.sleep(2.1)  # past the list cache's racy window, as any store at rest
-    return {**env, "DOCKER_CONFIG": str(docker), "PATH": f"{BIN}:/usr/bin:/bin", "COLUMNS": "200"}
 
 
 if __name__ == "__main__":

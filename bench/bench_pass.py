@@ -144,6 +144,21 @@ def bench_list(home: Path, fpr: str, store: Path, entries: int, rounds: int) -> 
     return rows
 
 
+def store_at_rest(home: Path, fpr: str, base: Path, entries: int) -> dict[str, str]:
+    """The environment of a pass store of `entries` logins under base, settled past the list
+    cache's racy window as any store at rest, and a Docker config whose credsStore is pass."""
+    store = base / "store"
+    env = world.helper_env(home, store)
+    world.init_pass(env, fpr)
+    fill_store(env, fpr, store, entries)
+    docker = base / "docker"
+    docker.mkdir(mode=0o700)
+    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
+    time.sleep(2.1)
+    bin_dir = Path(sys.executable).parent
+    return {**env, "DOCKER_CONFIG": str(docker), "PATH": f"{bin_dir}:/usr/bin:/bin", "COLUMNS": "200"}
+
+
 def fill_store(env: dict[str, str], fpr: str, store: Path, count: int) -> None:
     """Encrypt one secret once, then copy it into `count` entries in the Go helper's layout."""
     template = store / "template.gpg"

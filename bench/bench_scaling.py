@@ -12,11 +12,9 @@ against Go. Information only: the budgets live in the other benchmarks.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,7 +22,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import common  # noqa: E402
 import world  # noqa: E402
-from bench_pass import fill_store  # noqa: E402
+from bench_pass import store_at_rest  # noqa: E402
 from common import Command, Unavailable, measure  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -67,15 +65,7 @@ NAMES = ("ours list", "ours list, no cache", "Go list", "credctl list --json")
 
 
 def measure_size(home: Path, fpr: str, base: Path, size: int, rounds: int) -> dict[str, common.Timing]:
-    store = base / "store"
-    env = world.helper_env(home, store)
-    world.init_pass(env, fpr)
-    fill_store(env, fpr, store, size)
-    docker = base / "docker"
-    docker.mkdir(mode=0o700)
-    (docker / "config.json").write_text(json.dumps({"credsStore": "pass"}))
-    env = {**env, "DOCKER_CONFIG": str(docker), "PATH": f"{BIN}:/usr/bin:/bin"}
-    time.sleep(2.1)  # past the list cache's racy window, as any store at rest
+    env = store_at_rest(home, fpr, base, size)
     commands = [
         Command(NAMES[0], [str(BIN / "docker-credential-pass"), "list"], b"", env),
         Command(NAMES[1], [str(BIN / "docker-credential-pass"), "list"], b"", {**env, "XDG_CACHE_HOME": "/dev/null/x"}),
@@ -89,14 +79,10 @@ def measure_size(home: Path, fpr: str, base: Path, size: int, rounds: int) -> di
 def measure_builder(home: Path, fpr: str, base: Path, size: int, rounds: int) -> dict[str, common.Timing]:
     """What `docker build` with the classic builder asks a credsStore for: `list`, then a `get` of
     every listed server, one process each, as a shell runs them (the same shell for both)."""
-    store = base / "store"
-    env = world.helper_env(home, store)
-    world.init_pass(env, fpr)
-    fill_store(env, fpr, store, size)
+    env = store_at_rest(home, fpr, base, size)
     servers = [f"https://registry-{i:04d}.bench.example.com/v2/" for i in range(size)]
     script = base / "servers"
     script.write_text("".join(f"{server}\n" for server in servers))
-    time.sleep(2.1)
     pattern = (
         'h=$1; "$h" list >/dev/null && while read -r s; do printf %s "$s" | "$h" get >/dev/null || exit 1; done < "$2"'
     )

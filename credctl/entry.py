@@ -46,9 +46,12 @@ def main() -> int:
 
         sys.stdout.write(f"credctl {__version__}\n")
         return 0
-    if args in (["--help"], ["-h"]) and _terminal_columns() >= _root_help().COLUMNS:
-        sys.stdout.write(_root_help().TEXT)  # what the Typer app would print, generated from it
-        return 0
+    if args in (["--help"], ["-h"]):
+        from credctl import roothelp  # what the Typer app prints, generated from it
+
+        if _terminal_columns() >= roothelp.COLUMNS:
+            sys.stdout.write(roothelp.TEXT)
+            return 0
     if args[:2] == ["helper", "kubelet"]:
         # `credctl helper kubelet`: the kubelet plugin, as credctl-kubelet-provider.
         from credctl.kubelet import serve
@@ -68,12 +71,6 @@ def main() -> int:
             sys.stderr.write(f"credctl helper: {err}\n")
             return 2
     return _admin_cli()
-
-
-def _root_help():
-    from credctl import roothelp
-
-    return roothelp
 
 
 def _terminal_columns() -> int:

@@ -383,10 +383,10 @@ class _Transient:
 @pytest.mark.parametrize("member", ["SearchItems", "ReadAlias"])
 def test_transient_answers_are_asked_again(secret_service, member):
     from credctl.dbus import DBusError
-    from credctl.stores.secretservice import TRANSIENT_RETRIES, _Service
+    from credctl.stores.secretservice import TRANSIENT_RETRIES, ServiceConnection
 
     for times, works in ((TRANSIENT_RETRIES, True), (TRANSIENT_RETRIES + 1, False)):
-        service = _Service(secret_service.env)
+        service = ServiceConnection(secret_service.env)
         service.bus = _Transient(service.bus, member, times)
         try:
             if member == "SearchItems":
@@ -404,11 +404,11 @@ def test_transient_answers_are_asked_again(secret_service, member):
 def test_a_get_whose_items_were_all_replaced_searches_again(secret_service, ours_secretservice, env):
     """A store with a new username creates the new item, then deletes the old one. A get whose
     search still saw only the old item must look again, not answer not-found."""
-    from credctl.stores.secretservice import SERVICE, _Service
+    from credctl.stores.secretservice import SERVICE, ServiceConnection
 
     server = "replaced.example"
     store(ours_secretservice, env, server, "old-user", "old-secret")
-    service = _Service(env)
+    service = ServiceConnection(env)
     [old_item], _ = service.search({"server": server})
     store(ours_secretservice, env, server, "new-user", "new-secret")  # deletes old_item
 

@@ -24,8 +24,8 @@ from credctl.stores.secretservice import (
     PROPERTIES,
     SERVICE,
     SERVICE_PATH,
-    _explain,
-    _Service,
+    ServiceConnection,
+    explain,
 )
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
@@ -42,7 +42,7 @@ def _explained(err: DBusError) -> Exception:
     """The Secret Service store's line for err, naming the keyring backend where it names a service."""
     if err.name == TIMED_OUT:
         return Stuck.silent_keyring(f"the keyring ({NAME})", err.message)
-    return _explain(err)
+    return explain(err)
 
 
 class NativeSecretService:
@@ -52,21 +52,21 @@ class NativeSecretService:
 
     def __init__(self, environ: Mapping[str, str], unusable) -> None:
         self.environ, self.unusable = environ, unusable
-        self._service: _Service | None = None
+        self._service: ServiceConnection | None = None
 
-    def _connected(self) -> _Service:
+    def _connected(self) -> ServiceConnection:
         if self._service is None:
             # keyring's backend (secretstorage, jeepney) takes this variable only, never
             # $XDG_RUNTIME_DIR/bus: neither does this, so both reach the same Secret Service.
             if not self.environ.get("DBUS_SESSION_BUS_ADDRESS"):
                 raise self.unusable(NO_BUS)
             try:
-                self._service = _Service(self.environ)
+                self._service = ServiceConnection(self.environ)
             except DBusError as err:
                 raise _explained(err) from None
         return self._service
 
-    def _collection(self, service: _Service) -> str:
+    def _collection(self, service: ServiceConnection) -> str:
         """The default collection, unlocked (keyring asks for the unlock prompt, and so does this)."""
         collection = service.default_collection()
         if collection == NO_PROMPT:
@@ -81,7 +81,7 @@ class NativeSecretService:
         return collection
 
     @staticmethod
-    def _locked(service: _Service, path: str) -> bool:
+    def _locked(service: ServiceConnection, path: str) -> bool:
         return bool(service.call(path, PROPERTIES, "Get", "ss", COLLECTION, "Locked")[0])
 
     def _call(self, action):
@@ -93,12 +93,12 @@ class NativeSecretService:
             raise _explained(err) from None
 
     @staticmethod
-    def _items(service: _Service, collection: str, service_name: str, username: str) -> list[str]:
+    def _items(service: ServiceConnection, collection: str, service_name: str, username: str) -> list[str]:
         query = {"username": username, "service": service_name}
         return service.call(collection, COLLECTION, "SearchItems", "a{ss}", query)[0]
 
     def get_password(self, service_name: str, username: str) -> str | None:
-        def read(service: _Service, collection: str) -> str | None:
+        def read(service: ServiceConnection, collection: str) -> str | None:
             for _ in range(LOOKS):
                 items = self._items(service, collection, service_name, username)
                 if not items:
@@ -111,7 +111,7 @@ class NativeSecretService:
         return self._call(read)
 
     def set_password(self, service_name: str, username: str, password: str) -> None:
-        def write(service: _Service, collection: str) -> None:
+        def write(service: ServiceConnection, collection: str) -> None:
             attributes = {"username": username, "service": service_name, "application": APPID}
             properties = {
                 "org.freedesktop.Secret.Item.Label": Variant("s", f"Password for '{username}' on '{service_name}'"),
@@ -127,7 +127,7 @@ class NativeSecretService:
         """The first item's removal; CredentialsNotFound when there is none (keyring's
         PasswordDeleteError, which KeyringStore reads as that)."""
 
-        def delete(service: _Service, collection: str) -> None:
+        def delete(service: ServiceConnection, collection: str) -> None:
             items = self._items(service, collection, service_name, username)
             if not items:
                 raise CredentialsNotFound()

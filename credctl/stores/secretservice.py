@@ -82,7 +82,7 @@ _VANISHED = (
 )
 
 
-def _explain(err: DBusError) -> Exception:
+def explain(err: DBusError) -> Exception:
     """One line for what went wrong on the bus."""
     if err.name == "credctl.Disconnected":
         # the bus going away mid-request got the headless hint, which is no fix for it.
@@ -118,8 +118,9 @@ def _pause() -> None:
     time.sleep(0.05)
 
 
-class _Service:
-    """One connection to the Secret Service, with the calls the store needs."""
+class ServiceConnection:
+    """One connection to the Secret Service, with the calls the stores need (this one, and
+    keyring's Secret Service items: stores/keyring_secretservice.py)."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         address = session_bus_address(environ)
@@ -298,21 +299,21 @@ def login_of(properties: dict, secret: bytes) -> tuple[str, str]:
 
 class _Opened:
     """A connection to the Secret Service for one action: closed after it, and a D-Bus error
-    turned into credctl's one line (_explain)."""
+    turned into credctl's one line (explain)."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         try:
-            self.service = _Service(environ)
+            self.service = ServiceConnection(environ)
         except DBusError as err:
-            raise _explain(err) from None
+            raise explain(err) from None
 
-    def __enter__(self) -> _Service:
+    def __enter__(self) -> ServiceConnection:
         return self.service
 
     def __exit__(self, kind, error, traceback) -> None:
         self.service.bus.close()
         if isinstance(error, DBusError):
-            raise _explain(error) from None
+            raise explain(error) from None
 
 
 class SecretServiceStore(Store):
@@ -329,7 +330,7 @@ class SecretServiceStore(Store):
         with self._open() as service:
             return service.quick_login(server_url) or self._newest(service, server_url)
 
-    def _newest(self, service: _Service, server_url: str, attempts: int = LOOKS) -> tuple[str, str]:
+    def _newest(self, service: ServiceConnection, server_url: str, attempts: int = LOOKS) -> tuple[str, str]:
         """The newest item's credentials; searched again if it vanishes under a concurrent store."""
         for attempt in range(attempts):
             items = service.docker_items({"server": server_url})
@@ -387,7 +388,7 @@ class SecretServiceStore(Store):
                     self._delete(service, path, is_locked)
 
     @staticmethod
-    def _default_collection(service: _Service) -> str:
+    def _default_collection(service: ServiceConnection) -> str:
         collection = service.default_collection()
         if collection == NO_PROMPT:
             raise StoreUnavailable(NO_DEFAULT)
@@ -396,7 +397,7 @@ class SecretServiceStore(Store):
         return collection
 
     @staticmethod
-    def _delete(service: _Service, path: str, is_locked: bool) -> None:
+    def _delete(service: ServiceConnection, path: str, is_locked: bool) -> None:
         if is_locked:
             service.unlock([path])
         service.prompt(service.call(path, ITEM, "Delete")[0])

@@ -13,7 +13,7 @@ Usage: scripts/install.sh [--setup] [--no-apt] [--user | --system]
 Install credctl from this checkout (run it again to upgrade):
   1. the Debian packages it needs and lacks: gnupg, pass, the python venv module
      (apt-get, with sudo when not root);
-  2. a venv with credctl in it;
+  2. a venv with credctl in it, its programs started without `site` (python -IS);
   3. links to credctl and its docker-credential-* programs, the man page and the
      bash, zsh and fish completions;
   4. when a new login shell would not find those programs first on PATH, a marked

@@ -9,8 +9,8 @@ venv's site-packages on sys.path itself: the same modules, found in the same pla
 site's work, and without PYTHONPATH or the user's site-packages reaching a credential helper.
 
 Every console script of the credctl distribution is rewritten, atomically, keeping its mode. A
-venv path too long for a `#!` line (Linux reads 127 bytes of it) keeps pip's script, which pip
-then starts through /bin/sh. `pip install` of credctl again writes pip's scripts back.
+venv path a `#!` line cannot hold (Linux reads 127 bytes of it, and a space ends the path) keeps
+pip's script, which pip then starts through /bin/sh. `pip install` of credctl again writes pip's scripts back.
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ def site_packages() -> list[str]:
 
 
 def launcher(venv: str, value: str, paths: list[str]) -> str | None:
-    """The launcher for an entry point value 'module:function', or None when no #! line fits."""
-    shebang = f"#!{os.path.join(venv, 'bin', 'python')} -IS"
-    if len(shebang.encode()) > SHEBANG_LIMIT:
+    """The launcher for an entry point value 'module:function', or None when no #! line can
+    name the venv's python: too long, or holding a space (the kernel ends the path there)."""
+    python = os.path.join(venv, "bin", "python")
+    shebang = f"#!{python} -IS"
+    if len(shebang.encode()) > SHEBANG_LIMIT or any(c.isspace() for c in python):
         return None
     module, _, function = value.partition(":")
     lines = "\n".join(f"sys.path.append({path!r})" for path in paths)
@@ -78,4 +80,4 @@ if __name__ == "__main__":
     if os.path.realpath(sys.prefix) != os.path.realpath(sys.argv[1]):
         sys.exit(f"run this with {sys.argv[1]}/bin/python: site-packages must be that venv's")
     if not write_launchers(sys.argv[1]):  # install.sh says this line; all written is no news
-        print("kept pip's console scripts: the venv's path is too long for a #! line")
+        print("kept pip's console scripts: a #! line cannot hold the venv's path (too long, or a space)")

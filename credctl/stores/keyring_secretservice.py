@@ -53,6 +53,7 @@ class NativeSecretService:
     def __init__(self, environ: Mapping[str, str], unusable) -> None:
         self.environ, self.unusable = environ, unusable
         self._service: ServiceConnection | None = None
+        self._unlocked: str | None = None  # the default collection, once found unlocked
 
     def _connected(self) -> ServiceConnection:
         if self._service is None:
@@ -67,7 +68,10 @@ class NativeSecretService:
         return self._service
 
     def _collection(self, service: ServiceConnection) -> str:
-        """The default collection, unlocked (keyring asks for the unlock prompt, and so does this)."""
+        """The default collection, unlocked (keyring asks for the unlock prompt, and so does this);
+        looked up once per process, not for each of a get's two reads (the index, the entry)."""
+        if self._unlocked is not None:
+            return self._unlocked
         collection = service.default_collection()
         if collection == NO_PROMPT:
             raise StoreUnavailable(f"the keyring ({NAME}) failed: InitError: the Secret Service has no default keyring")
@@ -78,6 +82,7 @@ class NativeSecretService:
                 pass  # no display for the prompt: said as keyring says it, below
             if self._locked(service, collection):
                 raise StoreUnavailable(f"the keyring ({NAME}) is locked: unlock it and try again")
+        self._unlocked = collection
         return collection
 
     @staticmethod

@@ -33,7 +33,6 @@ INDEX_SERVICE = "credctl-index"
 LEGACY_INDEX_SERVICE = SERVICE_PREFIX + "index"  # where the index was kept, reachable as ServerURL "index"
 INDEX_USER = "docker-credential-keyring"
 SETTING = "keyring_backend"
-SECRET_SERVICE = NAME  # the backend credctl speaks to itself
 # Backends that store nothing; never worth remembering.
 _NOT_A_STORE = ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring")
 NO_BACKEND = (
@@ -44,7 +43,7 @@ NO_BACKEND = (
 
 def _name(backend: object) -> str:
     if isinstance(backend, NativeSecretService):
-        return SECRET_SERVICE
+        return NAME
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
@@ -63,10 +62,10 @@ def _native_backend(environ):
     by credctl with no keyringrc.cfg. None: keyring itself decides."""
     named = environ.get("PYTHON_KEYRING_BACKEND")
     if named:
-        return NativeSecretService(environ, _named_unusable) if named == SECRET_SERVICE else None
-    if _keyringrc_exists(environ) or settings.load(environ).get(SETTING) != SECRET_SERVICE:
+        return NativeSecretService(environ, _named_unusable) if named == NAME else None
+    if _keyringrc_exists(environ) or settings.load(environ).get(SETTING) != NAME:
         return None
-    return NativeSecretService(environ, lambda reason: _remembered_unusable(SECRET_SERVICE, reason, environ))
+    return NativeSecretService(environ, lambda reason: _remembered_unusable(NAME, reason, environ))
 
 
 def _named_unusable(reason: object) -> StoreUnavailable:

@@ -7,6 +7,7 @@ built once here (PIP_FIND_LINKS, PIP_NO_INDEX: pip's own settings, not the scrip
 apt tests put recorder programs named apt-get and dpkg-query first on PATH.
 """
 
+import importlib.util
 import os
 import shutil
 import stat
@@ -590,3 +591,18 @@ def test_install_sh_links_every_program_the_package_declares():
     assert sorted(PROGRAMS) == sorted(declared)
     line = next(line for line in (ROOT / INSTALL).read_text().split("\nprograms=(", 1)[1:])
     assert sorted(line.split(")", 1)[0].split()) == sorted(declared)
+
+
+def test_a_launcher_is_written_only_where_a_shebang_can_name_the_venv():
+    """scripts/launchers.py keeps pip's console script (which starts through /bin/sh) for a venv
+    path with a space, where the kernel would end the interpreter's path, or too long to read."""
+    script = Path(__file__).parent.parent / "scripts" / "launchers.py"
+    spec = importlib.util.spec_from_file_location("launchers", script)
+    launchers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launchers)
+    paths = ["/opt/credctl/venv/lib/python3.11/site-packages"]
+    text = launchers.launcher("/opt/credctl/venv", "credctl.entry:pass_main", paths)
+    assert text.split("\n")[0] == "#!/opt/credctl/venv/bin/python -IS"
+    assert "from credctl.entry import pass_main\nsys.exit(pass_main())\n" in text
+    assert launchers.launcher("/home/a b/venv", "credctl.entry:pass_main", paths) is None
+    assert launchers.launcher("/" + "x" * 120, "credctl.entry:pass_main", paths) is None

@@ -22,8 +22,9 @@ from typing import NoReturn
 from credctl import terminal
 from credctl.errors import KNOWN_MESSAGES, HelperFailed
 from credctl.gojson import JSONObject, first_json_value, json_string, json_type, string_fields, valid_unicode
+from credctl.helperinput import GO_SPACE
 from credctl.names import PREFIX
-from credctl.protocol import CREDENTIAL_FIELDS, GO_SPACE, encode_credentials
+from credctl.protocol import CREDENTIAL_FIELDS, encode_credentials
 
 DEFAULT_TIMEOUT = 60.0
 NOT_FOUND_STATUS = 127  # as a shell reports a command it cannot find

@@ -5,19 +5,12 @@ from __future__ import annotations
 import errno
 import os
 
+from credctl import posixfs
+
 
 def home(environ=os.environ) -> str:
-    """The home directory environ names: its HOME, else the user's entry in the password database
-    (what os.path.expanduser does when HOME is unset). Never this process's HOME in place of
-    environ's: a caller that passes an environment means that one."""
-    if environ.get("HOME"):
-        return environ["HOME"]
-    import pwd  # only without HOME
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_dir
-    except KeyError:
-        return "~"  # a uid without an entry: left as os.path.expanduser leaves it
+    """credctl.posixfs.home (HOME, else the password database's entry), of os.environ by default."""
+    return posixfs.home(environ)
 
 
 def expand_home(path: str, environ=os.environ) -> str:

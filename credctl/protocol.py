@@ -19,16 +19,13 @@ import sys
 from credctl import __version__
 from credctl.errors import BadInput, CredentialsNotFound, MissingServerURL, MissingUsername, one_line
 from credctl.gojson import JSON_SPACE, first_json_value, json_string, needs_no_escape, string_fields
+from credctl.helperinput import MAX_INPUT, join_lines, server_url_in
 from credctl.names import login_keys
 from credctl.process import keep_secrets_in_memory
 from credctl.stores import open_store, program_name
 from credctl.stores.base import Health, Store
 
 ACTIONS = "store|get|erase|list|version"
-MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
-
-# strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
-GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 
 def encode_credentials(server_url: str, username: str, secret: str) -> bytes:
@@ -58,15 +55,8 @@ def read_input(stdin) -> bytes:
     return data
 
 
-def join_lines(data: bytes) -> bytes:
-    """What Go's bufio.Scanner loop makes of stdin: lines concatenated, \\n and one \\r dropped."""
-    if b"\r" not in data:
-        return data.replace(b"\n", b"")
-    return b"".join(line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n"))
-
-
 def read_server_url(stdin) -> str:
-    url = join_lines(read_input(stdin)).decode("utf-8", "surrogateescape").strip(GO_SPACE)
+    url = server_url_in(read_input(stdin))
     if not url:
         raise MissingServerURL()
     return url
@@ -214,15 +204,21 @@ class _OpenedOnFirstUse(Store):
         return self._opened().health()
 
 
-def serve(store_name: str, args: list[str]) -> int:
+def serve(store_name: str, args: list[str], input: bytes | None = None) -> int:
     """Entry for the docker-credential-* programs: real stdin/stdout, Go's exit statuses.
+    input: what was read from stdin already (a store's head start), in place of stdin.
 
     Raises UnknownStore (before reading or writing anything) if there is no such store.
     """
     program = program_name(store_name)
     if args[:1] in (["get"], ["store"]):  # the actions that hold a secret (list: usernames only)
         keep_secrets_in_memory()
-    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    if input is not None:
+        import io
+
+        stdin = io.BytesIO(input)
+    else:
+        stdin = sys.stdin.buffer if sys.stdin is not None else None
     if stdin is not None and args[:1] in (["get"], ["erase"], ["store"]) and stdin.isatty():
         # Go's helpers wait silently here, which users mistake for a hang (docker/docker-credential-helpers#184).
         sys.stderr.write("reading from stdin; end the input with Ctrl-D\n")

@@ -1,4 +1,4 @@
-"""Run a program and collect its output with os.posix_spawnp.
+"""Run a program and collect its output with posix_spawnp.
 
 The helper path uses this instead of subprocess: importing subprocess costs more than the
 gpg decryption it would run. Standard library C modules only.
@@ -7,8 +7,10 @@ gpg decryption it would run. Standard library C modules only.
 from __future__ import annotations
 
 import _signal
-import os
+import posix
 import time
+
+from credctl.posixfs import join
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
@@ -31,22 +33,22 @@ class Finished:
 def on_path(program: str, env: Mapping[str, str]) -> bool:
     """Whether posix_spawnp would find program on env's PATH."""
     return any(
-        os.access(os.path.join(directory or ".", program), os.X_OK)
-        for directory in env.get("PATH", os.defpath).split(os.pathsep)
+        posix.access(join(directory or ".", program), posix.X_OK)
+        for directory in env.get("PATH", "/bin:/usr/bin").split(":")  # os.defpath
     )
 
 
 def _pipe() -> tuple[int, int]:
     # If our own fd 0/1/2 were closed, pipe() could hand them out and dup2 onto the same
     # number would keep close-on-exec set; move such fds above 2.
-    return tuple(fd if fd > 2 else _move_up(fd) for fd in os.pipe())  # type: ignore[return-value]
+    return tuple(fd if fd > 2 else _move_up(fd) for fd in posix.pipe())  # type: ignore[return-value]
 
 
 def _move_up(fd: int) -> int:
     import fcntl
 
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
-    os.close(fd)
+    posix.close(fd)
     return moved
 
 
@@ -61,39 +63,60 @@ def run(
     process's group, so a question gpg asks on the terminal (encrypting to a key of unknown
     trust) still reaches the person at it.
     """
-    in_r, in_w = _pipe()
+    return start(argv, input, env).finish(timeout)
+
+
+class Running:
+    """A program start() started; finish() collects it (run's rules for input and timeout)."""
+
+    __slots__ = ("err_r", "in_w", "input", "out_r", "pid")
+
+    def __init__(self, pid: int, input: bytes, in_w: int, out_r: int, err_r: int) -> None:
+        self.pid, self.input, self.in_w, self.out_r, self.err_r = pid, input, in_w, out_r, err_r
+
+    def finish(self, timeout: float | None = None) -> Finished:
+        """Feed the input, collect the output and the exit status, within timeout seconds of now."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            output = _exchange(self.input, self.in_w, self.out_r, self.err_r, deadline)
+            wait_status = _reap(self.pid, deadline)
+        except BaseException:
+            if deadline is not None:
+                _kill_tree(self.pid)
+            posix.waitpid(self.pid, 0)
+            raise
+        return Finished(posix.waitstatus_to_exitcode(wait_status), output[self.out_r], output[self.err_r])
+
+
+def start(argv: list[str], input: bytes | int = b"", env: Mapping[str, str] | None = None) -> Running:
+    """argv started (searched on PATH) with stdin and stdout piped to this process; input is the
+    bytes for its stdin, or a descriptor it reads instead (this process keeps its own). A
+    program that cannot be started raises FileNotFoundError (or the OSError) here."""
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
+    if isinstance(input, int):
+        in_r, in_w, data = input, -1, b""
+    else:
+        in_r, in_w = _pipe()
+        data = input
     actions = [
-        (os.POSIX_SPAWN_DUP2, in_r, 0),
-        (os.POSIX_SPAWN_DUP2, out_w, 1),
-        (os.POSIX_SPAWN_DUP2, err_w, 2),
+        (posix.POSIX_SPAWN_DUP2, in_r, 0),
+        (posix.POSIX_SPAWN_DUP2, out_w, 1),
+        (posix.POSIX_SPAWN_DUP2, err_w, 2),
     ]
+    if env is None:
+        from os import environ as env
     try:
-        pid = os.posix_spawnp(
-            argv[0],
-            argv,
-            os.environ if env is None else env,
-            file_actions=actions,
-            setsigdef=_RESET_SIGNALS,
-        )
+        pid = posix.posix_spawnp(argv[0], argv, env, file_actions=actions, setsigdef=_RESET_SIGNALS)
     except BaseException:
         for fd in (in_w, out_r, err_r):
-            os.close(fd)
+            if fd >= 0:
+                posix.close(fd)
         raise
     finally:
-        for fd in (in_r, out_w, err_w):
-            os.close(fd)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        output = _exchange(input, in_w, out_r, err_r, deadline)
-        wait_status = _reap(pid, deadline)
-    except BaseException:
-        if deadline is not None:
-            _kill_tree(pid)
-        os.waitpid(pid, 0)
-        raise
-    return Finished(os.waitstatus_to_exitcode(wait_status), output[out_r], output[err_r])
+        for fd in (out_w, err_w) if in_w < 0 else (in_r, out_w, err_w):
+            posix.close(fd)
+    return Running(pid, data, in_w, out_r, err_r)
 
 
 def _reap(pid: int, deadline: float | None) -> int:
@@ -101,14 +124,14 @@ def _reap(pid: int, deadline: float | None) -> int:
     that closed its output but runs on). On Linux a pidfd says when, elsewhere it is polled."""
     if deadline is not None and not _ended_by(pid, deadline):
         raise TimeoutError
-    return os.waitpid(pid, 0)[1]
+    return posix.waitpid(pid, 0)[1]
 
 
 def _ended_by(pid: int, deadline: float) -> bool:
     import select
 
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = posix.pidfd_open(pid)
     except (AttributeError, OSError):  # not Linux 5.3+
         pidfd = -1
     if pidfd >= 0:
@@ -117,9 +140,9 @@ def _ended_by(pid: int, deadline: float) -> bool:
             poller.register(pidfd, select.POLLIN)
             return bool(poller.poll(max(0, (deadline - time.monotonic()) * 1000)))
         finally:
-            os.close(pidfd)
+            posix.close(pidfd)
     pause = 0.001
-    while not os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+    while not posix.waitid(posix.P_PID, pid, posix.WEXITED | posix.WNOHANG | posix.WNOWAIT):
         left = deadline - time.monotonic()
         if left <= 0:
             return False
@@ -138,14 +161,14 @@ def _kill_tree(pid: int) -> None:
     while found:
         for each in found:
             try:
-                os.kill(each, _signal.SIGSTOP)
+                posix.kill(each, _signal.SIGSTOP)
                 stopped.append(each)
             except ProcessLookupError:
                 pass
         found = [child for child in _descendants(pid) if child not in stopped]
     for each in stopped:
         try:
-            os.kill(each, _signal.SIGKILL)
+            posix.kill(each, _signal.SIGKILL)
         except ProcessLookupError:
             pass
     _wait_gone(stopped[1:], 2.0)  # pid itself is reaped by the caller
@@ -175,7 +198,7 @@ def _descendants(pid: int) -> list[int]:
     """Every process below pid, by the parents /proc/*/stat names ([] where there is no /proc)."""
     children: dict[int, list[int]] = {}
     try:
-        entries = os.listdir("/proc")
+        entries = posix.listdir("/proc")
     except OSError:
         return []
     for entry in entries:
@@ -199,7 +222,7 @@ def _descendants(pid: int) -> list[int]:
 def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float | None) -> dict[int, bytes]:
     """Feed stdin and drain stdout/stderr together, so no pipe can fill up and deadlock;
     TimeoutError when they are not all done by deadline (time.monotonic). Closes the three
-    descriptors."""
+    descriptors (in_w is -1 when the program reads a descriptor of its own)."""
     import select  # C extensions load only when a program runs: `list` runs none
 
     poller = select.poll()
@@ -209,11 +232,11 @@ def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float |
     pending = memoryview(input)
     open_fds = {out_r, err_r}
     if pending:
-        os.set_blocking(in_w, False)
+        posix.set_blocking(in_w, False)
         poller.register(in_w, select.POLLOUT)
         open_fds.add(in_w)
-    else:
-        os.close(in_w)
+    elif in_w >= 0:
+        posix.close(in_w)
     try:
         while open_fds:
             ready = poller.poll(None if deadline is None else max(0, (deadline - time.monotonic()) * 1000))
@@ -222,24 +245,24 @@ def _exchange(input: bytes, in_w: int, out_r: int, err_r: int, deadline: float |
             for fd, _event in ready:
                 if fd == in_w:
                     try:
-                        pending = pending[os.write(in_w, pending[:_CHUNK]) :]
+                        pending = pending[posix.write(in_w, pending[:_CHUNK]) :]
                     except BlockingIOError:
                         continue
                     except BrokenPipeError:
                         pending = pending[:0]
                     if not pending:
                         poller.unregister(in_w)
-                        os.close(in_w)
+                        posix.close(in_w)
                         open_fds.discard(in_w)
                     continue
-                data = os.read(fd, _CHUNK)
+                data = posix.read(fd, _CHUNK)
                 if data:
                     chunks[fd].append(data)
                 else:
                     poller.unregister(fd)
-                    os.close(fd)
+                    posix.close(fd)
                     open_fds.discard(fd)
     finally:
         for fd in open_fds:
-            os.close(fd)
+            posix.close(fd)
     return {fd: b"".join(parts) for fd, parts in chunks.items()}

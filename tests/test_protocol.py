@@ -9,7 +9,8 @@ from world import NOT_FOUND, run_helper
 
 from credctl import __version__
 from credctl.gojson import json_string
-from credctl.protocol import encode_credentials, encode_listing, join_lines
+from credctl.helperinput import join_lines
+from credctl.protocol import encode_credentials, encode_listing
 
 USAGE = b"Usage: docker-credential-pass <store|get|erase|list|version>\n"
 

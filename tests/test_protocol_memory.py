@@ -19,8 +19,9 @@ from world import NOT_FOUND, MemoryStore
 
 from credctl import __version__
 from credctl.errors import CredctlError, StoreError, UnknownStore
+from credctl.helperinput import MAX_INPUT
 from credctl.names import DOCKER_HUB_KEYS
-from credctl.protocol import MAX_INPUT, respond, serve
+from credctl.protocol import respond, serve
 
 PROGRAM = "docker-credential-memory"
 USAGE = b"Usage: docker-credential-memory <store|get|erase|list|version>\n"

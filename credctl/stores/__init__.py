@@ -5,20 +5,20 @@ programs' names, the login stores setup and migrate offer, the generated docs, t
 A new store also needs its console script in pyproject.toml (an entry.py function), its page
 in docs/stores/ and its world in tests/world.py; tests/test_store_specs.py checks all three.
 
-Store modules are imported only when asked for, so a helper pays for its own store alone.
+Store modules are imported only when asked for, so a helper pays for its own store alone; this
+module itself imports next to nothing (the pass helper's head start, credctl.stores.passread,
+runs before os is loaded).
 """
 
 from __future__ import annotations
 
-import os
-
-from credctl.errors import UnknownStore
 from credctl.names import PREFIX
-from credctl.stores.base import Health, Store
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from credctl.stores.base import Health, Store
 
 
 class StoreSpec:
@@ -124,9 +124,10 @@ def suffix_of(helper: str) -> str:
     return spec.suffix if spec is not None else helper
 
 
-def health_of(name: str, environ=os.environ) -> Health:
+def health_of(name: str, environ: Mapping[str, str] | None = None) -> Health:
     """Store name's answer to "can you work here?"; a store that cannot even open says why."""
     from credctl.errors import CredctlError
+    from credctl.stores.base import Health
 
     try:
         return open_store(name, environ).health()
@@ -145,6 +146,8 @@ def spec_of(store: str) -> StoreSpec:
     """The StoreSpec of a store name; raises UnknownStore (naming the known ones) for any other."""
     spec = STORES.get(store)
     if spec is None:
+        from credctl.errors import UnknownStore
+
         raise UnknownStore(store, tuple(STORES))
     return spec
 
@@ -154,8 +157,11 @@ def program_name(store: str) -> str:
     return spec_of(store).program
 
 
-def open_store(store: str, environ: Mapping[str, str] = os.environ) -> Store:
-    """The store, working in environ (its HOME, GNUPGHOME, D-Bus address and the rest)."""
+def open_store(store: str, environ: Mapping[str, str] | None = None) -> Store:
+    """The store, working in environ (its HOME, GNUPGHOME, D-Bus address and the rest; by
+    default this process's)."""
+    if environ is None:
+        from os import environ
     spec = spec_of(store)
     module = __import__(spec.module, fromlist=[spec.class_name])
     return getattr(module, spec.class_name)(environ)

@@ -18,31 +18,34 @@ import os
 import time
 
 from credctl.errors import CredentialsNotFound, MissingServerURL, StoreError, StoreUnavailable, Stuck, UnsafePath
-from credctl.paths import cache_dir, home, locked, read_file, write_atomically
+from credctl.paths import cache_dir, locked, read_file, write_atomically
 from credctl.process import lock_timeout, prompt_timeout
-from credctl.spawn import Finished, on_path, run
+from credctl.spawn import Finished, Running, on_path, start
 from credctl.stores.base import Health, Store
+from credctl.stores.passread import (
+    FOLDER,
+    MAX_NAME,
+    folder_name,
+    gpg_files,
+    gpg_program,
+    pass_gpg_options,
+    server_folder,
+    start_decrypting,
+    started,
+    store_dir,
+)
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-FOLDER = "docker-credential-helpers"
 # Where `store` writes a new entry before renaming it into FOLDER: outside it, so neither Go's
 # helper (whose list fails on a folder name that is not base64) nor our get and list ever see it.
 TEMPORARY = ".credctl-tmp"
-_MAX_NAME = 255  # bytes in one file name on Linux and macOS
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 INIT_HINT = "run `credctl pass init`"
 # A new key made where nothing can ask for a passphrase (nor a name): everything given.
 GENERATE_HINT = "credctl pass init --generate --no-passphrase --name NAME --email EMAIL"
-
-
-def folder_name(server_url: str) -> str:
-    """The Go helper's folder name: base64.URLEncoding (URL-safe alphabet, padded)."""
-    raw = server_url.encode("utf-8", "surrogateescape")
-    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode("ascii")
 
 
 def server_of(folder: str) -> str | None:
@@ -54,11 +57,6 @@ def server_of(folder: str) -> str | None:
     except binascii.Error:
         return None
     return raw.decode("utf-8", "surrogateescape") if raw else None
-
-
-def gpg_files(names: list[str]) -> list[str]:
-    """The <username>.gpg entries of a server folder; dot files (never a username credctl stores) are not."""
-    return [name for name in names if name.endswith(".gpg") and len(name) > 4 and name[0] != "."]
 
 
 class _ListCache:
@@ -192,8 +190,8 @@ class _DirectInsert:
     def insert(self, username: str, temporary: str, secret: str) -> None:
         gpg = gpg_program(self.store.environ)
         argv = [gpg, "-e", *(arg for recipient in self.recipients for arg in ("-r", recipient)), "-o", "-"]
-        argv += _pass_gpg_options(self.store.environ)
-        missing = f"{gpg} is not installed: install gnupg, then {INIT_HINT}"
+        argv += pass_gpg_options(self.store.environ)
+        missing = self.store._gpg_missing()
         result = self.store._run(argv, secret.encode("utf-8"), missing)
         if result.status != 0 or not result.stdout:
             why = explain_gpg_failure(result.stderr, "the credentials")
@@ -246,15 +244,6 @@ def _pass_recipients(environ: Mapping[str, str], folders: tuple[str, ...]) -> li
     return []
 
 
-def _pass_gpg_options(environ: Mapping[str, str]) -> list[str]:
-    """The options pass 1.7 gives gpg (GPG_OPTS): PASSWORD_STORE_GPG_OPTS, then its own."""
-    options = environ.get("PASSWORD_STORE_GPG_OPTS", "").split()
-    options += ["--quiet", "--yes", "--compress-algo=none", "--no-encrypt-to"]
-    if gpg_program(environ) == "gpg2" or environ.get("GPG_AGENT_INFO"):
-        options += ["--batch", "--use-agent"]
-    return options
-
-
 def check_username(username: str) -> None:
     """Refuse names pass would turn into other paths (Go corrupts the store: docker/docker-credential-helpers#162)."""
     if "/" in username:
@@ -263,8 +252,8 @@ def check_username(username: str) -> None:
         raise StoreError(f"pass cannot store the username {username!r}: it is not a valid file name")
     if username.startswith("."):  # a dot file: hidden from pass, and never read back by get or list
         raise StoreError(f"pass cannot store the username {username!r}: it must not start with '.'")
-    if len(username.encode("utf-8")) + len(".gpg") > _MAX_NAME:
-        raise StoreError(f"pass cannot store a username longer than {_MAX_NAME - 4} bytes")
+    if len(username.encode("utf-8")) + len(".gpg") > MAX_NAME:
+        raise StoreError(f"pass cannot store a username longer than {MAX_NAME - 4} bytes")
 
 
 def explain_gpg_failure(stderr: bytes, what: str) -> str:
@@ -387,48 +376,37 @@ def _locked(root: str, exclusive: bool, environ: Mapping[str, str]) -> locked:
     return locked(root, exclusive=exclusive, create=False, timeout=lock_timeout(environ))
 
 
-def store_dir(environ: Mapping[str, str]) -> str:
-    """pass's own rule: $PASSWORD_STORE_DIR, else ~/.password-store."""
-    return environ.get("PASSWORD_STORE_DIR") or os.path.join(home(environ), ".password-store")
-
-
-def gpg_program(environ: Mapping[str, str]) -> str:
-    """pass prefers gpg2 when it is on PATH."""
-    return "gpg2" if on_path("gpg2", environ) else "gpg"
-
-
 class PassStore(Store):
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self.environ = environ
         self.root = store_dir(environ)
 
     def _folder(self, server_url: str) -> str:
-        name = folder_name(server_url)
-        # "" would name FOLDER itself, every server's folder: nothing is stored under no name.
-        if not name or len(name) > _MAX_NAME:  # nor under a name no file system holds
+        folder = server_folder(self.root, server_url)
+        if folder is None:
             raise CredentialsNotFound()
-        return os.path.join(self.root, FOLDER, name)
+        return folder
 
     # -- reads: the hot path ------------------------------------------------------------
 
     def get(self, server_url: str) -> tuple[str, str]:
         folder = self._folder(server_url)
-        # The lock covers reading the entry, never the decryption: gpg may wait minutes for a
-        # passphrase, and a store must not wait behind that.
-        with _locked(self.root, exclusive=False, environ=self.environ):
-            try:
-                names = sorted(gpg_files(os.listdir(folder)))  # byte order, as Go's os.ReadDir
-            except (FileNotFoundError, NotADirectoryError):
-                names = []
-            # Go takes the first entry whatever it is; a sub-folder (Go's "a/b" usernames) is skipped.
-            file = next((name for name in names if os.path.isfile(os.path.join(folder, name))), None)
-            if file is None:
-                raise CredentialsNotFound()
-            with open(os.path.join(folder, file), "rb") as entry:
-                encrypted = entry.read()
-        secret = self._decrypt(encrypted, server_url)
+        decryption = started(folder)  # docker-credential-pass get's head start (passread)
+        if decryption is None:
+            # The lock covers opening the entry, never the decryption: gpg may wait minutes for
+            # a passphrase, and a store must not wait behind that.
+            with _locked(self.root, exclusive=False, environ=self.environ):
+                try:
+                    decryption = start_decrypting(folder, self.environ)
+                except FileNotFoundError:
+                    raise StoreUnavailable(self._gpg_missing()) from None
+        if decryption is None:
+            raise CredentialsNotFound()
+        result = self._finished(gpg_program(self.environ), decryption.gpg)
+        if result.status != 0:
+            raise StoreError(explain_gpg_failure(result.stderr, f"the credentials for {server_url}"))
         # The Go helper trims what `pass show` prints the same way.
-        return file[:-4], secret.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+        return decryption.name[:-4], result.stdout.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
 
     def revision(self, server_url: str) -> str | None:
         """The entry file get reads, by name, inode, size and modification time: pass replaces a
@@ -446,25 +424,24 @@ class PassStore(Store):
                 return f"{name}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
         return None
 
-    def _decrypt(self, encrypted: bytes, server_url: str) -> bytes:
-        gpg = gpg_program(self.environ)
-        # The options `pass show` gives gpg (pass 1.7), plus status lines to explain failures.
-        options = [*_pass_gpg_options(self.environ), "--status-fd", "2"]
-        result = self._run([gpg, "-d", *options], encrypted, f"{gpg} is not installed: install gnupg, then {INIT_HINT}")
-        if result.status != 0:
-            raise StoreError(explain_gpg_failure(result.stderr, f"the credentials for {server_url}"))
-        return result.stdout
+    def _gpg_missing(self) -> str:
+        return f"{gpg_program(self.environ)} is not installed: install gnupg, then {INIT_HINT}"
 
     def _run(self, argv: list[str], input: bytes, not_installed: str) -> Finished:
         """argv's result, within the prompt timeout: gpg (or pass's gpg) may be asking a person."""
-        timeout = prompt_timeout(self.environ)
         try:
-            return run(argv, input=input, env=self.environ, timeout=timeout)
+            running = start(argv, input, self.environ)
         except FileNotFoundError:
             raise StoreUnavailable(not_installed) from None
+        return self._finished(argv[0], running)
+
+    def _finished(self, program: str, running: Running) -> Finished:
+        timeout = prompt_timeout(self.environ)
+        try:
+            return running.finish(timeout)
         except TimeoutError:
             raise Stuck(
-                f"{argv[0]} did not answer within {timeout:g} s (a passphrase prompt nobody answered?)"
+                f"{program} did not answer within {timeout:g} s (a passphrase prompt nobody answered?)"
             ) from None
 
     def list(self) -> dict[str, str]:
@@ -483,8 +460,8 @@ class PassStore(Store):
         if not server_url:  # its folder would be FOLDER itself, which holds every server's
             raise MissingServerURL()
         folder = folder_name(server_url)
-        if len(folder) > _MAX_NAME:
-            raise StoreError(f"pass cannot store a server URL longer than {_MAX_NAME // 4 * 3} bytes")
+        if len(folder) > MAX_NAME:
+            raise StoreError(f"pass cannot store a server URL longer than {MAX_NAME // 4 * 3} bytes")
         self._require_initialised()
         path = self._folder(server_url)
         with _locked(self.root, exclusive=True, environ=self.environ):

@@ -1,0 +1,22 @@
+"""What a helper makes of its stdin, as Go's docker-credential-helpers read it.
+
+No imports at all: docker-credential-pass `get` reads its server URL with this before anything
+else loads (credctl.stores.passread), and credctl.protocol reads every action's input with it.
+"""
+
+MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
+
+# strings.TrimSpace in Go trims exactly unicode.IsSpace, which differs from str.strip().
+GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+
+def join_lines(data: bytes) -> bytes:
+    """What Go's bufio.Scanner loop makes of stdin: lines concatenated, \\n and one \\r dropped."""
+    if b"\r" not in data:
+        return data.replace(b"\n", b"")
+    return b"".join(line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n"))
+
+
+def server_url_in(data: bytes) -> str:
+    """The server URL of a get or erase input, as Go reads it ('' for none)."""
+    return join_lines(data).decode("utf-8", "surrogateescape").strip(GO_SPACE)

@@ -11,12 +11,15 @@ change. A file that does not parse is never written (docker/cli overwrites it: d
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, identical, parse, top_level_members
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.paths import expand_home, home, locked, make_private_dirs, read_file, write_atomically
+
+TYPE_CHECKING = False  # typing and collections are too slow to import on the kubelet plugin's path
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:

@@ -15,7 +15,7 @@ from credctl.stores import STORES
 
 HEAVY = ("typer", "rich", "pydantic", "click", "gnupg", "keyring", "secretstorage", "alibabacloud", "Tea", "darabonba")
 # Our own speed rule for get/list: not even these stdlib modules (each pulls in re or enum).
-SLOW_STDLIB = ("json", "re", "subprocess", "typing", "dataclasses", "base64", "pathlib", "enum")
+SLOW_STDLIB = ("json", "re", "subprocess", "typing", "dataclasses", "base64", "pathlib", "enum", "collections")
 
 
 def imported_modules(argv: list[str], stdin: bytes, env: dict[str, str]) -> set[str]:

@@ -305,7 +305,8 @@ def test_a_warm_call_needs_neither_the_sdk_nor_the_cli(rrsa, tmp_path, pod):
     # nor the stdlib modules that cost milliseconds each (docs/benchmarks.md): json's C scanner
     # (credctl.gojson) instead of json, no re, dataclasses or base64
     startup = importtime_modules(provide(env, b"", program=[sys.executable, "-X", "importtime", "-c", "pass"]).stderr)
-    assert sorted(set(modules) - set(startup) & {"json", "re", "dataclasses", "base64", "inspect", "enum"}) == []
+    costly = {"json", "re", "dataclasses", "base64", "inspect", "enum", "collections"}
+    assert sorted(set(modules) - set(startup) & costly) == []
 
 
 # --- which role a request names (in-process) ---------------------------------------------------

@@ -25,6 +25,7 @@ from credctl.stores.base import Health, Store
 from credctl.stores.passread import (
     FOLDER,
     MAX_NAME,
+    first_entry,
     folder_name,
     gpg_files,
     gpg_program,
@@ -411,18 +412,18 @@ class PassStore(Store):
     def revision(self, server_url: str) -> str | None:
         """The entry file get reads, by name, inode, size and modification time: pass replaces a
         file to change it, so a new login is a new revision."""
-        import stat  # loaded with os already
-
         try:
             folder = self._folder(server_url)
-            names = sorted(gpg_files(os.listdir(folder)))
-        except (CredentialsNotFound, FileNotFoundError, NotADirectoryError):
+        except CredentialsNotFound:
             return None
-        for name in names:
+        name = first_entry(folder)
+        if name is None:
+            return None
+        try:
             status = os.stat(os.path.join(folder, name))
-            if stat.S_ISREG(status.st_mode):
-                return f"{name}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
-        return None
+        except FileNotFoundError:
+            return None  # removed since
+        return f"{name}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
 
     def _gpg_missing(self) -> str:
         return f"{gpg_program(self.environ)} is not installed: install gnupg, then {INIT_HINT}"

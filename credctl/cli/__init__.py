@@ -6,12 +6,13 @@ from typing import Annotated, Any
 import typer
 from typer import _click as click
 from typer._click.exceptions import UsageError as ClickUsageError
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from credctl import __version__
 from credctl.cli import (
     acr_cmd,
     backup_cmd,
+    complete,
     export_cmd,
     k8s_cmd,
     kubelet_cmd,
@@ -53,11 +54,33 @@ class _Context(click.Context):
             raise ClickUsageError(str(err), self) from None
 
 
+def _help_names(command: click.Command, ctx: click.Context) -> list[str]:
+    """-h and --help in the order the app names them, less any another option took. click
+    collects them in a set: a TAB offered them in an order that changed from run to run."""
+    taken = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+    return [name for name in ctx.help_option_names if name not in taken]
+
+
+class _PlainCommand(TyperCommand):
+    def get_help_option_names(self, ctx: click.Context) -> list[str]:
+        return _help_names(self, ctx)
+
+
+class _PlainGroup(TyperGroup):
+    def get_help_option_names(self, ctx: click.Context) -> list[str]:
+        return _help_names(self, ctx)
+
+
+_PLAIN_CLASSES = {TyperCommand: _PlainCommand, TyperGroup: _PlainGroup}
+
+
 def plain_usage(command: click.Command) -> None:
     """Give command and its subcommands conventional usage: arguments as _PlainArgument, an
-    upper-case metavar for every option that takes a value and has none (not `<str>`), and
-    credctl's usage errors in click's shape (_Context)."""
+    upper-case metavar for every option that takes a value and has none (not `<str>`), -h and
+    --help always in that order (_help_names), and credctl's usage errors in click's shape
+    (_Context)."""
     command.context_class = _Context
+    command.__class__ = _PLAIN_CLASSES.get(type(command), type(command))
     for param in command.params:
         if isinstance(param, TyperArgument):
             param.metavar = param.metavar or (param.name or "value").upper()
@@ -68,12 +91,15 @@ def plain_usage(command: click.Command) -> None:
         plain_usage(sub)
 
 
-class _Group(TyperGroup):
-    """credctl's root command: conventional usage lines all the way down (plain_usage)."""
+class _Group(_PlainGroup):
+    """credctl's root command: conventional usage lines all the way down (plain_usage), and each
+    TAB's help on one line (complete.use_one_line_help: Typer registers its shell classes again
+    each time it builds the app, just before this)."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         plain_usage(self)
+        complete.use_one_line_help()
 
 
 app = typer.Typer(

@@ -1,9 +1,13 @@
-"""Values for shell completion: the `autocompletion=` callbacks of credctl's options and arguments.
+"""Shell completion: the `autocompletion=` callbacks of credctl's options and arguments, and how
+zsh and fish are sent each offer's help.
 
-Every TAB runs credctl afresh, so these read their files directly and never fail: a missing,
-unreadable or malformed file completes nothing. Each returns
-(value, help) pairs; Typer keeps those starting with what was typed, and zsh and fish show the help.
+Every TAB runs credctl afresh, so the callbacks read their files directly and never fail: a
+missing, unreadable or malformed file completes nothing. Each returns (value, help) pairs; Typer
+keeps those starting with what was typed, and zsh and fish show the help.
 """
+
+from typer._click.shell_completion import CompletionItem, add_completion_class
+from typer._completion_classes import FishComplete, ZshComplete
 
 from credctl.errors import CredctlError
 from credctl.gojson import JSONError, parse
@@ -58,3 +62,38 @@ def mapped_registries(ctx, incomplete: str) -> list[tuple[str, str]]:
     return [
         (registry, PREFIX + helper) for registry, helper in sorted(helpers.items()) if registry.startswith(incomplete)
     ]
+
+
+# -- how zsh and fish get each offer --------------------------------------------------------
+# Typer renders a help through rich, which wraps it at the terminal's width: the newlines split
+# one fish offer into several (each line a value of its own) and break zsh's list. Here a help is
+# one line whatever the terminal, so an answer depends on the app alone (credctl.quickcomplete
+# gives it from a table); values and quoting are Typer's.
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _zsh_quoted(text: str) -> str:
+    """text inside the double quotes of zsh's `_arguments '*: :(("value":"help"))'`, as Typer quotes it."""
+    for raw, quoted in (('"', '""'), ("'", "''"), ("$", "\\$"), ("`", "\\`"), (":", "\\\\:")):
+        text = text.replace(raw, quoted)
+    return text
+
+
+class ZshOffers(ZshComplete):
+    def format_completion(self, item: CompletionItem) -> str:
+        value = f'"{_zsh_quoted(item.value)}"'
+        return f'{value}:"{_zsh_quoted(_one_line(item.help))}"' if item.help else value
+
+
+class FishOffers(FishComplete):
+    def format_completion(self, item: CompletionItem) -> str:
+        return f"{item.value}\t{_one_line(item.help)}" if item.help else f"{item.value}"
+
+
+def use_one_line_help() -> None:
+    """Answer zsh's and fish's TABs with the classes above (Typer registers its own on import)."""
+    add_completion_class(ZshOffers, "zsh")
+    add_completion_class(FishOffers, "fish")

@@ -69,6 +69,12 @@ def kubelet_main() -> int:
 
 
 def main() -> int:
+    import posix
+
+    if b"_CREDCTL_COMPLETE" in posix.environ:
+        answered = _quick_completion(posix.environ)
+        if answered is not None:
+            return answered
     args = sys.argv[1:]
     if args == ["--version"]:
         from credctl import __version__
@@ -100,6 +106,18 @@ def main() -> int:
             sys.stderr.write(f"credctl helper: {err}\n")
             return 2
     return _admin_cli()
+
+
+def _quick_completion(environ) -> int | None:
+    """A TAB after command names only, answered from the generated table; None for the app."""
+    from credctl.quickcomplete import PROGRAM, answer
+
+    found = answer(environ) if sys.argv[0].rpartition("/")[2] == PROGRAM else None
+    if found is None:
+        return None
+    text, status = found
+    sys.stdout.write(text)
+    return _end(status)
 
 
 def _terminal_columns() -> int:

@@ -6,13 +6,13 @@
 
 Writes completions/credctl.bash, completions/_credctl (zsh), completions/credctl.fish,
 docs/cli.md, man/credctl.1, and for credctl.entry credctl/roothelp.py (`credctl --help`) and
-credctl/completiontable.py (a TAB on command and option names). The commands, usage lines, arguments and options come from
-walking the click command tree Typer builds (typer.main.get_command), and the completion
-scripts from Typer's own templates; only the parts that are not in the app (helper programs,
-exit status, environment, files) are written here, and the helper programs (names, summaries,
-pages) are listed from credctl.stores.STORES. Run it with the interpreter credctl is installed
-in, after any change to a command, an option or a help text; tests/test_generated_docs.py fails
-until you do.
+credctl/completiontable.py (a TAB on command and option names). The commands, usage lines,
+arguments and options come from walking the click command tree Typer builds
+(typer.main.get_command), and the completion scripts from Typer's own templates; only the parts
+that are not in the app (helper programs, exit status, environment, files) are written here,
+and the helper programs (names, summaries, pages) are listed from credctl.stores.STORES. Run it
+with the interpreter credctl is installed in, after any change to a command, an option or a
+help text; tests/test_generated_docs.py fails until you do.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The Python counterpart of the Go `client` package of docker-credential-helpers: the same
 stdin for every action, the same reading of stdout, and typed errors for the three messages
-Docker recognises. Not on the helper hot path, so subprocess and json are fine here.
+Docker recognises. Programs run through credctl.spawn (posix_spawn): `credctl list` runs one
+per helper, and subprocess, shutil and dataclasses would cost it more than the helper's run.
 
 Secrets stay out of every exception message and repr; a helper's stderr is captured and
 dropped, because it may hold anything.
@@ -10,21 +11,19 @@ dropped, because it may hold anything.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import NoReturn
 
-from credctl import terminal
+from credctl import spawn, terminal
 from credctl.errors import KNOWN_MESSAGES, HelperFailed
 from credctl.gojson import JSONObject, first_json_value, json_string, json_type, string_fields, valid_unicode
 from credctl.helperinput import GO_SPACE
 from credctl.names import PREFIX
 from credctl.protocol import CREDENTIAL_FIELDS, encode_credentials
+
+TYPE_CHECKING = False  # typing and collections cost `credctl list` a start
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import NoReturn
 
 DEFAULT_TIMEOUT = 60.0
 NOT_FOUND_STATUS = 127  # as a shell reports a command it cannot find
@@ -32,13 +31,25 @@ CANNOT_RUN_STATUS = 126  # as a shell reports a command it found but cannot exec
 TIMEOUT_STATUS = 124  # as coreutils' timeout(1) reports a command it stopped
 
 
-@dataclass(frozen=True, slots=True)
 class Credentials:
-    """One registry login; the secret is never shown in the repr."""
+    """One registry login, unchangeable; the secret is never shown in the repr."""
 
-    server_url: str
-    username: str
-    secret: str
+    __slots__ = ("secret", "server_url", "username")
+
+    def __init__(self, server_url: str, username: str, secret: str) -> None:
+        for name, value in (("server_url", server_url), ("username", username), ("secret", secret)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Credentials cannot be changed ({name})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.server_url, self.username, self.secret) == (other.server_url, other.username, other.secret)
+
+    def __hash__(self) -> int:
+        return hash((self.server_url, self.username, self.secret))
 
     def __repr__(self) -> str:
         shown = "'***'" if self.secret else "''"
@@ -127,24 +138,14 @@ def _run(
 ) -> bytes:
     """Run argv with data on stdin; its stdout when it succeeds, else raise the error its failure means."""
     try:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env
-        )
+        done = spawn.run(argv, data, child_env, timeout)
     except FileNotFoundError:
         raise HelperFailed(name, action, NOT_FOUND_STATUS, f"{name} not found") from None
+    except TimeoutError:  # it, and every process below it, were killed
+        raise HelperFailed(name, action, TIMEOUT_STATUS, f"no answer within {timeout:g} s; stopped it") from None
     except OSError as err:
         raise HelperFailed(name, action, CANNOT_RUN_STATUS, f"{name}: cannot run it: {err.strerror}") from None
-    with process:
-        try:
-            stdout, _stderr = process.communicate(data, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            # Drain the pipes; a grandchild may still hold them open, so do not wait long.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.communicate(timeout=1)
-            process.wait()
-            raise HelperFailed(name, action, TIMEOUT_STATUS, f"no answer within {timeout:g} s; stopped it") from None
-    status = process.returncode
+    status, stdout = done.status, done.stdout
     if status == 0:
         return stdout
     text = _text(stdout).strip(GO_SPACE)
@@ -164,13 +165,22 @@ def _locate(name: str, action: str, env: Mapping[str, str]) -> str:
     """The absolute path of name on env's PATH (like Go's exec.LookPath), or name if it is a path."""
     if "/" in name:
         return name
-    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    found = _which(name, env.get("PATH", os.defpath))
     if found is None:
         raise HelperFailed(name, action, NOT_FOUND_STATUS, f"{name} not found on PATH")
     if not os.path.isabs(found):
         # Go refuses a program found through a relative PATH entry such as "." (exec.ErrDot).
         raise HelperFailed(name, action, NOT_FOUND_STATUS, f"{name} found only in the current directory ({found})")
     return found
+
+
+def _which(name: str, path: str) -> str | None:
+    """The first file named name on path that this process may execute (shutil.which's rule)."""
+    for folder in path.split(os.pathsep):
+        candidate = os.path.join(folder, name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate) and os.path.exists(candidate):
+            return candidate
+    return None
 
 
 def _decode(output: bytes) -> object:
@@ -194,6 +204,8 @@ def _text(output: bytes) -> str:
 
 
 def _signal_name(number: int) -> str:
+    import signal  # enum: only to name the signal that killed a helper
+
     try:
         return signal.Signals(number).name
     except ValueError:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
 import os
 import re
 import time
@@ -110,6 +109,8 @@ def parse_date(text: str, now: float | None = None) -> int:
             raise UsageError(
                 f"{text!r} is not a date: write it as 2027-01-31, 2027-01-31T12:00:00Z or a time from now such as 90d"
             ) from None
+    import calendar  # with datetime and locale: only to read a date a person wrote
+
     year, month, day, hour, minute, second, zone = match.groups()
     try:
         time.strptime(f"{year}-{month}-{day}", "%Y-%m-%d")

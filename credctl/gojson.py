@@ -257,11 +257,20 @@ def first_json_value(text: str) -> object:
     """The first JSON value in text, read as Go's json.Decoder reads it: anything after it is
     ignored, NaN and Infinity are refused. Raises ValueError with a reason that never quotes text.
     """
-    import json  # not needed on get/list
-
     start = len(text) - len(text.lstrip(JSON_SPACE))
     if start == len(text):
         raise ValueError("no JSON value")
+    try:
+        from _json import make_scanner  # without json: `credctl list` reads one answer per helper
+
+        return make_scanner(_Context(JSONObject))(text, start)[0]
+    except JSONError as err:
+        raise ValueError(f"not valid JSON: {err}") from None
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
+    except Exception:
+        pass  # no _json, or not JSON: json's decoder says what is wrong (as _scan)
+    import json
 
     decoder = json.JSONDecoder(object_pairs_hook=JSONObject, parse_int=_int, parse_constant=_refuse_constant)
     try:

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from typing import Protocol
 
+TYPE_CHECKING = False  # typing and collections cost `credctl list` a start
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from typing import Protocol
 
-class Drawing(Protocol):
-    """Something that draws on the terminal until stopped (rich's Status)."""
+    class Drawing(Protocol):
+        """Something that draws on the terminal until stopped (rich's Status)."""
 
-    def start(self) -> None: ...
+        def start(self) -> None: ...
 
-    def stop(self) -> None: ...
+        def stop(self) -> None: ...
 
 
 _drawing: list[Drawing] = []  # what draws on the terminal now, innermost last

@@ -42,7 +42,7 @@ from typer.completion import get_completion_script  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
 from credctl import __version__  # noqa: E402
-from credctl.cli import app  # noqa: E402
+from credctl.cli.app import app  # noqa: E402
 from credctl.protocol import ACTIONS  # noqa: E402
 from credctl.stores import STORES  # noqa: E402
 
@@ -680,7 +680,7 @@ def completion_table() -> str:
 def root_help() -> str:
     """credctl/roothelp.py: `credctl --help` as the Typer app prints it on a terminal of 80 columns
     or more (click caps help at 78), for credctl.entry to print without loading the app."""
-    program = "import sys; from credctl.cli import app; sys.argv = ['credctl', '--help']; app()"
+    program = "import sys; from credctl.cli.app import app; sys.argv = ['credctl', '--help']; app()"
     env = {**os.environ, "COLUMNS": str(ROOT_HELP_COLUMNS)}
     shown = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True).stdout
     lines = shown.splitlines(keepends=True)

@@ -12,7 +12,7 @@ import io
 import pytest
 import world
 
-import credctl.cli
+import credctl.cli.app
 import credctl.kubelet
 from credctl.errors import (
     CredctlError,
@@ -163,8 +163,8 @@ def test_the_cli_prints_one_line(monkeypatch, capsys, error, status, stderr):
         raise error
 
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(credctl.cli, "app", app)
-    assert credctl.cli.run() == status
+    monkeypatch.setattr(credctl.cli.app, "app", app)
+    assert credctl.cli.app.run() == status
     assert capsys.readouterr() == ("", stderr)
 
 
@@ -172,9 +172,9 @@ def test_the_cli_keeps_the_traceback_of_a_bug(monkeypatch):
     def app():
         raise ZeroDivisionError(SECRET)
 
-    monkeypatch.setattr(credctl.cli, "app", app)
+    monkeypatch.setattr(credctl.cli.app, "app", app)
     with pytest.raises(ZeroDivisionError):
-        credctl.cli.run()
+        credctl.cli.app.run()
 
 
 @pytest.fixture(scope="module")

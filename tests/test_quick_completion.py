@@ -16,7 +16,7 @@ import typer.main
 import world
 from world import importtime_modules
 
-from credctl.cli import app
+from credctl.cli.app import app
 from credctl.quickcomplete import answer
 
 VARIABLES = ("_CREDCTL_COMPLETE", "COMP_WORDS", "COMP_CWORD", "_TYPER_COMPLETE_ARGS", "_TYPER_COMPLETE_FISH_ACTION")

@@ -925,7 +925,7 @@ def command_paths() -> list[str]:
     """Every command and subcommand of the app, as typed: "credctl acr add-profile"."""
     import typer.main
 
-    from credctl.cli import app
+    from credctl.cli.app import app
 
     paths = []
 

@@ -1,34 +1,77 @@
-"""How the CLI talks to people: rich when on a terminal, plain text otherwise or with NO_COLOR.
+"""How the CLI talks to people: styled on a terminal, plain text otherwise or with NO_COLOR.
 
-rich is imported on the first message, not at start-up: `credctl --help` and the commands
-that print little should not pay for it (docs/benchmarks.md).
+The standard library only: `credctl list` and every message print without loading rich (~50 ms
+a start, docs/benchmarks.md); rich draws only busy's spinner, on a terminal. Text is shown as
+given, less the control characters that would move the cursor (BEL, BS, VT, FF, CR).
 """
 
-import contextlib
-import re
+from __future__ import annotations
+
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from credctl import terminal
 from credctl.errors import CredctlError
 
-_consoles: dict[bool, object] = {}
+TYPE_CHECKING = False  # typing and collections cost a start of `credctl list`
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn, TextIO
+
+_SGR = {"bold": "1", "italic": "3", "red": "31", "green": "32", "yellow": "33"}
+_CONTROL = dict.fromkeys((7, 8, 11, 12, 13))  # removed from what is shown
 
 
-def _console(stderr: bool = False):
-    if stderr not in _consoles:
-        from rich.console import Console
+def _styled(stream: TextIO) -> bool:
+    """Whether stream takes colours: NO_COLOR unset, and a terminal or FORCE_COLOR (no-color.org)."""
+    import os
 
-        # soft_wrap: a message stays one line however narrow the terminal (80 columns off one).
-        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=True)
-    return _consoles[stderr]
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or _terminal(stream)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def _terminal(stream: TextIO) -> bool:
+    """Whether stream is a terminal that can draw (not TERM=dumb)."""
+    import os
 
-    return escape(text)
+    if os.environ.get("TERM") in ("dumb", "unknown"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or replaced by something without a terminal
+        return False
+
+
+def _paint(text: str, style: str | None, styled: bool) -> str:
+    return f"\x1b[{_SGR[style]}m{text}\x1b[0m" if style and styled and text else text
+
+
+def _say(stream: TextIO, text: str, prefix: str = "", prefix_style: str | None = None) -> None:
+    """One message: prefix (styled), then text, then a newline; never wrapped."""
+    stream.write(_paint(prefix, prefix_style, _styled(stream)) + _clean(text) + "\n")
+    stream.flush()
+
+
+def _clean(text: str) -> str:
+    return text.translate(_CONTROL).expandtabs(8)
+
+
+def width() -> int:
+    """The width to lay a table out in: COLUMNS, else the terminal on stdin, stdout or stderr,
+    else 80 (what rich, and so credctl before, used)."""
+    import os
+
+    found = 0
+    for descriptor in (0, 1, 2):
+        try:
+            found = os.get_terminal_size(descriptor).columns
+            break
+        except (AttributeError, ValueError, OSError):
+            continue
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        found = int(columns)
+    return found or 80
 
 
 def interactive() -> bool:
@@ -37,30 +80,48 @@ def interactive() -> bool:
 
 
 def success(message: str) -> None:
-    _console().print(f"[green]✓[/green] {_escape(message)}")
+    _say(sys.stdout, message, prefix="✓ ", prefix_style="green")
 
 
 def info(message: str) -> None:
-    _console().print(_escape(message))
+    _say(sys.stdout, message)
 
 
 def plain(text: str) -> None:
-    """Text shown as it is (diffs, previews): no markup, no highlighting."""
-    _console().print(text, markup=False, highlight=False)
+    """Text shown as it is (diffs, previews)."""
+    _say(sys.stdout, text)
 
 
 def note(message: str) -> None:
     """A line for people on stderr, for a command whose stdout is data (`credctl export`)."""
-    _console(stderr=True).print(_escape(message))
+    _say(sys.stderr, message)
 
 
 def warn(message: str) -> None:
-    _console(stderr=True).print(f"[yellow]warning:[/yellow] {_escape(message)}")
+    _say(sys.stderr, message, prefix="warning: ", prefix_style="yellow")
 
 
 def error(message: str) -> None:
-    """The one line naming what went wrong and what to do next (cli.run prints every error so)."""
-    _console(stderr=True).print(f"[red]error:[/red] {_escape(message)}")
+    """The one line naming what went wrong and what to do next (report prints every error so)."""
+    _say(sys.stderr, message, prefix="error: ", prefix_style="red")
+
+
+def report(err: CredctlError | OSError) -> int:
+    """A failure credctl expects, as its one line on stderr; returns the exit status.
+
+    `error: ...` with errors.exit_status's status for a CredctlError or a file the system would
+    not let credctl read or write (nothing was changed then: writes are atomic); a usage error
+    raised outside a command in click's shape, with no usage line to show.
+    """
+    from credctl.errors import UsageError, exit_status, one_line
+
+    if isinstance(err, UsageError):
+        from typer._click.exceptions import UsageError as ClickUsageError
+
+        ClickUsageError(str(err)).show()
+    else:
+        error(one_line(err, advice=True))
+    return exit_status(err)
 
 
 def fail(message: str) -> NoReturn:
@@ -75,79 +136,112 @@ def fail(message: str) -> NoReturn:
 def show_table(
     title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str | None] = ()
 ) -> None:
-    """A table for people; styles (one per row, optional) colour whole rows.
+    """A table for people, boxed as rich draws one; styles (one per row, optional) colour whole rows.
 
     On a terminal too narrow for the table without cutting a path inside a name, each row is
     shown as a record instead: one "column  value" line per cell (_show_records).
     """
-    from rich.table import Table
-
-    console = _console()
+    headers = [_Cell(name) for name in columns]
     cells = [[_Cell(text) for text in row] for row in rows]
-    widths = _column_widths([_Cell(name) for name in columns], cells, console.width)
+    widths = _column_widths(headers, cells, width())
     if widths is None:
         _show_records(title, columns, cells, styles)
         return
-    table = Table(title=title, title_justify="left")
-    for column, width in zip(columns, widths, strict=True):
-        table.add_column(column, width=width)
+    widths = [
+        fixed if fixed is not None else max(cell.widest for cell in (headers[index], *(row[index] for row in cells)))
+        for index, fixed in enumerate(widths)
+    ]
+    styled = _styled(sys.stdout)
+    lines = [_paint(_clean(title), "italic", styled)]
+    lines.append("┏" + "┳".join("━" * (size + 2) for size in widths) + "┓")
+    lines += _table_row(headers, widths, "┃", "bold", styled)
+    lines.append("┡" + "╇".join("━" * (size + 2) for size in widths) + "┩")
     for index, row in enumerate(cells):
-        table.add_row(*row, style=styles[index] if index < len(styles) else None)
-    console.print(table)
+        lines += _table_row(row, widths, "│", styles[index] if index < len(styles) else None, styled)
+    lines.append("└" + "┴".join("─" * (size + 2) for size in widths) + "┘")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
-def _show_records(title: str, columns: Sequence[str], rows: "list[list[_Cell]]", styles: Sequence[str | None]) -> None:
+def _table_row(row: list[_Cell], widths: list[int], rule: str, style: str | None, styled: bool) -> list[str]:
+    """The lines of one row: each cell filled to its column's width, the shorter ones padded."""
+    filled = [cell.lines(size) for cell, size in zip(row, widths, strict=True)]
+    height = max(len(lines) for lines in filled)
+    shown = []
+    for number in range(height):
+        pieces = []
+        for lines, size in zip(filled, widths, strict=True):
+            text = lines[number] if number < len(lines) else ""
+            pieces.append(" " + _paint(text, style, styled) + " " * (size - cell_len(text) + 1))
+        shown.append(rule + rule.join(pieces) + rule)
+    return shown
+
+
+def _show_records(title: str, columns: Sequence[str], rows: list[list[_Cell]], styles: Sequence[str | None]) -> None:
     """Each row as lines "column  value", values wrapped (at spaces and after '/') and indented
     under the first; a blank line between rows."""
-    from rich.text import Text
-
-    console = _console()
+    styled = _styled(sys.stdout)
+    room = width()
     label = max(len(column) for column in columns) + 2
-    console.print(Text(title, style="italic"))
+    shown = [_paint(_clean(title), "italic", styled)]
     for index, row in enumerate(rows):
         lines = []
         for column, cell in zip(columns, row, strict=True):
-            values = [line for pieces in cell.paragraphs for line in _fill(pieces, max(console.width - label, 8))]
+            values = cell.lines(max(room - label, 8))
             lines += [f"{column:<{label}}{values[0]}", *(" " * label + value for value in values[1:])]
         style = styles[index] if index < len(styles) else None
-        console.print(Text("\n".join(lines), style=style or ""), soft_wrap=True)
+        shown += [_paint(line, style, styled) for line in lines]
         if index < len(rows) - 1:
-            console.print()
+            shown.append("")
+    sys.stdout.write("\n".join(shown) + "\n")
+    sys.stdout.flush()
 
 
-# A cell's break opportunities: after a run of spaces, and after a run of '/' (a path breaks
-# between its parts). Each piece is the text up to and including one of them.
-_PIECE = re.compile(r"[^\s/]*(?:/+|\s+|$)")
+def _pieces(line: str) -> list[str]:
+    """line cut at its break opportunities: after a run of spaces, and after a run of '/' (a path
+    breaks between its parts); each piece is the text up to and including one of them."""
+    pieces, start, index = [], 0, 0
+    while index < len(line):
+        char = line[index]
+        if char.isspace() or char == "/":
+            while index < len(line) and (line[index] == "/" if char == "/" else line[index].isspace()):
+                index += 1
+            pieces.append(line[start:index])
+            start = index
+        else:
+            index += 1
+    if start < len(line):
+        pieces.append(line[start:])
+    return pieces
+
+
+def cell_len(text: str) -> int:
+    """The terminal columns text takes: wide East Asian characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text
+    )
 
 
 class _Cell:
-    """Table cell text that wraps at spaces and after '/', never inside a word or a file name.
-
-    rich's own wrapping breaks only at spaces and folds a longer word (a path) anywhere; a
-    piece wider than its whole column is still folded, as the last resort.
-    """
+    """Table cell text that wraps at spaces and after '/', never inside a word or a file name;
+    a piece wider than its whole column is still folded, as the last resort."""
 
     def __init__(self, text: str) -> None:
-        from rich.cells import cell_len
-
-        self.paragraphs = [[piece for piece in _PIECE.findall(line) if piece] for line in text.split("\n")]
+        text = _clean(text)
+        self.paragraphs = [_pieces(line) for line in text.split("\n")]
         self.narrowest = max((cell_len(piece.rstrip()) for line in self.paragraphs for piece in line), default=0)
         self.widest = max(cell_len("".join(line).rstrip()) for line in self.paragraphs)
         # The widest part of a path (or URL) in it: what must fit for no file name to be cut.
         self.narrowest_path = max(
-            (cell_len(piece) for word in text.split() if "/" in word for piece in _PIECE.findall(word)), default=0
+            (cell_len(piece) for word in text.split() if "/" in word for piece in _pieces(word)), default=0
         )
 
-    def __rich_measure__(self, console, options):
-        from rich.measure import Measurement
-
-        return Measurement(self.narrowest, self.widest).with_maximum(options.max_width)
-
-    def __rich_console__(self, console, options):
-        from rich.text import Text
-
-        lines = [line for pieces in self.paragraphs for line in _fill(pieces, options.max_width)]
-        yield Text("\n".join(lines), no_wrap=True, overflow="fold", end="")
+    def lines(self, width: int) -> list[str]:
+        return [line for pieces in self.paragraphs for line in _fill(pieces, width)]
 
 
 def _column_widths(headers: list[_Cell], rows: list[list[_Cell]], width: int) -> list[int | None] | None:
@@ -191,8 +285,6 @@ def _share_out(widths: list[int], targets: list[int], room: int) -> list[int]:
 
 def _fill(pieces: list[str], width: int) -> list[str]:
     """Pieces packed greedily into lines of at most width cells; a wider piece is folded."""
-    from rich.cells import cell_len, chop_cells
-
     lines, line = [], ""
     for piece in pieces:
         if line and cell_len((line + piece).rstrip()) > width:
@@ -200,12 +292,23 @@ def _fill(pieces: list[str], width: int) -> list[str]:
             line = ""
         word = piece.rstrip()
         if not line and cell_len(word) > width:
-            *whole, last = chop_cells(word, width) if width > 0 else [word]
+            *whole, last = _chop(word, width) if width > 0 else [word]
             lines += whole
             line = last + piece[len(word) :]
         else:
             line += piece
     return [*lines, line.rstrip()]
+
+
+def _chop(word: str, width: int) -> list[str]:
+    """word cut into runs of at most width cells."""
+    runs, run = [], ""
+    for char in word:
+        if run and cell_len(run + char) > width:
+            runs.append(run)
+            run = ""
+        run += char
+    return [*runs, run]
 
 
 class busy:  # lower case: it reads as a function, `with busy("Checking…"):`
@@ -216,13 +319,16 @@ class busy:  # lower case: it reads as a function, `with busy("Checking…"):`
     """
 
     def __init__(self, message: str, show: bool = True) -> None:
+        import contextlib
+
         self.message, self.show = message, show
         self._stack = contextlib.ExitStack()
 
-    def __enter__(self) -> "busy":
-        console = _console()
-        if self.show and console.is_terminal:
-            status = self._stack.enter_context(console.status(self.message))
+    def __enter__(self) -> busy:
+        if self.show and _terminal(sys.stdout):
+            from rich.console import Console
+
+            status = self._stack.enter_context(Console(highlight=False).status(self.message))
             self._stack.enter_context(terminal.drawing(status))
         return self
 

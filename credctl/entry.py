@@ -59,6 +59,11 @@ def acr_main() -> int:
 
 
 def credctl_main() -> int:
+    if sys.argv[1:] == ["get"]:
+        # the route is decided first; where it is pass, gpg decrypts while the rest loads
+        from credctl.routes import start_early
+
+        return _helper("credctl", start_early())
     return _helper("credctl")
 
 

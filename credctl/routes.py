@@ -392,3 +392,35 @@ def _check_helper(helper: str) -> None:
     problem = helper_problem(helper)
     if problem:
         raise UsageError(problem)
+
+
+# -- docker-credential-credctl get's head start -------------------------------------------------
+
+_early: list[Routes] = []  # the routes start_early read, for this process's RouterStore
+
+
+def start_early() -> bytes | None:
+    """The router's `get` where the route is credctl's pass store: gpg starts decrypting the
+    entry before the rest of the router loads, as docker-credential-pass's does
+    (passread.start_early). Only this module, settings and passread load first."""
+    from credctl.stores import passread
+
+    return passread.start_early(serves=_served_by_pass)
+
+
+def _served_by_pass(server_url: str, environ) -> bool:
+    from credctl.errors import CredctlError
+    from credctl.stores import canonical
+
+    try:
+        routes = Routes.load(environ)
+        rule = routes.route_for(server_url, environ)
+    except CredctlError:
+        return False  # RouterStore reads them again, and says what is wrong
+    _early.append(routes)
+    return rule is not None and canonical(rule.helper) == "pass"
+
+
+def read_early() -> Routes | None:
+    """The routes start_early read (once), or None."""
+    return _early.pop() if _early else None

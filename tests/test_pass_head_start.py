@@ -127,3 +127,39 @@ def test_an_atexit_hook_or_a_thread_gets_the_normal_end():
     thread = "import threading, time\nthreading.Thread(target=time.sleep, args=(0.2,)).start()"
     result = subprocess.run([sys.executable, "-c", END.format(setup=thread)], capture_output=True, timeout=60)
     assert (result.returncode, result.stdout) == (3, b"answer and teardown")
+
+
+def test_the_router_starts_gpg_where_the_route_is_pass(ours, pass_env):
+    """docker-credential-credctl get: the routes decide first (credctl.routes.start_early); gpg
+    starts on the entry only for a registry they send to pass, and the router's store then uses
+    the routes read for that, and the decryption."""
+    from credctl.settings import settings_path
+
+    store(ours, pass_env, "alice", "s3cret")
+    store(ours, pass_env, "bob", "other", url="https://elsewhere.example.com")
+    settings = Path(settings_path(pass_env))
+    settings.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.write_text(json.dumps({"routes": {"elsewhere.example.com": "secretservice"}, "route_default": "pass"}))
+    settings.chmod(0o600)
+    code = """
+from credctl import routes
+from credctl.stores import passread
+data = passread.server_url_in(routes.start_early())
+folder = passread.server_folder(passread.store_dir(passread.environ()), data)
+started = passread.started(folder)
+print(data, started.name if started else None, started.gpg.finish(30).stdout if started else None,
+      type(routes.read_early()).__name__, routes.read_early())
+"""
+    for url, expected in (
+        (URL, b"https://head-start.example.com alice.gpg b's3cret' Routes None\n"),
+        ("https://elsewhere.example.com", b"https://elsewhere.example.com None None Routes None\n"),
+    ):
+        result = lean_python(code, pass_env, url.encode())
+        assert (result.returncode, result.stdout, result.stderr) == (0, expected, b"")
+    router = str(Path(ours).with_name("docker-credential-credctl"))
+    answer = run_helper(router, "get", URL, pass_env)
+    assert (answer.returncode, json.loads(answer.stdout), answer.stderr) == (
+        0,
+        {"ServerURL": URL, "Username": "alice", "Secret": "s3cret"},
+        b"",
+    )

@@ -19,7 +19,7 @@ from credctl.spawn import Running, on_path, start
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 FOLDER = "docker-credential-helpers"
 MAX_NAME = 255  # bytes in one file name on Linux and macOS
@@ -106,19 +106,25 @@ def start_decrypting(folder: str, environ: Mapping[str, str]) -> Decryption | No
 _early: dict[str, Decryption] = {}
 
 
-def start_early() -> bytes | None:
+def start_early(serves: Callable[[str, Mapping[str, str]], bool] | None = None) -> bytes | None:
     """docker-credential-pass get's head start: stdin read, and gpg started on the entry its
     server URL names, where nothing stands in the way (no writer holds the store's lock, the
     entry is there). Returns what was read, for the protocol to answer from; None when stdin
     was not read (none, or a terminal, where the protocol first says how to end the input).
-    Anything unusual is left to PassStore.get, which reports it as it always does."""
+    Anything unusual is left to PassStore.get, which reports it as it always does.
+
+    serves: whether the pass store is the one that answers for a server URL (the router asks its
+    routes); gpg is started only then. None: it always is.
+    """
     stdin = sys.stdin
     if stdin is None or stdin.isatty():
         return None
     data = stdin.buffer.read(MAX_INPUT + 1)
     if len(data) <= MAX_INPUT:
         try:
-            _start_early(server_url_in(data), environ())
+            server_url, env = server_url_in(data), environ()
+            if serves is None or serves(server_url, env):
+                _start_early(server_url, env)
         except (OSError, ValueError):
             pass
     return data

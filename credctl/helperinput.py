@@ -1,8 +1,11 @@
 """What a helper makes of its stdin, as Go's docker-credential-helpers read it.
 
-No imports at all: docker-credential-pass `get` reads its server URL with this before anything
-else loads (credctl.stores.passread), and credctl.protocol reads every action's input with it.
+No imports at all: docker-credential-pass `get` (and the router's) reads its server URL with
+this before anything else loads (read_early), and credctl.protocol reads every action's input
+with it.
 """
+
+import sys
 
 MAX_INPUT = 1 << 20  # 1 MiB: far above any real token; Go reads without limit
 
@@ -20,3 +23,14 @@ def join_lines(data: bytes) -> bytes:
 def server_url_in(data: bytes) -> str:
     """The server URL of a get or erase input, as Go reads it ('' for none)."""
     return join_lines(data).decode("utf-8", "surrogateescape").strip(GO_SPACE)
+
+
+def read_early() -> tuple[bytes | None, str]:
+    """A get's stdin read before the helper has loaded: (what was read, for the protocol to
+    answer from, and the server URL in it, '' where there is none to act on). (None, '') when
+    stdin was not read: none, or a terminal, where the protocol first says how to end the input."""
+    stdin = sys.stdin
+    if stdin is None or stdin.isatty():
+        return None, ""
+    data = stdin.buffer.read(MAX_INPUT + 1)
+    return data, server_url_in(data) if len(data) <= MAX_INPUT else ""

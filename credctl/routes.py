@@ -402,10 +402,15 @@ _early: list[Routes] = []  # the routes start_early read, for this process's Rou
 def start_early() -> bytes | None:
     """The router's `get` where the route is credctl's pass store: gpg starts decrypting the
     entry before the rest of the router loads, as docker-credential-pass's does
-    (passread.start_early). Only this module, settings and passread load first."""
-    from credctl.stores import passread
+    (passread.start_early). Before the route is known, only this module and settings load."""
+    from credctl.helperinput import read_early
 
-    return passread.start_early(serves=_served_by_pass)
+    data, server_url = read_early()
+    if server_url and _served_by_pass(server_url, os.environ):
+        from credctl.stores import passread
+
+        passread.begin(server_url, os.environ)
+    return data
 
 
 def _served_by_pass(server_url: str, environ) -> bool:

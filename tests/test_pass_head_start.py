@@ -39,7 +39,8 @@ from credctl.stores import passread
 data = passread.start_early()
 heavy = ("os", "credctl.errors", "credctl.protocol", "credctl.stores.passstore")
 loaded = sorted(name for name in heavy if name in sys.modules)
-folder = passread.server_folder(passread.store_dir(passread.environ()), passread.server_url_in(data))
+from credctl.helperinput import server_url_in
+folder = passread.server_folder(passread.store_dir(passread.environ()), server_url_in(data))
 decryption = passread.started(folder)
 print(data, loaded, decryption.name, decryption.gpg.finish(30).stdout, passread.started(folder))
 """
@@ -144,7 +145,8 @@ def test_the_router_starts_gpg_where_the_route_is_pass(ours, pass_env):
     code = """
 from credctl import routes
 from credctl.stores import passread
-data = passread.server_url_in(routes.start_early())
+from credctl.helperinput import server_url_in
+data = server_url_in(routes.start_early())
 folder = passread.server_folder(passread.store_dir(passread.environ()), data)
 started = passread.started(folder)
 print(data, started.name if started else None, started.gpg.finish(30).stdout if started else None,

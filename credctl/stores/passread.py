@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import binascii
 import posix
-import sys
 
-from credctl.helperinput import MAX_INPUT, server_url_in
+from credctl.helperinput import read_early
 from credctl.posixfs import environ, home, is_file, join
 from credctl.spawn import Running, on_path, start
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
 FOLDER = "docker-credential-helpers"
 MAX_NAME = 255  # bytes in one file name on Linux and macOS
@@ -106,28 +105,24 @@ def start_decrypting(folder: str, environ: Mapping[str, str]) -> Decryption | No
 _early: dict[str, Decryption] = {}
 
 
-def start_early(serves: Callable[[str, Mapping[str, str]], bool] | None = None) -> bytes | None:
+def start_early() -> bytes | None:
     """docker-credential-pass get's head start: stdin read, and gpg started on the entry its
-    server URL names, where nothing stands in the way (no writer holds the store's lock, the
-    entry is there). Returns what was read, for the protocol to answer from; None when stdin
-    was not read (none, or a terminal, where the protocol first says how to end the input).
-    Anything unusual is left to PassStore.get, which reports it as it always does.
-
-    serves: whether the pass store is the one that answers for a server URL (the router asks its
-    routes); gpg is started only then. None: it always is.
-    """
-    stdin = sys.stdin
-    if stdin is None or stdin.isatty():
-        return None
-    data = stdin.buffer.read(MAX_INPUT + 1)
-    if len(data) <= MAX_INPUT:
-        try:
-            server_url, env = server_url_in(data), environ()
-            if serves is None or serves(server_url, env):
-                _start_early(server_url, env)
-        except (OSError, ValueError):
-            pass
+    server URL names (begin). Returns what was read, for the protocol to answer from (None when
+    stdin was not read: helperinput.read_early)."""
+    data, server_url = read_early()
+    if server_url:
+        begin(server_url, environ())
     return data
+
+
+def begin(server_url: str, environ: Mapping[str, str]) -> None:
+    """gpg started on server_url's entry, where nothing stands in the way (no writer holds the
+    store's lock, the entry is there), for PassStore.get to take up (started). Anything unusual
+    is left to PassStore.get, which reports it as it always does."""
+    try:
+        _start_early(server_url, environ)
+    except (OSError, ValueError):
+        pass
 
 
 def _start_early(server_url: str, environ: Mapping[str, str]) -> None:

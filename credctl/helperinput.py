@@ -34,3 +34,13 @@ def read_early() -> tuple[bytes | None, str]:
         return None, ""
     data = stdin.buffer.read(MAX_INPUT + 1)
     return data, server_url_in(data) if len(data) <= MAX_INPUT else ""
+
+
+def read_input(stdin) -> bytes:
+    """What a helper reads of stdin: all of it, up to MAX_INPUT (BadInput beyond: never without bound)."""
+    data = stdin.read(MAX_INPUT + 1) if stdin is not None else b""
+    if len(data) > MAX_INPUT:
+        from credctl.errors import BadInput
+
+        raise BadInput(f"input on stdin is larger than {MAX_INPUT // 1024} KiB")
+    return data

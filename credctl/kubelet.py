@@ -210,7 +210,7 @@ def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
         stderr.write(USAGE + "\n")
         return 0 if args in (["--help"], ["-h"]) else 2
     try:
-        from credctl.protocol import read_input
+        from credctl.helperinput import read_input
 
         request = parse_request(read_input(stdin))
         output = encode(answer(request, environ)) + "\n"

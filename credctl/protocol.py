@@ -19,7 +19,7 @@ import sys
 from credctl import __version__
 from credctl.errors import BadInput, CredentialsNotFound, MissingServerURL, MissingUsername, one_line
 from credctl.gojson import JSON_SPACE, first_json_value, json_string, needs_no_escape, string_fields
-from credctl.helperinput import MAX_INPUT, join_lines, server_url_in
+from credctl.helperinput import join_lines, read_input, server_url_in
 from credctl.names import login_keys
 from credctl.process import keep_secrets_in_memory
 from credctl.stores import open_store, program_name
@@ -46,13 +46,6 @@ def encode_listing(listing: dict[str, str]) -> bytes:
         keys = sorted(listing, key=lambda key: key.encode("utf-8", "surrogateescape"))
         pairs = ",".join(f"{json_string(key)}:{json_string(listing[key])}" for key in keys)
     return ("{" + pairs + "}\n").encode("utf-8")
-
-
-def read_input(stdin) -> bytes:
-    data = stdin.read(MAX_INPUT + 1) if stdin is not None else b""
-    if len(data) > MAX_INPUT:
-        raise BadInput(f"input on stdin is larger than {MAX_INPUT // 1024} KiB")
-    return data
 
 
 def read_server_url(stdin) -> str:

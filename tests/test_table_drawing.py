@@ -106,3 +106,28 @@ def test_no_color_wins_and_control_characters_are_dropped(monkeypatch, capsys):
     output.warn("bell\x07 and carriage\r return")
     output.error("plain")
     assert capsys.readouterr().err == "warning: bell and carriage return\nerror: plain\n"
+
+
+def test_an_output_that_is_not_utf8_gets_ascii_boxes(monkeypatch):
+    """A latin-1 terminal (LANG=de_DE.ISO-8859-1): rich's ASCII box, and '?' for what latin-1
+    lacks, where printing the Unicode box would end in a UnicodeEncodeError."""
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    rows = [["docker.io", "plaintext", "", "me", "/tmp/x", ""], ["ghcr.io", "pass", "", "ユーザー", "/tmp/y", "é"]]
+    shown = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    monkeypatch.setattr("sys.stdout", shown)
+    output.show_table("Logins", COLUMNS, rows)
+    output.success("stored ✓")
+    shown.flush()
+    text = shown.buffer.getvalue().decode("latin-1")
+    reference = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    console = Console(file=reference, width=200, highlight=False, soft_wrap=True, color_system=None)
+    table = Table(title="Logins", title_justify="left")
+    for column in COLUMNS:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_RichCell(output._Cell(text.replace("ユーザー", "????"))) for text in row))  # rich fails on it
+    console.print(table)
+    reference.flush()
+    assert text == reference.buffer.getvalue().decode("latin-1") + "? stored ?\n"
+    assert text.splitlines()[1].startswith("+-")

@@ -48,8 +48,7 @@ def _paint(text: str, style: str | None, styled: bool) -> str:
 
 def _say(stream: TextIO, text: str, prefix: str = "", prefix_style: str | None = None) -> None:
     """One message: prefix (styled), then text, then a newline; never wrapped."""
-    stream.write(_paint(prefix, prefix_style, _styled(stream)) + _clean(text) + "\n")
-    stream.flush()
+    _write(stream, _paint(prefix, prefix_style, _styled(stream)) + _clean(text) + "\n")
 
 
 def _clean(text: str) -> str:
@@ -142,7 +141,7 @@ def show_table(
     shown as a record instead: one "column  value" line per cell (_show_records).
     """
     headers = [_Cell(name) for name in columns]
-    cells = [[_Cell(text) for text in row] for row in rows]
+    cells = [[_Cell(_encodable(text, sys.stdout)) for text in row] for row in rows]
     widths = _column_widths(headers, cells, width())
     if widths is None:
         _show_records(title, columns, cells, styles)
@@ -152,15 +151,45 @@ def show_table(
         for index, fixed in enumerate(widths)
     ]
     styled = _styled(sys.stdout)
-    lines = [_paint(_clean(title), "italic", styled)]
-    lines.append("┏" + "┳".join("━" * (size + 2) for size in widths) + "┓")
-    lines += _table_row(headers, widths, "┃", "bold", styled)
-    lines.append("┡" + "╇".join("━" * (size + 2) for size in widths) + "┩")
+    top, head, below_head, body, bottom = _BOXES[_utf8(sys.stdout)]
+    lines = [_paint(_clean(title), "italic", styled), _rule(top, widths)]
+    lines += _table_row(headers, widths, head, "bold", styled)
+    lines.append(_rule(below_head, widths))
     for index, row in enumerate(cells):
-        lines += _table_row(row, widths, "│", styles[index] if index < len(styles) else None, styled)
-    lines.append("└" + "┴".join("─" * (size + 2) for size in widths) + "┘")
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
+        lines += _table_row(row, widths, body, styles[index] if index < len(styles) else None, styled)
+    lines.append(_rule(bottom, widths))
+    _write(sys.stdout, "\n".join(lines) + "\n")
+
+
+# rich's HEAVY_HEAD box, and its ASCII box where the output cannot take it:
+# (top, header side, under the header, body side, bottom); a rule is left, fill, joint, right.
+_BOXES = {
+    True: ("┏━┳┓", "┃", "┡━╇┩", "│", "└─┴┘"),
+    False: ("+--+", "|", "|-+|", "|", "+--+"),
+}
+
+
+def _rule(parts: str, widths: list[int]) -> str:
+    left, fill, joint, right = parts
+    return left + joint.join(fill * (size + 2) for size in widths) + right
+
+
+def _utf8(stream: TextIO) -> bool:
+    return (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(_encodable(text, stream))
+    stream.flush()
+
+
+def _encodable(text: str, stream: TextIO) -> str:
+    """text with each character stream's encoding lacks as '?' (a latin-1 terminal still gets
+    every line, where rich ended in a UnicodeEncodeError)."""
+    if _utf8(stream):
+        return text
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    return text.encode(encoding, "replace").decode(encoding)
 
 
 def _table_row(row: list[_Cell], widths: list[int], rule: str, style: str | None, styled: bool) -> list[str]:
@@ -193,8 +222,7 @@ def _show_records(title: str, columns: Sequence[str], rows: list[list[_Cell]], s
         shown += [_paint(line, style, styled) for line in lines]
         if index < len(rows) - 1:
             shown.append("")
-    sys.stdout.write("\n".join(shown) + "\n")
-    sys.stdout.flush()
+    _write(sys.stdout, "\n".join(shown) + "\n")
 
 
 def _pieces(line: str) -> list[str]:
@@ -341,3 +369,4 @@ def print_json(data: object) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()  # a reader that has gone is a BrokenPipeError here, where the command ends it

@@ -1,8 +1,8 @@
 """What a helper makes of its stdin, as Go's docker-credential-helpers read it.
 
-No imports at all: docker-credential-pass `get` (and the router's) reads its server URL with
-this before anything else loads (read_early), and credctl.protocol reads every action's input
-with it.
+Nothing but sys (credctl.errors only for input too long): docker-credential-pass `get` (and
+the router's) reads its server URL with this before anything else loads (read_early), and
+credctl.protocol and the kubelet plugin read every input with it (read_input).
 """
 
 import sys

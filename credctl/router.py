@@ -26,7 +26,7 @@ import os
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
 from credctl.helperstore import ProgramStore, store_for
 from credctl.names import PREFIX, helper_key
-from credctl.routes import ACR, DEFAULT, Routes, Rule, read_early
+from credctl.routes import ACR, DEFAULT, Routes, Rule, early_routes
 from credctl.stores import canonical, suffix_of
 from credctl.stores.base import Health, Store, notice
 
@@ -42,7 +42,7 @@ class RouterStore(Store):
     @property
     def routes(self) -> Routes:
         if self._routes is None:
-            early = read_early() if self.environ is os.environ else None
+            early = early_routes() if self.environ is os.environ else None
             self._routes = early or Routes.load(self.environ)
         return self._routes
 

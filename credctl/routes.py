@@ -426,6 +426,6 @@ def _served_by_pass(server_url: str, environ) -> bool:
     return rule is not None and canonical(rule.helper) == "pass"
 
 
-def read_early() -> Routes | None:
+def early_routes() -> Routes | None:
     """The routes start_early read (once), or None."""
     return _early.pop() if _early else None

@@ -150,7 +150,7 @@ data = server_url_in(routes.start_early())
 folder = passread.server_folder(passread.store_dir(passread.environ()), data)
 started = passread.started(folder)
 print(data, started.name if started else None, started.gpg.finish(30).stdout if started else None,
-      type(routes.read_early()).__name__, routes.read_early())
+      type(routes.early_routes()).__name__, routes.early_routes())
 """
     for url, expected in (
         (URL, b"https://head-start.example.com alice.gpg b's3cret' Routes None\n"),

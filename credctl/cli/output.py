@@ -7,6 +7,7 @@ given, less the control characters that would move the cursor (BEL, BS, VT, FF, 
 
 from __future__ import annotations
 
+import os
 import sys
 
 from credctl import terminal
@@ -23,8 +24,6 @@ _CONTROL = dict.fromkeys((7, 8, 11, 12, 13))  # removed from what is shown
 
 def _styled(stream: TextIO) -> bool:
     """Whether stream takes colours: NO_COLOR unset, and a terminal or FORCE_COLOR (no-color.org)."""
-    import os
-
     if os.environ.get("NO_COLOR"):
         return False
     return bool(os.environ.get("FORCE_COLOR")) or _terminal(stream)
@@ -32,8 +31,6 @@ def _styled(stream: TextIO) -> bool:
 
 def _terminal(stream: TextIO) -> bool:
     """Whether stream is a terminal that can draw (not TERM=dumb)."""
-    import os
-
     if os.environ.get("TERM") in ("dumb", "unknown"):
         return False
     try:
@@ -56,10 +53,8 @@ def _clean(text: str) -> str:
 
 
 def width() -> int:
-    """The width to lay a table out in: COLUMNS, else the terminal on stdin, stdout or stderr,
-    else 80 (what rich, and so credctl before, used)."""
-    import os
-
+    """The width to lay a table out in: COLUMNS, else the terminal on stdin, stdout or stderr
+    (`credctl list | less` is laid out for the terminal), else 80."""
     found = 0
     for descriptor in (0, 1, 2):
         try:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import _socket
 import _struct
-import os
+import posix
 import time
+
+from credctl.posixfs import ENVIRON, fs_decode, fs_encode, join
 
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
 _FIELD_CODES = {
@@ -191,7 +193,7 @@ FOREIGN_BUS = "credctl.ForeignBus"  # the error name of a bus that is not the us
 _OWN_BUS_HINT = "credctl sends secrets only to your own bus; set DBUS_SESSION_BUS_ADDRESS to your session's bus"
 
 
-def session_bus_address(environ=os.environ) -> str | None:
+def session_bus_address(environ=ENVIRON) -> str | None:
     """The session bus: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus when it is the user's.
 
     The fallback is accepted as libdbus (_dbus_lookup_user_bus) and GDBus (get_session_address_xdg)
@@ -207,9 +209,9 @@ def session_bus_address(environ=os.environ) -> str | None:
     runtime = environ.get("XDG_RUNTIME_DIR")
     if not runtime:
         return None
-    path = os.path.join(runtime, "bus")
+    path = join(runtime, "bus")
     try:
-        status, folder = os.stat(path), os.stat(runtime)
+        status, folder = posix.stat(path), posix.stat(runtime)
     except OSError:
         return None
     problem = _not_ours(status, f"the D-Bus session bus {path}") or _not_ours(
@@ -222,8 +224,8 @@ def session_bus_address(environ=os.environ) -> str | None:
     return "unix:path=" + _escape(path)
 
 
-def _not_ours(status: os.stat_result, what: str) -> str | None:
-    uid = os.geteuid()
+def _not_ours(status: posix.stat_result, what: str) -> str | None:
+    uid = posix.geteuid()
     if status.st_uid != uid:
         return f"{what} belongs to uid {status.st_uid}, not to you (uid {uid})"
     return None
@@ -240,18 +242,19 @@ def check_peer(sock: _socket.socket, path: str) -> None:
     if option is None:  # not Linux: no such record to ask
         return
     _pid, uid, _gid = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, option, 12))
-    if uid not in (os.geteuid(), 0):
+    if uid not in (posix.geteuid(), 0):
         where = "@" + path[1:] if path.startswith("\0") else path  # an abstract socket, as ss(8) shows it
         raise DBusError(
             FOREIGN_BUS,
-            f"the D-Bus bus at {where} is run by uid {uid}, not by you (uid {os.geteuid()}) nor root: {_OWN_BUS_HINT}",
+            f"the D-Bus bus at {where} is run by uid {uid}, not by you (uid {posix.geteuid()}) nor root: "
+            + _OWN_BUS_HINT,
         )
 
 
 def _escape(value: str) -> str:
     """D-Bus address escaping: bytes outside [-_/.\\a-zA-Z0-9] become %XX."""
     safe = frozenset(b"-_/.\\abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-    return "".join(chr(byte) if byte in safe else f"%{byte:02x}" for byte in os.fsencode(value))
+    return "".join(chr(byte) if byte in safe else f"%{byte:02x}" for byte in fs_encode(value))
 
 
 def _socket_path(address: str) -> str:
@@ -269,7 +272,7 @@ def _socket_path(address: str) -> str:
 def _unescape(value: str) -> str:
     parts = value.encode("latin-1").split(b"%")
     raw = parts[0] + b"".join(bytes([int(part[:2], 16)]) + part[2:] for part in parts[1:])
-    return os.fsdecode(raw)
+    return fs_decode(raw)
 
 
 TIMED_OUT = "credctl.Timeout"  # the error name when a reply or signal did not come in time
@@ -304,7 +307,7 @@ class Connection:
         """SASL EXTERNAL, BEGIN and Hello in one write, as sd-bus sends them, and no wait for the
         answers: the bus reads the lines, then the messages after BEGIN, in order, so the first
         calls go out with them and one round trip serves all (_authenticated reads the OK)."""
-        uid = str(os.getuid()).encode().hex().encode()
+        uid = str(posix.getuid()).encode().hex().encode()
         hello = self._message(METHOD_CALL, _fields(*_BUS, "Hello"), "", ())
         self.authenticated = False
         self.sock.sendall(b"\0AUTH EXTERNAL " + uid + b"\r\nBEGIN\r\n" + hello)

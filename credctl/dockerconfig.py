@@ -10,25 +10,24 @@ change. A file that does not parse is never written (docker/cli overwrites it: d
 
 from __future__ import annotations
 
-import os
-
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, identical, parse, top_level_members
 from credctl.names import IDENTITY_TOKEN_USER, helper_key
 from credctl.paths import expand_home, home, locked, make_private_dirs, read_file, write_atomically
+from credctl.posixfs import ENVIRON, abspath, basename, dirname, exists, join, realpath
 
 TYPE_CHECKING = False  # typing and collections are too slow to import on the kubelet plugin's path
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def docker_config_path(config_dir: str | None = None, environ=os.environ) -> str:
+def docker_config_path(config_dir: str | None = None, environ=ENVIRON) -> str:
     """Docker's rule: --config DIR, else $DOCKER_CONFIG, else ~/.docker; then config.json."""
-    directory = config_dir or environ.get("DOCKER_CONFIG") or os.path.join(home(environ), ".docker")
-    return os.path.join(os.path.abspath(expand_home(directory, environ)), "config.json")
+    directory = config_dir or environ.get("DOCKER_CONFIG") or join(home(environ), ".docker")
+    return join(abspath(expand_home(directory, environ)), "config.json")
 
 
-def podman_auth_path(environ=os.environ) -> str:
+def podman_auth_path(environ=ENVIRON) -> str:
     """The auth file credctl writes Podman's credHelpers to.
 
     $REGISTRY_AUTH_FILE when set (then Podman reads only that file); otherwise
@@ -37,9 +36,9 @@ def podman_auth_path(environ=os.environ) -> str:
     """
     explicit = environ.get("REGISTRY_AUTH_FILE")
     if explicit:
-        return os.path.abspath(expand_home(explicit, environ))
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home(environ), ".config")
-    return os.path.join(base, "containers", "auth.json")
+        return abspath(expand_home(explicit, environ))
+    base = environ.get("XDG_CONFIG_HOME") or join(home(environ), ".config")
+    return join(base, "containers", "auth.json")
 
 
 class ConfigFile:
@@ -335,14 +334,14 @@ def _indent_of(text: str) -> str:
 
 def edit(path: str, change: Callable[[ConfigFile], None]) -> tuple[str, str]:
     """Read path, apply change, write it back atomically under a lock; returns (before, after) text."""
-    target = os.path.realpath(path)  # edit the symlink's target, keep the link
-    if not os.path.exists(target):
+    target = realpath(path)  # edit the symlink's target, keep the link
+    if not exists(target):
         probe = ConfigFile(target)
         change(probe)
         if not probe.changed:
             return "", ""  # nothing to do: create neither folder nor lock file
-    make_private_dirs(os.path.dirname(target))
-    lock = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.credctl-lock")
+    make_private_dirs(dirname(target))
+    lock = join(dirname(target), f".{basename(target)}.credctl-lock")
     with locked(lock):
         config = ConfigFile.read(target)
         change(config)
@@ -357,7 +356,7 @@ def preview(path: str, change: Callable[[ConfigFile], None]) -> str:
     """The unified diff change would make to path, secrets masked; nothing is written."""
     import difflib
 
-    config = ConfigFile.read(os.path.realpath(path))
+    config = ConfigFile.read(realpath(path))
     before = config.render(masked=True) if config.text.strip() else ""
     change(config)
     after = config.render(masked=True) if config.changed else before

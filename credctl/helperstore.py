@@ -13,21 +13,20 @@ Standard library only until a program has to run (then credctl.client).
 
 from __future__ import annotations
 
-import os
-
 from credctl.names import PREFIX, helper_program
+from credctl.posixfs import ENVIRON, is_process_environ
 from credctl.stores import ACR_STORE, LOGIN_STORES, ROUTERS, STORES, canonical, open_store, suffix_of
 from credctl.stores.base import Health, Store
 
 
-def is_own(helper: str, environ=os.environ) -> bool:
+def is_own(helper: str, environ=ENVIRON) -> bool:
     """Whether credctl answers for helper itself (a store, the router, ACR or an ACR profile
     environ records)."""
     name = canonical(helper)
     return name in LOGIN_STORES or name in ROUTERS or acr_environ(name, environ) is not None
 
 
-def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> Store:
+def store_for(helper: str, environ=ENVIRON, timeout: float | None = None) -> Store:
     """The Store that answers for helper, working in environ; timeout bounds another program's
     answer (seconds; None: no bound)."""
     name = canonical(helper)
@@ -39,7 +38,7 @@ def store_for(helper: str, environ=os.environ, timeout: float | None = None) -> 
     return ProgramStore(name, environ, timeout)
 
 
-def acr_environ(helper: str, environ=os.environ) -> dict[str, str] | None:
+def acr_environ(helper: str, environ=ENVIRON) -> dict[str, str] | None:
     """The environment credctl's ACR login runs with for helper (acr, acr-helper, or a recorded
     profile acr-helper-NAME), else None."""
     name = canonical(helper)
@@ -54,9 +53,9 @@ class ProgramStore(Store):
     """docker-credential-<suffix>, run for each action as Docker runs it; an answer that takes
     longer than timeout seconds stops it (credctl.errors.HelperFailed, exit status 124)."""
 
-    def __init__(self, suffix: str, environ=os.environ, timeout: float | None = None) -> None:
+    def __init__(self, suffix: str, environ=ENVIRON, timeout: float | None = None) -> None:
         self.program, self.timeout = helper_program(suffix), timeout
-        self.environ = None if environ is os.environ else dict(environ)
+        self.environ = None if is_process_environ(environ) else dict(environ)
 
     def add(self, server_url: str, username: str, secret: str) -> None:
         from credctl import client

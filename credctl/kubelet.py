@@ -33,13 +33,13 @@ The same speed rules as the docker helpers: standard library only on a warm ACR 
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from credctl import __version__
 from credctl.errors import BadInput, exit_status, one_line
 from credctl.gojson import JSONError, encode, parse
+from credctl.posixfs import ENVIRON
 from credctl.process import keep_secrets_in_memory
 
 PROGRAM = "credctl-kubelet-provider"
@@ -168,7 +168,7 @@ def response(api_version: str, auth: dict[str, dict[str, str]], cache_seconds: i
     return answer
 
 
-def answer(request: Request, environ=os.environ) -> dict:
+def answer(request: Request, environ=ENVIRON) -> dict:
     """The response to one request: the login for the image's registry, keyed by that registry.
 
     The pod identity the request names is handed to credctl.lookup unresolved, which works it
@@ -201,7 +201,7 @@ def _pod_identity(request: Request, environ):
     return resolve
 
 
-def run(args: list[str], stdin, stdout, stderr, environ=os.environ) -> int:
+def run(args: list[str], stdin, stdout, stderr, environ=ENVIRON) -> int:
     """One plugin run; returns the exit status."""
     if args in (["--version"], ["-v"]):
         stdout.write(f"{PROGRAM} (credctl) {__version__}\n".encode())

@@ -18,11 +18,10 @@ Standard library only on the ACR and own-store paths (the kubelet runs this per 
 
 from __future__ import annotations
 
-import os
-
 from credctl.dockerconfig import CRED_HELPERS, CREDS_STORE, ConfigFile, docker_config_path
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import IDENTITY_TOKEN_USER, PREFIX, ROUTER, helper_program
+from credctl.posixfs import ENVIRON
 from credctl.stores import LOGIN_STORES, open_store, suffix_of
 
 
@@ -38,7 +37,7 @@ class Login:
         return f"Login(username={self.username!r}, password='***', source={self.source!r}, expires={self.expires!r})"
 
 
-def find_login(registry: str, environ=os.environ, pod=None, config_path: str | None = None) -> Login | None:
+def find_login(registry: str, environ=ENVIRON, pod=None, config_path: str | None = None) -> Login | None:
     """The login for registry, or None when nothing credctl knows serves it.
 
     pod: a pod's identity, used for ACR registries instead of the node's (the environment's)

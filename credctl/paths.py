@@ -1,40 +1,45 @@
-"""Where credctl keeps its own files, and how it writes them (standard library only)."""
+"""Where credctl keeps its own files, and how it writes them.
+
+The posix module and credctl.posixfs, never os: every helper's get reads a file through here
+(credctl.posixfs says why).
+"""
 
 from __future__ import annotations
 
 import errno
-import os
+import posix
 
 from credctl import posixfs
+from credctl.posixfs import abspath, basename, dirname, is_dir, is_link, join, realpath
 
 
-def home(environ=os.environ) -> str:
-    """credctl.posixfs.home (HOME, else the password database's entry), of os.environ by default."""
+def home(environ=posixfs.ENVIRON) -> str:
+    """credctl.posixfs.home (HOME, else the password database's entry), of this process's environment by default."""
     return posixfs.home(environ)
 
 
-def expand_home(path: str, environ=os.environ) -> str:
+def expand_home(path: str, environ=posixfs.ENVIRON) -> str:
     """path with a leading ~ (or ~/...) read as home(environ); ~user is the password database's."""
     if path == "~" or path.startswith("~/"):
         return home(environ) + path[1:]
-    return os.path.expanduser(path)
+    return posixfs.expanduser(path, environ)
 
 
-def cache_dir(environ=os.environ) -> str:
+def cache_dir(environ=posixfs.ENVIRON) -> str:
     """$XDG_CACHE_HOME/credctl, else ~/.cache/credctl (~: home(environ))."""
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(home(environ), ".cache")
-    return os.path.join(base, "credctl")
+    base = environ.get("XDG_CACHE_HOME") or join(home(environ), ".cache")
+    return join(base, "credctl")
 
 
 def make_private_dirs(directory: str) -> None:
     """Create directory and every missing parent 0700 (os.makedirs gives the mode to the last only)."""
     missing = []
-    while directory and not os.path.isdir(directory):
+    while directory and not is_dir(directory):
         missing.append(directory)
-        directory = os.path.dirname(directory)
+        directory = dirname(directory)
     for path in reversed(missing):
         try:
-            os.mkdir(path, 0o700)
+            posix.mkdir(path, 0o700)
         except FileExistsError:
             pass  # made meanwhile by a concurrent run
 
@@ -56,10 +61,10 @@ def _kind(mode: int) -> str:
     return _KINDS.get(mode & 0o170000, "not a regular file")
 
 
-def _risk(status: os.stat_result, owners: tuple[int, ...], sticky_ok: bool) -> str:
+def _risk(status: posix.stat_result, owners: tuple[int, ...], sticky_ok: bool) -> str:
     """Why another user could change a file or folder with this status; "" when no one can."""
     if status.st_uid not in owners:
-        return f"owned by uid {status.st_uid}, not by you (uid {os.geteuid()})"
+        return f"owned by uid {status.st_uid}, not by you (uid {posix.geteuid()})"
     if status.st_mode & 0o022 and not (sticky_ok and status.st_mode & 0o1000):
         return f"writable by other users (mode {status.st_mode & 0o7777:04o})"
     return ""
@@ -74,12 +79,12 @@ def folder_risk(directory: str, owners: tuple[int, ...]) -> tuple[str, str]:
     entry); a symbolic link on the way must be the user's or root's (its owner can re-point it).
     A directory not made yet is judged by the folders it will be made in.
     """
-    trusted = (os.geteuid(), 0)
-    absolute = os.path.abspath(directory)
+    trusted = (posix.geteuid(), 0)
+    absolute = abspath(directory)
     try:
-        status = os.stat(absolute)
+        status = posix.stat(absolute)
     except (FileNotFoundError, NotADirectoryError):
-        parent = os.path.dirname(absolute)
+        parent = dirname(absolute)
         return ("", "") if parent == absolute else _risk_of_above(parent, trusted)
     if status.st_mode & 0o170000 != 0o040000:
         return absolute, f"{_kind(status.st_mode)}, not a folder"
@@ -89,22 +94,22 @@ def folder_risk(directory: str, owners: tuple[int, ...]) -> tuple[str, str]:
     found, linked = _risk_on_path(absolute, trusted, False)
     if found or not linked:
         return found or ("", "")
-    return _risk_of_above(os.path.dirname(os.path.realpath(absolute)), trusted)
+    return _risk_of_above(dirname(realpath(absolute)), trusted)
 
 
 def _risk_of_above(directory: str, trusted: tuple[int, ...]) -> tuple[str, str]:
     """folder_risk for a folder above credctl's own: the user's or root's, or sticky."""
     try:
-        status = os.stat(directory)
+        status = posix.stat(directory)
     except (FileNotFoundError, NotADirectoryError):
-        parent = os.path.dirname(directory)
+        parent = dirname(directory)
         return ("", "") if parent == directory else _risk_of_above(parent, trusted)
     if status.st_mode & 0o170000 != 0o040000:
         return "", ""  # nothing can be made in it: the write that tries fails with the system's reason
     found, linked = _risk_on_path(directory, trusted, True)
     if found or not linked:
         return found or ("", "")
-    return _risk_on_path(os.path.realpath(directory), trusted, True)[0] or ("", "")
+    return _risk_on_path(realpath(directory), trusted, True)[0] or ("", "")
 
 
 def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tuple[tuple[str, str] | None, bool]:
@@ -113,7 +118,7 @@ def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tu
     its owner, who can re-point it; its own mode means nothing."""
     path, linked = start, False
     while True:
-        status = os.lstat(path)
+        status = posix.lstat(path)
         if status.st_mode & 0o170000 == 0o120000:
             linked = True
             reason = "" if status.st_uid in trusted else f"a symbolic link owned by uid {status.st_uid}"
@@ -121,9 +126,9 @@ def _risk_on_path(start: str, trusted: tuple[int, ...], check_start: bool) -> tu
             reason = _risk(status, trusted, True) if check_start or path != start else ""
         if reason:
             return (path, reason), linked
-        if path == os.path.dirname(path):
+        if path == dirname(path):
             return None, linked
-        path = os.path.dirname(path)
+        path = dirname(path)
 
 
 def own_folder(directory: str) -> None:
@@ -133,15 +138,15 @@ def own_folder(directory: str) -> None:
     _check_own_folder(directory)
     make_private_dirs(directory)
     _check_own_folder(directory)
-    mode = os.stat(directory).st_mode
+    mode = posix.stat(directory).st_mode
     if mode & 0o077:
-        os.chmod(directory, 0o700)  # the user's own folder: tightened, nothing in it to distrust
+        posix.chmod(directory, 0o700)  # the user's own folder: tightened, nothing in it to distrust
 
 
 def _check_own_folder(directory: str) -> None:
     from credctl.errors import UnsafePath
 
-    where, reason = folder_risk(directory, (os.geteuid(),))
+    where, reason = folder_risk(directory, (posix.geteuid(),))
     if reason:
         raise UnsafePath(where, reason, FOLDER_ADVICE)
 
@@ -152,14 +157,14 @@ def _open_regular(path: str, flags: int = 0) -> int:
     from credctl.errors import UnsafePath
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | flags, 0o600)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_CLOEXEC | flags, 0o600)
     except OSError as err:
-        if err.errno == errno.ELOOP and flags & os.O_NOFOLLOW:  # the last component is a link
+        if err.errno == errno.ELOOP and flags & posix.O_NOFOLLOW:  # the last component is a link
             raise UnsafePath(path, "a symbolic link", "credctl never opens a lock through one: remove it") from None
         raise
-    mode = os.fstat(fd).st_mode & 0o170000
-    if mode != 0o100000 and not (mode == 0o040000 and not flags & os.O_CREAT):
-        os.close(fd)
+    mode = posix.fstat(fd).st_mode & 0o170000
+    if mode != 0o100000 and not (mode == 0o040000 and not flags & posix.O_CREAT):
+        posix.close(fd)
         raise UnsafePath(path, f"{_kind(mode)}, not a regular file", "remove it")
     return fd
 
@@ -171,35 +176,35 @@ def read_file(path: str, private: bool = False) -> bytes | None:
     from credctl.errors import UnsafePath
 
     if private:
-        _check_own_folder(os.path.dirname(path))
+        _check_own_folder(dirname(path))
     try:
         fd = _open_regular(path)
     except FileNotFoundError:
         return None
     try:
-        status = os.fstat(fd)
+        status = posix.fstat(fd)
         if status.st_mode & 0o170000 != 0o100000:
             raise UnsafePath(path, f"{_kind(status.st_mode)}, not a regular file", "remove it")
         if private:
-            reason = _risk(status, (os.geteuid(),), False)
-            if not reason and os.path.islink(path):
+            reason = _risk(status, (posix.geteuid(),), False)
+            if not reason and is_link(path):
                 reason = _target_folder_risk(path)
             if reason:
                 raise UnsafePath(path, reason, FILE_ADVICE)
         chunks = []
-        while chunk := os.read(fd, 65536):
+        while chunk := posix.read(fd, 65536):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def _target_folder_risk(path: str) -> str:
     """For a file reached through a symbolic link: why its target's folder is not safe, or ""."""
-    target = os.path.realpath(path)
-    if os.path.dirname(target) == os.path.realpath(os.path.dirname(path)):
+    target = realpath(path)
+    if dirname(target) == realpath(dirname(path)):
         return ""
-    where, reason = folder_risk(os.path.dirname(target), (os.geteuid(), 0))
+    where, reason = folder_risk(dirname(target), (posix.geteuid(), 0))
     return f"it leads to {target}, and {where} is {reason}" if reason else ""
 
 
@@ -219,9 +224,9 @@ def write_atomically(path: str, data: bytes, private: bool = False, chosen: bool
     from credctl.errors import UnsafePath
 
     if private and not chosen:
-        own_folder(os.path.dirname(path))
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
+        own_folder(dirname(path))
+    target = realpath(path)
+    directory = dirname(target)
     if private:
         reason = _target_folder_risk(path)
         if reason:
@@ -229,58 +234,58 @@ def write_atomically(path: str, data: bytes, private: bool = False, chosen: bool
     else:
         make_private_dirs(directory)
     try:
-        status = os.stat(target)
+        status = posix.stat(target)
         mode, owner = status.st_mode & 0o7777, (status.st_uid, status.st_gid)
     except FileNotFoundError:
         mode, owner = 0o600, None
     if private:
         mode, owner = 0o600, None  # never the mode or owner of a file someone else may have put there
-    prefix = f".{os.path.basename(target)}.credctl-"
-    temporary = os.path.join(directory, f"{prefix}{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(temporary, flags, 0o600)
+    prefix = f".{basename(target)}.credctl-"
+    temporary = join(directory, f"{prefix}{posix.getpid()}.{posix.urandom(4).hex()}.tmp")
+    flags = posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW | posix.O_CLOEXEC
+    fd = posix.open(temporary, flags, 0o600)
     try:
-        os.fchmod(fd, mode)
-        if owner is not None and os.geteuid() == 0 and owner != (0, 0):
-            os.fchown(fd, *owner)  # root editing a user's file must not take it over
-        with os.fdopen(fd, "wb") as file:
+        posix.fchmod(fd, mode)
+        if owner is not None and posix.geteuid() == 0 and owner != (0, 0):
+            posix.fchown(fd, *owner)  # root editing a user's file must not take it over
+        with open(fd, "wb") as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
+            posix.fsync(file.fileno())
+        posix.replace(temporary, target)
     except BaseException:
         try:
-            os.unlink(temporary)
+            posix.unlink(temporary)
         except OSError:
             pass
         raise
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    dir_fd = posix.open(directory, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
     try:
-        os.fsync(dir_fd)  # so the rename itself survives a crash
+        posix.fsync(dir_fd)  # so the rename itself survives a crash
     finally:
-        os.close(dir_fd)
+        posix.close(dir_fd)
     _remove_leftovers(directory, prefix)
 
 
 def _remove_leftovers(directory: str, prefix: str) -> None:
     """Unlink the temporaries of path that writers killed before their rename left behind."""
     try:
-        names = [name for name in os.listdir(directory) if name.startswith(prefix) and name.endswith(".tmp")]
+        names = [name for name in posix.listdir(directory) if name.startswith(prefix) and name.endswith(".tmp")]
     except OSError:
         return
     for name in names:
         pid = name[len(prefix) :].split(".", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
+        if not pid.isdigit() or int(pid) == posix.getpid():
             continue  # not ours to judge; or this process's (another thread's write in progress)
         try:
-            os.kill(int(pid), 0)
+            posix.kill(int(pid), 0)
             continue  # a live writer (or a reused pid): leave it
         except ProcessLookupError:
             pass
         except OSError:
             continue  # someone else's live process
         try:
-            os.unlink(os.path.join(directory, name))
+            posix.unlink(join(directory, name))
         except OSError:
             pass
 
@@ -314,11 +319,11 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
             self.fd = _open_regular(self.path)  # an existing file or folder, such as a store's root
         else:
             if self.private:
-                own_folder(os.path.dirname(self.path))
+                own_folder(dirname(self.path))
             else:
-                make_private_dirs(os.path.dirname(self.path))
+                make_private_dirs(dirname(self.path))
             try:
-                self.fd = _open_regular(self.path, os.O_CREAT | os.O_NOFOLLOW)
+                self.fd = _open_regular(self.path, posix.O_CREAT | posix.O_NOFOLLOW)
             except IsADirectoryError:
                 self.fd = _open_regular(self.path)
             if self.private:
@@ -330,20 +335,20 @@ class locked:  # lower case: it reads as a function, `with locked(path):`
             else:
                 _flock_within(self.fd, mode, self.timeout, self.path)
         except BaseException:
-            os.close(self.fd)
+            posix.close(self.fd)
             raise
         return self
 
     def _check_private(self) -> None:
         from credctl.errors import UnsafePath
 
-        reason = _risk(os.fstat(self.fd), (os.geteuid(),), False)
+        reason = _risk(posix.fstat(self.fd), (posix.geteuid(),), False)
         if reason:
-            os.close(self.fd)
+            posix.close(self.fd)
             raise UnsafePath(self.path, reason, FILE_ADVICE)
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
+        posix.close(self.fd)
 
 
 def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
@@ -363,7 +368,7 @@ def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
         return  # the usual case: nobody holds it
     except BlockingIOError:
         pass
-    status = os.fstat(fd)
+    status = posix.fstat(fd)
     holders = _holders(status)
     now = time.monotonic()
     deadline, next_look, pause = now + timeout, now + HOLDERS_LOOK, 0.001
@@ -392,10 +397,10 @@ def _flock_within(fd: int, mode: int, timeout: float, path: str) -> None:
 HOLDERS_LOOK = 0.25  # seconds between two looks at who holds a lock credctl waits for
 
 
-def _holders(status: os.stat_result) -> frozenset[str] | None:
+def _holders(status: posix.stat_result) -> frozenset[str] | None:
     """The pids holding a flock on status's file (waiters are not holders), or None where
     /proc/locks cannot be read."""
-    inode = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    inode = f"{posix.major(status.st_dev):02x}:{posix.minor(status.st_dev):02x}:{status.st_ino}"
     try:
         with open("/proc/locks", encoding="ascii", errors="replace") as locks:
             return frozenset(fields[4] for fields in map(str.split, locks) if len(fields) > 5 and fields[5] == inode)

@@ -21,11 +21,10 @@ Standard library only on a route to credctl's own stores: the router costs a set
 
 from __future__ import annotations
 
-import os
-
 from credctl.errors import CredctlError, CredentialsNotFound, RouteFailed, StoreError
 from credctl.helperstore import ProgramStore, store_for
 from credctl.names import PREFIX, helper_key
+from credctl.posixfs import ENVIRON, is_process_environ
 from credctl.routes import ACR, DEFAULT, Routes, Rule, early_routes
 from credctl.stores import canonical, suffix_of
 from credctl.stores.base import Health, Store, notice
@@ -35,14 +34,14 @@ class RouterStore(Store):
     """The stores and helpers credctl's routes name, as one Store. notify gets the one-line
     notices (a login kept or used instead, a helper left out of list): stderr by default."""
 
-    def __init__(self, environ=os.environ, notify=notice) -> None:
+    def __init__(self, environ=ENVIRON, notify=notice) -> None:
         self.environ, self.notify = environ, notify
         self._routes: Routes | None = None
 
     @property
     def routes(self) -> Routes:
         if self._routes is None:
-            early = early_routes() if self.environ is os.environ else None
+            early = early_routes() if is_process_environ(self.environ) else None
             self._routes = early or Routes.load(self.environ)
         return self._routes
 

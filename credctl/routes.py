@@ -26,11 +26,10 @@ Standard library only, and cheap: the router reads this on every call Docker mak
 
 from __future__ import annotations
 
-import os
-
 from credctl import settings
 from credctl.errors import UsageError
 from credctl.names import DOCKER_HUB_KEYS, PODMAN_HUB, ROUTER, is_docker_hub, registry_host
+from credctl.posixfs import ENVIRON
 
 ROUTES_SETTING = "routes"
 DEFAULT_SETTING = "route_default"
@@ -239,7 +238,7 @@ class Routes:
         self.found = found  # the settings these came from, for their custom ACR domains (None: read when asked)
 
     @classmethod
-    def load(cls, environ=os.environ) -> Routes:
+    def load(cls, environ=ENVIRON) -> Routes:
         """The rules as settings.json has them; entries that are not pattern → helper strings are
         ignored (a hand-edited file never stops Docker)."""
         return cls.from_settings(settings.load(environ))
@@ -262,7 +261,7 @@ class Routes:
             found.append(Rule(DEFAULT_PATTERN, self.default, DEFAULT))
         return found
 
-    def route_for(self, server_url: str, environ=os.environ) -> Rule | None:
+    def route_for(self, server_url: str, environ=ENVIRON) -> Rule | None:
         """The rule that serves server_url (in the module docstring's order), or None."""
         name = routing_name(server_url)
         host, port = _split(name)
@@ -319,7 +318,7 @@ def _is_acr(server_url: str, environ, found: dict | None) -> bool:
 # --- editing them ---------------------------------------------------------------------------------
 
 
-def set_rules(changes: dict[str, str | None], environ=os.environ) -> None:
+def set_rules(changes: dict[str, str | None], environ=ENVIRON) -> None:
     """Set (helper) or remove (None) rules by pattern, all at once, under settings.json's lock.
     Patterns and helpers are checked first: a refused one changes nothing."""
     from credctl.stores import canonical
@@ -344,14 +343,14 @@ def set_rules(changes: dict[str, str | None], environ=os.environ) -> None:
     settings.change(change, environ)
 
 
-def add(pattern: str, helper: str, environ=os.environ) -> str:
+def add(pattern: str, helper: str, environ=ENVIRON) -> str:
     """Route pattern to helper; returns the pattern as stored."""
     stored = normalized_pattern(pattern)
     set_rules({stored: helper}, environ)
     return stored
 
 
-def stored_form(pattern: str, environ=os.environ) -> str:
+def stored_form(pattern: str, environ=ENVIRON) -> str:
     """pattern as the rules hold it: itself when a rule has exactly that key (one written by
     hand, perhaps no pattern a command would take), else normalized_pattern(pattern)."""
     if pattern in Routes.load(environ).rules:
@@ -359,7 +358,7 @@ def stored_form(pattern: str, environ=os.environ) -> str:
     return normalized_pattern(pattern)
 
 
-def remove(pattern: str, environ=os.environ) -> bool:
+def remove(pattern: str, environ=ENVIRON) -> bool:
     """Remove the rule for pattern (`*`: the default route; a hand-written key as it is
     written); whether there was one."""
     if pattern.strip() == DEFAULT_PATTERN:
@@ -378,7 +377,7 @@ def remove(pattern: str, environ=os.environ) -> bool:
     return had
 
 
-def set_default(helper: str, environ=os.environ) -> str:
+def set_default(helper: str, environ=ENVIRON) -> str:
     """Make helper the default route (hosts no rule matches); returns it as stored."""
     from credctl.stores import canonical
 
@@ -406,10 +405,10 @@ def start_early() -> bytes | None:
     from credctl.helperinput import read_early
 
     data, server_url = read_early()
-    if server_url and _served_by_pass(server_url, os.environ):
+    if server_url and _served_by_pass(server_url, ENVIRON):
         from credctl.stores import passread
 
-        passread.begin(server_url, os.environ)
+        passread.begin(server_url, ENVIRON)
     return data
 
 

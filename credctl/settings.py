@@ -6,23 +6,22 @@ that docker-credential-keyring need not detect it on every call. Deleting the fi
 
 from __future__ import annotations
 
-import os
-
 from credctl.errors import ConfigError
 from credctl.gojson import JSONError, encode, parse
 from credctl.paths import home, locked, read_file, write_atomically
+from credctl.posixfs import ENVIRON, join
 
 TYPE_CHECKING = False  # typing itself is too slow to import on the helper path
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def settings_path(environ=os.environ) -> str:
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home(environ), ".config")
-    return os.path.join(base, "credctl", "settings.json")
+def settings_path(environ=ENVIRON) -> str:
+    base = environ.get("XDG_CONFIG_HOME") or join(home(environ), ".config")
+    return join(base, "credctl", "settings.json")
 
 
-def load(environ=os.environ) -> dict:
+def load(environ=ENVIRON) -> dict:
     """The settings, or {} when there are none or the file is not a JSON object; UnsafePath when
     another user controls the file or its folder, or it is a FIFO (never waited on)."""
     try:
@@ -48,7 +47,7 @@ def read_object(path: str) -> dict:
     return settings
 
 
-def update(environ=os.environ, **changes: object) -> None:
+def update(environ=ENVIRON, **changes: object) -> None:
     """Set (or, with None, remove) settings; locked so concurrent runs keep each other's changes.
 
     Every other value stays as it was (numbers as written); a file that is not JSON is refused."""
@@ -59,7 +58,7 @@ def update(environ=os.environ, **changes: object) -> None:
     change(apply, environ)
 
 
-def change(edit: Callable[[dict], None], environ=os.environ) -> None:
+def change(edit: Callable[[dict], None], environ=ENVIRON) -> None:
     """Read the settings, let edit change the dict in place (a value set to None is removed),
     write them back: all under the settings' lock, so a read-modify-write never loses another
     run's change. A file that is not JSON is refused (ConfigError), and stays as it is."""

@@ -16,7 +16,7 @@ Nothing is imported until it is called: the helper's hot path imports this packa
 
 from __future__ import annotations
 
-import os
+from credctl.posixfs import ENVIRON
 
 
 def get_credentials(server: str, environ=None):
@@ -24,4 +24,4 @@ def get_credentials(server: str, environ=None):
     environment whose Alibaba Cloud credentials, settings and cache count (default: this process's)."""
     from credctl.acr.login import token_for
 
-    return token_for(server, os.environ if environ is None else environ)
+    return token_for(server, ENVIRON if environ is None else environ)

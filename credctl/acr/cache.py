@@ -8,10 +8,11 @@ hashlib's OpenSSL): this is the hot path.
 
 from __future__ import annotations
 
-import os
+import posix
 import time
 
 from credctl.paths import cache_dir, read_file, write_atomically
+from credctl.posixfs import ENVIRON, join
 
 try:  # the C module behind hashlib's sha256, without OpenSSL (4 ms less per helper call)
     from _sha256 import sha256
@@ -35,8 +36,8 @@ class Token:
         return self.expires - MARGIN > now
 
 
-def folder(environ=os.environ) -> str:
-    return os.path.join(cache_dir(environ), "acr")
+def folder(environ=ENVIRON) -> str:
+    return join(cache_dir(environ), "acr")
 
 
 def owner_of(identity: str) -> str:
@@ -44,9 +45,9 @@ def owner_of(identity: str) -> str:
     return sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def path_for(identity: str, region: str, instance: str, environ=os.environ) -> str:
+def path_for(identity: str, region: str, instance: str, environ=ENVIRON) -> str:
     key = sha256(f"{identity}\0{region}\0{instance}".encode("utf-8", "surrogateescape")).hexdigest()
-    return os.path.join(folder(environ), key[:40] + ".token")
+    return join(folder(environ), key[:40] + ".token")
 
 
 def load(path: str) -> Token | None:
@@ -71,30 +72,30 @@ def save(path: str, token: Token) -> None:
     write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"), private=True)
 
 
-def tokens(environ=os.environ) -> list[tuple[str, Token]]:
+def tokens(environ=ENVIRON) -> list[tuple[str, Token]]:
     """(path, token) for every readable cache file."""
     base = folder(environ)
     try:
-        paths = [os.path.join(base, name) for name in os.listdir(base) if name.endswith(".token")]
+        paths = [join(base, name) for name in posix.listdir(base) if name.endswith(".token")]
     except OSError:
         return []
     return [(path, token) for path, token in ((path, load(path)) for path in paths) if token is not None]
 
 
-def drop(domain: str, environ=os.environ) -> int:
+def drop(domain: str, environ=ENVIRON) -> int:
     """Remove the cached tokens for a registry domain, whichever credentials they came from."""
     removed = 0
     for path, token in tokens(environ):
         if token.domain == domain:
             try:
-                os.unlink(path)
+                posix.unlink(path)
                 removed += 1
             except FileNotFoundError:
                 pass
     return removed
 
 
-def listing(owner: str, environ=os.environ) -> dict[str, str]:
+def listing(owner: str, environ=ENVIRON) -> dict[str, str]:
     """{domain: username} of this credential source's tokens that are still fresh."""
     now = time.time()
     return {

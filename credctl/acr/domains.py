@@ -22,10 +22,9 @@ host that is not ACR by its name.
 
 from __future__ import annotations
 
-import os
-
 from credctl.errors import CredentialsNotFound
 from credctl.names import bare_host
+from credctl.posixfs import ENVIRON
 
 REGISTRIES_SETTING = "acr_registries"  # settings.json: {custom domain: {region, instance_id}}
 SUFFIX = ".aliyuncs.com"
@@ -126,7 +125,7 @@ def parse_domain(host: str) -> AcrRegistry | None:
     return None
 
 
-def resolve(server: str, environ=os.environ, custom: dict | None = None) -> AcrRegistry | None:
+def resolve(server: str, environ=ENVIRON, custom: dict | None = None) -> AcrRegistry | None:
     """The ACR registry behind a server address, from the settings, the environment or its name.
     A crpi- domain is always the new Personal Edition: no setting or instance id makes it an
     Enterprise instance (Alibaba issues no token for it by any instance)."""
@@ -146,7 +145,7 @@ def resolve(server: str, environ=os.environ, custom: dict | None = None) -> AcrR
     return parsed
 
 
-def custom_domains(environ=os.environ) -> dict:
+def custom_domains(environ=ENVIRON) -> dict:
     """{domain: {region, instance_id}}: the hosts credctl's settings record as ACR registries."""
     from credctl import settings  # reads JSON: only for hosts that are not ACR by name
 
@@ -159,7 +158,7 @@ def domains_in(found: dict) -> dict:
     return domains if isinstance(domains, dict) else {}
 
 
-def find_registry(server: str, environ=os.environ, custom: dict | None = None) -> AcrRegistry:
+def find_registry(server: str, environ=ENVIRON, custom: dict | None = None) -> AcrRegistry:
     """The ACR registry a server address names; CredentialsNotFound when it names none.
     custom: the settings' custom domains when the caller has read them already (else read here,
     only for a host that is not ACR by name)."""

@@ -12,10 +12,11 @@ change times), access keys by their id.
 
 from __future__ import annotations
 
-import os
+import posix
 from stat import S_ISREG
 
 from credctl.paths import home
+from credctl.posixfs import ENVIRON, is_file, join, realpath
 
 _AK_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
 _OIDC_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
@@ -51,7 +52,7 @@ def base_kind(env: dict[str, str]) -> str:
     return "cli" if env.get(CLI_CONFIG) else "file"
 
 
-def effective_environ(environ=os.environ) -> dict[str, str]:
+def effective_environ(environ=ENVIRON) -> dict[str, str]:
     """The environment for the SDK's credential chain.
 
     - The Go helper's (and credentials-go's) INI file ~/.alibabacloud/credentials is used when no
@@ -66,8 +67,8 @@ def effective_environ(environ=os.environ) -> dict[str, str]:
     """
     env = dict(environ)
     if not env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"):
-        go_default = os.path.join(home(env), ".alibabacloud", "credentials")
-        if os.path.isfile(go_default):
+        go_default = join(home(env), ".alibabacloud", "credentials")
+        if is_file(go_default):
             env["ALIBABA_CLOUD_CREDENTIALS_FILE"] = go_default
     if env.get(PROFILE) and base_kind(env) != CHAIN:
         for name in (*_AK_VARS, *_OIDC_VARS, *_OTHER_TOOLS_VARS):
@@ -85,13 +86,13 @@ def _file_source(kind: str, path: str, profile: str) -> str | None:
     """kind:path:profile and the file's identity, or None when path is not a regular file (the
     SDK then skips it). The change time moves on every write, chmod and rename onto the path."""
     try:
-        status = os.stat(path)
+        status = posix.stat(path)
     except OSError:
         return None
     if not S_ISREG(status.st_mode):
         return None
     file_id = f"{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
-    return f"{kind}:{os.path.realpath(path)}:{profile}:{file_id}"
+    return f"{kind}:{realpath(path)}:{profile}:{file_id}"
 
 
 def fingerprint(env: dict[str, str]) -> str:
@@ -132,10 +133,10 @@ def _chain_fingerprint(env: dict[str, str]) -> str:
         return f"oidc:{env['ALIBABA_CLOUD_ROLE_ARN']}:{env['ALIBABA_CLOUD_OIDC_PROVIDER_ARN']}"
     profile = env.get("ALIBABA_CLOUD_PROFILE", "")
     if env.get("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "").lower() != "true":
-        cli = _file_source("cli", os.path.join(home(env), ".aliyun", "config.json"), profile)
+        cli = _file_source("cli", join(home(env), ".aliyun", "config.json"), profile)
         if cli:
             return cli
-    ini = env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or os.path.join(home(env), ".alibabacloud", "credentials.ini")
+    ini = env.get("ALIBABA_CLOUD_CREDENTIALS_FILE") or join(home(env), ".alibabacloud", "credentials.ini")
     found = _file_source("file", ini, profile or "default")
     if found:
         return found

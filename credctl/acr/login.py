@@ -20,7 +20,7 @@ Standard library only: the warm path of the helper and of the kubelet plugin run
 
 from __future__ import annotations
 
-import os
+import posix
 import time
 
 from credctl.acr import cache
@@ -33,6 +33,7 @@ from credctl.acr.domains import (  # custom_domains, REGISTRIES_SETTING: the dom
 )
 from credctl.acr.identity import effective_environ, fingerprint
 from credctl.errors import CredentialsNotFound, NoTemporaryTokens, ProfileError, StoreError
+from credctl.posixfs import ENVIRON
 
 HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
 PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {[kind], <its source's fields>, wrapper, registries}}
@@ -109,14 +110,14 @@ def _text(value) -> str:
     return value
 
 
-def profile_environ(name: str, record: dict, environ=os.environ) -> dict[str, str]:
+def profile_environ(name: str, record: dict, environ=ENVIRON) -> dict[str, str]:
     """environ as the wrapper of profile name, made from record, passes it to the helper (which
     unsets every other kind's variables first)."""
     kept = {variable: value for variable, value in environ.items() if variable not in sources.KIND_VARIABLES}
     return {**kept, **profile_variables(name, record)}
 
 
-def recorded_profiles(environ=os.environ) -> dict:
+def recorded_profiles(environ=ENVIRON) -> dict:
     """The profiles `credctl acr add-profile` recorded in credctl's settings, by name."""
     from credctl import settings
 
@@ -124,7 +125,7 @@ def recorded_profiles(environ=os.environ) -> dict:
     return found if isinstance(found, dict) else {}
 
 
-def helper_environ(suffix: str, environ=os.environ) -> dict[str, str] | None:
+def helper_environ(suffix: str, environ=ENVIRON) -> dict[str, str] | None:
     """The environment docker-credential-<suffix> would run credctl's ACR login with: environ
     itself for acr-helper, what the wrapper sets for a recorded profile. None when the suffix is
     not ACR's, or names a profile credctl has no record of: then only the program knows."""
@@ -143,7 +144,7 @@ def helper_environ(suffix: str, environ=os.environ) -> dict[str, str] | None:
 # --- tokens -----------------------------------------------------------------------------------
 
 
-def identity(environ=os.environ, pod=None) -> str:
+def identity(environ=ENVIRON, pod=None) -> str:
     """The credential source tokens are issued to and cached for (never a secret).
 
     pod: a credctl.acr.podidentity.PodIdentity (a pod's RAM role) in place of environ's chain."""
@@ -165,7 +166,7 @@ def no_tokens_line(registry: AcrRegistry) -> str:
     )
 
 
-def token(registry: AcrRegistry, environ=os.environ, pod=None) -> cache.Token:
+def token(registry: AcrRegistry, environ=ENVIRON, pod=None) -> cache.Token:
     """A token for registry: the cached one while fresh, else a new one from Alibaba Cloud.
     NoTemporaryTokens for an edition no API issues them for (nothing is asked)."""
     if not registry.issues_tokens:
@@ -204,12 +205,12 @@ def _answered_as_predicted(who: str, answered: str, environ, pod=None) -> bool:
     return who.partition(":")[0] == answered and identity(environ, pod) == who
 
 
-def token_for(server: str, environ=os.environ, pod=None) -> cache.Token:
+def token_for(server: str, environ=ENVIRON, pod=None) -> cache.Token:
     """The token for the ACR registry a server address names; CredentialsNotFound if none."""
     return token(find_registry(server, environ), environ, pod)
 
 
-def erase(server: str, environ=os.environ, pod=None) -> None:
+def erase(server: str, environ=ENVIRON, pod=None) -> None:
     """Drop the cached tokens of the registry a server address names: its domain's, whoever they
     were issued to, and this identity's for its instance (which the instance's domains share).
     Nothing for a server that is not ACR: nothing was ever cached for it."""
@@ -219,17 +220,17 @@ def erase(server: str, environ=os.environ, pod=None) -> None:
         return
     cache.drop(registry.domain, environ)
     try:
-        os.unlink(_cache_path(identity(environ, pod), registry, environ))
+        posix.unlink(_cache_path(identity(environ, pod), registry, environ))
     except FileNotFoundError:
         pass
 
 
-def cached(environ=os.environ, pod=None) -> dict[str, str]:
+def cached(environ=ENVIRON, pod=None) -> dict[str, str]:
     """{domain: username} of this identity's tokens that are still fresh."""
     return cache.listing(cache.owner_of(identity(environ, pod)), environ)
 
 
-def health(environ=os.environ, pod=None) -> tuple[bool, str]:
+def health(environ=ENVIRON, pod=None) -> tuple[bool, str]:
     """(ok, detail): whether there are credentials to ask Alibaba Cloud with, and whose."""
     source, _, detail = identity(environ, pod).partition(":")
     if source == "missing":

@@ -19,11 +19,12 @@ library only, except `credential`, which the cold path calls.
 from __future__ import annotations
 
 import binascii
-import os
+import posix
 import time
 
 from credctl.errors import BadInput, StoreUnavailable
 from credctl.gojson import parse
+from credctl.posixfs import ENVIRON
 
 ROLE_ARN = "acr.credctl.io/role-arn"
 ROLE_NAME = "pod-identity.alibabacloud.com/role-name"
@@ -85,28 +86,28 @@ class PodIdentity:
 def _token_file(token: str):  # a generator of one path
     """The token in a memory-only file where Linux offers one, else a private temporary file."""
     data = token.encode("utf-8")
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("credctl-sa-token", os.MFD_CLOEXEC)
+    if hasattr(posix, "memfd_create"):
+        fd = posix.memfd_create("credctl-sa-token", posix.MFD_CLOEXEC)
         try:
             _write_all(fd, data)
             yield f"/proc/self/fd/{fd}"
         finally:
-            os.close(fd)
+            posix.close(fd)
         return
     import tempfile
 
     fd, path = tempfile.mkstemp(prefix="credctl-sa-token-")  # 0600
     try:
         _write_all(fd, data)
-        os.close(fd)
+        posix.close(fd)
         yield path
     finally:
-        os.unlink(path)
+        posix.unlink(path)
 
 
 def _write_all(fd: int, data: bytes) -> None:
     while data:
-        data = data[os.write(fd, data) :]
+        data = data[posix.write(fd, data) :]
 
 
 def sts_endpoint(environ: dict[str, str]) -> str | None:
@@ -125,7 +126,7 @@ def sts_endpoint(environ: dict[str, str]) -> str | None:
     return endpoint
 
 
-def from_request(token: str, annotations: dict[str, str], environ=os.environ) -> PodIdentity | None:
+def from_request(token: str, annotations: dict[str, str], environ=ENVIRON) -> PodIdentity | None:
     """The pod identity a kubelet request asks for, or None when the node's identity serves it."""
     if not token:
         return None

@@ -161,7 +161,7 @@ def open_store(store: str, environ: Mapping[str, str] | None = None) -> Store:
     """The store, working in environ (its HOME, GNUPGHOME, D-Bus address and the rest; by
     default this process's)."""
     if environ is None:
-        from os import environ
+        from credctl.posixfs import ENVIRON as environ
     spec = spec_of(store)
     module = __import__(spec.module, fromlist=[spec.class_name])
     return getattr(module, spec.class_name)(environ)

@@ -12,11 +12,10 @@ ACR logins stored.
 
 from __future__ import annotations
 
-import os
-
 from credctl.acr import login
 from credctl.errors import CredentialsNotFound, StoreError
 from credctl.names import helper_key
+from credctl.posixfs import ENVIRON
 from credctl.stores import fallback
 from credctl.stores.base import Health, Store, notice
 
@@ -31,7 +30,7 @@ class AcrStore(Store):
     credctl.acr.podidentity.PodIdentity: a pod's RAM role) when one is given. notify gets the
     one-line notices of a `get` (default: stderr)."""
 
-    def __init__(self, environ=os.environ, pod=None, notify=notice) -> None:
+    def __init__(self, environ=ENVIRON, pod=None, notify=notice) -> None:
         self.environ, self.pod, self.notify = environ, pod, notify
 
     def get(self, server_url: str) -> tuple[str, str]:

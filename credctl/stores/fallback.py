@@ -28,11 +28,10 @@ without opening a login store (nor reading Docker's config or credctl's settings
 
 from __future__ import annotations
 
-import os
-
 from credctl.acr import login
 from credctl.errors import CredctlError, CredentialsNotFound, NoTemporaryTokens, StoreError, StoreUnavailable
 from credctl.names import PREFIX, helper_key
+from credctl.posixfs import ENVIRON
 
 STORE_LOGINS_SETTING = "acr_store_logins"  # settings.json: false keeps ACR tokens-only
 STORE_LOGINS_VARIABLE = "CREDCTL_ACR_STORE_LOGINS"  # 0 or false: the same, for one run (CI)
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     from credctl.stores.base import Store
 
 
-def keeps_logins(environ=os.environ) -> bool:
+def keeps_logins(environ=ENVIRON) -> bool:
     """Whether ACR registries keep `docker login`'s logins (the default) or refuse them (the opt-out)."""
     variable = environ.get(STORE_LOGINS_VARIABLE, "").strip().lower()
     if variable:
@@ -54,7 +53,7 @@ def keeps_logins(environ=os.environ) -> bool:
     return settings.load(environ).get(STORE_LOGINS_SETTING) is not False
 
 
-def login_store_name(environ=os.environ) -> str | None:
+def login_store_name(environ=ENVIRON) -> str | None:
     """The login store ACR logins are kept in: Docker's credsStore when it is one of credctl's
     login stores (under the router, credsStore `credctl`, its default route's when that is one),
     else the one `credctl setup` would pick; None when no login store can work here."""
@@ -77,7 +76,7 @@ def _login_store(environ) -> tuple[str, Store] | None:
     return None if name is None else (name, open_store(name, environ))
 
 
-def store(server: str, username: str, secret: str, environ=os.environ) -> str:
+def store(server: str, username: str, secret: str, environ=ENVIRON) -> str:
     """Keep a login for an ACR registry in the login store; returns that store's name."""
     found = _login_store(environ)
     if found is None:
@@ -90,7 +89,7 @@ def store(server: str, username: str, secret: str, environ=os.environ) -> str:
     return name
 
 
-def stored(server: str, environ=os.environ) -> tuple[str, str, str] | None:
+def stored(server: str, environ=ENVIRON) -> tuple[str, str, str] | None:
     """(username, secret, store name) of the login stored for server, or None when there is none."""
     found = _login_store(environ)
     if found is None:
@@ -103,14 +102,14 @@ def stored(server: str, environ=os.environ) -> tuple[str, str, str] | None:
     return username, secret, name
 
 
-def erase(server: str, environ=os.environ) -> None:
+def erase(server: str, environ=ENVIRON) -> None:
     """Drop the login stored for server; nothing stored (or no login store here) is not an error."""
     found = _login_store(environ)
     if found is not None:
         found[1].delete(helper_key(server))
 
 
-def stored_listing(environ=os.environ) -> dict[str, str]:
+def stored_listing(environ=ENVIRON) -> dict[str, str]:
     """{server: username} of the ACR registries' logins in the login store ({} when it cannot list)."""
     try:
         found = _login_store(environ)
@@ -129,7 +128,7 @@ def _is_acr(server: str, environ) -> bool:
 
 
 def login_for(
-    server: str, environ=os.environ, pod=None, notify: Callable[[str], None] | None = None
+    server: str, environ=ENVIRON, pod=None, notify: Callable[[str], None] | None = None
 ) -> tuple[str, str, int | None]:
     """(username, secret, expiry: Unix time, None for a stored login) for an ACR registry, by
     the rule in this module's docstring. CredentialsNotFound when server is not ACR, and for a

@@ -15,11 +15,10 @@ encrypted session: the numbers and the security reasoning are in the docs page.
 
 from __future__ import annotations
 
-import os
-
 from credctl.dbus import FOREIGN_BUS, TIMED_OUT, Connection, DBusError, Variant, session_bus_address
 from credctl.errors import CredentialsNotFound, StoreError, StoreUnavailable, Stuck
 from credctl.paths import cache_dir, locked
+from credctl.posixfs import ENVIRON, join
 from credctl.process import lock_timeout, prompt_timeout, reply_timeout
 from credctl.stores.base import Health, Store
 
@@ -317,7 +316,7 @@ class _Opened:
 
 
 class SecretServiceStore(Store):
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, environ: Mapping[str, str] = ENVIRON) -> None:
         self.environ = environ
 
     def _open(self) -> _Opened:
@@ -372,7 +371,7 @@ class SecretServiceStore(Store):
         with (
             self._open() as service,
             locked(
-                os.path.join(cache_dir(self.environ), "secretservice.lock"),
+                join(cache_dir(self.environ), "secretservice.lock"),
                 private=True,
                 timeout=lock_timeout(self.environ),
             ),

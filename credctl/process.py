@@ -24,6 +24,7 @@ MAX_TIMEOUT = 3600.0
 PROMPT_SETTING = "CREDCTL_PROMPT_TIMEOUT"
 LOCK_SETTING = "CREDCTL_LOCK_TIMEOUT"
 _PR_SET_DUMPABLE = 4  # linux/prctl.h
+_RLIMIT_CORE = 4  # the same on every Linux architecture, and on the BSDs and macOS
 
 
 def prompt_timeout(environ: Mapping[str, str]) -> float:
@@ -56,34 +57,37 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
 
 def keep_secrets_in_memory() -> None:
     """No core file of this process, and no ptrace or /proc/PID/mem by other processes of the
-    user: it is about to hold a secret. Children get their own (execve resets dumpability)."""
-    import resource  # a small C module
+    user: it is about to hold a secret. Children get their own (execve resets dumpability).
 
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if sys.platform.startswith("linux"):
-        _set_not_dumpable()
+    setrlimit(RLIMIT_CORE, 0) and prctl(PR_SET_DUMPABLE, 0), both called through the _ctypes C
+    module alone: the ctypes package costs three times as much to import (docs/design.md), the
+    standard library has no prctl, and the resource module would be one more C module to load on
+    every helper start. Without _ctypes (or its call_function) resource sets the core limit.
+    """
+    call, libc = _libc()
+    if call is None:
+        import resource
 
-
-def _set_not_dumpable() -> None:
-    """prctl(PR_SET_DUMPABLE, 0) through _ctypes, the C module alone: the ctypes package costs
-    three times as much to import (see docs/design.md), and the standard library has no prctl."""
-    import _ctypes
-
-    class _Int(_ctypes._SimpleCData):
-        _type_ = "i"
-
-    class _ULong(_ctypes._SimpleCData):
-        _type_ = "L"  # prctl's arguments are unsigned long
-
-    class _Function(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL
-        _restype_ = _Int
-
-    try:
-        prctl = _Function(_ctypes.dlsym(_ctypes.dlopen(None), "prctl"))
-    except OSError:  # no prctl in this libc: the core limit above still holds
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         return
-    prctl(*(_ULong(value) for value in (_PR_SET_DUMPABLE, 0, 0, 0, 0)))
+    # struct rlimit {rlim_cur, rlim_max}: two zero unsigned longs, passed as a pointer to bytes.
+    if call(libc("setrlimit"), (_RLIMIT_CORE, bytes(16))) != 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # raises with the system's reason
+    if sys.platform.startswith("linux"):
+        # None is passed as a null pointer: the 64-bit zero that prctl reads as its unsigned long.
+        call(libc("prctl"), (_PR_SET_DUMPABLE, None))
+
+
+def _libc():  # -> (call_function, a function's address by name), or (None, None)
+    try:
+        import _ctypes
+
+        call, handle = _ctypes.call_function, _ctypes.dlopen(None)
+    except (ImportError, AttributeError, OSError):
+        return None, None
+    return call, lambda name: _ctypes.dlsym(handle, name)
 
 
 def call_within(seconds: float, function: Callable[[], object], name: str) -> tuple[bool, object]:

@@ -242,6 +242,34 @@ def _core_limit(pid: int) -> str:
     return " ".join(line.split()[4:6])
 
 
+KEEP_SECRETS = """
+import sys
+sys.path.append(sys.argv[1])
+if sys.argv[2] == "no _ctypes":
+    sys.modules["_ctypes"] = None  # as on an interpreter built without it
+from credctl.process import keep_secrets_in_memory
+keep_secrets_in_memory()
+loaded = [name for name in ("resource", "ctypes") if name in sys.modules]
+sys.modules.pop("_ctypes")
+import ctypes, resource
+print(loaded, ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), resource.getrlimit(resource.RLIMIT_CORE))
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("as it is", b"[] 0 (0, 0)\n"), ("no _ctypes", b"['resource'] 1 (0, 0)\n")],
+)
+def test_keep_secrets_in_memory_is_non_dumpable_with_no_core_limit(case, expected):
+    """prctl(PR_GET_DUMPABLE) is 0 and RLIMIT_CORE 0/0, set through _ctypes alone (no resource,
+    no ctypes loaded for it); without _ctypes, resource sets the core limit."""
+    import sysconfig
+
+    command = [sys.executable, "-I", "-S", "-c", KEEP_SECRETS, sysconfig.get_path("purelib"), case]
+    result = subprocess.run(command, capture_output=True, timeout=60, preexec_fn=_unlimited_cores)
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, b"")
+
+
 @pytest.mark.parametrize(
     "program, args, partial",
     [

@@ -1,13 +1,17 @@
 """Console-script entry points.
 
 Each docker-credential-* program goes straight to the protocol (standard library only);
-the Typer CLI is imported only when `credctl` itself runs a command for a person.
+the Typer CLI is imported only when `credctl` itself runs a command for a person. Every entry
+first lets credctl.quickimport load credctl's own modules.
 """
 
 import sys
 
+from credctl import quickimport
+
 
 def _helper(store: str, input: bytes | None = None) -> int:
+    quickimport.install()
     from credctl.protocol import serve
 
     return _end(serve(store, sys.argv[1:], input))
@@ -38,6 +42,7 @@ def _running_threads(threading) -> bool:
 
 
 def pass_main() -> int:
+    quickimport.install()
     if sys.argv[1:] == ["get"]:
         # gpg decrypts while the protocol and the store load: most of a get's time, overlapped.
         from credctl.stores.passread import start_early
@@ -59,6 +64,7 @@ def acr_main() -> int:
 
 
 def credctl_main() -> int:
+    quickimport.install()
     if sys.argv[1:] == ["get"]:
         # the route is decided first; where it is pass, gpg decrypts while the rest loads
         from credctl.routes import start_early
@@ -68,6 +74,7 @@ def credctl_main() -> int:
 
 
 def kubelet_main() -> int:
+    quickimport.install()
     from credctl.kubelet import serve
 
     return _end(serve(sys.argv[1:]))
@@ -76,6 +83,7 @@ def kubelet_main() -> int:
 def main() -> int:
     import posix
 
+    quickimport.install()
     if b"_CREDCTL_COMPLETE" in posix.environ:
         answered = _quick_completion(posix.environ)
         if answered is not None:

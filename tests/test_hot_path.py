@@ -4,6 +4,7 @@ Docker starts a helper process for every registry it touches, so heavy libraries
 the paths that can be served without them. Not a timing test: it reads which modules load.
 """
 
+import json
 import subprocess
 import sys
 
@@ -131,3 +132,57 @@ def test_router_warm_pass_get_stays_light(pass_env, startup, tmp_path):
     assert roots(modules).isdisjoint(world.SDK_MODULES), sorted(roots(modules) & set(world.SDK_MODULES))
     assert modules.isdisjoint(SLOW_STDLIB), sorted(modules & set(SLOW_STDLIB))
     assert {"credctl.client", "credctl.stores.secretservice", "credctl.acr"} & modules == set()
+
+
+# -- no os, and credctl's modules from their pycs ------------------------------------------------
+# A get of the ACR helper, the kubelet plugin, the Secret Service helper and the router's ACR
+# route runs without the os module (credctl.posixfs: about 1 ms of a start), and neither resource
+# nor ctypes is loaded for the no-core-dump set-up (credctl.process); credctl.quickimport loads
+# credctl's modules. Run as the lean launchers run them: python -I -S, the venv's site-packages.
+
+LEAN_ENTRY = """
+import atexit, sys
+sys.path.append(sys.argv[1])
+main, sys.argv = sys.argv[2], [sys.argv[3], *sys.argv[4:]]
+def report():
+    quick = {name for name, module in sys.modules.items() if type(module.__loader__).__name__ == "type"}
+    loaded = [name for name in ("os", "resource", "ctypes") if name in sys.modules]
+    protocol, errors = "credctl.protocol" in quick, "credctl.errors" in quick
+    sys.stderr.write(f"loaded {loaded}; quick protocol {protocol}, errors {errors}\\n")
+atexit.register(report)  # with a hook, credctl.entry._end returns, and the hook runs at exit
+from credctl import entry
+sys.exit(getattr(entry, main)())
+"""
+NO_OS = b"loaded []; quick protocol True, errors True\n"
+
+
+def lean_entry(main: str, program: str, args: list[str], stdin: bytes, env: dict[str, str]):
+    import sysconfig
+
+    command = [sys.executable, "-I", "-S", "-c", LEAN_ENTRY, sysconfig.get_path("purelib"), main, program, *args]
+    return subprocess.run(command, input=stdin, env=env, capture_output=True, timeout=60)
+
+
+def test_acr_warm_get_and_the_kubelet_plugin_run_without_os(aliyun, tmp_path):
+    env = world.with_key(world.acr_env(tmp_path, aliyun))
+    helper = world.ours("docker-credential-acr-helper")
+    first = run_helper(helper, "get", world.EE, env)
+    assert first.returncode == 0, first.stderr  # cold: the token is cached now
+    before = aliyun.requests
+    warm = lean_entry("acr_main", helper, ["get"], world.EE.encode(), env)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (0, first.stdout, NO_OS)
+    request = world.request(f"{world.EE}/team/app:1")
+    plugin = lean_entry("kubelet_main", world.ours("credctl-kubelet-provider"), [], json.dumps(request).encode(), env)
+    assert (plugin.returncode, plugin.stderr) == (0, NO_OS.replace(b"protocol True", b"protocol False"))
+    assert json.loads(plugin.stdout)["auth"][world.EE]["password"] == json.loads(first.stdout)["Secret"]
+    router = world.ours("docker-credential-credctl")
+    routed = lean_entry("credctl_main", router, ["get"], world.EE.encode(), env)  # ACR by the built-in rule
+    assert (routed.returncode, routed.stdout, routed.stderr) == (0, first.stdout, NO_OS)
+    assert aliyun.requests == before
+
+
+def test_secretservice_get_runs_without_os(request):
+    store = world.store_world("secretservice", request)
+    assert run_helper(store.program, "store", BODY, store.env).returncode == 0
+    result = lean_entry("secretservice_main", store.program, ["get"], b"h.example", store.env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, BODY + b"\n", NO_OS)

@@ -65,23 +65,26 @@ def _type_end(signature: str, start: int) -> int:
     return start + 1
 
 
-def split_signature(signature: str) -> list[str]:
-    types, index = [], 0
-    while index < len(signature):
-        end = _type_end(signature, index)
-        types.append(signature[index:end])
-        index = end
+def split_signature(signature: str) -> tuple[str, ...]:
+    """The complete types a signature holds, in order (each signature worked out once: a get
+    reads the same few, the headers' a(yv) above all, dozens of times)."""
+    types = _SPLIT.get(signature)
+    if types is None:
+        found, index = [], 0
+        while index < len(signature):
+            end = _type_end(signature, index)
+            found.append(signature[index:end])
+            index = end
+        types = _SPLIT[signature] = tuple(found)
     return types
 
 
+_SPLIT: dict[str, tuple[str, ...]] = {}
+_ALIGNMENT = dict.fromkeys("({xtd", 8) | dict.fromkeys("ygv", 1) | dict.fromkeys("nq", 2)  # the rest: 4
+
+
 def _alignment(code: str) -> int:
-    if code in "({xtd":
-        return 8
-    if code in "ygv":
-        return 1
-    if code in "nq":
-        return 2
-    return 4
+    return _ALIGNMENT.get(code, 4)
 
 
 class _Writer:
@@ -183,10 +186,21 @@ class _Reader:
 
 
 class Message:
-    __slots__ = ("body", "fields", "kind")
+    """A message received: its kind, header fields, and body (read from data on first use: most
+    signals, and Hello's answer, are never looked at)."""
 
-    def __init__(self, kind: int, fields: dict[str, object], body: tuple) -> None:
-        self.kind, self.fields, self.body = kind, fields, body
+    __slots__ = ("_body", "_data", "_offset", "fields", "kind")
+
+    def __init__(self, kind: int, fields: dict[str, object], data: bytes, offset: int) -> None:
+        self.kind, self.fields, self._data, self._offset, self._body = kind, fields, data, offset, None
+
+    @property
+    def body(self) -> tuple:
+        if self._body is None:
+            reader = _Reader(self._data, self._offset)
+            signature = self.fields.get("signature") or ""
+            self._body = tuple(reader.read(item) for item in split_signature(signature))  # type: ignore[arg-type]
+        return self._body
 
 
 FOREIGN_BUS = "credctl.ForeignBus"  # the error name of a bus that is not the user's own
@@ -432,9 +446,7 @@ class Connection:
         raw_fields = reader.read("a(yv)")
         fields = {_FIELD_NAMES[code]: value for code, value in raw_fields if code in _FIELD_NAMES}  # type: ignore[union-attr]
         reader.align(8)
-        signature = fields.get("signature") or ""
-        body = tuple(reader.read(item) for item in split_signature(signature))  # type: ignore[arg-type]
-        return Message(kind, fields, body)
+        return Message(kind, fields, data, reader.offset)
 
     def _recv(self, size: int, deadline: float, bound: float) -> bytes:
         """Up to size bytes, b"" at the end; a DBusError TIMED_OUT when nothing came by deadline."""

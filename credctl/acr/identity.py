@@ -65,7 +65,7 @@ def effective_environ(environ=ENVIRON) -> dict[str, str]:
       A CLI-config profile reads config.json itself, so the SDK's switch for it stays on.
     - DEBUG=sdk would make the SDK log request headers, security tokens included: never here.
     """
-    env = dict(environ)
+    env = environ.copy() if environ is ENVIRON else dict(environ)  # ENVIRON's copy: no lookup per variable
     if not env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"):
         go_default = join(home(env), ".alibabacloud", "credentials")
         if is_file(go_default):

@@ -64,30 +64,27 @@ def keep_secrets_in_memory() -> None:
     standard library has no prctl, and the resource module would be one more C module to load on
     every helper start. Without _ctypes (or its call_function) resource sets the core limit.
     """
-    call, libc = _libc()
-    if call is None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        return
     # struct rlimit {rlim_cur, rlim_max}: two zero unsigned longs, passed as a pointer to bytes.
-    if call(libc("setrlimit"), (_RLIMIT_CORE, bytes(16))) != 0:
+    if not _libc_call("setrlimit", _RLIMIT_CORE, bytes(16)):
         import resource
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # raises with the system's reason
     if sys.platform.startswith("linux"):
         # None is passed as a null pointer: the 64-bit zero that prctl reads as its unsigned long.
-        call(libc("prctl"), (_PR_SET_DUMPABLE, None))
+        _libc_call("prctl", _PR_SET_DUMPABLE, None)
 
 
-def _libc():  # -> (call_function, a function's address by name), or (None, None)
+def _libc_call(name: str, *args: object) -> bool:
+    """Whether the C library's function name, called with args (an int as a C int, bytes as a
+    pointer to them, None as a null pointer), returned 0; False where _ctypes, its call_function
+    or the function is missing (then the core limit is resource's to set)."""
     try:
         import _ctypes
 
-        call, handle = _ctypes.call_function, _ctypes.dlopen(None)
+        function = _ctypes.dlsym(_ctypes.dlopen(None), name)
+        return _ctypes.call_function(function, args) == 0
     except (ImportError, AttributeError, OSError):
-        return None, None
-    return call, lambda name: _ctypes.dlsym(handle, name)
+        return False
 
 
 def call_within(seconds: float, function: Callable[[], object], name: str) -> tuple[bool, object]:

@@ -54,6 +54,8 @@ def collect(rounds: int) -> list[Row]:
             ),
             Command(f"credctl list ({LIST_REGISTRIES}, pass)", [str(CREDCTL), "list"], b"", env),
             Command("python -I -S", FLOOR, b"", env),
+            # Information: the start of pip's console scripts (pipx's), `site` included.
+            Command("python -E (site)", [sys.executable, "-E", "-c", "pass"], b"", env),
         ]
         print(f"[cli] {rounds} rounds ...", flush=True)
         timings = measure(commands, rounds=rounds)

@@ -176,37 +176,34 @@ def _follow_links(resolved: str, rest: str, links: dict[str, str | None]) -> tup
     return resolved, True
 
 
+def _file_type(path: str, follow: bool = True) -> int | None:
+    """The type bits of path's mode (through symbolic links when follow), None when it cannot be
+    looked at: what os.path's exists, isdir, islink and isfile ask."""
+    try:
+        status = posix.stat(path) if follow else posix.lstat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_mode & 0o170000
+
+
 def exists(path: str) -> bool:
     """os.path.exists: there is something at path, through symbolic links."""
-    try:
-        posix.stat(path)
-    except (OSError, ValueError):
-        return False
-    return True
+    return _file_type(path) is not None
 
 
 def is_dir(path: str) -> bool:
     """os.path.isdir: a folder, through symbolic links."""
-    try:
-        return posix.stat(path).st_mode & 0o170000 == 0o040000
-    except (OSError, ValueError):
-        return False
+    return _file_type(path) == 0o040000
 
 
 def is_link(path: str) -> bool:
     """os.path.islink."""
-    try:
-        return posix.lstat(path).st_mode & 0o170000 == 0o120000
-    except (OSError, ValueError):
-        return False
+    return _file_type(path, follow=False) == 0o120000
 
 
 def is_file(path: str) -> bool:
     """os.path.isfile: a regular file, through symbolic links."""
-    try:
-        return posix.stat(path).st_mode & 0o170000 == 0o100000
-    except (OSError, ValueError):
-        return False
+    return _file_type(path) == 0o100000
 
 
 def home(environ: Mapping[str, str]) -> str:

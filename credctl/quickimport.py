@@ -1,4 +1,4 @@
-"""credctl's own modules loaded straight from their compiled files, for the helper processes.
+"""credctl's own modules loaded straight from their compiled files, for credctl's programs.
 
 Python's own import of one module costs a helper about 40 µs (a finder looks the name up among
 a folder's files, stats it again, works out and stats the cache path, then reads it), and a
@@ -8,6 +8,8 @@ module: a module or package of credctl whose __pycache__ file is current -- the
 interpreter's own check: the pyc's magic number, and the source's mtime and size recorded in
 it -- is read once and run; anything else (a missing or stale pyc, an optimized
 run, another interpreter) is left to Python's finders, which compile and cache it as usual.
+ModuleSpec and MAGIC_NUMBER come from the import system's own modules, loaded at every start:
+importlib.machinery and importlib.util are the same objects behind an import of their own.
 """
 
 import _frozen_importlib

@@ -71,6 +71,12 @@ class _ProcessEnviron:
 ENVIRON = _ProcessEnviron()
 
 
+def as_dict(mapping: Mapping[str, str]) -> dict[str, str]:
+    """A dict copy of an environment; of ENVIRON, its mapping copied at once (dict() would look
+    each variable up through ENVIRON one by one)."""
+    return dict(environ() if mapping is ENVIRON else mapping)
+
+
 def is_process_environ(mapping: object) -> bool:
     """Whether mapping is this process's own environment: ENVIRON, os.environ or environ()'s copy."""
     loaded = sys.modules.get("os")

@@ -134,3 +134,11 @@ def test_environ_follows_os_environ(monkeypatch):
         environ["CREDCTL_POSIXFS_PROBE"]
     assert posixfs.is_process_environ(environ) and posixfs.is_process_environ(os.environ)
     assert not posixfs.is_process_environ(dict(os.environ))
+
+
+def test_as_dict_copies_any_environment(monkeypatch):
+    monkeypatch.setenv("CREDCTL_POSIXFS_PROBE", "three")
+    copied = posixfs.as_dict(posixfs.ENVIRON)
+    assert copied == dict(os.environ) and type(copied) is dict
+    given = {"A": "1"}
+    assert posixfs.as_dict(given) == given and posixfs.as_dict(given) is not given

@@ -16,7 +16,7 @@ import posix
 from stat import S_ISREG
 
 from credctl.paths import home
-from credctl.posixfs import ENVIRON, is_file, join, realpath
+from credctl.posixfs import ENVIRON, as_dict, is_file, join, realpath
 
 _AK_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
 _OIDC_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
@@ -65,7 +65,7 @@ def effective_environ(environ=ENVIRON) -> dict[str, str]:
       A CLI-config profile reads config.json itself, so the SDK's switch for it stays on.
     - DEBUG=sdk would make the SDK log request headers, security tokens included: never here.
     """
-    env = environ.copy() if environ is ENVIRON else dict(environ)  # ENVIRON's copy: no lookup per variable
+    env = as_dict(environ)
     if not env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"):
         go_default = join(home(env), ".alibabacloud", "credentials")
         if is_file(go_default):

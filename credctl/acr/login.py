@@ -33,7 +33,7 @@ from credctl.acr.domains import (  # custom_domains, REGISTRIES_SETTING: the dom
 )
 from credctl.acr.identity import effective_environ, fingerprint
 from credctl.errors import CredentialsNotFound, NoTemporaryTokens, ProfileError, StoreError
-from credctl.posixfs import ENVIRON
+from credctl.posixfs import ENVIRON, as_dict
 
 HELPER = "acr-helper"  # docker-credential-acr-helper; a profile's is HELPER-NAME
 PROFILES_SETTING = "acr_profiles"  # settings.json: {name: {[kind], <its source's fields>, wrapper, registries}}
@@ -133,7 +133,7 @@ def helper_environ(suffix: str, environ=ENVIRON) -> dict[str, str] | None:
     if name is None:
         return None
     if not name:
-        return dict(environ)
+        return as_dict(environ)
     entry = recorded_profiles(environ).get(name)
     try:
         return profile_environ(name, entry, environ)
